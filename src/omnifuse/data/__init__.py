@@ -1,0 +1,27 @@
+"""The data contract: modalities, samples, absence, splits, loaders and corruption.
+
+Public API::
+
+    from omnifuse.data import (ModalitySpec, MultimodalDataset, Labels, IrregularSeries,
+                               LazyFiles, make_batch, load_dataset, make_lowquality)
+"""
+
+from omnifuse.data.arrays import IrregularSeries, LazyFiles
+from omnifuse.data.collate import BatchCollator, SeriesBatch, collate, make_batch
+from omnifuse.data.dataset import MultimodalDataset
+from omnifuse.data.labels import Labels, labels_from_values
+from omnifuse.data.spec import MODALITY_KINDS, ModalitySpec
+
+__all__ = [
+    "MODALITY_KINDS",
+    "BatchCollator",
+    "IrregularSeries",
+    "Labels",
+    "LazyFiles",
+    "ModalitySpec",
+    "MultimodalDataset",
+    "SeriesBatch",
+    "collate",
+    "labels_from_values",
+    "make_batch",
+]
