@@ -21,3 +21,7 @@ class ConfigError(OmnifuseError):
 
 class CacheError(OmnifuseError):
     """A cache entry is unreadable; callers rebuild it from the source data."""
+
+
+class DataWarning(UserWarning):
+    """Something in the user's data was dropped or repaired; the message says what."""

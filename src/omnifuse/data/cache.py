@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.storage import load_dataset_npz, save_dataset
-from omnifuse.errors import CacheError
+from omnifuse.errors import CacheError, DataWarning
 from omnifuse.utils.atomic import atomic_dir
 
 _CHUNK = 1 << 20
@@ -56,13 +57,33 @@ def cached(kind: str, key: str, build: Callable[[], MultimodalDataset]) -> Multi
     folder = root / kind / key
     if (folder / "meta.json").exists():
         try:
-            return load_dataset_npz(folder)
+            ds = load_dataset_npz(folder)
         except CacheError:
             pass
-    ds = build()
+        else:
+            for message in ds.info.get("load_warnings", []):
+                warnings.warn(message, DataWarning, stacklevel=2)
+            return ds
+    ds = _build_keeping_warnings(build)
     try:
         with atomic_dir(folder, overwrite=True) as tmp:
             save_dataset(ds, tmp)
     except OSError:
         pass
+    return ds
+
+
+def _build_keeping_warnings(build: Callable[[], MultimodalDataset]) -> MultimodalDataset:
+    """Run ``build``, re-emit its warnings and keep their text in ``info["load_warnings"]``.
+
+    A later load from the cache repeats them, so a user never loses a data warning.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = build()
+    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if messages:
+        ds.info["load_warnings"] = messages
     return ds

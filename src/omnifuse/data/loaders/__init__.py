@@ -1,0 +1,40 @@
+"""Dataset loaders; :func:`load_dataset` detects the format of a path.
+
+Formats, tried in order: PhysioNet/CinC 2012 (``Outcomes-X.txt`` + ``set-X/`` or
+``set-X.tar.gz``), the generic folder format (``labels.csv`` + one file per modality).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from omnifuse.data.dataset import MultimodalDataset
+from omnifuse.data.loaders.folder import is_folder_dataset, load_folder
+from omnifuse.data.loaders.folder_write import write_folder
+from omnifuse.errors import DataError
+
+
+def _physionet() -> tuple[Callable[[Path], bool], Callable[..., MultimodalDataset]]:
+    from omnifuse.data.loaders import physionet
+
+    return physionet.is_physionet_dir, physionet.load_physionet2012
+
+
+def load_dataset(path: str | Path, use_cache: bool = True, progress: bool = False) -> MultimodalDataset:
+    """Load a dataset from ``path``, detecting its format."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise DataError(f"{p}: no such file or directory")
+    is_physionet, load_physionet = _physionet()
+    if is_physionet(p):
+        return load_physionet(p, use_cache=use_cache, progress=progress)
+    if is_folder_dataset(p):
+        return load_folder(p, use_cache=use_cache)
+    raise DataError(
+        f"{p}: not a recognised dataset (expected a folder with labels.csv and one file per "
+        "modality, or a PhysioNet 2012 folder with Outcomes-X.txt and set-X/ or set-X.tar.gz)"
+    )
+
+
+__all__ = ["load_dataset", "load_folder", "write_folder"]
