@@ -7,12 +7,34 @@ Public API::
 """
 
 from omnifuse.data.arrays import IrregularSeries, LazyFiles
+from omnifuse.data.corrupt import (
+    DropModality,
+    DropPattern,
+    FeatureDropout,
+    GaussianNoise,
+    SegmentMask,
+    apply_corruptions,
+    parse_corruption,
+)
+from omnifuse.data.simulate import SimConfig, SimModality, SimulationTruth, default_cohort, make_lowquality
 from omnifuse.data.collate import BatchCollator, SeriesBatch, collate, make_batch
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.labels import Labels, labels_from_values
 from omnifuse.data.spec import MODALITY_KINDS, ModalitySpec
 
 __all__ = [
+    "DropModality",
+    "DropPattern",
+    "FeatureDropout",
+    "GaussianNoise",
+    "SegmentMask",
+    "SimConfig",
+    "SimModality",
+    "SimulationTruth",
+    "apply_corruptions",
+    "default_cohort",
+    "make_lowquality",
+    "parse_corruption",
     "MODALITY_KINDS",
     "BatchCollator",
     "IrregularSeries",
