@@ -1,0 +1,10 @@
+"""Models: recipes composing encoders, fusion operators and heads; and the registry.
+
+Importing this package registers every model (see :mod:`omnifuse.models.registry`).
+"""
+
+from omnifuse.models import early, fusion_model, late, sklearn_baselines  # noqa: F401  (registration)
+from omnifuse.models.output import ModelOutput
+from omnifuse.models.registry import ModelEntry, all_models, get_model
+
+__all__ = ["ModelEntry", "ModelOutput", "all_models", "get_model"]

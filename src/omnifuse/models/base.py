@@ -1,0 +1,70 @@
+"""What every neural model shares: built from the dataset's modality specs and the config."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from omnifuse.data.dataset import MultimodalDataset
+from omnifuse.data.spec import ModalitySpec
+from omnifuse.encoders import build_encoder
+from omnifuse.encoders.base import Encoder
+from omnifuse.errors import ConfigError
+from omnifuse.training.config import TrainConfig
+
+ALL_TASKS = ("binary", "multiclass", "multilabel")
+
+
+class MultimodalModel(nn.Module):
+    """Base of neural models: one constructor signature for all (braindecode-style).
+
+    Subclasses implement ``forward(inputs, mask) -> ModelOutput`` and may declare
+    ``tasks`` they support and ``defaults`` (config values their registered name implies).
+    """
+
+    name: ClassVar[str]
+    kind: ClassVar[str] = "fusion"
+    paper: ClassVar[str] = ""
+    tasks: ClassVar[tuple[str, ...]] = ALL_TASKS
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: TrainConfig) -> None:
+        super().__init__()
+        if task not in self.tasks:
+            raise ConfigError(
+                f"model '{getattr(self, 'name', type(self).__name__)}' does not support {task} tasks "
+                f"(supports: {', '.join(self.tasks)})"
+            )
+        self.modalities: tuple[str, ...] = tuple(sorted(specs))
+        self.specs = dict(specs)
+        self.task = task
+        self.n_classes = n_classes
+        self.config = config
+
+    @classmethod
+    def from_dataset(cls, dataset: MultimodalDataset, config: TrainConfig, **kwargs: Any) -> "MultimodalModel":
+        """Build the model for ``dataset``'s modalities and task."""
+        return cls(dataset.specs, dataset.task, len(dataset.class_names), config, **kwargs)
+
+    def build_encoders(self, output_dim: int) -> nn.ModuleDict:
+        """One encoder per modality, configured by ``config.encoders[name or kind]``."""
+        encoders = {}
+        for name in self.modalities:
+            spec = self.specs[name]
+            options = self.config.encoders.get(name, self.config.encoders.get(spec.kind, {}))
+            encoders[name] = build_encoder(spec, output_dim, dict(options))
+        return nn.ModuleDict(encoders)
+
+    def encode(self, inputs: Mapping[str, Any], mask: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Embeddings per modality and, in training mode, the encoders' auxiliary losses."""
+        embeddings, losses = {}, {}
+        for j, name in enumerate(self.modalities):
+            encoder: Encoder = self.encoders[name]  # type: ignore[assignment]
+            embeddings[name] = encoder(inputs[name])
+            if self.training:
+                for key, value in encoder.auxiliary_losses(inputs[name], mask[:, j]).items():
+                    losses[f"{name}/{key}"] = value
+        return embeddings, losses

@@ -1,0 +1,37 @@
+"""Early fusion: concatenate the (flattened) inputs, one network."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from omnifuse.data.spec import ModalitySpec
+from omnifuse.models.base import MultimodalModel
+from omnifuse.models.features import feature_width, flat_features
+from omnifuse.models.heads import ClassifierHead
+from omnifuse.models.output import ModelOutput
+from omnifuse.models.registry import registered
+from omnifuse.training.config import TrainConfig
+
+
+@registered
+class EarlyFusionModel(MultimodalModel):
+    """Early fusion: one MLP on concatenated inputs plus availability indicators."""
+
+    name = "early"
+    kind = "fusion"
+    paper = "Review 001, section 2.2 (early fusion)"
+
+    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: TrainConfig) -> None:
+        super().__init__(specs, task, n_classes, config)
+        width = sum(feature_width(self.specs[m]) for m in self.modalities) + len(self.modalities)
+        hidden = max(config.embed_dim, 2 * config.head_hidden)
+        self.body = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, hidden), nn.GELU(), nn.Dropout(config.dropout))
+        self.head = ClassifierHead(hidden, n_classes, config.head_hidden, config.dropout)
+
+    def forward(self, inputs: Mapping[str, Any], mask: torch.Tensor) -> ModelOutput:
+        x = flat_features(inputs, mask, self.modalities)
+        return ModelOutput(self.head(self.body(x)))

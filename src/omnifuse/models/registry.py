@@ -1,0 +1,92 @@
+"""The model registry, filled from class metadata (never a hand-kept list).
+
+Every registrable class carries ``name``, ``kind`` ("fusion", "strategy", "baseline",
+"model"), ``paper`` and a docstring. Classes register themselves when their module is
+imported (:func:`registered` is a class decorator); fusion operators are registered as
+"a fusion model with this operator" by :mod:`omnifuse.models.fusion_model`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from omnifuse.errors import ConfigError
+
+MODEL_KINDS = ("fusion", "strategy", "baseline", "model")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A name users can pass to ``--model``/``--models``.
+
+    Attributes:
+        name: the registered name.
+        kind: one of :data:`MODEL_KINDS`.
+        paper: where the method comes from.
+        description: one line for ``omnifuse models``.
+        build: ``build(dataset, config) -> model`` (an ``nn.Module`` or a baseline estimator).
+        defaults: configuration overrides this name implies (e.g. which fusion operator).
+    """
+
+    name: str
+    kind: str
+    paper: str
+    description: str
+    build: Callable[..., Any]
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "paper": self.paper, "description": self.description}
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register(entry: ModelEntry) -> ModelEntry:
+    """Add ``entry``; a name can be registered once."""
+    if entry.kind not in MODEL_KINDS:
+        raise ValueError(f"model kind must be one of {MODEL_KINDS}, got {entry.kind!r}")
+    if entry.name in _REGISTRY and _REGISTRY[entry.name] != entry:
+        raise ValueError(f"model name '{entry.name}' is registered twice")
+    _REGISTRY[entry.name] = entry
+    return entry
+
+
+def registered(cls: type) -> type:
+    """Class decorator: register ``cls`` from its ``name``/``kind``/``paper``/docstring."""
+    register(
+        ModelEntry(
+            name=cls.name,
+            kind=cls.kind,
+            paper=getattr(cls, "paper", ""),
+            description=first_line(cls.__doc__),
+            build=cls.from_dataset,
+            defaults=dict(getattr(cls, "defaults", {})),
+        )
+    )
+    return cls
+
+
+def first_line(doc: str | None) -> str:
+    return (doc or "").strip().splitlines()[0].rstrip(".") if doc else ""
+
+
+def _ensure_loaded() -> None:
+    import omnifuse.models  # noqa: F401  (importing the package registers every model)
+
+
+def get_model(name: str) -> ModelEntry:
+    """The entry for ``name``; an unknown name lists the valid ones."""
+    _ensure_loaded()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(f"unknown model '{name}' (valid: {', '.join(sorted(_REGISTRY))})") from None
+
+
+def all_models() -> list[ModelEntry]:
+    """Every registered entry, ordered by kind then name."""
+    _ensure_loaded()
+    return sorted(_REGISTRY.values(), key=lambda e: (MODEL_KINDS.index(e.kind), e.name))

@@ -1,0 +1,1 @@
+"""Training: configuration, the LightningModule, the Trainer factory and the fit unit."""

@@ -1,0 +1,115 @@
+"""Training configuration: YAML files validated by pydantic, overridable with ``--set``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from omnifuse.errors import ConfigError
+
+
+class TrainConfig(BaseModel):
+    """Every hyperparameter of a run. Dotted ``--set`` keys reach nested dicts
+    (``--set fusion.rank=8``, ``--set encoders.omics.type=dae``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 0
+    max_epochs: int = Field(60, ge=1)
+    min_epochs: int = Field(1, ge=0)
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    patience: int = Field(8, ge=1)
+    monitor: str = "val_loss"
+    val_fraction: float = Field(0.2, gt=0, lt=1)
+    embed_dim: int = Field(64, ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    head_hidden: int = Field(64, ge=0)
+    unimodal_heads: bool = False
+    unimodal_weight: float = Field(0.0, ge=0)
+    encoders: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    fusion: dict[str, Any] = Field(default_factory=dict)
+    strategy: dict[str, Any] = Field(default_factory=dict)
+    model: dict[str, Any] = Field(default_factory=dict)
+    accelerator: str = "cpu"
+    devices: int = Field(1, ge=1)
+    num_nodes: int = Field(1, ge=1)
+    precision: str = "32-true"
+    deterministic: bool = True
+    log_every_n_steps: int = Field(10, ge=1)
+    progress: bool = False
+    checkpoint_dir: Optional[str] = None
+
+
+MONITORS = ("val_loss", "val_auroc", "val_accuracy")
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """``["a.b=1", "c=x"]`` -> ``{"a": {"b": 1}, "c": "x"}`` (values parsed as YAML scalars)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ConfigError(f"--set expects key=value, got '{item}'")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        node = out
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {key}: '{part}' is not a section")
+        node[parts[-1]] = value
+    return out
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge; ``override`` wins."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
+                defaults: dict[str, Any] | None = None) -> TrainConfig:
+    """Build a config from model defaults, a YAML file and ``--set`` overrides (in that order)."""
+    raw: dict[str, Any] = dict(defaults or {})
+    if path is not None:
+        p = Path(path)
+        try:
+            loaded = yaml.safe_load(p.read_text()) or {}
+        except OSError as exc:
+            raise ConfigError(f"{p}: cannot read config ({exc.strerror})") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{p}: a config must be a mapping of keys to values")
+        raw = merge(raw, loaded)
+    raw = merge(raw, parse_overrides(overrides))
+    return validate_config(raw, source=str(path) if path else "--set")
+
+
+def validate_config(raw: dict[str, Any], source: str = "config") -> TrainConfig:
+    """Validate a raw dict; an unknown key lists the valid ones."""
+    try:
+        config = TrainConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            valid = ", ".join(sorted(TrainConfig.model_fields))
+            raise ConfigError(f"{source}: unknown key '{where}' (valid: {valid})") from exc
+        raise ConfigError(f"{source}: '{where}': {err['msg']}") from exc
+    if config.monitor not in MONITORS:
+        raise ConfigError(f"{source}: unknown monitor '{config.monitor}' (valid: {', '.join(MONITORS)})")
+    return config

@@ -1,0 +1,122 @@
+"""Fit one model on one split and predict: the unit every command is built from."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from omnifuse.data.dataset import MultimodalDataset
+from omnifuse.data.scaling import Standardizer
+from omnifuse.models.features import flat_features
+from omnifuse.models.registry import ModelEntry, get_model
+from omnifuse.models.sklearn_baselines import SklearnBaseline
+from omnifuse.training.batches import TensorStore
+from omnifuse.training.config import TrainConfig, merge, validate_config
+from omnifuse.training.losses import probabilities
+from omnifuse.training.module import FusionModule
+from omnifuse.training.trainer import make_trainer
+
+
+class SplitContext:
+    """A dataset standardised with statistics of ``train`` only, collated once.
+
+    Shared by every method trained on the same split (benchmarks), so nothing that does not
+    change between methods is rebuilt.
+    """
+
+    def __init__(self, dataset: MultimodalDataset, train: np.ndarray, val: np.ndarray | None = None) -> None:
+        self.dataset = dataset
+        self.train = np.asarray(train, dtype=np.int64)
+        self.val = None if val is None else np.asarray(val, dtype=np.int64)
+        self.scaler = Standardizer.fit(dataset, self.train)
+        self.store = TensorStore(self.scaler.transform(dataset))
+        self._flat: np.ndarray | None = None
+
+    def flat(self) -> np.ndarray:
+        """Flat, mean-imputed features of every sample (for scikit-learn baselines)."""
+        if self._flat is None:
+            full = self.store.full
+            self._flat = flat_features(full["inputs"], full["mask"], self.dataset.modalities).numpy()
+        return self._flat
+
+
+@dataclass
+class FittedModel:
+    """A trained model with what it needs to predict on new samples of the same cohort."""
+
+    name: str
+    model: Any
+    config: TrainConfig
+    context: SplitContext
+    train_seconds: float
+    best_epoch: int = -1
+    history: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_neural(self) -> bool:
+        return isinstance(self.model, nn.Module)
+
+    def n_params(self) -> int:
+        if self.is_neural:
+            return int(sum(p.numel() for p in self.model.parameters()))
+        return self.model.n_params()
+
+    def predict_proba(self, index: np.ndarray) -> np.ndarray:
+        """Probabilities for dataset positions ``index`` of the context's dataset."""
+        index = np.asarray(index, dtype=np.int64)
+        if not self.is_neural:
+            return self.model.predict_proba(self.context.flat()[index])
+        self.model.eval()
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(index), 1024):
+                batch = self.context.store.batch(index[start : start + 1024])
+                logits = self.model(batch["inputs"], batch["mask"]).logits
+                out.append(probabilities(logits, self.context.dataset.task))
+        return torch.cat(out).numpy() if out else np.zeros((0, len(self.context.dataset.class_names)))
+
+
+def resolve_config(entry: ModelEntry, config: TrainConfig | dict[str, Any] | None) -> TrainConfig:
+    """The model's own defaults overlaid with the user's settings."""
+    user = config.model_dump(exclude_unset=True) if isinstance(config, TrainConfig) else dict(config or {})
+    return validate_config(merge(entry.defaults, user), source=f"model '{entry.name}'")
+
+
+def fit(name: str, context: SplitContext, config: TrainConfig | dict[str, Any] | None = None,
+        run_dir: Path | None = None, checkpoints: bool = False, resume: bool = False) -> FittedModel:
+    """Train model ``name`` on ``context.train`` (early stopping on ``context.val``)."""
+    entry = get_model(name)
+    cfg = resolve_config(entry, config)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    ds = context.dataset
+    built = entry.build(ds, cfg)
+    model, hooks = built if isinstance(built, tuple) else (built, [])
+    start = time.perf_counter()
+    if isinstance(model, SklearnBaseline):
+        y = ds.y[context.train]
+        model.fit(context.flat()[context.train], y)
+        return FittedModel(name, model, cfg, context, time.perf_counter() - start)
+    module = FusionModule(model, ds.task, len(ds.class_names), cfg, hooks=hooks)
+    trainer = make_trainer(cfg, run_dir=run_dir, callbacks=[h for h in hooks if _is_callback(h)], checkpoints=checkpoints)
+    train_loader = context.store.loader(context.train, cfg.batch_size, shuffle=True, seed=cfg.seed)
+    val_index = context.val if context.val is not None else context.train
+    val_loader = context.store.loader(val_index, max(cfg.batch_size, 256))
+    ckpt = "last" if resume and run_dir is not None and (run_dir / "checkpoints" / "last.ckpt").exists() else None
+    trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt)
+    best = next((c for c in trainer.callbacks if type(c).__name__ == "BestWeights"), None)
+    history = {"epochs": trainer.current_epoch, "best_score": getattr(best, "best", None)}
+    return FittedModel(name, model, cfg, context, time.perf_counter() - start,
+                       best_epoch=getattr(best, "best_epoch", -1), history=history)
+
+
+def _is_callback(hook: object) -> bool:
+    import lightning as L
+
+    return isinstance(hook, L.Callback)
