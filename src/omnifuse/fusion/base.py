@@ -39,7 +39,7 @@ class FusionOperator(nn.Module):
 
 def masked(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """``z`` with the embeddings of absent modalities set to zero."""
-    return z * mask.unsqueeze(-1).to(z.dtype)
+    return torch.where(mask.unsqueeze(-1), z, torch.zeros((), dtype=z.dtype, device=z.device))
 
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor, dim: int = -1) -> torch.Tensor:

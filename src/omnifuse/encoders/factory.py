@@ -1,0 +1,96 @@
+"""Choose and build the encoder of a modality from its :class:`ModalitySpec`."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from omnifuse.data.spec import ModalitySpec
+from omnifuse.encoders.base import Encoder
+from omnifuse.encoders.dae import DenoisingAEEncoder
+from omnifuse.encoders.grud import GRUDEncoder
+from omnifuse.encoders.identity import IdentityEncoder
+from omnifuse.encoders.mlp import MLPEncoder
+from omnifuse.encoders.recurrent import LSTMEncoder
+from omnifuse.encoders.transformer import TimeSeriesTransformerEncoder
+from omnifuse.errors import ConfigError
+
+#: Encoder classes by config ``type``.
+ENCODER_TYPES: dict[str, type[Encoder]] = {
+    "mlp": MLPEncoder,
+    "dae": DenoisingAEEncoder,
+    "grud": GRUDEncoder,
+    "lstm": LSTMEncoder,
+    "transformer": TimeSeriesTransformerEncoder,
+    "identity": IdentityEncoder,
+}
+
+#: Encoder types allowed for each supported kind; the first one is the default.
+KIND_TYPES: dict[str, tuple[str, ...]] = {
+    "tabular": ("mlp",),
+    "omics": ("mlp", "dae"),
+    "timeseries": ("grud", "lstm", "transformer"),
+    "embedding": ("identity", "mlp"),
+}
+
+
+def encoder_options(type_: str) -> tuple[str, ...]:
+    """Config keys accepted by encoder ``type_`` besides ``type``."""
+    params = inspect.signature(ENCODER_TYPES[type_].__init__).parameters
+    return tuple(p for p in params if p not in ("self", "input_dim", "output_dim"))
+
+
+def build_encoder(spec: ModalitySpec, output_dim: int | None = 64, config: dict[str, Any] | None = None) -> Encoder:
+    """The encoder of modality ``spec`` with embeddings of size ``output_dim``.
+
+    Defaults by kind: tabular -> MLP; omics -> MLP (``{"type": "dae"}`` for a denoising
+    autoencoder); timeseries -> GRU-D (``"lstm"`` or ``"transformer"`` selectable);
+    embedding -> identity when ``output_dim`` is None, else MLP. The other keys of
+    ``config`` are passed to the encoder's constructor (e.g. ``{"type": "lstm",
+    "hidden": 64}``). The input size is ``spec.n_features`` (channels for series).
+
+    Raises:
+        ConfigError: unsupported kind, unknown type or key, or inconsistent sizes.
+    """
+    where = f"modality '{spec.name}' ({spec.kind})"
+    if spec.kind not in KIND_TYPES:
+        raise ConfigError(
+            f"{where}: kind '{spec.kind}' is not supported by build_encoder yet "
+            f"(supported kinds: {', '.join(KIND_TYPES)})"
+        )
+    if config is not None and not isinstance(config, dict):
+        raise ConfigError(f"{where}: encoder config must be a mapping, got {type(config).__name__}")
+    options = dict(config or {})
+    valid_types = KIND_TYPES[spec.kind]
+    default = "mlp" if spec.kind == "embedding" and output_dim is not None else valid_types[0]
+    type_ = options.pop("type", default)
+    if not isinstance(type_, str) or type_.lower() not in valid_types:
+        raise ConfigError(
+            f"{where}: unknown encoder type {type_!r} (valid for {spec.kind}: {', '.join(valid_types)})"
+        )
+    type_ = type_.lower()
+    valid_keys = encoder_options(type_)
+    unknown = sorted(set(options) - set(valid_keys))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown {type_} encoder option(s) {', '.join(map(repr, unknown))} "
+            f"(valid: type, {', '.join(valid_keys)})"
+        )
+    input_dim = spec.n_features
+    if input_dim < 1:
+        raise ConfigError(f"{where}: no features to encode (empty feature_names and shape)")
+    if type_ == "identity":
+        if output_dim is not None and output_dim != input_dim:
+            raise ConfigError(
+                f"{where}: the identity encoder keeps the input size {input_dim}, "
+                f"but output_dim={output_dim}; use output_dim=None or type 'mlp'"
+            )
+        return IdentityEncoder(input_dim, **options)
+    if output_dim is None:
+        raise ConfigError(
+            f"{where}: output_dim=None is only allowed for the identity encoder of embedding modalities"
+        )
+    try:
+        return ENCODER_TYPES[type_](input_dim, output_dim, **options)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: invalid {type_} encoder options: {exc}") from exc
