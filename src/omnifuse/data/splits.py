@@ -6,7 +6,7 @@ import warnings
 from collections.abc import Iterator
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.errors import ConfigError, DataError
@@ -57,7 +57,17 @@ def train_val_test_indices(
 
 
 def _stratified_group_folds(ds: MultimodalDataset, idx: np.ndarray, n_splits: int, seed: int) -> Iterator[Split]:
+    """Grouped folds, stratified when some class has at least ``n_splits`` members.
+
+    When no class is that large, stratification is impossible and plain shuffled group
+    folds are used.
+    """
     key = ds.labels.stratification_key()[idx]
+    if np.bincount(key).max() < n_splits:
+        splitter = GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        for train, test in splitter.split(idx, key, groups=ds.groups[idx]):
+            yield idx[train], idx[test]
+        return
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         # sklearn warns when a class has fewer members than folds; the folds stay valid.

@@ -6,6 +6,7 @@ Every operator of :mod:`omnifuse.fusion` becomes a registered model of the same 
 from __future__ import annotations
 
 from collections.abc import Mapping
+import inspect
 from functools import partial
 from typing import Any
 
@@ -14,7 +15,9 @@ from torch import nn
 
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.spec import ModalitySpec
+from omnifuse.errors import ConfigError
 from omnifuse.fusion import FUSION_OPERATORS
+from omnifuse.fusion.base import FusionOperator
 from omnifuse.models.base import MultimodalModel
 from omnifuse.models.heads import ClassifierHead
 from omnifuse.models.output import ModelOutput
@@ -37,7 +40,7 @@ class FusionModel(MultimodalModel):
         self.fusion_name = fusion
         dim = config.embed_dim
         self.encoders = self.build_encoders(dim)
-        self.fusion = FUSION_OPERATORS[fusion](len(self.modalities), dim, **config.fusion)
+        self.fusion = build_fusion(fusion, len(self.modalities), dim, config.fusion)
         self.head = ClassifierHead(self.fusion.output_dim, n_classes, config.head_hidden, config.dropout)
         self.unimodal_heads = (
             nn.ModuleDict({m: nn.Linear(dim, n_classes) for m in self.modalities}) if config.unimodal_heads else None
@@ -55,6 +58,18 @@ class FusionModel(MultimodalModel):
             if self.combine_unimodal:
                 logits = _mean_with_present(logits, modality_logits, mask, self.modalities)
         return ModelOutput(logits, modality_logits, fused.weights, losses, embeddings)
+
+
+def build_fusion(name: str, n_modalities: int, dim: int, options: Mapping[str, Any]) -> FusionOperator:
+    """Instantiate fusion operator ``name``; an unknown option lists the valid ones."""
+    if name not in FUSION_OPERATORS:
+        raise ConfigError(f"unknown fusion '{name}' (valid: {', '.join(sorted(FUSION_OPERATORS))})")
+    cls = FUSION_OPERATORS[name]
+    valid = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "n_modalities", "dim")]
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ConfigError(f"fusion '{name}': unknown option '{unknown[0]}' (valid: {', '.join(valid) or 'none'})")
+    return cls(n_modalities, dim, **options)
 
 
 def _mean_with_present(joint: torch.Tensor, unimodal: dict[str, torch.Tensor], mask: torch.Tensor,

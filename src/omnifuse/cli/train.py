@@ -1,0 +1,125 @@
+"""``omnifuse models``, ``omnifuse train`` and ``omnifuse benchmark``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import typer
+
+from omnifuse.cli.app import app
+from omnifuse.cli.common import DataOption, console, interactive
+from omnifuse.cli.output import print_benchmark
+from omnifuse.errors import ConfigError
+from omnifuse.utils.atomic import atomic_file
+
+ConfigOption = typer.Option(None, "--config", help="YAML file of hyperparameters.")
+SetOption = typer.Option(None, "--set", help="Override a hyperparameter: key=value (repeatable).")
+
+
+@app.command("models")
+def models(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the registered models: name, kind (fusion/strategy/baseline/model), paper."""
+    from rich.table import Table
+
+    from omnifuse.models import all_models
+
+    entries = [e.to_dict() for e in all_models()]
+    if as_json:
+        console.print_json(json.dumps(entries))
+        return
+    table = Table("name", "kind", "paper", "description", title="registered models")
+    for e in entries:
+        table.add_row(e["name"], e["kind"], e["paper"], e["description"])
+    console.print(table)
+
+
+@app.command("train")
+def train(
+    data: Path = DataOption,
+    model: str = typer.Option(..., "--model", help="Registered model name (see `omnifuse models`)."),
+    config: Optional[Path] = ConfigOption,
+    overrides: Optional[list[str]] = SetOption,
+    train_split: Optional[str] = typer.Option(None, "--train-split", help="Train on these splits (e.g. a,b)."),
+    out: Path = typer.Option(..., "--out", help="Run directory."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from RUN_DIR/checkpoints/last.ckpt."),
+) -> None:
+    """Train one model; validation is carved out of the training samples (grouped, stratified)."""
+    from omnifuse.data.loaders import load_dataset
+    from omnifuse.data.splits import holdout_indices
+    from omnifuse.models import get_model
+    from omnifuse.training.config import load_config
+    from omnifuse.training.fit import SplitContext, fit
+
+    entry = get_model(model)
+    cfg = load_config(config, overrides)
+    ds = load_dataset(data, progress=interactive())
+    pool = ds.split_indices(train_split) if train_split else np.arange(len(ds))
+    train_idx, val_idx = holdout_indices(ds, pool, cfg.val_fraction, seed=cfg.seed)
+    if out.exists() and any(out.iterdir()) and not resume:
+        raise ConfigError(f"{out}: run directory exists and is not empty (use --resume or another --out)")
+    out.mkdir(parents=True, exist_ok=True)
+    fitted = fit(entry.name, SplitContext(ds, train_idx, val_idx), cfg.model_dump(exclude_unset=True),
+                 run_dir=out, checkpoints=True, resume=resume)
+    from omnifuse.evaluation.metrics import compute_metrics
+
+    val_metrics = compute_metrics(fitted.predict_proba(val_idx), ds.y[val_idx], ds.task)
+    summary: dict[str, Any] = {
+        "model": entry.name,
+        "data": str(data),
+        "n_train": int(len(train_idx)),
+        "n_val": int(len(val_idx)),
+        "best_epoch": fitted.best_epoch,
+        "train_seconds": fitted.train_seconds,
+        "n_params": fitted.n_params(),
+        "validation": val_metrics,
+        "config": fitted.config.model_dump(),
+    }
+    with atomic_file(out / "run.json") as handle:
+        json.dump(summary, handle, indent=2, default=float)
+    console.print(f"trained {entry.name}: validation " +
+                  ", ".join(f"{k} {v:.3f}" for k, v in val_metrics.items()) + f"\nrun written to {out}")
+
+
+@app.command("benchmark")
+def benchmark(
+    data: Path = DataOption,
+    models_arg: str = typer.Option(..., "--models", help="Comma-separated model names."),
+    folds: int = typer.Option(5, "--folds", min=2, help="k of the grouped, stratified k-fold."),
+    seeds: int = typer.Option(1, "--seeds", min=1, help="Repeats with different seeds."),
+    train_split: Optional[str] = typer.Option(None, "--train-split", help="Train on these splits (e.g. a)."),
+    test_split: Optional[str] = typer.Option(None, "--test-split", help="Report on these splits (e.g. b)."),
+    config: Optional[Path] = ConfigOption,
+    overrides: Optional[list[str]] = SetOption,
+    out: Path = typer.Option(..., "--out", help="Output directory (results.json)."),
+) -> None:
+    """Compare models on identical splits: metrics with intervals and paired tests."""
+    from omnifuse.data.loaders import load_dataset
+    from omnifuse.evaluation.benchmark import run_benchmark
+    from omnifuse.training.config import load_config
+    from omnifuse.utils.progress import progress_bar
+
+    names = [m.strip() for m in models_arg.split(",") if m.strip()]
+    if not names:
+        raise ConfigError("--models needs at least one model name")
+    if train_split and not test_split:
+        raise ConfigError("--train-split needs --test-split (without a test split, k-fold is used)")
+    user = load_config(config, overrides).model_dump(exclude_unset=True)
+    ds = load_dataset(data, progress=interactive())
+    with progress_bar() as bar:
+        n_steps = len(names) * (seeds if test_split else seeds * folds)
+        task = bar.add_task("benchmark", total=n_steps)
+
+        def step(name: str, label: str) -> None:
+            bar.update(task, advance=1, description=f"{name} ({label})")
+
+        results = run_benchmark(ds, names, folds=folds, seeds=seeds, train_split=train_split,
+                                test_split=test_split, config=user, on_step=step)
+    results["dataset"] = str(data)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_file(out / "results.json") as handle:
+        json.dump(results, handle, indent=2, default=float)
+    print_benchmark(results)
+    console.print(f"results written to {out / 'results.json'}")

@@ -1,0 +1,168 @@
+"""`omnifuse benchmark`: several models on the same splits, metrics with intervals, paired tests.
+
+Two protocols:
+
+* with a test split (``train_split``/``test_split``): each seed carves a validation set out
+  of the training split (grouped, stratified), trains every model, and scores the test split.
+  Intervals are percentile bootstraps on the test set (averaged over seeds).
+* without: stratified, patient-grouped k-fold; the validation set is carved out of each
+  training fold. Intervals are Student-t intervals over folds (x seeds).
+
+Every model sees identical splits and identical standardisation (fitted on the training part
+only); paired t-tests compare methods over the same folds/seeds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from omnifuse.data.dataset import MultimodalDataset
+from omnifuse.data.splits import holdout_indices, kfold_indices
+from omnifuse.evaluation.metrics import METRICS, compute_metrics
+from omnifuse.evaluation.statistics import bootstrap_all, mean_ci, paired_ttest, summarize
+from omnifuse.models.registry import get_model
+from omnifuse.training.config import TrainConfig, merge, validate_config
+from omnifuse.training.fit import SplitContext, fit
+
+TESTED_METRICS = ("auroc", "macro_f1")
+
+
+@dataclass
+class Repeat:
+    """One train/validation/test assignment (a fold, or a seed of a fixed split)."""
+
+    label: str
+    seed: int
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+@dataclass
+class MethodRecord:
+    metrics: dict[str, list[float]] = field(default_factory=lambda: {m: [] for m in METRICS})
+    bootstrap: list[dict[str, dict[str, float]]] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    n_params: int = 0
+
+
+def plan_repeats(ds: MultimodalDataset, folds: int = 5, seeds: int = 1, train_split: str | None = None,
+                 test_split: str | None = None, val_fraction: float = 0.2) -> list[Repeat]:
+    """The train/val/test index sets every method is run on."""
+    repeats = []
+    if test_split is not None:
+        test = ds.split_indices(test_split)
+        pool = ds.split_indices(train_split) if train_split else np.setdiff1d(np.arange(len(ds)), test)
+        shared = set(ds.groups[pool]) & set(ds.groups[test])
+        if shared:
+            raise_shared(shared)
+        for seed in range(seeds):
+            train, val = holdout_indices(ds, pool, val_fraction, seed=seed)
+            repeats.append(Repeat(f"seed {seed}", seed, train, val, test))
+        return repeats
+    for seed in range(seeds):
+        for k, (pool, test) in enumerate(kfold_indices(ds, folds, seed=seed)):
+            train, val = holdout_indices(ds, pool, val_fraction, seed=seed)
+            repeats.append(Repeat(f"seed {seed} fold {k}", seed, train, val, test))
+    return repeats
+
+
+def raise_shared(groups: set[str]) -> None:
+    from omnifuse.errors import DataError
+
+    raise DataError(f"{len(groups)} patient group(s) appear in both the training and test splits "
+                    f"(first: {sorted(groups)[0]})")
+
+
+def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, seeds: int = 1,
+                  train_split: str | None = None, test_split: str | None = None,
+                  config: dict[str, Any] | None = None, n_boot: int = 500,
+                  on_step: Callable[[str, str], None] | None = None) -> dict[str, Any]:
+    """Run every model on the same repeats; returns the ``results.json`` document."""
+    entries = [get_model(m) for m in models]  # unknown names fail before any training
+    user = dict(config or {})
+    for entry in entries:  # validate configs and task support before training
+        validate_config(merge(entry.defaults, user), source=f"model '{entry.name}'")
+        _check_task(entry, ds.task)
+    base = TrainConfig.model_validate(merge({}, user)) if user else TrainConfig()
+    repeats = plan_repeats(ds, folds, seeds, train_split, test_split, base.val_fraction)
+    records = {m: MethodRecord() for m in models}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="lightning")
+        for rep in repeats:
+            context = SplitContext(ds, rep.train, rep.val)
+            for name in models:
+                if on_step is not None:
+                    on_step(name, rep.label)
+                fitted = fit(name, context, merge(user, {"seed": base.seed + rep.seed}))
+                probs = fitted.predict_proba(rep.test)
+                record = records[name]
+                for metric, value in compute_metrics(probs, ds.y[rep.test], ds.task).items():
+                    record.metrics[metric].append(value)
+                if test_split is not None:
+                    record.bootstrap.append(bootstrap_all(probs, ds.y[rep.test], ds.task, n_boot=n_boot, seed=rep.seed))
+                record.seconds.append(fitted.train_seconds)
+                record.n_params = fitted.n_params()
+    return _results(ds, models, records, repeats, folds, seeds, train_split, test_split, user)
+
+
+def _check_task(entry: Any, task: str) -> None:
+    from omnifuse.errors import ConfigError
+
+    owner = getattr(entry.build, "__self__", None)
+    tasks = getattr(owner, "tasks", None)
+    if tasks is not None and task not in tasks:
+        raise ConfigError(f"model '{entry.name}' does not support {task} tasks (supports: {', '.join(tasks)})")
+
+
+def _results(ds: MultimodalDataset, models: Sequence[str], records: dict[str, MethodRecord], repeats: list[Repeat],
+             folds: int, seeds: int, train_split: str | None, test_split: str | None, user: dict[str, Any]) -> dict[str, Any]:
+    methods: dict[str, Any] = {}
+    for name in models:
+        rec = records[name]
+        metrics = {}
+        for metric, values in rec.metrics.items():
+            summary = summarize(values)
+            if rec.bootstrap:
+                summary["ci_low"] = float(np.nanmean([b[metric]["ci_low"] for b in rec.bootstrap]))
+                summary["ci_high"] = float(np.nanmean([b[metric]["ci_high"] for b in rec.bootstrap]))
+            else:
+                _, low, high = mean_ci(values)
+                summary["ci_low"], summary["ci_high"] = float(low), float(high)
+            metrics[metric] = summary
+        methods[name] = {
+            "kind": get_model(name).kind,
+            "metrics": metrics,
+            "train_seconds": float(np.mean(rec.seconds)),
+            "n_params": rec.n_params,
+        }
+    tests = [
+        {"a": a, "b": b, "metric": metric,
+         "p_value": paired_ttest(records[a].metrics[metric], records[b].metrics[metric])}
+        for a, b in itertools.combinations(models, 2)
+        for metric in TESTED_METRICS
+    ]
+    protocol = (
+        {"type": "holdout", "train_split": train_split, "test_split": test_split, "seeds": seeds,
+         "ci": "percentile bootstrap on the test set, averaged over seeds"}
+        if test_split is not None
+        else {"type": "kfold", "folds": folds, "seeds": seeds, "ci": "Student-t interval over folds"}
+    )
+    return {
+        "dataset": ds.info.get("path", ds.info.get("source", "in-memory")),
+        "task": ds.task,
+        "classes": list(ds.class_names),
+        "n_samples": len(ds),
+        "modalities": list(ds.modalities),
+        "protocol": protocol,
+        "repeats": [r.label for r in repeats],
+        "config": user,
+        "methods": methods,
+        "tests": tests,
+    }

@@ -1,0 +1,82 @@
+"""The command line through its real entry point (`main`), as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from omnifuse.cli import main
+from tests.conftest import shared_dataset
+
+
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["omnifuse", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_cohort(folder: Path, clin: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "labels.csv").write_text("sample_id,label\na,0\nb,1\nc,1\n")
+    (folder / "clin.csv").write_text(clin)
+    return folder
+
+
+def test_inspect_json_keys(tmp_path, monkeypatch, capsys):
+    folder = write_cohort(tmp_path / "c", "sample_id,age,bmi\na,1,2\nb,3,\n")
+    code, out, _ = run(monkeypatch, capsys, "data", "inspect", str(folder), "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["n_samples"] == 2  # c has no data at all: dropped with a warning
+    assert summary["modalities"]["clin"] == {"kind": "tabular", "n_features": 2, "n_present": 2, "n_absent": 0}
+    assert summary["labels"] == {"0": 1, "1": 1} and summary["splits"] == {}
+
+
+def test_inspect_tables(tmp_path, monkeypatch, capsys):
+    folder = write_cohort(tmp_path / "c", "sample_id,age\na,1\nb,3\nc,4\n")
+    code, out, _ = run(monkeypatch, capsys, "data", "inspect", str(folder))
+    assert code == 0 and "availability patterns" in out and "clin" in out
+
+
+def test_bad_data_is_one_line_without_traceback(tmp_path, monkeypatch, capsys):
+    folder = write_cohort(tmp_path / "c", "sample_id,age\na,1\nb,old\n")
+    code, out, err = run(monkeypatch, capsys, "data", "inspect", str(folder))
+    assert code == 2
+    assert "Traceback" not in err and "clin.csv: row 3, column 'age': non-numeric value 'old'" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_missing_path(monkeypatch, capsys, tmp_path):
+    code, _, err = run(monkeypatch, capsys, "data", "inspect", str(tmp_path / "nope"))
+    assert code == 2 and "no such file or directory" in err
+
+
+def test_convert_writes_folder_and_refuses_to_clobber(tmp_path, monkeypatch, capsys):
+    folder = write_cohort(tmp_path / "c", "sample_id,age\na,1\nb,3\nc,4\n")
+    out = tmp_path / "out"
+    code, _, _ = run(monkeypatch, capsys, "data", "convert", "--data", str(folder), "--out", str(out))
+    assert code == 0 and (out / "labels.csv").exists() and (out / "modalities.yaml").exists()
+    code, _, err = run(monkeypatch, capsys, "data", "convert", "--data", str(folder), "--out", str(out))
+    assert code == 2 and "not empty" in err
+
+
+def test_version(monkeypatch, capsys):
+    code, out, _ = run(monkeypatch, capsys, "--version")
+    assert code == 0 and out.startswith("omnifuse ")
+
+
+def test_inspect_breast_tcga_json(monkeypatch, capsys):
+    code, out, _ = run(monkeypatch, capsys, "data", "inspect", str(shared_dataset("breast_tcga")), "--json")
+    summary = json.loads(out)
+    assert code == 0 and summary["n_samples"] == 220
+    assert summary["modalities"]["protein"]["n_present"] == 150
+    assert summary["modalities"]["protein"]["n_absent"] == 70
+    assert set(summary["labels"]) == {"Basal", "Her2", "LumA"}
