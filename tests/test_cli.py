@@ -80,3 +80,12 @@ def test_inspect_breast_tcga_json(monkeypatch, capsys):
     assert summary["modalities"]["protein"]["n_present"] == 150
     assert summary["modalities"]["protein"]["n_absent"] == 70
     assert set(summary["labels"]) == {"Basal", "Her2", "LumA"}
+
+
+def test_inspect_physionet_json(monkeypatch, capsys):
+    code, out, _ = run(monkeypatch, capsys, "data", "inspect", str(shared_dataset("physionet2012")), "--json")
+    summary = json.loads(out)
+    assert code == 0 and summary["n_samples"] == 8000
+    assert summary["splits"] == {"a": 4000, "b": 4000}
+    assert summary["labels"]["died"] == 1122
+    assert set(summary["modalities"]) == {"static", "vitals", "labs"}

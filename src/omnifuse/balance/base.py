@@ -25,9 +25,9 @@ import lightning as L
 import torch
 
 from omnifuse.errors import ConfigError
-from omnifuse.models.output import ModelOutput
 
 if TYPE_CHECKING:
+    from omnifuse.models.output import ModelOutput
     from omnifuse.training.config import TrainConfig
     from omnifuse.training.module import FusionModule
 

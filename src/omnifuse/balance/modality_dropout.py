@@ -63,13 +63,12 @@ class ModalityDropout(Strategy):
         that had a present modality keeps at least one (picked uniformly among its present ones)."""
         mask = mask.bool()
         probs = probs.to(mask.device)
-        u = torch.rand(mask.shape, generator=generator, device=mask.device if generator is None else "cpu").to(mask.device)
+        u = _rand(mask.shape, generator, mask.device)
         keep = mask & ~(u < probs.unsqueeze(0))
         emptied = mask.any(dim=1) & ~keep.any(dim=1)
         if bool(emptied.any()):
             # one present modality per emptied row, uniformly: argmax of random keys on present entries
-            keys = torch.rand(mask.shape, generator=generator, device=mask.device if generator is None else "cpu")
-            keys = keys.to(mask.device).masked_fill(~mask, -1.0)
+            keys = _rand(mask.shape, generator, mask.device).masked_fill(~mask, -1.0)
             chosen = torch.nn.functional.one_hot(keys.argmax(dim=1), mask.shape[1]).bool()
             keep = torch.where(emptied.unsqueeze(1), chosen & mask, keep)
         return keep
@@ -120,6 +119,13 @@ class ModalityDropout(Strategy):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.rate_history = list(state_dict.get("rate_history", []))
+
+
+def _rand(shape: torch.Size, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    """Uniform draws from ``generator`` (CPU) or the global torch generator, on ``device``."""
+    if generator is None:
+        return torch.rand(shape, device=device)
+    return torch.rand(shape, generator=generator).to(device)
 
 
 def blank_rows(x: Any, rows: torch.Tensor) -> Any:

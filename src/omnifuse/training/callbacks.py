@@ -9,15 +9,16 @@ import lightning as L
 import torch
 
 
-class EpochSeed(L.Callback):
-    """Reseeds torch at each epoch start (seed + epoch), so a resumed run draws the same
-    dropout masks and augmentations as an uninterrupted one."""
+class StepSeed(L.Callback):
+    """Reseeds torch before every training step from (seed, global step), so a resumed run
+    draws the same dropout masks and augmentations as an uninterrupted one, whatever else
+    consumed random numbers in between (data-loader iterators do)."""
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
 
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        torch.manual_seed(self.seed + trainer.current_epoch)
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+        torch.manual_seed(self.seed * 1_000_003 + trainer.global_step)
 
 
 class BestWeights(L.Callback):

@@ -38,6 +38,7 @@ class TrainConfig(BaseModel):
     accelerator: str = "cpu"
     devices: int = Field(1, ge=1)
     num_nodes: int = Field(1, ge=1)
+    ddp: str = "ddp"
     precision: str = "32-true"
     deterministic: bool = True
     log_every_n_steps: int = Field(10, ge=1)
@@ -46,6 +47,7 @@ class TrainConfig(BaseModel):
 
 
 MONITORS = ("val_loss", "val_auroc", "val_accuracy")
+DDP_STRATEGIES = ("ddp", "ddp_spawn", "ddp_fork")
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:
@@ -110,6 +112,8 @@ def validate_config(raw: dict[str, Any], source: str = "config") -> TrainConfig:
             valid = ", ".join(sorted(TrainConfig.model_fields))
             raise ConfigError(f"{source}: unknown key '{where}' (valid: {valid})") from exc
         raise ConfigError(f"{source}: '{where}': {err['msg']}") from exc
+    if config.ddp not in DDP_STRATEGIES:
+        raise ConfigError(f"{source}: unknown ddp '{config.ddp}' (valid: {', '.join(DDP_STRATEGIES)})")
     if config.monitor not in MONITORS:
         raise ConfigError(f"{source}: unknown monitor '{config.monitor}' (valid: {', '.join(MONITORS)})")
     return config

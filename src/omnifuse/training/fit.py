@@ -89,8 +89,13 @@ def resolve_config(entry: ModelEntry, config: TrainConfig | dict[str, Any] | Non
 
 
 def fit(name: str, context: SplitContext, config: TrainConfig | dict[str, Any] | None = None,
-        run_dir: Path | None = None, checkpoints: bool = False, resume: bool = False) -> FittedModel:
-    """Train model ``name`` on ``context.train`` (early stopping on ``context.val``)."""
+        run_dir: Path | None = None, checkpoints: bool = False, resume: bool = False,
+        callbacks: list[Any] | None = None) -> FittedModel:
+    """Train model ``name`` on ``context.train`` (early stopping on ``context.val``).
+
+    ``resume`` continues from ``run_dir/checkpoints/last.ckpt`` when it exists; extra
+    Lightning ``callbacks`` are added to the Trainer.
+    """
     entry = get_model(name)
     cfg = resolve_config(entry, config)
     torch.manual_seed(cfg.seed)
@@ -104,7 +109,8 @@ def fit(name: str, context: SplitContext, config: TrainConfig | dict[str, Any] |
         model.fit(context.flat()[context.train], y)
         return FittedModel(name, model, cfg, context, time.perf_counter() - start)
     module = FusionModule(model, ds.task, len(ds.class_names), cfg, hooks=hooks)
-    trainer = make_trainer(cfg, run_dir=run_dir, callbacks=[h for h in hooks if _is_callback(h)], checkpoints=checkpoints)
+    extra = [h for h in hooks if _is_callback(h)] + list(callbacks or [])
+    trainer = make_trainer(cfg, run_dir=run_dir, callbacks=extra, checkpoints=checkpoints)
     train_loader = context.store.loader(context.train, cfg.batch_size, shuffle=True, seed=cfg.seed)
     val_index = context.val if context.val is not None else context.train
     val_loader = context.store.loader(val_index, max(cfg.batch_size, 256))

@@ -10,7 +10,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
-from omnifuse.training.callbacks import BestWeights, EpochSeed
+from omnifuse.training.callbacks import BestWeights, StepSeed
 from omnifuse.training.config import TrainConfig
 
 
@@ -39,17 +39,17 @@ def make_trainer(config: TrainConfig, run_dir: Path | None = None, callbacks: li
     quiet_lightning()
     mode = monitor_mode(config.monitor)
     all_callbacks: list[Callback] = [
-        EpochSeed(config.seed),
+        StepSeed(config.seed),
         EarlyStopping(monitor=config.monitor, mode=mode, patience=config.patience, check_finite=False),
         BestWeights(config.monitor, mode),
     ]
     if checkpoints and run_dir is not None:
-        all_callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0))
+        all_callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="epoch{epoch}", save_last=True, save_top_k=1))
     if config.progress:
         all_callbacks.append(RichProgressBar(leave=False))
     all_callbacks.extend(callbacks or [])
     logger = CSVLogger(save_dir=str(run_dir), name="", version="logs") if run_dir is not None else False
-    strategy = "ddp" if config.devices * config.num_nodes > 1 else "auto"
+    strategy = config.ddp if config.devices * config.num_nodes > 1 else "auto"
     return L.Trainer(
         accelerator=config.accelerator,
         devices=config.devices,

@@ -1,0 +1,191 @@
+"""Gradient-Blending (G-Blend): loss weights from each head's overfitting-to-generalisation ratio."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import lightning as L
+import torch
+
+from omnifuse.balance.base import Strategy, check_nonneg, check_unit, modality_logits_of
+from omnifuse.training.losses import task_loss
+
+if TYPE_CHECKING:
+    from omnifuse.models.output import ModelOutput
+    from omnifuse.training.module import FusionModule
+
+JOINT = "joint"
+
+
+class GBlend(Strategy):
+    """Blends the joint and unimodal head losses with weights w ∝ ΔG / ΔO² (online G-Blend).
+
+    Heads are the joint head (``ModelOutput.logits``, named "joint") and each modality's
+    unimodal head (``ModelOutput.modality_logits``, losses over the samples that have the
+    modality). During each epoch the training loss of every head is accumulated from the
+    training batches and its validation loss from a forward pass over the validation batches.
+    Every ``every`` epochs the weights are re-estimated against the previous estimate:
+    ``ΔG = V_prev - V_now`` (generalisation gained), ``ΔO = (V_now - T_now) - (V_prev - T_prev)``
+    (overfitting gained), ``w_h ∝ max(ΔG_h, 0) / (ΔO_h² + eps)``, normalised to sum 1, then
+    smoothed with the previous weights (``smoothing``) and mixed with the uniform weights
+    (``floor``: every head keeps at least ``floor / n_heads``). Until the first estimate (and
+    whenever no head generalised better) the weights stay as they were, uniform at the start.
+
+    The training objective becomes ``sum_h w_h * loss_h``: the module already adds the joint
+    task loss once, so the term returned is ``sum_m w_m * loss_m + (w_joint - 1) * loss_joint``.
+    (``unimodal_weight > 0`` in the config would add the module's own unimodal term on top.)
+
+    Args:
+        every: epochs between two estimates (default 1).
+        floor: share of the weight mass spread uniformly over the heads, in [0, 1] (default 0.1).
+        smoothing: weight of the previous weights when updating, in [0, 1) (default 0.5).
+        eps: added to ΔO² so a vanishing overfitting change cannot give an infinite weight.
+    """
+
+    name = "g-blend"
+    paper = ("Wang, Tran, Feiszli. What makes training multi-modal classification networks hard? "
+             "CVPR 2020 (Gradient-Blending)")
+
+    def __init__(self, every: int = 1, floor: float = 0.1, smoothing: float = 0.5, eps: float = 1e-4) -> None:
+        self.every = int(every)
+        if self.every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.floor = check_unit(floor, "floor", high_open=False)
+        self.smoothing = check_unit(smoothing, "smoothing")
+        self.eps = check_nonneg(eps, "eps")
+        self.weights: dict[str, float] = {}
+        self.weights_history: list[dict[str, float]] = []
+        self.loss_history: list[dict[str, dict[str, float]]] = []
+        self._snapshot: dict[str, dict[str, float]] | None = None
+        self._train: dict[str, list[float]] = {}
+        self._val: dict[str, list[float]] = {}
+
+    # ------------------------------------------------------------------ heads and weights
+    @staticmethod
+    def heads(modalities: tuple[str, ...]) -> tuple[str, ...]:
+        return (JOINT, *modalities)
+
+    def current_weights(self, modalities: tuple[str, ...]) -> dict[str, float]:
+        """The weights in use (uniform before the first estimate)."""
+        heads = self.heads(modalities)
+        if set(self.weights) != set(heads):
+            self.weights = {h: 1.0 / len(heads) for h in heads}
+        return dict(self.weights)
+
+    @staticmethod
+    def raw_weights(train_prev: Mapping[str, float], val_prev: Mapping[str, float],
+                    train_now: Mapping[str, float], val_now: Mapping[str, float],
+                    eps: float = 1e-4) -> dict[str, float] | None:
+        """``w_h ∝ max(ΔG_h, 0) / (ΔO_h² + eps)`` normalised to sum 1 over the heads given.
+
+        Heads with a missing or non-finite loss get weight 0; None when no head has ΔG > 0.
+        """
+        scores: dict[str, float] = {}
+        for h in val_now:
+            vals = (train_prev.get(h), val_prev.get(h), train_now.get(h), val_now.get(h))
+            if any(v is None or not math.isfinite(v) for v in vals):
+                scores[h] = 0.0
+                continue
+            tp, vp, tn, vn = vals  # type: ignore[misc]
+            d_g = vp - vn
+            d_o = (vn - tn) - (vp - tp)
+            scores[h] = max(d_g, 0.0) / (d_o * d_o + eps)
+        total = sum(scores.values())
+        if not total > 0 or not math.isfinite(total):
+            return None
+        return {h: s / total for h, s in scores.items()}
+
+    def blend(self, previous: Mapping[str, float], raw: Mapping[str, float] | None) -> dict[str, float]:
+        """Smoothing with ``previous`` and mixing with uniform (``floor``); sums to 1."""
+        heads = list(previous)
+        n = len(heads)
+        target = previous if raw is None else raw
+        mixed = {h: self.smoothing * previous[h] + (1.0 - self.smoothing) * target.get(h, 0.0) for h in heads}
+        total = sum(mixed.values()) or 1.0
+        return {h: (1.0 - self.floor) * mixed[h] / total + self.floor / n for h in heads}
+
+    # ------------------------------------------------------------------ per-head losses
+    @staticmethod
+    def head_losses(output: ModelOutput, y: torch.Tensor, mask: torch.Tensor, modalities: tuple[str, ...],
+                    task: str, strategy: str = "g-blend") -> dict[str, tuple[torch.Tensor, int]]:
+        """``{head: (sum of per-sample losses, n samples)}``; unimodal heads over present samples."""
+        out = {JOINT: (task_loss(output.logits, y, task, reduction="none").sum(), int(y.shape[0]))}
+        logits = modality_logits_of(output, modalities, strategy)
+        for j, m in enumerate(modalities):
+            present = mask[:, j].bool()
+            n = int(present.sum())
+            if n:
+                out[m] = (task_loss(logits[m][present], y[present], task, reduction="none").sum(), n)
+            else:
+                out[m] = (logits[m].sum() * 0.0, 0)
+        return out
+
+    def loss_terms(self, output: ModelOutput, batch: dict[str, Any], module: "FusionModule") -> dict[str, torch.Tensor]:
+        modalities = tuple(module.modalities)
+        losses = self.head_losses(output, batch["y"], batch["mask"], modalities, module.task, self.name)
+        _accumulate(self._train, losses)
+        w = self.current_weights(modalities)
+        joint_sum, joint_n = losses[JOINT]
+        term = (w[JOINT] - 1.0) * joint_sum / max(joint_n, 1)
+        for m in modalities:
+            total, n = losses[m]
+            if n:
+                term = term + w[m] * total / n
+        return {"gblend": term}
+
+    # ------------------------------------------------------------------ callbacks
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._train = {}
+
+    def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._val = {}
+
+    def on_validation_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
+                                batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        if trainer.sanity_checking:
+            return
+        modalities = tuple(pl_module.modalities)
+        with torch.no_grad():
+            output = pl_module.model(batch["inputs"], batch["mask"])
+            losses = self.head_losses(output, batch["y"], batch["mask"], modalities, pl_module.task, self.name)
+        _accumulate(self._val, losses)
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or not self._val or not self._train:
+            return
+        modalities = tuple(pl_module.modalities)
+        previous = self.current_weights(modalities)
+        now = {"train": _means(self._train), "val": _means(self._val)}
+        self.loss_history.append(now)
+        epoch = trainer.current_epoch
+        if (epoch + 1) % self.every == 0:
+            if self._snapshot is not None:
+                raw = self.raw_weights(self._snapshot["train"], self._snapshot["val"], now["train"], now["val"], self.eps)
+                self.weights = self.blend(previous, raw)
+            self._snapshot = now
+        self.weights_history.append(dict(self.weights))
+        for h, w in self.weights.items():
+            pl_module.log(f"gblend_w/{h}", w, on_step=False, on_epoch=True)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"weights": dict(self.weights), "weights_history": list(self.weights_history),
+                "loss_history": list(self.loss_history), "snapshot": self._snapshot}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.weights = dict(state_dict.get("weights", {}))
+        self.weights_history = list(state_dict.get("weights_history", []))
+        self.loss_history = list(state_dict.get("loss_history", []))
+        self._snapshot = state_dict.get("snapshot")
+
+
+def _accumulate(store: dict[str, list[float]], losses: Mapping[str, tuple[torch.Tensor, int]]) -> None:
+    for h, (total, n) in losses.items():
+        acc = store.setdefault(h, [0.0, 0])
+        acc[0] += float(total.detach())
+        acc[1] += n
+
+
+def _means(store: Mapping[str, list[float]]) -> dict[str, float]:
+    return {h: (s / n if n else float("nan")) for h, (s, n) in store.items()}

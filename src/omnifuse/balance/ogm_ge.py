@@ -1,0 +1,156 @@
+"""OGM-GE: on-the-fly gradient modulation with generalisation enhancement (Peng et al., 2022)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+
+from omnifuse.balance.base import (
+    CLASSIFICATION_TASKS,
+    Strategy,
+    check_nonneg,
+    modality_logits_of,
+    ratio_to_others,
+    true_class_scores,
+)
+from omnifuse.errors import ConfigError
+
+
+class OGMGE(Strategy):
+    """Slows down the encoders of dominant modalities by scaling their gradients each step.
+
+    After every backward pass, with ``s_m`` the softmax probability of the true class under
+    modality ``m``'s unimodal head (averaged, or summed, over the samples that have ``m``),
+    the discrepancy ratio ``rho_m = s_m / mean_{n != m} s_n`` (M >= 2 modalities; the paper's
+    two-modality ratio when M = 2) gives ``k_m = 1 - tanh(alpha * relu(rho_m - 1))`` for a
+    dominant modality (``rho_m > 1``) and ``k_m = 1`` otherwise. For epochs
+    ``modulation_starts <= epoch < modulation_ends`` every gradient of the parameters of
+    ``model.encoders[m]`` (selected by module, never by name) becomes
+    ``grad * k_m + N(0, std(grad))`` (the Gaussian noise is the GE part; ``ge: false`` gives
+    plain OGM). Needs unimodal heads (``ModelOutput.modality_logits``) and ``model.encoders``.
+
+    Args:
+        alpha: modulation strength (default 0.1).
+        modulation_starts: first modulated epoch (default 0).
+        modulation_ends: first epoch no longer modulated (default 50).
+        ge: add the Gaussian enhancement (default true).
+        reduction: "mean" (default) or "sum" of the true-class probabilities over present
+            samples; the paper sums over the batch, which equals the mean when every sample has
+            every modality, while the mean stays fair when modalities are missing at different rates.
+    """
+
+    name = "ogm-ge"
+    paper = ("Peng, Wei, Deng, Wang, Hu. Balanced multimodal learning via on-the-fly gradient "
+             "modulation. CVPR 2022")
+    tasks = CLASSIFICATION_TASKS
+
+    def __init__(self, alpha: float = 0.1, modulation_starts: int = 0, modulation_ends: int = 50,
+                 ge: bool = True, reduction: str = "mean") -> None:
+        self.alpha = check_nonneg(alpha, "alpha")
+        self.modulation_starts = int(modulation_starts)
+        self.modulation_ends = int(modulation_ends)
+        if self.modulation_ends < self.modulation_starts:
+            raise ValueError(f"modulation_ends ({modulation_ends}) must be >= modulation_starts ({modulation_starts})")
+        self.ge = bool(ge)
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+        self.reduction = reduction
+        self.coefficients_history: list[dict[str, float]] = []
+        self.ratio_history: list[dict[str, float]] = []
+        self.last_coefficients: dict[str, float] = {}
+        self._sum_k: dict[str, float] = {}
+        self._sum_rho: dict[str, float] = {}
+        self._n_rho: dict[str, int] = {}
+        self._steps = 0
+
+    # ------------------------------------------------------------------ formulas
+    def scores(self, modality_logits: Mapping[str, torch.Tensor], y: torch.Tensor, mask: torch.Tensor,
+               modalities: tuple[str, ...]) -> dict[str, float | None]:
+        """``s_m`` per modality (None where no sample of the batch has it)."""
+        out: dict[str, float | None] = {}
+        for j, m in enumerate(modalities):
+            s = true_class_scores(modality_logits[m], y, mask[:, j].bool(), self.reduction)
+            out[m] = None if s is None else float(s)
+        return out
+
+    def coefficients_from_scores(self, scores: Mapping[str, float | None]) -> tuple[dict[str, float], dict[str, float | None]]:
+        """``(k_m, rho_m)`` per modality from the scores."""
+        rho = ratio_to_others(scores)
+        k = {m: (1.0 - math.tanh(self.alpha * max(r - 1.0, 0.0)) if r is not None and math.isfinite(r)
+                 else (0.0 if r is not None and self.alpha > 0 else 1.0))
+             for m, r in rho.items()}
+        return k, rho
+
+    def coefficients(self, modality_logits: Mapping[str, torch.Tensor], y: torch.Tensor, mask: torch.Tensor,
+                     modalities: tuple[str, ...]) -> dict[str, float]:
+        """``k_m`` for one batch."""
+        return self.coefficients_from_scores(self.scores(modality_logits, y, mask, modalities))[0]
+
+    def in_window(self, epoch: int) -> bool:
+        return self.modulation_starts <= epoch < self.modulation_ends
+
+    # ------------------------------------------------------------------ gradients
+    def modulate(self, encoders: Mapping[str, nn.Module], coefficients: Mapping[str, float]) -> None:
+        """Scale (and, with GE, perturb) the gradients of each encoder's parameters in place.
+
+        Parameters are collected from each encoder *module*; a parameter shared by several
+        encoders is modulated once, with the first of them (in modality order).
+        """
+        seen: set[int] = set()
+        for m, k in coefficients.items():
+            if m not in encoders:
+                continue
+            for param in encoders[m].parameters():
+                if id(param) in seen or param.grad is None:
+                    continue
+                seen.add(id(param))
+                grad = param.grad
+                new = grad * k
+                if self.ge and grad.numel() > 1:
+                    std = float(grad.detach().float().std())
+                    if math.isfinite(std) and std > 0:
+                        new = new + torch.randn_like(grad) * std
+                param.grad = new
+
+    def on_after_backward(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        output = getattr(pl_module, "last_output", None)
+        batch = getattr(pl_module, "last_batch", None)
+        if output is None or batch is None:
+            return
+        modalities = tuple(pl_module.modalities)
+        logits = modality_logits_of(output, modalities, self.name)
+        k, rho = self.coefficients_from_scores(self.scores(logits, batch["y"], batch["mask"], modalities))
+        applied = k if self.in_window(trainer.current_epoch) else {m: 1.0 for m in k}
+        encoders = getattr(pl_module.model, "encoders", None)
+        if not isinstance(encoders, (nn.ModuleDict, Mapping)):
+            raise ConfigError(f"strategy '{self.name}' needs a model with an 'encoders' module dict")
+        if self.in_window(trainer.current_epoch):
+            self.modulate(encoders, applied)
+        self.last_coefficients = dict(applied)
+        self._steps += 1
+        for m in modalities:
+            self._sum_k[m] = self._sum_k.get(m, 0.0) + applied[m]
+            if rho[m] is not None and math.isfinite(rho[m]):
+                self._sum_rho[m] = self._sum_rho.get(m, 0.0) + float(rho[m])
+                self._n_rho[m] = self._n_rho.get(m, 0) + 1
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._sum_k, self._sum_rho, self._n_rho, self._steps = {}, {}, {}, 0
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._steps == 0:
+            return
+        self.coefficients_history.append({m: v / self._steps for m, v in self._sum_k.items()})
+        self.ratio_history.append({m: v / self._n_rho[m] for m, v in self._sum_rho.items()})
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"coefficients_history": list(self.coefficients_history), "ratio_history": list(self.ratio_history)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.coefficients_history = list(state_dict.get("coefficients_history", []))
+        self.ratio_history = list(state_dict.get("ratio_history", []))

@@ -1,0 +1,230 @@
+"""PMR: Prototypical Modal Rebalance (Fan et al., CVPR 2023), generalised to M modalities."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+
+from omnifuse.balance.base import (
+    CLASSIFICATION_TASKS,
+    Strategy,
+    check_nonneg,
+    check_unit,
+    embeddings_of,
+    move_batch,
+    ratio_to_others,
+)
+
+if TYPE_CHECKING:
+    from omnifuse.models.output import ModelOutput
+    from omnifuse.training.module import FusionModule
+
+
+class PMR(Strategy):
+    """Accelerates slow-learning modalities with prototype losses; regularises dominant ones early.
+
+    Each modality ``m`` keeps one prototype per class ``c_k^m``: the mean embedding
+    (``ModelOutput.embeddings[m]``) of the training samples of class ``k`` that have ``m``.
+    They are computed once before training from a pass over the training batches, then at
+    every epoch end from the embeddings stored during that epoch's training batches, with
+    momentum: ``c <- (1 - momentum) * mean_epoch + momentum * c`` (classes without samples keep
+    theirs). A prototype classifier gives ``p^m(k | x) = softmax_k(-||z^m(x) - c_k^m||^2)``.
+
+    Per training batch, over the samples that have each modality:
+
+    * ``s_m`` = mean prototype probability of the true class, ``rho_m = s_m / mean_{n != m} s_n``;
+    * prototypical cross-entropy ``PCE_m = -mean log p^m(y | x)``, weighted by
+      ``beta_m = alpha * max(1 / rho_m - 1, 0)``: only modalities weaker than the others are
+      boosted (with M = 2, ``beta`` of the weaker modality is ``alpha * (rho_dominant - 1)``);
+    * for epochs ``< entropy_epochs``, the entropy ``H_m`` of ``p^m`` of dominant modalities is
+      maximised: ``-mu * gamma_m * H_m`` with ``gamma_m = max(rho_m - 1, 0)``.
+
+    Returned terms: ``pmr_pce`` and ``pmr_entropy``. Binary and multiclass tasks only.
+
+    Args:
+        alpha: weight of the prototypical cross-entropy (default 1.0).
+        mu: weight of the entropy regulariser (default 0.01).
+        momentum: share of the previous prototypes kept at each update, in [0, 1) (default 0.2).
+        entropy_epochs: epochs during which the entropy regulariser is applied (default 10).
+    """
+
+    name = "pmr"
+    paper = ("Fan, Xu, Wang, Wang, Guo. PMR: Prototypical modal rebalance for multimodal learning. "
+             "CVPR 2023")
+    tasks = CLASSIFICATION_TASKS
+
+    def __init__(self, alpha: float = 1.0, mu: float = 0.01, momentum: float = 0.2, entropy_epochs: int = 10) -> None:
+        self.alpha = check_nonneg(alpha, "alpha")
+        self.mu = check_nonneg(mu, "mu")
+        self.momentum = check_unit(momentum, "momentum")
+        self.entropy_epochs = int(entropy_epochs)
+        if self.entropy_epochs < 0:
+            raise ValueError(f"entropy_epochs must be >= 0, got {entropy_epochs}")
+        self.prototypes: dict[str, torch.Tensor] = {}
+        self.coefficient_history: list[dict[str, dict[str, float]]] = []
+        self._sums: dict[str, torch.Tensor] = {}
+        self._counts: dict[str, torch.Tensor] = {}
+        self._beta: dict[str, float] = {}
+        self._gamma: dict[str, float] = {}
+        self._steps = 0
+
+    # ------------------------------------------------------------------ prototypes
+    def reset_accumulators(self) -> None:
+        self._sums, self._counts = {}, {}
+
+    def accumulate(self, embeddings: Mapping[str, torch.Tensor], y: torch.Tensor, mask: torch.Tensor,
+                   modalities: tuple[str, ...], n_classes: int) -> None:
+        """Add the (detached) embeddings of present samples to the per-class sums."""
+        y = y.long()
+        for j, m in enumerate(modalities):
+            present = mask[:, j].bool()
+            z = embeddings[m].detach().flatten(1)
+            if m not in self._sums:
+                self._sums[m] = torch.zeros(n_classes, z.shape[1], dtype=torch.float64, device=z.device)
+                self._counts[m] = torch.zeros(n_classes, dtype=torch.float64, device=z.device)
+            if bool(present.any()):
+                self._sums[m].index_add_(0, y[present].to(z.device), z[present].double())
+                self._counts[m].index_add_(0, y[present].to(z.device),
+                                           torch.ones(int(present.sum()), dtype=torch.float64, device=z.device))
+
+    def update_prototypes(self) -> None:
+        """Class means of the accumulated embeddings, blended with the previous prototypes."""
+        for m, sums in self._sums.items():
+            counts = self._counts[m]
+            seen = counts > 0
+            means = (sums / counts.clamp(min=1).unsqueeze(1)).float()
+            old = self.prototypes.get(m)
+            if old is None:
+                new = torch.where(seen.unsqueeze(1), means, torch.full_like(means, float("nan")))
+            else:
+                old = old.to(means.device)
+                blended = torch.where(torch.isfinite(old), (1.0 - self.momentum) * means + self.momentum * old, means)
+                new = torch.where(seen.unsqueeze(1), blended, old)
+            self.prototypes[m] = new
+        self.reset_accumulators()
+
+    @staticmethod
+    def prototype_logits(z: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
+        """``-||z - c_k||^2`` for every class ``k`` (classes without a prototype get -inf)."""
+        z = z.flatten(1)
+        known = torch.isfinite(prototypes).all(dim=1)
+        protos = torch.nan_to_num(prototypes.to(z.dtype), nan=0.0)
+        d2 = (z.unsqueeze(1) - protos.unsqueeze(0)).pow(2).sum(dim=-1)
+        return (-d2).masked_fill(~known.unsqueeze(0), float("-inf"))
+
+    # ------------------------------------------------------------------ loss
+    def coefficients(self, scores: Mapping[str, float | None]) -> tuple[dict[str, float], dict[str, float]]:
+        """``(beta_m, gamma_m)`` from the prototype scores ``s_m``.
+
+        Degenerate ratios: a modality scoring 0 while others score more (``rho = 0``) gets
+        ``beta = alpha`` (the official code's all-or-nothing boost); one scoring more than 0 while
+        all others score 0 (``rho = inf``) gets ``gamma = 1``; unscored modalities get 0 and 0.
+        """
+        rho = ratio_to_others(scores)
+        beta: dict[str, float] = {}
+        gamma: dict[str, float] = {}
+        for m, r in rho.items():
+            if r is None:
+                beta[m], gamma[m] = 0.0, 0.0
+            elif r <= 0:
+                beta[m], gamma[m] = self.alpha, 0.0
+            elif math.isinf(r):
+                beta[m], gamma[m] = 0.0, 1.0
+            else:
+                beta[m], gamma[m] = self.alpha * max(1.0 / r - 1.0, 0.0), max(r - 1.0, 0.0)
+        return beta, gamma
+
+    def loss_terms(self, output: ModelOutput, batch: dict[str, Any], module: "FusionModule") -> dict[str, torch.Tensor]:
+        modalities = tuple(module.modalities)
+        z = embeddings_of(output, modalities, self.name)
+        y, mask = batch["y"].long(), batch["mask"].bool()
+        pce: dict[str, torch.Tensor] = {}
+        entropy: dict[str, torch.Tensor] = {}
+        scores: dict[str, float | None] = {}
+        for j, m in enumerate(modalities):
+            present = mask[:, j]
+            proto = self.prototypes.get(m)
+            if proto is None or not bool(present.any()):
+                scores[m] = None
+                continue
+            logits = self.prototype_logits(z[m][present], proto.to(z[m].device))
+            target = y[present].to(logits.device)
+            known = torch.isfinite(logits.gather(1, target.view(-1, 1))).squeeze(1)
+            if not bool(known.any()):
+                scores[m] = None
+                continue
+            logits, target = logits[known], target[known]
+            logp = torch.log_softmax(logits, dim=-1)
+            pce[m] = F.nll_loss(logp, target)
+            p = logp.exp()
+            entropy[m] = -(p * logp.masked_fill(p == 0, 0.0)).sum(dim=-1).mean()
+            scores[m] = float(p.detach().gather(1, target.view(-1, 1)).mean())
+        beta, gamma = self.coefficients(scores)
+        zero = output.logits.sum() * 0.0
+        pce_term = sum((beta[m] * pce[m] for m in pce if beta[m] > 0), zero)
+        terms = {"pmr_pce": pce_term}
+        if int(getattr(module, "current_epoch", 0)) < self.entropy_epochs and self.mu > 0:
+            terms["pmr_entropy"] = sum((-self.mu * gamma[m] * entropy[m] for m in entropy if gamma[m] > 0), zero)
+        self._steps += 1
+        for m in modalities:
+            self._beta[m] = self._beta.get(m, 0.0) + beta.get(m, 0.0)
+            self._gamma[m] = self._gamma.get(m, 0.0) + gamma.get(m, 0.0)
+        return terms
+
+    # ------------------------------------------------------------------ callbacks
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Initial prototypes from one pass of the (untrained) model over the training batches."""
+        if self.prototypes:
+            return
+        loader = getattr(trainer, "train_dataloader", None)
+        if loader is None:
+            return
+        modalities = tuple(pl_module.modalities)
+        was_training = pl_module.training
+        pl_module.eval()
+        self.reset_accumulators()
+        try:
+            with torch.no_grad():
+                for batch in loader:
+                    batch = move_batch(batch, pl_module)
+                    output = pl_module.model(batch["inputs"], batch["mask"])
+                    z = embeddings_of(output, modalities, self.name)
+                    self.accumulate(z, batch["y"], batch["mask"], modalities, pl_module.n_classes)
+        finally:
+            pl_module.train(was_training)
+        self.update_prototypes()
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.reset_accumulators()
+        self._beta, self._gamma, self._steps = {}, {}, 0
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
+                           batch: Any, batch_idx: int) -> None:
+        output = getattr(pl_module, "last_output", None)
+        used = getattr(pl_module, "last_batch", None)
+        if output is None or used is None:
+            return
+        modalities = tuple(pl_module.modalities)
+        z = embeddings_of(output, modalities, self.name)
+        self.accumulate(z, used["y"], used["mask"], modalities, pl_module.n_classes)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.update_prototypes()
+        if self._steps:
+            self.coefficient_history.append({
+                "beta": {m: v / self._steps for m, v in self._beta.items()},
+                "gamma": {m: v / self._steps for m, v in self._gamma.items()},
+            })
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"prototypes": {m: p.cpu() for m, p in self.prototypes.items()},
+                "coefficient_history": list(self.coefficient_history)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.prototypes = dict(state_dict.get("prototypes", {}))
+        self.coefficient_history = list(state_dict.get("coefficient_history", []))
