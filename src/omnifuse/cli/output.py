@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
+from rich.table import Column, Table
 
 from omnifuse.cli.common import console
 
@@ -41,7 +41,7 @@ def print_benchmark(results: dict[str, Any]) -> None:
     title = (f"{results['dataset']} — {protocol['type']}"
              + (f" {protocol.get('folds')} folds" if protocol["type"] == "kfold" else f" test={protocol['test_split']}")
              + f", {protocol['seeds']} seed(s)")
-    table = Table("method", *BENCHMARK_COLUMNS, "train s", "params", title=title)
+    table = Table(Column("method", no_wrap=True), *BENCHMARK_COLUMNS, "train s", "params", title=title)
     best = {m: _best(results, m) for m in BENCHMARK_COLUMNS}
     for name, method in results["methods"].items():
         cells = []

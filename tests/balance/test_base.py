@@ -1,0 +1,91 @@
+"""Strategy base class, configuration and registration from class metadata."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+import omnifuse.balance.models  # noqa: F401  (registers the strategies)
+from omnifuse.balance import OGMGE, PMR, AlignmentLoss, GBlend, ModalityDropout, Strategy, all_strategies
+from omnifuse.errors import ConfigError
+from omnifuse.models.registry import first_line, get_model
+from omnifuse.training.config import validate_config
+
+EXPECTED = {"g-blend": GBlend, "ogm-ge": OGMGE, "pmr": PMR, "modality-dropout": ModalityDropout,
+            "alignment": AlignmentLoss}
+
+
+def test_subclasses_have_metadata() -> None:
+    found = {cls.name: cls for cls in all_strategies()}
+    assert found == EXPECTED
+    for cls in found.values():
+        assert issubclass(cls, Strategy)
+        assert cls.kind == "strategy"
+        assert cls.paper and cls.__doc__
+        assert set(cls.tasks) <= {"binary", "multiclass", "multilabel"}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_registry_entry_from_class(name: str) -> None:
+    entry = get_model(name)
+    cls = EXPECTED[name]
+    assert entry.kind == "strategy"
+    assert entry.paper == cls.paper
+    assert entry.description == first_line(cls.__doc__)
+    assert entry.defaults.get("unimodal_heads") is True
+
+
+def test_base_hooks_are_noops() -> None:
+    s = Strategy()
+    batch = {"y": 1}
+    assert s.transform_batch(batch, None) is batch  # type: ignore[arg-type]
+    assert s.loss_terms(None, batch, None) == {}  # type: ignore[arg-type]
+
+
+def test_from_config_reads_strategy_section_and_ignores_base() -> None:
+    cfg = validate_config({"strategy": {"alpha": 0.7, "modulation_ends": 5, "base": "sum"}})
+    s = OGMGE.from_config(cfg)
+    assert s.alpha == 0.7 and s.modulation_ends == 5
+    assert GBlend.from_config({"every": 2}).every == 2
+    assert ModalityDropout.from_config(None).p == 0.2
+
+
+def test_unknown_option_lists_valid_ones() -> None:
+    with pytest.raises(ConfigError) as err:
+        PMR.from_config({"alpah": 1.0})
+    msg = str(err.value)
+    assert "alpah" in msg
+    for valid in ("alpha", "mu", "momentum", "entropy_epochs", "base"):
+        assert valid in msg
+
+
+def test_bad_values_are_config_errors() -> None:
+    with pytest.raises(ConfigError):
+        ModalityDropout.from_config({"p": 1.5})
+    with pytest.raises(ConfigError):
+        GBlend.from_config({"every": 0})
+    with pytest.raises(ConfigError):
+        OGMGE.from_config({"reduction": "median"})
+
+
+@pytest.mark.parametrize("cls", [PMR, OGMGE])
+def test_multilabel_rejected_before_training(cls: type[Strategy]) -> None:
+    with pytest.raises(ConfigError, match="multilabel"):
+        cls.from_config({}, task="multilabel")
+    entry = get_model(cls.name)
+    fake = SimpleNamespace(task="multilabel")  # the check runs before anything reads the data
+    with pytest.raises(ConfigError, match="multilabel"):
+        entry.build(fake, validate_config(entry.defaults))
+
+
+def test_unknown_base_fusion() -> None:
+    from omnifuse.data.simulate import make_lowquality
+
+    ds, _ = make_lowquality(2, n_samples=20)
+    entry = get_model("alignment")
+    with pytest.raises(ConfigError, match="base fusion"):
+        entry.build(ds, validate_config({"strategy": {"base": "nope"}}))
+    model, hooks = entry.build(ds, validate_config({**entry.defaults, "strategy": {"base": "sum", "weight": 0.3}}))
+    assert model.fusion_name == "sum" and model.unimodal_heads is not None
+    assert len(hooks) == 1 and isinstance(hooks[0], AlignmentLoss) and hooks[0].weight == 0.3

@@ -1,0 +1,96 @@
+"""`omnifuse models`, `train` and `benchmark` through the real entry point."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from omnifuse.data.loaders import write_folder
+from omnifuse.data.simulate import default_cohort
+from tests.conftest import shared_dataset
+from tests.test_cli import run
+
+REQUIRED = {
+    "early", "late", "concat", "sum", "product", "tensor", "lmf", "gmu", "se-gate", "attention",
+    "cross-attention", "medfuse-lstm", "hybrid", "sk-logreg", "sk-hgb",
+}
+
+
+@pytest.fixture(scope="module")
+def cohort_dir(tmp_path_factory):
+    ds, _ = default_cohort(3, seed=1, n_samples=240)
+    return write_folder(ds, tmp_path_factory.mktemp("cohort") / "c")
+
+
+def test_models_lists_the_catalogue(monkeypatch, capsys):
+    code, out, _ = run(monkeypatch, capsys, "models", "--json")
+    entries = {e["name"]: e for e in json.loads(out)}
+    assert code == 0 and REQUIRED <= set(entries)
+    assert entries["sk-hgb"]["kind"] == "baseline" and entries["attention"]["kind"] == "fusion"
+    assert all(e["paper"] for e in entries.values())
+
+
+def test_train_writes_a_run(cohort_dir, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    code, stdout, err = run(monkeypatch, capsys, "train", "--data", str(cohort_dir), "--model", "gmu",
+                            "--set", "max_epochs=3", "--set", "embed_dim=16", "--out", str(out))
+    assert code == 0, err
+    summary = json.loads((out / "run.json").read_text())
+    assert summary["model"] == "gmu" and summary["config"]["max_epochs"] == 3
+    assert 0.0 <= summary["validation"]["auroc"] <= 1.0
+    assert (out / "checkpoints" / "last.ckpt").exists()
+    code, _, err = run(monkeypatch, capsys, "train", "--data", str(cohort_dir), "--model", "gmu", "--out", str(out))
+    assert code == 2 and "not empty" in err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "nope"], "unknown model 'nope' (valid: "),
+        (["--model", "concat", "--set", "max_epoch=3"], "unknown key 'max_epoch' (valid: "),
+        (["--model", "concat", "--set", "fusion.rank=3"], "fusion 'concat': unknown option 'rank'"),
+        (["--model", "lmf", "--set", "lr=-1"], "'lr': Input should be greater than 0"),
+        (["--model", "concat", "--set", "encoders.ehr.type=gru"], "unknown"),
+    ],
+)
+def test_train_config_errors(cohort_dir, tmp_path, monkeypatch, capsys, args, message):
+    code, _, err = run(monkeypatch, capsys, "train", "--data", str(cohort_dir), *args, "--out", str(tmp_path / "r"))
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_benchmark_kfold_results_json(cohort_dir, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "bench"
+    code, stdout, err = run(monkeypatch, capsys, "benchmark", "--data", str(cohort_dir), "--models",
+                            "concat,late,sk-logreg", "--folds", "3", "--set", "max_epochs=3", "--out", str(out))
+    assert code == 0, err
+    results = json.loads((out / "results.json").read_text())
+    assert results["task"] == "binary" and results["protocol"]["type"] == "kfold"
+    for name in ("concat", "late", "sk-logreg"):
+        method = results["methods"][name]
+        auroc = method["metrics"]["auroc"]
+        assert len(auroc["values"]) == 3 and auroc["ci_low"] <= auroc["mean"] <= auroc["ci_high"]
+        assert set(method["metrics"]) == {"auroc", "auprc", "accuracy", "balanced_accuracy", "macro_f1", "kappa", "brier", "ece"}
+        assert method["n_params"] > 0 and method["train_seconds"] >= 0
+    pairs = {(t["a"], t["b"], t["metric"]) for t in results["tests"]}
+    assert ("concat", "sk-logreg", "auroc") in pairs
+    assert "sk-logreg" in stdout
+
+
+def test_benchmark_with_test_split_on_breast_tcga(tmp_path, monkeypatch, capsys):
+    data = shared_dataset("breast_tcga")
+    out = tmp_path / "bench"
+    code, _, err = run(monkeypatch, capsys, "benchmark", "--data", str(data), "--models", "attention,sk-logreg",
+                       "--train-split", "train", "--test-split", "test", "--seeds", "2",
+                       "--set", "max_epochs=5", "--out", str(out))
+    assert code == 0, err
+    results = json.loads((out / "results.json").read_text())
+    assert results["task"] == "multiclass" and results["protocol"]["type"] == "holdout"
+    auroc = results["methods"]["attention"]["metrics"]["auroc"]
+    assert len(auroc["values"]) == 2 and auroc["mean"] > 0.8  # protein is absent for every test sample
+
+
+def test_benchmark_bad_split_name(cohort_dir, tmp_path, monkeypatch, capsys):
+    code, _, err = run(monkeypatch, capsys, "benchmark", "--data", str(shared_dataset("breast_tcga")), "--models",
+                       "concat", "--train-split", "train", "--test-split", "holdout", "--out", str(tmp_path / "b"))
+    assert code == 2 and "unknown split 'holdout'" in err
