@@ -91,7 +91,13 @@ class GBlend(Strategy):
             tp, vp, tn, vn = vals  # type: ignore[misc]
             d_g = vp - vn
             d_o = (vn - tn) - (vp - tp)
-            scores[h] = max(d_g, 0.0) / (d_o * d_o + eps)
+            denominator = d_o * d_o + eps
+            if d_g <= 0:
+                scores[h] = 0.0
+            else:
+                scores[h] = d_g / denominator if denominator > 0 else math.inf
+        if any(math.isinf(s) for s in scores.values()):  # dO = 0 with eps = 0: those heads share it all
+            scores = {h: (1.0 if math.isinf(s) else 0.0) for h, s in scores.items()}
         total = sum(scores.values())
         if not total > 0 or not math.isfinite(total):
             return None

@@ -13,7 +13,12 @@ from omnifuse.errors import ConfigError
 
 class TrainConfig(BaseModel):
     """Every hyperparameter of a run. Dotted ``--set`` keys reach nested dicts
-    (``--set fusion.rank=8``, ``--set encoders.omics.type=dae``)."""
+    (``--set fusion.rank=8``, ``--set encoders.omics.type=dae``).
+
+    ``num_threads``: torch intra-op threads while training (0 = torch's default). One
+    thread is the default because the models of this field are small and thread
+    synchronisation costs more than it gains on them (see BENCHMARKS.md).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -41,6 +46,7 @@ class TrainConfig(BaseModel):
     ddp: str = "ddp"
     precision: str = "32-true"
     deterministic: bool = True
+    num_threads: int = Field(1, ge=0)
     log_every_n_steps: int = Field(10, ge=1)
     progress: bool = False
     checkpoint_dir: Optional[str] = None

@@ -100,6 +100,8 @@ def fit(name: str, context: SplitContext, config: TrainConfig | dict[str, Any] |
     cfg = resolve_config(entry, config)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
+    if cfg.num_threads > 0:
+        torch.set_num_threads(cfg.num_threads)
     ds = context.dataset
     built = entry.build(ds, cfg)
     model, hooks = built if isinstance(built, tuple) else (built, [])
