@@ -33,7 +33,10 @@ def test_registry_entry_from_class(name: str) -> None:
     assert entry.kind == "strategy"
     assert entry.paper == cls.paper
     assert entry.description == first_line(cls.__doc__)
-    assert entry.defaults.get("unimodal_heads") is True
+    assert entry.defaults == cls.defaults
+    # the strategies reading unimodal heads turn them on; ogm-ge also trains them
+    assert entry.defaults.get("unimodal_heads", False) is (name in ("g-blend", "ogm-ge"))
+    assert (entry.defaults.get("unimodal_weight", 0) > 0) is (name == "ogm-ge")
 
 
 def test_base_hooks_are_noops() -> None:
@@ -86,6 +89,6 @@ def test_unknown_base_fusion() -> None:
     entry = get_model("alignment")
     with pytest.raises(ConfigError, match="base fusion"):
         entry.build(ds, validate_config({"strategy": {"base": "nope"}}))
-    model, hooks = entry.build(ds, validate_config({**entry.defaults, "strategy": {"base": "sum", "weight": 0.3}}))
-    assert model.fusion_name == "sum" and model.unimodal_heads is not None
+    model, hooks = entry.build(ds, validate_config({"strategy": {"base": "sum", "weight": 0.3}}))
+    assert model.fusion_name == "sum" and model.unimodal_heads is None
     assert len(hooks) == 1 and isinstance(hooks[0], AlignmentLoss) and hooks[0].weight == 0.3

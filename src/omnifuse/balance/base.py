@@ -48,8 +48,11 @@ class Strategy(L.Callback):
     kind: ClassVar[str] = "strategy"
     paper: ClassVar[str] = ""
     tasks: ClassVar[tuple[str, ...]] = ALL_TASKS
-    #: Configuration overrides the registered name implies.
-    defaults: ClassVar[dict[str, Any]] = {"unimodal_heads": True}
+    #: Configuration overrides the registered name implies. Strategies reading unimodal heads
+    #: (``ModelOutput.modality_logits``) turn them on; the others leave them off, since heads
+    #: that no loss uses would be dead weight (and an error under DDP, which needs every
+    #: parameter to receive a gradient).
+    defaults: ClassVar[dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ loss-hook protocol
     def transform_batch(self, batch: dict[str, Any], module: "FusionModule") -> dict[str, Any]:
@@ -108,19 +111,47 @@ class Strategy(L.Callback):
         if task is not None:
             self.check_task(task)
 
+    # ------------------------------------------------------------------ epoch bookkeeping
+    def training_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Called at the start of every training epoch (override instead of ``on_train_epoch_start``)."""
+
+    def training_epoch_done(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Called once per epoch, right after its last training batch: at the start of that
+        epoch's validation, or at the epoch end when it has none. Per-epoch state updated here
+        is in the checkpoint written at the end of validation, so a resumed run continues from it."""
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._epoch_open = True
+        self.training_epoch_start(trainer, pl_module)
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._close_epoch(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._close_epoch(trainer, pl_module)
+
+    def _close_epoch(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if getattr(self, "_epoch_open", False):
+            self._epoch_open = False
+            self.training_epoch_done(trainer, pl_module)
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.param_names() if hasattr(self, k))
         return f"{type(self).__name__}({args})"
 
 
 def all_strategies() -> list[type[Strategy]]:
-    """Every (transitive) subclass of :class:`Strategy` that has a ``name``, by name."""
+    """Every (transitive) subclass of :class:`Strategy` declaring its own ``name``, by name.
+
+    A subclass that only inherits its parent's name is not a strategy of its own.
+    """
     found: dict[str, type[Strategy]] = {}
     stack = list(Strategy.__subclasses__())
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        if cls.name:
+        if cls.__dict__.get("name"):
             found.setdefault(cls.name, cls)
     return [found[name] for name in sorted(found)]
 
@@ -198,3 +229,14 @@ def ratio_to_others(scores: Mapping[str, float | None]) -> dict[str, float | Non
 def move_batch(batch: dict[str, Any], module: L.LightningModule) -> dict[str, Any]:
     """``batch`` on the module's device (through the module's own transfer hook)."""
     return module.transfer_batch_to_device(batch, module.device, 0)
+
+
+def world_size(trainer: Any) -> int:
+    return int(getattr(trainer, "world_size", 1) or 1)
+
+
+def reduce_sum(tensor: torch.Tensor, trainer: Any) -> torch.Tensor:
+    """``tensor`` summed over the processes of a distributed run (unchanged in one process)."""
+    if world_size(trainer) > 1:
+        return trainer.strategy.reduce(tensor, reduce_op="sum")
+    return tensor

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import lightning as L
 import torch
 
-from omnifuse.balance.base import Strategy, check_nonneg, check_unit, modality_logits_of
+from omnifuse.balance.base import Strategy, check_nonneg, check_unit, modality_logits_of, reduce_sum
 from omnifuse.training.losses import task_loss
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ class GBlend(Strategy):
     """
 
     name = "g-blend"
+    defaults = {"unimodal_heads": True}
     paper = ("Wang, Tran, Feiszli. What makes training multi-modal classification networks hard? "
              "CVPR 2020 (Gradient-Blending)")
 
@@ -142,7 +143,7 @@ class GBlend(Strategy):
         return {"gblend": term}
 
     # ------------------------------------------------------------------ callbacks
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def training_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._train = {}
 
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -163,7 +164,9 @@ class GBlend(Strategy):
             return
         modalities = tuple(pl_module.modalities)
         previous = self.current_weights(modalities)
-        now = {"train": _means(self._train), "val": _means(self._val)}
+        heads = self.heads(modalities)
+        device = getattr(pl_module, "device", "cpu")
+        now = {"train": _means(self._train, heads, trainer, device), "val": _means(self._val, heads, trainer, device)}
         self.loss_history.append(now)
         epoch = trainer.current_epoch
         if (epoch + 1) % self.every == 0:
@@ -193,5 +196,11 @@ def _accumulate(store: dict[str, list[float]], losses: Mapping[str, tuple[torch.
         acc[1] += n
 
 
-def _means(store: Mapping[str, list[float]]) -> dict[str, float]:
-    return {h: (s / n if n else float("nan")) for h, (s, n) in store.items()}
+def _means(store: Mapping[str, list[float]], heads: tuple[str, ...], trainer: Any,
+           device: torch.device | str = "cpu") -> dict[str, float]:
+    """Mean loss per head (summed over the processes of a distributed run; NaN without samples)."""
+    parts = torch.tensor([[store.get(h, [0.0, 0])[0] for h in heads], [store.get(h, [0.0, 0])[1] for h in heads]],
+                         dtype=torch.float64, device=device)
+    parts = reduce_sum(parts, trainer)
+    return {h: (float(parts[0, i]) / float(parts[1, i]) if float(parts[1, i]) > 0 else float("nan"))
+            for i, h in enumerate(heads)}

@@ -107,11 +107,11 @@ class ModalityDropout(Strategy):
         return {m: (float(d) / float(n) if n > 0 else 0.0)
                 for m, d, n in zip(self._modalities, self.dropped.tolist(), self.present.tolist())}
 
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def training_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.present.zero_()
         self.dropped.zero_()
 
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def training_epoch_done(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.rate_history.append(self.realised_rates())
 
     def state_dict(self) -> dict[str, Any]:

@@ -3,8 +3,10 @@
 Entries come from the :class:`~omnifuse.balance.base.Strategy` subclasses' class metadata
 (``name``, ``paper``, docstring, ``defaults``), never from a hand-kept list. A strategy model is
 a :class:`~omnifuse.models.fusion_model.FusionModel` whose fusion operator is
-``config.strategy["base"]`` (default "concat"), with unimodal heads (the entries' defaults set
-``unimodal_heads: true``), trained with the strategy built from the rest of ``config.strategy``.
+``config.strategy["base"]`` (default "concat"), trained with the strategy built from the rest of
+``config.strategy``. Strategies reading unimodal heads (g-blend, ogm-ge) enable them through
+their entry's defaults (``unimodal_heads: true``); ogm-ge also trains them
+(``unimodal_weight: 1.0``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ DEFAULT_BASE = "concat"
 def build_strategy_model(dataset: MultimodalDataset, config: TrainConfig,
                          strategy: type[Strategy]) -> tuple[FusionModel, list[Strategy]]:
     """``(FusionModel with fusion config.strategy["base"], [the strategy])`` for ``dataset``.
+
+    Unimodal heads follow ``config.unimodal_heads`` (set by the entry's defaults).
 
     The task and every strategy option are checked before the model is built.
     """

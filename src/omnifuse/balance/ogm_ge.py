@@ -16,7 +16,9 @@ from omnifuse.balance.base import (
     check_nonneg,
     modality_logits_of,
     ratio_to_others,
+    reduce_sum,
     true_class_scores,
+    world_size,
 )
 from omnifuse.errors import ConfigError
 
@@ -32,7 +34,10 @@ class OGMGE(Strategy):
     ``modulation_starts <= epoch < modulation_ends`` every gradient of the parameters of
     ``model.encoders[m]`` (selected by module, never by name) becomes
     ``grad * k_m + N(0, std(grad))`` (the Gaussian noise is the GE part; ``ge: false`` gives
-    plain OGM). Needs unimodal heads (``ModelOutput.modality_logits``) and ``model.encoders``.
+    plain OGM). Needs unimodal heads (``ModelOutput.modality_logits``) that are trained (the
+    registered "ogm-ge" sets ``unimodal_heads: true, unimodal_weight: 1.0``) and ``model.encoders``.
+    In a distributed run the scores are summed over processes and the GE noise is drawn from a
+    generator seeded per step, so every process modulates identically.
 
     Args:
         alpha: modulation strength (default 0.1).
@@ -48,6 +53,10 @@ class OGMGE(Strategy):
     paper = ("Peng, Wei, Deng, Wang, Hu. Balanced multimodal learning via on-the-fly gradient "
              "modulation. CVPR 2022")
     tasks = CLASSIFICATION_TASKS
+    #: the unimodal heads must learn for their scores to mean anything: the registered model
+    #: trains them with the module's unimodal loss (the paper's heads are slices of the joint
+    #: linear classifier, trained by the joint loss; a FusionModel's joint head is an MLP)
+    defaults = {"unimodal_heads": True, "unimodal_weight": 1.0}
 
     def __init__(self, alpha: float = 0.1, modulation_starts: int = 0, modulation_ends: int = 50,
                  ge: bool = True, reduction: str = "mean") -> None:
@@ -69,21 +78,42 @@ class OGMGE(Strategy):
         self._steps = 0
 
     # ------------------------------------------------------------------ formulas
+    def score_parts(self, modality_logits: Mapping[str, torch.Tensor], y: torch.Tensor, mask: torch.Tensor,
+                    modalities: tuple[str, ...]) -> torch.Tensor:
+        """``(2, M)``: per modality, the sum of true-class probabilities over present samples and
+        their count (summable over the processes of a distributed run)."""
+        parts = torch.zeros(2, len(modalities), dtype=torch.float64, device=y.device)
+        for j, m in enumerate(modalities):
+            present = mask[:, j].bool()
+            total = true_class_scores(modality_logits[m], y, present, "sum")
+            if total is not None:
+                parts[0, j] = total.to(parts.device, torch.float64)
+                parts[1, j] = float(present.sum())
+        return parts
+
+    def scores_from_parts(self, parts: torch.Tensor, modalities: tuple[str, ...]) -> dict[str, float | None]:
+        out: dict[str, float | None] = {}
+        for j, m in enumerate(modalities):
+            total, n = float(parts[0, j]), float(parts[1, j])
+            out[m] = None if n == 0 else (total if self.reduction == "sum" else total / n)
+        return out
+
     def scores(self, modality_logits: Mapping[str, torch.Tensor], y: torch.Tensor, mask: torch.Tensor,
                modalities: tuple[str, ...]) -> dict[str, float | None]:
         """``s_m`` per modality (None where no sample of the batch has it)."""
-        out: dict[str, float | None] = {}
-        for j, m in enumerate(modalities):
-            s = true_class_scores(modality_logits[m], y, mask[:, j].bool(), self.reduction)
-            out[m] = None if s is None else float(s)
-        return out
+        return self.scores_from_parts(self.score_parts(modality_logits, y, mask, modalities), modalities)
 
     def coefficients_from_scores(self, scores: Mapping[str, float | None]) -> tuple[dict[str, float], dict[str, float | None]]:
         """``(k_m, rho_m)`` per modality from the scores."""
         rho = ratio_to_others(scores)
-        k = {m: (1.0 - math.tanh(self.alpha * max(r - 1.0, 0.0)) if r is not None and math.isfinite(r)
-                 else (0.0 if r is not None and self.alpha > 0 else 1.0))
-             for m, r in rho.items()}
+        k: dict[str, float] = {}
+        for m, r in rho.items():
+            if r is None:  # modality absent from the batch, or nothing to compare with
+                k[m] = 1.0
+            elif math.isinf(r):  # the others score 0: tanh(inf) = 1
+                k[m] = 0.0 if self.alpha > 0 else 1.0
+            else:
+                k[m] = 1.0 - math.tanh(self.alpha * max(r - 1.0, 0.0))
         return k, rho
 
     def coefficients(self, modality_logits: Mapping[str, torch.Tensor], y: torch.Tensor, mask: torch.Tensor,
@@ -95,13 +125,17 @@ class OGMGE(Strategy):
         return self.modulation_starts <= epoch < self.modulation_ends
 
     # ------------------------------------------------------------------ gradients
-    def modulate(self, encoders: Mapping[str, nn.Module], coefficients: Mapping[str, float]) -> None:
+    def modulate(self, encoders: Mapping[str, nn.Module], coefficients: Mapping[str, float],
+                 generator_seed: int | None = None) -> None:
         """Scale (and, with GE, perturb) the gradients of each encoder's parameters in place.
 
         Parameters are collected from each encoder *module*; a parameter shared by several
-        encoders is modulated once, with the first of them (in modality order).
+        encoders is modulated once, with the first of them (in modality order). With
+        ``generator_seed`` the noise comes from a generator seeded with it (the same noise in
+        every process of a distributed run), otherwise from torch's global generator.
         """
         seen: set[int] = set()
+        generators: dict[torch.device, torch.Generator] = {}
         for m, k in coefficients.items():
             if m not in encoders:
                 continue
@@ -110,12 +144,17 @@ class OGMGE(Strategy):
                     continue
                 seen.add(id(param))
                 grad = param.grad
-                new = grad * k
-                if self.ge and grad.numel() > 1:
-                    std = float(grad.detach().float().std())
-                    if math.isfinite(std) and std > 0:
-                        new = new + torch.randn_like(grad) * std
-                param.grad = new
+                std = float(grad.detach().float().std()) if self.ge and grad.numel() > 1 else 0.0
+                grad.mul_(k)  # in place: the gradient tensor the optimiser holds stays the same object
+                if math.isfinite(std) and std > 0:
+                    gen = None
+                    if generator_seed is not None:
+                        gen = generators.get(grad.device)
+                        if gen is None:
+                            gen = torch.Generator(device=grad.device)
+                            gen.manual_seed(generator_seed)
+                            generators[grad.device] = gen
+                    grad.add_(torch.randn(grad.shape, generator=gen, device=grad.device, dtype=grad.dtype), alpha=std)
 
     def on_after_backward(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         output = getattr(pl_module, "last_output", None)
@@ -124,25 +163,33 @@ class OGMGE(Strategy):
             return
         modalities = tuple(pl_module.modalities)
         logits = modality_logits_of(output, modalities, self.name)
-        k, rho = self.coefficients_from_scores(self.scores(logits, batch["y"], batch["mask"], modalities))
-        applied = k if self.in_window(trainer.current_epoch) else {m: 1.0 for m in k}
-        encoders = getattr(pl_module.model, "encoders", None)
-        if not isinstance(encoders, (nn.ModuleDict, Mapping)):
-            raise ConfigError(f"strategy '{self.name}' needs a model with an 'encoders' module dict")
-        if self.in_window(trainer.current_epoch):
-            self.modulate(encoders, applied)
+        # scores summed over processes, so that every process applies the same coefficients
+        parts = reduce_sum(self.score_parts(logits, batch["y"], batch["mask"], modalities), trainer)
+        k, rho = self.coefficients_from_scores(self.scores_from_parts(parts, modalities))
+        modulating = self.in_window(trainer.current_epoch)
+        applied = k if modulating else {m: 1.0 for m in k}
+        if modulating:
+            encoders = getattr(pl_module.model, "encoders", None)
+            if not isinstance(encoders, (nn.ModuleDict, Mapping)):
+                raise ConfigError(f"strategy '{self.name}' needs a model with an 'encoders' module dict")
+            seed = None
+            if world_size(trainer) > 1:
+                base = int(getattr(getattr(pl_module, "config", None), "seed", 0))
+                seed = (base * 1_000_003 + int(getattr(trainer, "global_step", 0)) * 7919 + 17) % (2**63 - 1)
+            self.modulate(encoders, applied, generator_seed=seed)
         self.last_coefficients = dict(applied)
         self._steps += 1
         for m in modalities:
             self._sum_k[m] = self._sum_k.get(m, 0.0) + applied[m]
-            if rho[m] is not None and math.isfinite(rho[m]):
-                self._sum_rho[m] = self._sum_rho.get(m, 0.0) + float(rho[m])
+            r = rho[m]
+            if r is not None and math.isfinite(r):
+                self._sum_rho[m] = self._sum_rho.get(m, 0.0) + float(r)
                 self._n_rho[m] = self._n_rho.get(m, 0) + 1
 
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def training_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._sum_k, self._sum_rho, self._n_rho, self._steps = {}, {}, {}, 0
 
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def training_epoch_done(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._steps == 0:
             return
         self.coefficients_history.append({m: v / self._steps for m, v in self._sum_k.items()})

@@ -18,6 +18,7 @@ from omnifuse.balance.base import (
     embeddings_of,
     move_batch,
     ratio_to_others,
+    reduce_sum,
 )
 
 if TYPE_CHECKING:
@@ -30,8 +31,8 @@ class PMR(Strategy):
 
     Each modality ``m`` keeps one prototype per class ``c_k^m``: the mean embedding
     (``ModelOutput.embeddings[m]``) of the training samples of class ``k`` that have ``m``.
-    They are computed once before training from a pass over the training batches, then at
-    every epoch end from the embeddings stored during that epoch's training batches, with
+    They are computed once before training from a pass over the training batches, then after
+    every epoch's last training batch from the embeddings stored during that epoch, with
     momentum: ``c <- (1 - momentum) * mean_epoch + momentum * c`` (classes without samples keep
     theirs). A prototype classifier gives ``p^m(k | x) = softmax_k(-||z^m(x) - c_k^m||^2)``.
 
@@ -92,10 +93,15 @@ class PMR(Strategy):
                 self._counts[m].index_add_(0, y[present].to(z.device),
                                            torch.ones(int(present.sum()), dtype=torch.float64, device=z.device))
 
-    def update_prototypes(self) -> None:
-        """Class means of the accumulated embeddings, blended with the previous prototypes."""
-        for m, sums in self._sums.items():
-            counts = self._counts[m]
+    def update_prototypes(self, trainer: Any = None) -> None:
+        """Class means of the accumulated embeddings, blended with the previous prototypes.
+
+        In a distributed run the sums and counts of every process are added first, so every
+        process holds the same prototypes.
+        """
+        for m in sorted(self._sums):
+            sums = reduce_sum(self._sums[m], trainer)
+            counts = reduce_sum(self._counts[m], trainer)
             seen = counts > 0
             means = (sums / counts.clamp(min=1).unsqueeze(1)).float()
             old = self.prototypes.get(m)
@@ -197,9 +203,9 @@ class PMR(Strategy):
                     self.accumulate(z, batch["y"], batch["mask"], modalities, pl_module.n_classes)
         finally:
             pl_module.train(was_training)
-        self.update_prototypes()
+        self.update_prototypes(trainer)
 
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def training_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.reset_accumulators()
         self._beta, self._gamma, self._steps = {}, {}, 0
 
@@ -213,8 +219,8 @@ class PMR(Strategy):
         z = embeddings_of(output, modalities, self.name)
         self.accumulate(z, used["y"], used["mask"], modalities, pl_module.n_classes)
 
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.update_prototypes()
+    def training_epoch_done(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.update_prototypes(trainer)
         if self._steps:
             self.coefficient_history.append({
                 "beta": {m: v / self._steps for m, v in self._beta.items()},

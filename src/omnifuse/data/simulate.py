@@ -11,163 +11,22 @@ which groups of modalities only carry signal jointly (synergy).
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Sequence
 
 import numpy as np
 
 from omnifuse.data.arrays import IrregularSeries
 from omnifuse.data.dataset import PATTERN_SEPARATOR, MultimodalDataset
 from omnifuse.data.labels import Labels
+from omnifuse.data.simulate_config import (  # noqa: F401  (re-exported: the public names of this module)
+    DEFAULT_N_FEATURES, LAZY_INFORMATIVENESS, MNAR_KINDS, NOISE_KINDS, OVERWHELMING_FACTOR, SIM_KINDS, SimConfig,
+    SimModality, default_modalities,
+)  # fmt: skip
+from omnifuse.data.simulate_draws import (  # noqa: F401  (MIN_STEPS, HORIZON_HOURS: re-exported)
+    HORIZON_HOURS, MAX_STEPS, MIN_STEPS, _availability, _draw_labels, _series, _splits, _vector,
+)  # fmt: skip
 from omnifuse.data.spec import ModalitySpec
-from omnifuse.errors import ConfigError
-
-SIM_KINDS = ("tabular", "omics", "timeseries", "embedding")
-NOISE_KINDS = ("gaussian", "heavy_tailed", "structured", "overwhelming")
-MNAR_KINDS = ("none", "label", "severity")
-#: A modality is lazy when its informativeness is below this (or its noise overwhelming).
-LAZY_INFORMATIVENESS = 0.3
-#: Std of "overwhelming" noise relative to the signal std.
-OVERWHELMING_FACTOR = 5.0
-DEFAULT_N_FEATURES = {"tabular": 16, "omics": 64, "embedding": 32, "timeseries": 6}
-MIN_STEPS, MAX_STEPS, HORIZON_HOURS = 10, 30, 48.0
-_NOISE_WEIGHT = {"gaussian": 1.0, "heavy_tailed": 1.5, "structured": 1.5}
-
-
-def _unit(value: float, where: str, what: str) -> float:
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"{where}: {what} must be in [0, 1], got {value}")
-    return value
-
-
-def _choice(value: str, where: str, what: str, valid: Sequence[str]) -> str:
-    if value not in valid:
-        raise ConfigError(f"{where}: unknown {what} '{value}' (valid: {', '.join(valid)})")
-    return value
-
-
-@dataclass
-class SimModality:
-    """One simulated modality.
-
-    ``n_features`` (0 = a default per kind) counts base features, or channels for a time
-    series; synergy groups append ``n_classes`` features per group. ``missing_rate`` is the
-    average absence rate; MNAR shifts it by ``+-mnar_strength / 2`` between the first and
-    last class ("label") or the least and most severe samples ("severity").
-    """
-
-    name: str
-    kind: str = "tabular"
-    n_features: int = 0
-    informativeness: float = 0.5
-    noise: str = "gaussian"
-    noise_level: float = 0.5
-    missing_rate: float = 0.0
-    mnar: str = "none"
-    mnar_strength: float = 0.0
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name or PATTERN_SEPARATOR in self.name:
-            raise ConfigError(f"SimModality: name must be a non-empty string without '+', got {self.name!r}")
-        where = f"SimModality '{self.name}'"
-        _choice(self.kind, where, "kind", SIM_KINDS)
-        _choice(self.noise, where, "noise", NOISE_KINDS)
-        _choice(self.mnar, where, "mnar", MNAR_KINDS)
-        self.n_features = int(self.n_features) or DEFAULT_N_FEATURES[self.kind]
-        if self.n_features < 1:
-            raise ConfigError(f"{where}: n_features must be >= 1, got {self.n_features}")
-        self.informativeness = _unit(self.informativeness, where, "informativeness")
-        self.missing_rate = _unit(self.missing_rate, where, "missing_rate")
-        self.mnar_strength = _unit(self.mnar_strength, where, "mnar_strength")
-        self.noise_level = float(self.noise_level)
-        if not (self.noise_level >= 0 and np.isfinite(self.noise_level)):
-            raise ConfigError(f"{where}: noise_level must be finite and >= 0, got {self.noise_level}")
-
-    @property
-    def is_lazy(self) -> bool:
-        return self.informativeness < LAZY_INFORMATIVENESS or self.noise == "overwhelming"
-
-    @property
-    def signal_strength(self) -> float:
-        """Rough ordinal score of the class signal left after noise (not an accuracy)."""
-        if self.noise == "overwhelming":
-            eff = OVERWHELMING_FACTOR * max(self.noise_level, 1.0)
-        else:
-            eff = _NOISE_WEIGHT[self.noise] * self.noise_level
-        return round(self.informativeness / float(np.sqrt(1.0 + eff**2)), 4)
-
-
-def default_modalities(n: int) -> tuple[SimModality, ...]:
-    """``n`` tabular modalities: ``m0`` dominates, the last ``max(1, round(n / 3))`` are lazy."""
-    if n < 1:
-        raise ConfigError(f"modalities: need at least one modality, got {n}")
-    width = len(str(n - 1))
-    n_lazy = max(1, round(n / 3)) if n > 1 else 0
-    middle = np.linspace(0.7, 0.4, max(n - 1 - n_lazy, 1))
-    out = []
-    for i in range(n):
-        info = 0.9 if i == 0 else (0.1 if i >= n - n_lazy else float(middle[i - 1]))
-        out.append(SimModality(f"m{i:0{width}d}", informativeness=round(info, 3), missing_rate=0.1))
-    return tuple(out)
-
-
-@dataclass
-class SimConfig:
-    """All options of :func:`make_lowquality` (``modalities`` may be an int M)."""
-
-    modalities: int | Sequence[SimModality] = 3
-    n_samples: int = 1000
-    n_classes: int = 2
-    class_weights: Sequence[float] | None = None
-    synergy: Sequence[Sequence[str]] = ()
-    synergy_strength: float = 0.9
-    patterns: bool = False
-    pattern_share: float = 0.3
-    test_fraction: float | None = None
-    samples_per_patient: int = 1
-    latent_dim: int = 8
-    separation: float = 1.0
-    n_sites: int = 3
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if isinstance(self.modalities, (int, np.integer)):
-            self.modalities = default_modalities(int(self.modalities))
-        self.modalities = tuple(self.modalities)
-        names = [m.name for m in self.modalities]
-        if not names or len(set(names)) != len(names):
-            raise ConfigError(f"modalities: names must be unique and non-empty, got {names}")
-        for what, value, low in (("n_samples", self.n_samples, 2), ("n_classes", self.n_classes, 2),
-                                 ("samples_per_patient", self.samples_per_patient, 1),
-                                 ("latent_dim", self.latent_dim, 1), ("n_sites", self.n_sites, 1)):
-            if int(value) < low:
-                raise ConfigError(f"{what} must be >= {low}, got {value}")
-        if self.class_weights is not None:
-            w = np.asarray(self.class_weights, dtype=float)
-            if w.shape != (self.n_classes,) or not (w > 0).all():
-                raise ConfigError(f"class_weights must be {self.n_classes} positive numbers, got {list(w)}")
-            self.class_weights = tuple(float(x) for x in w)
-        kinds = {m.name: m.kind for m in self.modalities}
-        groups = []
-        for g in self.synergy:
-            group = tuple(sorted(set(g)))
-            unknown = [m for m in group if m not in kinds]
-            if len(group) < 2 or unknown:
-                raise ConfigError(f"synergy: group {list(g)} needs >= 2 known modalities (have: {', '.join(names)})")
-            if any(kinds[m] == "timeseries" for m in group):
-                raise ConfigError(f"synergy: group {list(g)} contains a timeseries; synergy needs vector modalities")
-            groups.append(group)
-        self.synergy = tuple(groups)
-        self.synergy_strength = _unit(self.synergy_strength, "SimConfig", "synergy_strength")
-        self.pattern_share = _unit(self.pattern_share, "SimConfig", "pattern_share")
-        if self.test_fraction is not None and not 0.0 < float(self.test_fraction) < 1.0:
-            raise ConfigError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
-        if not float(self.separation) > 0:
-            raise ConfigError(f"separation must be > 0, got {self.separation}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -323,112 +182,6 @@ def default_cohort(n_modalities: int = 3, seed: int = 0, **overrides: Any) -> tu
     return make_lowquality(SimConfig(**cfg))
 
 
-# ---------------------------------------------------------------------- generation helpers
-def _draw_labels(rng: np.random.Generator, n: int, k: int, weights: Sequence[float] | None) -> np.ndarray:
-    """Exactly-proportioned class labels (largest remainder), shuffled; every class present."""
-    w = np.ones(k) if weights is None else np.asarray(weights, dtype=float)
-    share = w / w.sum() * n
-    counts = np.floor(share).astype(int)
-    counts[np.argsort(counts - share)[: n - counts.sum()]] += 1
-    counts = np.maximum(counts, 1 if n >= k else 0)
-    counts[np.argmax(counts)] -= counts.sum() - n
-    return rng.permutation(np.repeat(np.arange(k), counts))
-
-
-def _noise(r: np.random.Generator, m: SimModality, shape: tuple[int, ...], sd: np.ndarray,
-           site: np.ndarray, n_sites: int, subspace: Callable[[], np.ndarray]) -> np.ndarray:
-    """Noise of ``m.noise`` kind for values of ``shape`` (last axis = features), scaled by ``sd``."""
-    lvl = m.noise_level
-    if m.noise == "gaussian":
-        return r.standard_normal(shape) * lvl * sd
-    if m.noise == "heavy_tailed":
-        return r.standard_t(2, size=shape) * lvl * sd
-    f = shape[-1]
-    if m.noise == "structured":  # low-rank correlated noise plus a per-site batch offset
-        low_rank = r.standard_normal((*shape[:-1], 3)) @ (r.standard_normal((3, f)) / np.sqrt(3))
-        offset = r.standard_normal((n_sites, f))[site].reshape(len(site), *([1] * (len(shape) - 2)), f)
-        return (low_rank + offset + 0.3 * r.standard_normal(shape)) * lvl * sd
-    sub = subspace()  # overwhelming: half inside the signal subspace (cannot be averaged out)
-    sub = sub / (sub.reshape(-1, f).std(axis=0) + 1e-8)
-    scale = OVERWHELMING_FACTOR * max(lvl, 1.0) * sd
-    return (np.sqrt(0.5) * sub + np.sqrt(0.5) * r.standard_normal(shape)) * scale
-
-
-def _vector(r: np.random.Generator, m: SimModality, h: np.ndarray, site: np.ndarray, n_sites: int) -> np.ndarray:
-    n, d = h.shape
-    w = r.standard_normal((m.n_features, d)) / np.sqrt(d)
-    s = h @ w.T
-    s = s + 0.3 * np.sin(s)  # mild monotone nonlinearity
-    sd = s.std(axis=0) + 1e-6
-    x = s + _noise(r, m, s.shape, sd, site, n_sites, lambda: r.standard_normal((n, d)) @ w.T)
-    if m.kind in ("tabular", "omics"):  # heterogeneous units: per-feature scale and offset
-        x = x * r.lognormal(0.0, 0.5, m.n_features) + r.normal(0.0, 2.0, m.n_features)
-    return x
-
-
-def _series(r: np.random.Generator, m: SimModality, h: np.ndarray, site: np.ndarray, n_sites: int) -> IrregularSeries:
-    n, d = h.shape
-    c = m.n_features
-    w_level, w_trend = (r.standard_normal((c, d)) / np.sqrt(d) for _ in range(2))
-    lengths = r.integers(MIN_STEPS, MAX_STEPS + 1, size=n)
-    steps = np.arange(MAX_STEPS)[None, :] < lengths[:, None]
-    times = np.sort(np.where(steps, r.uniform(0.0, HORIZON_HOURS, (n, MAX_STEPS)), np.inf), axis=1)
-    times[~steps] = np.nan
-    tt = (2.0 * times / HORIZON_HOURS - 1.0)[:, :, None]
-    s = (h @ w_level.T)[:, None, :] + (h @ w_trend.T)[:, None, :] * tt
-    s = s + 0.3 * np.sin(s) + 0.2 * r.standard_normal(s.shape)
-    sd = np.nanstd(s, axis=(0, 1)) + 1e-6
-    x = s + _noise(r, m, s.shape, sd, site, n_sites,
-                   lambda: (r.standard_normal((n, d)) @ w_level.T)[:, None, :].repeat(MAX_STEPS, axis=1))
-    observed = (r.random(s.shape) < r.uniform(0.3, 0.8, (n, 1, c))) & steps[:, :, None]
-    none = np.flatnonzero(~observed.any(axis=(1, 2)))
-    observed[none, 0, r.integers(c, size=len(none))] = True
-    values = np.where(observed, x, np.nan).astype(np.float32)
-    return IrregularSeries(values, times.astype(np.float32), lengths.astype(np.int64))
-
-
-def _availability(r: np.random.Generator, cfg: SimConfig, mods: Sequence[SimModality],
-                  y: np.ndarray, severity: np.ndarray) -> np.ndarray:
-    """Boolean (n, M) in ``mods`` order: MCAR/MNAR, optional patterns, never an empty row."""
-    n, big_m, k = len(y), len(mods), int(cfg.n_classes)
-    rank = (np.argsort(np.argsort(severity)) + 0.5) / n
-    present = np.ones((n, big_m), dtype=bool)
-    for j, m in enumerate(mods):
-        p = np.full(n, m.missing_rate)
-        if m.mnar == "label":
-            p = p + m.mnar_strength * (y / (k - 1) - 0.5)
-        elif m.mnar == "severity":
-            p = p + m.mnar_strength * (rank - 0.5)
-        present[:, j] = r.random(n) >= np.clip(p, 0.0, 1.0)
-    if cfg.patterns and big_m > 1:
-        subsets = np.array([s for s in itertools.product([False, True], repeat=big_m) if 0 < sum(s) < big_m])
-        n_pat = max(int(round(cfg.pattern_share * n)), len(subsets))
-        if n_pat >= n:
-            raise ConfigError(f"patterns: {n} samples cannot hold all {len(subsets) + 1} patterns of {big_m} modalities")
-        order = r.permutation(n)
-        chosen, rest = order[:n_pat], order[n_pat:]
-        present[chosen] = subsets[r.permutation(np.arange(n_pat) % len(subsets))]
-        if not present[rest].all(axis=1).any():
-            present[rest[0]] = True
-    empty = np.flatnonzero(~present.any(axis=1))
-    present[empty, r.integers(big_m, size=len(empty))] = True
-    return present
-
-
-def _splits(r: np.random.Generator, y_pat: np.ndarray, patient: np.ndarray, frac: float | None) -> np.ndarray | None:
-    """'train'/'test' per sample, stratified by class at the patient level."""
-    if frac is None:
-        return None
-    test = np.zeros(len(y_pat), dtype=bool)
-    for cls in np.unique(y_pat):
-        idx = r.permutation(np.flatnonzero(y_pat == cls))
-        n_test = int(round(frac * len(idx)))
-        if len(idx) >= 2:
-            n_test = min(max(n_test, 1), len(idx) - 1)
-        test[idx[:n_test]] = True
-    return np.where(test[patient], "test", "train")
-
-
 def _truth(cfg: SimConfig, mods: Sequence[SimModality], present: np.ndarray,
            synergy_features: dict[str, list[int]], severity: np.ndarray, site: np.ndarray) -> SimulationTruth:
     by_name = {m.name: m for m in mods}
@@ -463,4 +216,3 @@ def _truth(cfg: SimConfig, mods: Sequence[SimModality], present: np.ndarray,
         severity=severity,
         site=site,
     )
-

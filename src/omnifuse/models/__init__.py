@@ -3,7 +3,7 @@
 Importing this package registers every model (see :mod:`omnifuse.models.registry`).
 """
 
-from omnifuse.models import early, fusion_model, late, sklearn_baselines  # noqa: F401  (registration)
+from omnifuse.models import early, fusion_model, late, omnifuse, sklearn_baselines  # noqa: F401  (registration)
 from omnifuse.models.output import ModelOutput
 from omnifuse.models.registry import ModelEntry, all_models, get_model
 

@@ -30,6 +30,9 @@ class LossHook(Protocol):
 class FusionModule(L.LightningModule):
     """Adds the task loss to the model's own (already weighted) losses and any strategy terms.
 
+    A model may set ``task_loss_weight`` (default 1) when its objective weights the task
+    loss itself (OmniFuse: lambda2 * alpha).
+
     Logged: ``train_loss``, ``val_loss``, ``val_auroc``, ``val_accuracy``.
     """
 
@@ -53,7 +56,8 @@ class FusionModule(L.LightningModule):
     def compute_losses(self, batch: dict[str, Any], output: ModelOutput) -> dict[str, torch.Tensor]:
         """Every loss term of a training batch, by name (the total is their sum)."""
         y, mask = batch["y"], batch["mask"]
-        terms = {"task": task_loss(output.logits, y, self.task)}
+        weight = float(getattr(self.model, "task_loss_weight", 1.0))
+        terms = {"task": weight * task_loss(output.logits, y, self.task)}
         terms.update(output.losses)
         if self.config.unimodal_weight > 0 and output.modality_logits:
             terms["unimodal"] = self.config.unimodal_weight * unimodal_loss(

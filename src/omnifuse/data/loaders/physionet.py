@@ -30,10 +30,12 @@ from typing import NamedTuple, NoReturn
 import numpy as np
 import pandas as pd
 
-from omnifuse.data.arrays import IrregularSeries
 from omnifuse.data.cache import cached, content_key
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.labels import Labels
+from omnifuse.data.loaders.physionet_arrays import _mean_cells, _series
+from omnifuse.data.loaders.physionet_outcomes import OUTCOME_COLUMN  # noqa: F401  (re-exported)
+from omnifuse.data.loaders.physionet_outcomes import _OUTCOMES, _match_outcomes
 from omnifuse.data.loaders.physionet_ranges import (
     CODE, LABS, PARAMS, RANGES, STATIC_CODING, STATIC_FEATURES, STATIC_PARAMS, VITALS, clean_values,
     static_features,
@@ -45,11 +47,9 @@ from omnifuse.utils.progress import track
 LOADER_VERSION = "physionet2012-1"
 SOURCE = "physionet2012"
 CLASS_NAMES = ("survived", "died")
-OUTCOME_COLUMN = "In-hospital_death"
 _HEADER = b"time,parameter,value"
 _SET_DIR = re.compile(r"^set-([A-Za-z0-9]+)$")
 _SET_TAR = re.compile(r"^set-([A-Za-z0-9]+)\.tar\.gz$")
-_OUTCOMES = re.compile(r"^Outcomes-([A-Za-z0-9]+)\.txt$")
 _TIME = re.compile(r"^\d{1,5}:[0-5]\d$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _TAR_ERRORS = (tarfile.TarError, EOFError, zlib.error, OSError)
@@ -289,63 +289,6 @@ def _check_record_ids(stays: _Stays, rows: _Rows) -> np.ndarray:
     return ids
 
 
-def _read_outcomes(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """RecordIDs and In-hospital_death (0/1) of an Outcomes file."""
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read ({' '.join(str(exc).split())[:200]})") from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
-    out = []
-    for column, need in (("RecordID", "an integer"), (OUTCOME_COLUMN, "0 or 1")):
-        if column not in frame:
-            raise DataError(f"{path}: no column '{column}' (columns: {', '.join(frame.columns)})")
-        raw = frame[column].str.strip()
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-        bad = ~np.isfinite(values) | (values != np.round(values))
-        bad |= ~np.isin(values, (0, 1)) if column == OUTCOME_COLUMN else False
-        if bad.any():
-            r = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{path}: line {r + 2}: {column} '{raw.iloc[r]}' is not {need}")
-        out.append(values.astype(np.int64))
-    dup = pd.Index(out[0]).duplicated()
-    if dup.any():
-        r = int(np.flatnonzero(dup)[0])
-        raise DataError(f"{path}: line {r + 2}: RecordID {out[0][r]} appears twice")
-    return out[0], out[1]
-
-
-def _match_outcomes(
-    root: Path, sets: dict[str, Path], stays: _Stays, ids: np.ndarray
-) -> tuple[np.ndarray, list[str]]:
-    """In-hospital death per file (-1: no Outcomes row, dropped) and the warnings to issue."""
-    letters, death, messages = np.asarray(stays.letters), np.full(len(ids), -1, dtype=np.int64), []
-    for letter, source in sets.items():
-        path = root / f"Outcomes-{letter}.txt"
-        out_ids, out_deaths = _read_outcomes(path)
-        files = np.flatnonzero(letters == letter)
-        position = pd.Index(out_ids).get_indexer(ids[files])
-        death[files[position >= 0]] = out_deaths[position[position >= 0]]
-        missing = np.sort(ids[files[position < 0]])
-        if len(missing):
-            where = f"have no row in {path.name} and are dropped"
-            messages.append(f"{source}: {len(missing)} stay(s) {where}: {_ids(missing)}")
-        orphans = np.sort(out_ids[~np.isin(out_ids, ids[files])])
-        if len(orphans):
-            where = f"have no stay file in {source.name} and are dropped"
-            messages.append(f"{path}: {len(orphans)} RecordID(s) {where}: {_ids(orphans)}")
-    for extra in sorted(root.glob("Outcomes-*.txt")):
-        match = _OUTCOMES.match(extra.name)
-        if match and match[1] not in sets:
-            messages.append(f"{extra}: no set-{match[1]}/ or set-{match[1]}.tar.gz beside it; ignored")
-    return death, messages
-
-
-def _ids(ids: np.ndarray, limit: int = 10) -> str:
-    more = f" (and {len(ids) - limit} more)" if len(ids) > limit else ""
-    return ", ".join(str(i) for i in ids[:limit]) + more
-
-
 # ---------------------------------------------------------------------- building
 def _build(root: Path, sets: dict[str, Path], progress: bool) -> MultimodalDataset:
     stays = _Stays()
@@ -398,46 +341,3 @@ def _build(root: Path, sets: dict[str, Path], progress: bool) -> MultimodalDatas
     labels = Labels("binary", death[order], CLASS_NAMES)
     sample_ids, splits = ids[order].astype(str), np.asarray(stays.letters)[order]
     return MultimodalDataset(specs, data, mask, labels, sample_ids, sample_ids, splits, info)  # type: ignore[arg-type]
-
-
-def _mean_cells(cell: np.ndarray, value: np.ndarray, size: int) -> tuple[np.ndarray, int]:
-    """Mean of ``value`` per ``cell`` (NaN where a cell has none) and the number of rows merged."""
-    means = np.bincount(cell, weights=value, minlength=size)
-    counts = np.bincount(cell, minlength=size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means /= counts
-    return means, int(len(cell) - np.count_nonzero(counts))
-
-
-def _series(
-    stay: np.ndarray, minute: np.ndarray, chan: np.ndarray, value: np.ndarray, n: int, n_ch: int
-) -> tuple[IrregularSeries, int]:
-    """Pad the rows of one modality: one step per (stay, minute), the mean of duplicates."""
-    if not len(stay):
-        empty = np.full((n, 1), np.nan, dtype=np.float32)
-        return IrregularSeries(np.repeat(empty[:, :, None], n_ch, axis=2), empty, np.zeros(n, np.int64)), 0
-    span = int(minute.max()) + 1
-    key = stay.astype(np.int64)  # (stay, minute, channel) as one sortable int64, built in place
-    key *= span
-    key += minute
-    key *= n_ch
-    key += chan
-    order = np.argsort(key, kind="stable")
-    key, value = key[order], value[order]
-    del order
-    cell_start = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
-    n_rows, n_cells = len(key), len(cell_start)
-    means = np.add.reduceat(value, cell_start)
-    means /= np.diff(np.append(cell_start, n_rows))
-    step_key, cell_chan = np.divmod(key[cell_start], n_ch)
-    del key, value, cell_start
-    new_step = np.concatenate([[True], step_key[1:] != step_key[:-1]])
-    step_stay, step_minute = np.divmod(step_key[new_step], span)
-    lengths = np.bincount(step_stay, minlength=n).astype(np.int64)
-    max_steps = int(lengths.max())
-    slot = step_stay * max_steps + np.arange(len(step_stay)) - (np.cumsum(lengths) - lengths)[step_stay]
-    times = np.full((n, max_steps), np.nan, dtype=np.float32)
-    times.reshape(-1)[slot] = step_minute / 60.0
-    values = np.full((n, max_steps, n_ch), np.nan, dtype=np.float32)
-    values.reshape(-1)[slot[np.cumsum(new_step) - 1] * n_ch + cell_chan] = means
-    return IrregularSeries(values, times, lengths), n_rows - n_cells

@@ -1,0 +1,58 @@
+"""Dynamic Weighted Fuse (DWFuse), seed 000 eqs. 9-14.
+
+``omega^m = [prod_{n != m} (1 - p^n)]^(beta / (M - 1))``: a modality's loss is down-weighted
+when the *other* modalities already predict the right class confidently. In training ``p^n``
+is the probability head ``g^n`` gives the true class; at inference, where the class is
+unknown, its top-class confidence.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from omnifuse.training.losses import task_loss
+
+
+def omega(p: torch.Tensor, beta: float) -> torch.Tensor:
+    """``(B, M)`` weights from ``(B, M)`` per-modality confidences (treated as constants).
+
+    With one modality there is no "other" modality: omega is 1.
+    """
+    p = p.detach()
+    n_modalities = p.shape[1]
+    if n_modalities == 1:
+        return torch.ones_like(p)
+    log_rest = torch.log1p(-p.clamp(max=1.0 - 1e-6))
+    others = log_rest.sum(dim=1, keepdim=True) - log_rest  # sum over n != m, in log space
+    return torch.exp(others * beta / (n_modalities - 1))
+
+
+def true_class_probability(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``(B,)`` softmax probability of the true class."""
+    return torch.softmax(logits, dim=-1).gather(1, y.long().view(-1, 1)).squeeze(1)
+
+
+def dwfuse_encoder_loss(modality_logits: list[torch.Tensor], y: torch.Tensor, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``L_enc = sum_m omega^m CE(g^m(v^m), y)`` (eq. 12), averaged over the batch.
+
+    Returns the loss and the ``(B, M)`` omega used.
+    """
+    p = torch.stack([true_class_probability(lg, y) for lg in modality_logits], dim=1)
+    w = omega(p, beta)
+    ce = torch.stack([task_loss(lg, y, "multiclass", reduction="none") for lg in modality_logits], dim=1)
+    return (w * ce).sum(dim=1).mean(), w
+
+
+def inference_omega(modality_logits: list[torch.Tensor], beta: float) -> torch.Tensor:
+    """``(B, M)`` omega from each head's top-class confidence (the class is unknown)."""
+    p = torch.stack([torch.softmax(lg, dim=-1).amax(dim=-1) for lg in modality_logits], dim=1)
+    return omega(p, beta)
+
+
+def blend(joint_logits: torch.Tensor, modality_logits: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:
+    """Log of ``(softmax(o) + sum_m w_m softmax(g^m)) / (1 + sum_m w_m)``: logits of the blend."""
+    probs = torch.softmax(joint_logits, dim=-1)
+    for m, logits in enumerate(modality_logits):
+        probs = probs + weights[:, m : m + 1] * torch.softmax(logits, dim=-1)
+    probs = probs / (1.0 + weights.sum(dim=1, keepdim=True))
+    return torch.log(probs.clamp(min=1e-12))
