@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import lightning as L
 import numpy as np
@@ -110,7 +111,7 @@ class Crash(L.Callback):
 
 
 @pytest.mark.parametrize("name", ["g-blend", "ogm-ge", "pmr", "modality-dropout"])
-def test_killed_run_resumes_to_the_same_result(name: str, context: SplitContext, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_killed_run_resumes_to_the_same_result(name: str, context: SplitContext, tmp_path: Path) -> None:
     """The strategies' state (weights, prototypes, histories) is checkpointed with the model."""
     cfg = {"max_epochs": 4, "patience": 50, "batch_size": 32, "strategy": {"alpha": 1.0} if name == "ogm-ge" else {}}
     test = np.arange(130, 160)

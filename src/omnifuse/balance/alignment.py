@@ -43,7 +43,8 @@ class AlignmentLoss(Strategy):
         return {"alignment": self.weight * alignment_loss(z, batch["mask"], modalities)}
 
 
-def alignment_loss(embeddings: dict[str, torch.Tensor], mask: torch.Tensor, modalities: tuple[str, ...]) -> torch.Tensor:
+def alignment_loss(embeddings: dict[str, torch.Tensor], mask: torch.Tensor,
+                   modalities: tuple[str, ...]) -> torch.Tensor:
     """``mean_b sum_{i<j} mask_bi mask_bj ||z_i(b) - z_j(b)||^2`` (0 for an empty batch)."""
     widths = {m: tuple(embeddings[m].shape[1:]) for m in modalities}
     if len(set(widths.values())) > 1:

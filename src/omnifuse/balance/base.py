@@ -72,7 +72,8 @@ class Strategy(L.Callback):
         return tuple(p.name for p in params if p.name != "self" and p.kind in named)
 
     @classmethod
-    def from_config(cls, config: "TrainConfig | Mapping[str, Any] | None" = None, task: str | None = None) -> "Strategy":
+    def from_config(cls, config: "TrainConfig | Mapping[str, Any] | None" = None,
+                    task: str | None = None) -> "Strategy":
         """Build from ``config.strategy`` (or a plain dict of hyperparameters).
 
         Keys in :data:`RESERVED_KEYS` are ignored; any other unknown key raises

@@ -171,7 +171,8 @@ class GBlend(Strategy):
         epoch = trainer.current_epoch
         if (epoch + 1) % self.every == 0:
             if self._snapshot is not None:
-                raw = self.raw_weights(self._snapshot["train"], self._snapshot["val"], now["train"], now["val"], self.eps)
+                prev = self._snapshot
+                raw = self.raw_weights(prev["train"], prev["val"], now["train"], now["val"], self.eps)
                 self.weights = self.blend(previous, raw)
             self._snapshot = now
         self.weights_history.append(dict(self.weights))

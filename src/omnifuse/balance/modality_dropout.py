@@ -58,7 +58,8 @@ class ModalityDropout(Strategy):
             return torch.tensor([self.p.get(m, 0.0) for m in modalities], dtype=torch.float32)
         return torch.full((len(modalities),), float(self.p), dtype=torch.float32)
 
-    def draw_mask(self, mask: torch.Tensor, probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def draw_mask(self, mask: torch.Tensor, probs: torch.Tensor,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
         """A new mask: each True entry turns False with its modality's probability, but a row
         that had a present modality keeps at least one (picked uniformly among its present ones)."""
         mask = mask.bool()

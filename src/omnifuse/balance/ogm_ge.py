@@ -103,7 +103,9 @@ class OGMGE(Strategy):
         """``s_m`` per modality (None where no sample of the batch has it)."""
         return self.scores_from_parts(self.score_parts(modality_logits, y, mask, modalities), modalities)
 
-    def coefficients_from_scores(self, scores: Mapping[str, float | None]) -> tuple[dict[str, float], dict[str, float | None]]:
+    def coefficients_from_scores(
+        self, scores: Mapping[str, float | None]
+    ) -> tuple[dict[str, float], dict[str, float | None]]:
         """``(k_m, rho_m)`` per modality from the scores."""
         rho = ratio_to_others(scores)
         k: dict[str, float] = {}

@@ -20,12 +20,21 @@ from omnifuse.training.losses import task_loss
 
 
 class OmniFuseObjective(L.Callback):
-    """Loss hook + callback adding DWFuse's weighted unimodal losses and TLA."""
+    """Loss hook + callback adding DWFuse's weighted unimodal losses and TLA.
+
+    ``trace()`` returns the lazy combination mined after every epoch (traceability).
+    """
+
+    trace_name = "omnifuse"
 
     def __init__(self, seed: int = 0) -> None:
         self.lazy: torch.Tensor | None = None  # (M,) bool, the current lazy combination
         self.history: list[dict[str, Any]] = []
         self.generator = torch.Generator().manual_seed(seed)
+
+    def trace(self) -> dict[str, Any]:
+        """The run's TLA trace: per epoch the lazy combination and every combination's score."""
+        return {"lazy_history": list(self.history)}
 
     # ------------------------------------------------------------------ loss hook
     def transform_batch(self, batch: dict[str, Any], module: Any) -> dict[str, Any]:

@@ -119,7 +119,10 @@ def fit(name: str, context: SplitContext, config: TrainConfig | dict[str, Any] |
     ckpt = "last" if resume and run_dir is not None and (run_dir / "checkpoints" / "last.ckpt").exists() else None
     trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt)
     best = next((c for c in trainer.callbacks if type(c).__name__ == "BestWeights"), None)
-    history = {"epochs": trainer.current_epoch, "best_score": getattr(best, "best", None)}
+    history: dict[str, Any] = {"epochs": trainer.current_epoch, "best_score": getattr(best, "best", None)}
+    for hook in hooks:
+        if hasattr(hook, "trace"):
+            history[getattr(hook, "trace_name", type(hook).__name__)] = hook.trace()
     return FittedModel(name, model, cfg, context, time.perf_counter() - start,
                        best_epoch=getattr(best, "best_epoch", -1), history=history)
 
