@@ -71,6 +71,10 @@ class GRUDEncoder(Encoder):
         output_dim: size of the embedding.
         hidden: GRU hidden size.
         dropout: dropout on the final hidden state.
+        hidden_decay: decay the hidden state with time as in GRU-D (a Python loop over time
+            steps). ``False`` feeds ``log(1 + delta)`` to a fused ``nn.GRU`` instead of
+            decaying the state: several times faster on long series (PhysioNet), with the
+            input decay kept.
         x_mean: ``(C,)`` empirical mean of each channel (default 0, the mean after
             standardisation); saved as a buffer.
     """
@@ -82,6 +86,7 @@ class GRUDEncoder(Encoder):
         hidden: int = 64,
         dropout: float = 0.1,
         x_mean: torch.Tensor | None = None,
+        hidden_decay: bool = True,
     ) -> None:
         super().__init__()
         check_dims("GRUDEncoder", input_dim=input_dim, output_dim=output_dim, hidden=hidden)
@@ -95,8 +100,12 @@ class GRUDEncoder(Encoder):
         self.register_buffer("x_mean", mean.clone())
         self.decay_x_weight = nn.Parameter(torch.full((input_dim,), 0.1))
         self.decay_x_bias = nn.Parameter(torch.zeros(input_dim))
-        self.decay_h = nn.Linear(input_dim, hidden)
-        self.cell = nn.GRUCell(2 * input_dim, hidden)
+        self.hidden_decay = hidden_decay
+        if hidden_decay:
+            self.decay_h = nn.Linear(input_dim, hidden)
+            self.cell = nn.GRUCell(2 * input_dim, hidden)
+        else:
+            self.gru = nn.GRU(3 * input_dim, hidden, batch_first=True)
         self.dropout = nn.Dropout(dropout)
         self.proj = nn.Linear(hidden, output_dim)
 
@@ -110,6 +119,8 @@ class GRUDEncoder(Encoder):
         x_last = last_observed(values, observed, mean)
         gamma_x = torch.exp(-torch.relu(delta * self.decay_x_weight + self.decay_x_bias))
         x_hat = m * values + (1 - m) * (gamma_x * x_last + (1 - gamma_x) * mean)
+        if not self.hidden_decay:
+            return self.proj(self.dropout(self._fused(torch.cat([x_hat, m, torch.log1p(delta)], dim=-1), step_mask)))
         gamma_h = torch.exp(-torch.relu(self.decay_h(delta)))
         inputs = torch.cat([x_hat, m], dim=-1)
         h = values.new_zeros(values.shape[0], self.hidden)
@@ -117,3 +128,14 @@ class GRUDEncoder(Encoder):
             h_new = self.cell(inputs[:, t], gamma_h[:, t] * h)
             h = torch.where(step_mask[:, t].unsqueeze(-1), h_new, h)
         return self.proj(self.dropout(h))
+
+    def _fused(self, inputs: torch.Tensor, step_mask: torch.Tensor) -> torch.Tensor:
+        """Final hidden state of the fused GRU over each row's real steps (zeros if none)."""
+        lengths = step_mask.sum(dim=1)
+        if inputs.shape[1] == 0:
+            return inputs.new_zeros(inputs.shape[0], self.hidden)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            inputs, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
+        )
+        _, h = self.gru(packed)
+        return torch.where((lengths > 0).unsqueeze(-1), h[-1], torch.zeros_like(h[-1]))
