@@ -163,3 +163,16 @@ def test_variants_train_and_trace_the_lazy_combination(cohort, name):
         assert len(lazy_trace[0]["scores"]) == 7
     else:
         assert lazy_trace == []
+
+
+def test_per_patient_details_name_imputed_modalities_and_omega(cohort):
+    ds, _ = cohort
+    train, val, test = train_val_test_indices(ds, 0.2, 0.2, seed=0)
+    fitted = fit("omnifuse", SplitContext(ds, train, val), {"max_epochs": 2, "embed_dim": 8, "head_hidden": 8})
+    details = fitted.predict_details(test)
+    np.testing.assert_allclose(details.probs, fitted.predict_proba(test), atol=1e-6)
+    assert set(details.modality_probs) == set(ds.modalities)
+    assert details.weights.shape == (len(test), 3) and (details.weights > 0).all() and (details.weights <= 1).all()
+    np.testing.assert_array_equal(details.imputed, ~ds.mask[test])
+    no_imp = fit("omnifuse-c", SplitContext(ds, train, val), {"max_epochs": 1, "embed_dim": 8}).predict_details(test)
+    assert not no_imp.imputed.any() and no_imp.absent.any()

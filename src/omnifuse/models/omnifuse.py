@@ -133,6 +133,11 @@ class OmniFuseModel(MultimodalModel):
         return ModelOutput(logits, modality_logits, weights, losses, used)
 
     @property
+    def imputes_absent(self) -> bool:
+        """True when absent modalities get an imputed embedding (forward IMP on)."""
+        return self.forward_cra is not None
+
+    @property
     def task_loss_weight(self) -> float:
         """Weight the training module gives CE(o, y): lambda2 * alpha with DWFuse (eq. 14), else 1."""
         return self.options.lambda2 * self.options.alpha if self.options.dwfuse else 1.0

@@ -81,6 +81,58 @@ class FittedModel:
                 out.append(probabilities(logits, self.context.dataset.task))
         return torch.cat(out).numpy() if out else np.zeros((0, len(self.context.dataset.class_names)))
 
+    def predict_details(self, index: np.ndarray) -> "PredictionDetails":
+        """Probabilities plus per-modality probabilities, weights and which modalities were
+        absent and imputed, for dataset positions ``index``."""
+        return _details(self, np.asarray(index, dtype=np.int64))
+
+
+@dataclass
+class PredictionDetails:
+    """Per-sample outputs for reports and serving.
+
+    Attributes:
+        probs: ``(n, C)`` class probabilities.
+        modality_probs: per modality ``(n, C)`` probabilities of its unimodal head (if any).
+        weights: ``(n, M)`` per-sample modality weights (omega, attention, gates) or None.
+        absent: ``(n, M)`` True where the sample lacks the modality.
+        imputed: ``(n, M)`` True where an absent modality's embedding was imputed.
+    """
+
+    probs: np.ndarray
+    modality_probs: dict[str, np.ndarray]
+    weights: np.ndarray | None
+    absent: np.ndarray
+    imputed: np.ndarray
+
+
+def _details(fitted: "FittedModel", index: np.ndarray) -> PredictionDetails:
+    ds = fitted.context.dataset
+    absent = ~ds.mask[index]
+    if not fitted.is_neural:
+        probs = fitted.predict_proba(index)
+        return PredictionDetails(probs, {}, None, absent, np.zeros_like(absent))
+    model, task = fitted.model, ds.task
+    model.eval()
+    probs, weights, per_mod = [], [], {m: [] for m in ds.modalities}
+    with torch.no_grad():
+        for start in range(0, len(index), 1024):
+            batch = fitted.context.store.batch(index[start : start + 1024])
+            out = model(batch["inputs"], batch["mask"])
+            probs.append(probabilities(out.logits, task))
+            if out.weights is not None:
+                weights.append(out.weights)
+            for m, logits in out.modality_logits.items():
+                per_mod[m].append(probabilities(logits, task))
+    imputes = bool(getattr(model, "imputes_absent", False))
+    return PredictionDetails(
+        probs=torch.cat(probs).numpy(),
+        modality_probs={m: torch.cat(v).numpy() for m, v in per_mod.items() if v},
+        weights=torch.cat(weights).numpy() if weights else None,
+        absent=absent,
+        imputed=absent & imputes,
+    )
+
 
 def resolve_config(entry: ModelEntry, config: TrainConfig | dict[str, Any] | None) -> TrainConfig:
     """The model's own defaults overlaid with the user's settings."""
