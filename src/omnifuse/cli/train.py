@@ -17,6 +17,15 @@ from omnifuse.utils.atomic import atomic_file
 
 ConfigOption = typer.Option(None, "--config", help="YAML file of hyperparameters.")
 SetOption = typer.Option(None, "--set", help="Override a hyperparameter: key=value (repeatable).")
+ModalitiesOption = typer.Option(None, "--modalities", help="Use only these modalities (comma-separated).")
+
+
+def _restrict(ds, modalities: str | None):  # type: ignore[no-untyped-def]
+    """The dataset restricted to ``--modalities``; samples left with none are dropped."""
+    if not modalities:
+        return ds
+    sub = ds.select_modalities([m.strip() for m in modalities.split(",") if m.strip()])
+    return sub.subset(sub.mask.any(axis=1))
 
 
 @app.command("models")
@@ -43,6 +52,7 @@ def train(
     config: Optional[Path] = ConfigOption,
     overrides: Optional[list[str]] = SetOption,
     train_split: Optional[str] = typer.Option(None, "--train-split", help="Train on these splits (e.g. a,b)."),
+    modalities: Optional[str] = ModalitiesOption,
     out: Path = typer.Option(..., "--out", help="Run directory."),
     resume: bool = typer.Option(False, "--resume", help="Continue from RUN_DIR/checkpoints/last.ckpt."),
 ) -> None:
@@ -55,7 +65,7 @@ def train(
 
     entry = get_model(model)
     cfg = load_config(config, overrides)
-    ds = load_dataset(data, progress=interactive())
+    ds = _restrict(load_dataset(data, progress=interactive()), modalities)
     pool = ds.split_indices(train_split) if train_split else np.arange(len(ds))
     train_idx, val_idx = holdout_indices(ds, pool, cfg.val_fraction, seed=cfg.seed)
     if out.exists() and any(out.iterdir()) and not resume:
@@ -91,6 +101,7 @@ def benchmark(
     seeds: int = typer.Option(1, "--seeds", min=1, help="Repeats with different seeds."),
     train_split: Optional[str] = typer.Option(None, "--train-split", help="Train on these splits (e.g. a)."),
     test_split: Optional[str] = typer.Option(None, "--test-split", help="Report on these splits (e.g. b)."),
+    modalities: Optional[str] = ModalitiesOption,
     config: Optional[Path] = ConfigOption,
     overrides: Optional[list[str]] = SetOption,
     out: Path = typer.Option(..., "--out", help="Output directory (results.json)."),
@@ -107,7 +118,7 @@ def benchmark(
     if train_split and not test_split:
         raise ConfigError("--train-split needs --test-split (without a test split, k-fold is used)")
     user = load_config(config, overrides).model_dump(exclude_unset=True)
-    ds = load_dataset(data, progress=interactive())
+    ds = _restrict(load_dataset(data, progress=interactive()), modalities)
     with progress_bar() as bar:
         n_steps = len(names) * (seeds if test_split else seeds * folds)
         task = bar.add_task("benchmark", total=n_steps)

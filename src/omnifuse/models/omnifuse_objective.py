@@ -8,6 +8,7 @@ returns the imputation terms; the training module adds ``CE(o, y)`` with weight
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import lightning as L
@@ -74,13 +75,16 @@ class OmniFuseObjective(L.Callback):
             return
         opts = model.options
         combos = self.combinations(len(model.modalities), opts.tla_exhaustive_up_to, opts.tla_samples)
+        start = time.perf_counter()
         scores = mine_lazy_combination(model, trainer.train_dataloader, combos)
+        seconds = time.perf_counter() - start
         best = int(torch.nan_to_num(scores, nan=-1.0).argmax())
         self.lazy = combos[best]
         names = [m for m, keep in zip(model.modalities, self.lazy.tolist()) if keep]
         self.history.append({
             "epoch": int(trainer.current_epoch),
             "lazy": names,
+            "mining_seconds": seconds,
             "scores": {"+".join(m for m, k in zip(model.modalities, c.tolist()) if k): float(s)
                        for c, s in zip(combos, scores)},
         })

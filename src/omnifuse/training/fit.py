@@ -30,13 +30,19 @@ class SplitContext:
     change between methods is rebuilt.
     """
 
-    def __init__(self, dataset: MultimodalDataset, train: np.ndarray, val: np.ndarray | None = None) -> None:
+    def __init__(self, dataset: MultimodalDataset, train: np.ndarray, val: np.ndarray | None = None,
+                 scaler: Standardizer | None = None) -> None:
         self.dataset = dataset
         self.train = np.asarray(train, dtype=np.int64)
         self.val = None if val is None else np.asarray(val, dtype=np.int64)
-        self.scaler = Standardizer.fit(dataset, self.train)
+        self.scaler = scaler if scaler is not None else Standardizer.fit(dataset, self.train)
         self.store = TensorStore(self.scaler.transform(dataset))
         self._flat: np.ndarray | None = None
+
+    def with_dataset(self, dataset: MultimodalDataset) -> "SplitContext":
+        """The same split and scaler over another version of the dataset (e.g. corrupted
+        test samples): statistics are never refitted on corrupted data."""
+        return SplitContext(dataset, self.train, self.val, scaler=self.scaler)
 
     def flat(self) -> np.ndarray:
         """Flat, mean-imputed features of every sample (for scikit-learn baselines)."""
@@ -80,6 +86,12 @@ class FittedModel:
                 logits = self.model(batch["inputs"], batch["mask"]).logits
                 out.append(probabilities(logits, self.context.dataset.task))
         return torch.cat(out).numpy() if out else np.zeros((0, len(self.context.dataset.class_names)))
+
+    def on_dataset(self, dataset: MultimodalDataset) -> "FittedModel":
+        """This trained model predicting on another version of its dataset (same samples,
+        e.g. with test-time corruption); training statistics are kept."""
+        return FittedModel(self.name, self.model, self.config, self.context.with_dataset(dataset),
+                           self.train_seconds, self.best_epoch, self.history)
 
     def predict_details(self, index: np.ndarray) -> "PredictionDetails":
         """Probabilities plus per-modality probabilities, weights and which modalities were
