@@ -178,24 +178,22 @@ def check_nonneg(value: float, what: str) -> float:
 
 def modality_logits_of(output: ModelOutput, modalities: tuple[str, ...], strategy: str) -> dict[str, torch.Tensor]:
     """The unimodal logits of every modality, or a ConfigError saying the model lacks them."""
-    missing = [m for m in modalities if m not in output.modality_logits]
-    if missing:
-        raise ConfigError(
-            f"strategy '{strategy}' needs per-modality heads (ModelOutput.modality_logits) for "
-            f"{', '.join(missing)}; use a model with unimodal heads (config: unimodal_heads: true)"
-        )
-    return {m: output.modality_logits[m] for m in modalities}
+    return _per_modality(output.modality_logits, "heads (ModelOutput.modality_logits)", modalities, strategy,
+                         "use a model with unimodal heads (config: unimodal_heads: true)")
 
 
 def embeddings_of(output: ModelOutput, modalities: tuple[str, ...], strategy: str) -> dict[str, torch.Tensor]:
     """The embedding of every modality, or a ConfigError saying the model lacks them."""
-    missing = [m for m in modalities if m not in output.embeddings]
+    return _per_modality(output.embeddings, "embeddings (ModelOutput.embeddings)", modalities, strategy,
+                         "this model does not return them")
+
+
+def _per_modality(values: dict[str, torch.Tensor], what: str, modalities: tuple[str, ...], strategy: str,
+                  hint: str) -> dict[str, torch.Tensor]:
+    missing = [m for m in modalities if m not in values]
     if missing:
-        raise ConfigError(
-            f"strategy '{strategy}' needs per-modality embeddings (ModelOutput.embeddings) for "
-            f"{', '.join(missing)}; this model does not return them"
-        )
-    return {m: output.embeddings[m] for m in modalities}
+        raise ConfigError(f"strategy '{strategy}' needs per-modality {what} for {', '.join(missing)}; {hint}")
+    return {m: values[m] for m in modalities}
 
 
 def true_class_scores(logits: torch.Tensor, y: torch.Tensor, present: torch.Tensor,

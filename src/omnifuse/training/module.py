@@ -102,19 +102,20 @@ class FusionModule(L.LightningModule):
 
 
 def _auroc(task: str, n_classes: int) -> torchmetrics.Metric:
-    if task == "binary":
-        return torchmetrics.AUROC(task="binary")
-    if task == "multiclass":
-        return torchmetrics.AUROC(task="multiclass", num_classes=n_classes)
-    return torchmetrics.AUROC(task="multilabel", num_labels=n_classes)
+    return _task_metric(torchmetrics.AUROC, task, n_classes)
 
 
 def _accuracy(task: str, n_classes: int) -> torchmetrics.Metric:
+    return _task_metric(torchmetrics.Accuracy, task, n_classes)
+
+
+def _task_metric(cls: type, task: str, n_classes: int) -> torchmetrics.Metric:
+    """A torchmetrics metric configured for the task type."""
     if task == "binary":
-        return torchmetrics.Accuracy(task="binary")
+        return cls(task="binary")
     if task == "multiclass":
-        return torchmetrics.Accuracy(task="multiclass", num_classes=n_classes)
-    return torchmetrics.Accuracy(task="multilabel", num_labels=n_classes)
+        return cls(task="multiclass", num_classes=n_classes)
+    return cls(task="multilabel", num_labels=n_classes)
 
 
 def _metric_probs(probs: torch.Tensor, task: str) -> torch.Tensor:
