@@ -6,16 +6,15 @@ without a traceback, and the command exits with status 2.
 
 from __future__ import annotations
 
-import json
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
 from omnifuse import __version__
-from omnifuse.cli.common import console, err_console, interactive
+from omnifuse.cli.common import console, err_console
 from omnifuse.errors import OmnifuseError
 
 app = typer.Typer(
@@ -40,25 +39,24 @@ def _root(
 
 
 # ---------------------------------------------------------------------- demo
+DEMO_MODELS = ("omnifuse", "concat", "attention", "late", "g-blend", "sk-logreg", "sk-hgb")
+
+
 @app.command("demo")
 def demo(
     out: Path = typer.Option(Path("demo-out"), "--out", help="Where the demo writes its outputs."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
+    folds: int = typer.Option(3, "--folds", min=2, help="Folds of the cross-validation."),
+    n_samples: int = typer.Option(1000, "--n-samples", min=60, help="Samples per simulated cohort."),
+    models: str = typer.Option(",".join(DEMO_MODELS), "--models", help="Models to compare."),
+    max_epochs: int = typer.Option(30, "--max-epochs", min=1, help="Epoch limit of the neural models."),
 ) -> None:
-    """The main job on the embedded default: simulated 3- and 5-modality low-quality cohorts."""
-    from omnifuse.cli.output import print_summary
-    from omnifuse.data.loaders import load_dataset, write_folder
-    from omnifuse.data.simulate import default_cohort
+    """The main job on the embedded default: simulated 3- and 5-modality low-quality cohorts
+    with known lazy modalities; OmniFuse against the catalogue and the scikit-learn baselines."""
+    from omnifuse.cli.demo import run_demo
 
-    for n_modalities in (3, 5):
-        ds, truth = default_cohort(n_modalities, seed=seed)
-        folder = out / f"cohort-{n_modalities}"
-        write_folder(ds, folder, overwrite=True)
-        (folder / "truth.json").write_text(json.dumps(truth.to_dict(), indent=2))
-        reloaded = load_dataset(folder)
-        print_summary(reloaded.summary(), title=f"simulated {n_modalities}-modality cohort ({folder})")
-        console.print(f"ground-truth lazy combination: {'+'.join(truth.lazy_combination) or 'none'}\n")
-    console.print(f"cohorts written to {out}/")
+    run_demo(out, seed=seed, folds=folds, models=[m.strip() for m in models.split(",") if m.strip()],
+             n_samples=n_samples, max_epochs=max_epochs)
 
 
 def _show_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:

@@ -50,6 +50,7 @@ class MethodRecord:
     bootstrap: list[dict[str, dict[str, float]]] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     n_params: int = 0
+    traces: list[dict[str, Any]] = field(default_factory=list)
 
 
 def plan_repeats(ds: MultimodalDataset, folds: int = 5, seeds: int = 1, train_split: str | None = None,
@@ -108,6 +109,7 @@ def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, 
                 if test_split is not None:
                     record.bootstrap.append(bootstrap_all(probs, ds.y[rep.test], ds.task, n_boot=n_boot, seed=rep.seed))
                 record.seconds.append(fitted.train_seconds)
+                record.traces.append({k: v for k, v in fitted.history.items() if isinstance(v, dict)})
                 record.n_params = fitted.n_params()
     return _results(ds, models, records, repeats, folds, seeds, train_split, test_split, user)
 
@@ -142,6 +144,8 @@ def _results(ds: MultimodalDataset, models: Sequence[str], records: dict[str, Me
             "train_seconds": float(np.mean(rec.seconds)),
             "n_params": rec.n_params,
         }
+        if any(rec.traces):
+            methods[name]["traces"] = rec.traces
     tests = [
         {"a": a, "b": b, "metric": metric,
          "p_value": paired_ttest(records[a].metrics[metric], records[b].metrics[metric])}
