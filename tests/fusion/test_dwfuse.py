@@ -43,3 +43,16 @@ def test_blend_is_a_normalised_mixture():
     probs = torch.softmax(blend(joint, heads, torch.tensor([[1.0]])), dim=-1)
     expected = (torch.tensor([0.5, 0.5]) + torch.softmax(heads[0][0], -1)) / 2
     torch.testing.assert_close(probs[0], expected)
+
+
+def test_absent_modalities_neither_weigh_nor_suppress():
+    logits = [torch.tensor([[4.0, 0.0]]), torch.tensor([[0.0, 4.0]]), torch.tensor([[1.0, 0.0]])]
+    present = torch.tensor([[True, False, True]])
+    w = inference_omega(logits, 0.5, present=present)
+    assert w[0, 1] == 0
+    p0, p2 = torch.softmax(logits[0], -1).max(), torch.softmax(logits[2], -1).max()
+    torch.testing.assert_close(w[0, 0], (1 - p2) ** 0.25)  # the absent head does not suppress m0
+    torch.testing.assert_close(w[0, 2], (1 - p0) ** 0.25)
+    y = torch.tensor([0])
+    loss_present, wp = dwfuse_encoder_loss(logits, y, 0.5, present=present)
+    assert wp[0, 1] == 0  # the placeholder's head is not trained

@@ -55,7 +55,9 @@ def scripted_batch(mask_rows):
 def test_tla_mining_picks_the_constructed_lazy_combination():
     combos = all_combinations(3)
     batch = scripted_batch([[1, 1, 1]] * 8)
-    scores = mine_lazy_combination(Scripted(), [batch], combos)
+    totals, counts = mine_lazy_combination(Scripted(), [batch], combos)
+    assert counts.tolist() == [8.0] * 7
+    scores = totals / counts
     lazy = combos[int(scores.argmax())].tolist()
     assert lazy == [False, True, True]
     # hand-computed mean CE of {1, 2}: logit of the true class is -2 -> CE = log(1 + e^2)
@@ -67,10 +69,21 @@ def test_tla_mining_picks_the_constructed_lazy_combination():
 def test_mining_scores_a_combination_only_on_samples_that_have_it():
     combos = all_combinations(3)
     batch = scripted_batch([[1, 1, 0], [1, 1, 0]])  # nobody has m2
-    scores = mine_lazy_combination(Scripted(), [batch], combos)
+    totals, counts = mine_lazy_combination(Scripted(), [batch], combos)
+    scores = totals / counts
     has_m2 = combos[:, 2]
     assert torch.isnan(scores[has_m2]).all() and not torch.isnan(scores[~has_m2]).any()
     assert combos[int(torch.nan_to_num(scores, nan=-1).argmax())].tolist() == [False, True, False]
+
+
+def test_tla_loss_counts_only_samples_with_the_whole_lazy_combination():
+    model = Scripted()
+    model.options = type("O", (), {"tla_share": 1.0})()
+    objective = OmniFuseObjective()
+    objective.lazy = torch.tensor([False, True, True])
+    batch = scripted_batch([[1, 1, 0], [1, 1, 0]])  # nobody has m2: no TLA sample
+    output = type("Out", (), {"embeddings": batch["inputs"], "logits": torch.zeros(2, 2)})()
+    assert float(objective.tla_loss(model, output, batch)) == 0.0
 
 
 def test_tla_loss_uses_only_the_lazy_modalities():
@@ -172,7 +185,9 @@ def test_per_patient_details_name_imputed_modalities_and_omega(cohort):
     details = fitted.predict_details(test)
     np.testing.assert_allclose(details.probs, fitted.predict_proba(test), atol=1e-6)
     assert set(details.modality_probs) == set(ds.modalities)
-    assert details.weights.shape == (len(test), 3) and (details.weights > 0).all() and (details.weights <= 1).all()
+    present = ds.mask[test]
+    assert details.weights.shape == (len(test), 3) and (details.weights <= 1).all()
+    assert (details.weights[present] > 0).all() and (details.weights[~present] == 0).all()
     np.testing.assert_array_equal(details.imputed, ~ds.mask[test])
     no_imp = fit("omnifuse-c", SplitContext(ds, train, val), {"max_epochs": 1, "embed_dim": 8}).predict_details(test)
     assert not no_imp.imputed.any() and no_imp.absent.any()

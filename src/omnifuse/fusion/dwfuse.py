@@ -32,21 +32,34 @@ def true_class_probability(logits: torch.Tensor, y: torch.Tensor) -> torch.Tenso
     return torch.softmax(logits, dim=-1).gather(1, y.long().view(-1, 1)).squeeze(1)
 
 
-def dwfuse_encoder_loss(modality_logits: list[torch.Tensor], y: torch.Tensor, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
+def dwfuse_encoder_loss(modality_logits: list[torch.Tensor], y: torch.Tensor, beta: float,
+                        present: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``L_enc = sum_m omega^m CE(g^m(v^m), y)`` (eq. 12), averaged over the batch.
 
-    Returns the loss and the ``(B, M)`` omega used.
+    With ``present`` (``(B, M)`` bool; used when absent modalities are not imputed), an absent
+    modality's head is neither trained on its placeholder nor counted as a confident "other"
+    modality (its p is taken as 0). Returns the loss and the ``(B, M)`` omega used.
     """
     p = torch.stack([true_class_probability(lg, y) for lg in modality_logits], dim=1)
+    if present is not None:
+        p = p * present.to(p.dtype)
     w = omega(p, beta)
+    if present is not None:
+        w = w * present.to(w.dtype)
     ce = torch.stack([task_loss(lg, y, "multiclass", reduction="none") for lg in modality_logits], dim=1)
     return (w * ce).sum(dim=1).mean(), w
 
 
-def inference_omega(modality_logits: list[torch.Tensor], beta: float) -> torch.Tensor:
-    """``(B, M)`` omega from each head's top-class confidence (the class is unknown)."""
+def inference_omega(modality_logits: list[torch.Tensor], beta: float,
+                    present: torch.Tensor | None = None) -> torch.Tensor:
+    """``(B, M)`` omega from each head's top-class confidence (the class is unknown).
+
+    With ``present``, absent modalities neither suppress the others nor get a weight (0).
+    """
     p = torch.stack([torch.softmax(lg, dim=-1).amax(dim=-1) for lg in modality_logits], dim=1)
-    return omega(p, beta)
+    if present is None:
+        return omega(p, beta)
+    return omega(p * present.to(p.dtype), beta) * present.to(p.dtype)
 
 
 def blend(joint_logits: torch.Tensor, modality_logits: list[torch.Tensor], weights: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,8 @@ losses (eqs. 7-8). The label-dependent terms (DWFuse eq. 12, TLA eq. 17) are add
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,7 +78,8 @@ class OmniFuseModel(MultimodalModel):
         learned missing tokens."""
         if self.missing_tokens is not None:
             return self.missing_tokens
-        rows = [self.encoders[m](_zero_like_row(inputs[m])) for m in self.modalities]
+        with _dropout_off(self.encoders):  # one fixed "absent" embedding, in training as at inference
+            rows = [self.encoders[m](_zero_like_row(inputs[m])) for m in self.modalities]
         return torch.cat(rows, dim=0)
 
     def fuse(self, v: torch.Tensor, mask: torch.Tensor, absent: torch.Tensor) -> FusedOutput:
@@ -112,7 +114,8 @@ class OmniFuseModel(MultimodalModel):
         losses = {"imp_forward": _block_mse(forward, target, dropped)}
         if self.backward_cra is not None:
             backward, _ = self.backward_cra(forward.flatten(1))
-            losses["imp_backward"] = self.options.lambda1 * _block_mse(backward.view_as(v), v_in, available)
+            # cycle back to the input: the available modalities' (true, possibly detached) embeddings
+            losses["imp_backward"] = self.options.lambda1 * _block_mse(backward.view_as(v), target, available)
         return losses
 
     # ------------------------------------------------------------------ contract
@@ -126,7 +129,8 @@ class OmniFuseModel(MultimodalModel):
         modality_logits = dict(zip(self.modalities, fused.modality_logits))
         logits, weights = fused.joint_logits, None
         if fused.modality_logits:
-            weights = inference_omega(fused.modality_logits, self.options.beta)
+            # absent modalities report weight 0 and do not vote (an imputed embedding is not evidence)
+            weights = inference_omega(fused.modality_logits, self.options.beta, present=mask)
             if self.options.predict == "blend" and not self.training:
                 logits = blend(logits, fused.modality_logits, weights)
         used = {m: fused.used[:, j] for j, m in enumerate(self.modalities)}
@@ -148,6 +152,19 @@ def _block_mse(pred: torch.Tensor, target: torch.Tensor, blocks: torch.Tensor) -
     if not blocks.any():
         return pred.sum() * 0.0
     return ((pred - target) ** 2).sum(dim=-1)[blocks].mean()
+
+
+@contextmanager
+def _dropout_off(module: nn.Module) -> Iterator[None]:
+    """Switch the dropout layers of ``module`` to eval mode for the duration of the block."""
+    layers = [m for m in module.modules() if isinstance(m, nn.modules.dropout._DropoutNd) and m.training]
+    for layer in layers:
+        layer.eval()
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.train()
 
 
 def _zero_like_row(x: Any) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from omnifuse.balance.base import move_batch, reduce_sum
 from omnifuse.fusion.dwfuse import dwfuse_encoder_loss
 from omnifuse.imputation.patterns import all_combinations
 from omnifuse.models.output import ModelOutput
@@ -47,7 +48,8 @@ class OmniFuseObjective(L.Callback):
         terms: dict[str, torch.Tensor] = {}
         if opts.dwfuse and output.modality_logits:
             logits = [output.modality_logits[m] for m in model.modalities]
-            l_enc, _ = dwfuse_encoder_loss(logits, batch["y"], opts.beta)
+            counted = None if model.imputes_absent else batch["mask"]
+            l_enc, _ = dwfuse_encoder_loss(logits, batch["y"], opts.beta, present=counted)
             terms["dwfuse_enc"] = opts.lambda2 * l_enc
         if opts.tla and self.lazy is not None:
             terms["tla"] = opts.lambda3 * self.tla_loss(model, output, batch)
@@ -56,8 +58,10 @@ class OmniFuseObjective(L.Callback):
     def tla_loss(self, model: Any, output: ModelOutput, batch: dict[str, Any]) -> torch.Tensor:
         """Eq. 17: a share of the batch presented under the lazy combination only."""
         mask = batch["mask"]
-        lazy_mask = mask & self.lazy.to(mask.device).unsqueeze(0)
-        candidates = torch.nonzero(lazy_mask.any(dim=1)).squeeze(1)
+        lazy = self.lazy.to(mask.device).unsqueeze(0)
+        lazy_mask = mask & lazy
+        # eq. 16: samples that have the whole lazy combination (as scored when mining)
+        candidates = torch.nonzero((lazy <= mask).all(dim=1)).squeeze(1)
         n = int(round(model.options.tla_share * len(mask)))
         if len(candidates) == 0 or n == 0:
             return output.logits.sum() * 0.0
@@ -76,7 +80,10 @@ class OmniFuseObjective(L.Callback):
         opts = model.options
         combos = self.combinations(len(model.modalities), opts.tla_exhaustive_up_to, opts.tla_samples)
         start = time.perf_counter()
-        scores = mine_lazy_combination(model, trainer.train_dataloader, combos)
+        totals, counts = mine_lazy_combination(model, trainer.train_dataloader, combos,
+                                               move=lambda b: move_batch(b, pl_module))
+        totals, counts = reduce_sum(totals, trainer).cpu(), reduce_sum(counts, trainer).cpu()
+        scores = (totals / counts).float()  # NaN where no sample has the combination
         seconds = time.perf_counter() - start
         best = int(torch.nan_to_num(scores, nan=-1.0).argmax())
         self.lazy = combos[best]
@@ -110,8 +117,10 @@ class OmniFuseObjective(L.Callback):
 
 
 @torch.no_grad()
-def mine_lazy_combination(model: Any, loader: Any, combos: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy of the joint prediction under each combination (``(C,)``).
+def mine_lazy_combination(model: Any, loader: Any, combos: torch.Tensor,
+                          move: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed cross-entropy of the joint prediction under each combination and the number of
+    samples scored (``(C,)`` each; their ratio is the mean, eq. 15).
 
     One pass over the data: encoders run once per batch, and all C combinations are
     evaluated together by broadcasting masks (``C * B`` rows through the fusion part). A
@@ -121,9 +130,13 @@ def mine_lazy_combination(model: Any, loader: Any, combos: torch.Tensor) -> torc
     was_training = model.training
     model.eval()
     n_combos = combos.shape[0]
-    totals = torch.zeros(n_combos, dtype=torch.float64)
-    counts = torch.zeros(n_combos, dtype=torch.float64)
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else combos.device
+    combos = combos.to(device)
+    totals = torch.zeros(n_combos, dtype=torch.float64, device=device)
+    counts = torch.zeros(n_combos, dtype=torch.float64, device=device)
     for batch in loader:
+        batch = move(batch) if move is not None else batch
         mask, y = batch["mask"], batch["y"]
         embeddings, _ = model.encode(batch["inputs"], mask)
         v = torch.stack([embeddings[m] for m in model.modalities], dim=1)
@@ -136,4 +149,4 @@ def mine_lazy_combination(model: Any, loader: Any, combos: torch.Tensor) -> torc
         totals += (ce * eligible).sum(dim=1).double()
         counts += eligible.sum(dim=1).double()
     model.train(was_training)
-    return (totals / counts).float()  # NaN where no sample has the combination
+    return totals, counts
