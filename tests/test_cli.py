@@ -89,3 +89,11 @@ def test_inspect_physionet_json(monkeypatch, capsys):
     assert summary["splits"] == {"a": 4000, "b": 4000}
     assert summary["labels"]["died"] == 1122
     assert set(summary["modalities"]) == {"static", "vitals", "labs"}
+
+
+def test_convert_refuses_to_write_over_its_input(tmp_path, monkeypatch, capsys):
+    folder = write_cohort(tmp_path / "c", "sample_id,age\na,1\nb,3\nc,4\n")
+    for out in (folder, folder / "inner", tmp_path):
+        code, _, err = run(monkeypatch, capsys, "data", "convert", "--data", str(folder), "--out", str(out), "--overwrite")
+        assert code == 2 and "overlaps the input" in err
+    assert (folder / "clin.csv").exists()

@@ -52,11 +52,31 @@ def test_train_writes_a_run(cohort_dir, tmp_path, monkeypatch, capsys):
         (["--model", "concat", "--set", "fusion.rank=3"], "fusion 'concat': unknown option 'rank'"),
         (["--model", "lmf", "--set", "lr=-1"], "'lr': Input should be greater than 0"),
         (["--model", "concat", "--set", "encoders.ehr.type=gru"], "unknown"),
+        (["--model", "lmf", "--set", "fusion.rank=abc"], "fusion 'lmf': invalid options"),
+        (["--model", "concat", "--set", "encoders.tabular.dropout=abc"], "invalid mlp encoder options"),
+        (["--model", "sk-logreg", "--set", "model.C=abc"], "model.C: expected float, got 'abc'"),
+        (["--model", "omnifuse", "--set", "model.n_blocks=0"], "omnifuse: model.n_blocks"),
     ],
 )
 def test_train_config_errors(cohort_dir, tmp_path, monkeypatch, capsys, args, message):
     code, _, err = run(monkeypatch, capsys, "train", "--data", str(cohort_dir), *args, "--out", str(tmp_path / "r"))
     assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()  # nothing written
+
+
+def test_train_output_checks_and_resume_guard(cohort_dir, tmp_path, monkeypatch, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    code, _, err = run(monkeypatch, capsys, "train", "--data", str(cohort_dir), "--model", "concat", "--out", str(afile))
+    assert code == 2 and "exists and is not a directory" in err
+    out = tmp_path / "run"
+    args = ["train", "--data", str(cohort_dir), "--set", "max_epochs=2", "--set", "embed_dim=8", "--out", str(out)]
+    assert run(monkeypatch, capsys, *args, "--model", "concat")[0] == 0
+    code, _, err = run(monkeypatch, capsys, *args, "--model", "gmu", "--resume")
+    assert code == 2 and "cannot resume with a different model" in err
+    code, _, err = run(monkeypatch, capsys, *args, "--model", "concat", "--set", "lr=0.1", "--resume")
+    assert code == 2 and "config.lr" in err
+    assert run(monkeypatch, capsys, *args, "--model", "concat", "--set", "max_epochs=3", "--resume")[0] == 0
 
 
 def test_benchmark_kfold_results_json(cohort_dir, tmp_path, monkeypatch, capsys):

@@ -10,6 +10,7 @@ import typer
 from omnifuse.cli.app import app
 from omnifuse.cli.common import DataOption, console, interactive
 from omnifuse.cli.output import print_summary
+from omnifuse.errors import ConfigError
 
 data_app = typer.Typer(help="Inspect, convert and simulate datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -42,6 +43,9 @@ def data_convert(
     """Write any loadable dataset in the generic folder format."""
     from omnifuse.data.loaders import load_dataset, write_folder
 
+    source, target = Path(data).resolve(), Path(out).resolve()
+    if source == target or source in target.parents or target in source.parents:
+        raise ConfigError(f"{out}: the output folder overlaps the input {data}; choose another --out")
     ds = load_dataset(data, progress=interactive())
     write_folder(ds, out, fmt=fmt, overwrite=overwrite)
     console.print(f"wrote {len(ds)} samples, {ds.n_modalities} modalities to {out}")

@@ -61,16 +61,23 @@ def train(
     from omnifuse.data.splits import holdout_indices
     from omnifuse.models import get_model
     from omnifuse.training.config import load_config
-    from omnifuse.training.fit import SplitContext, fit
+    from omnifuse.training.fit import SplitContext, fit, resolve_config
 
     entry = get_model(model)
     cfg = load_config(config, overrides)
+    check_output_dir(out, allow_existing=resume)
     ds = _restrict(load_dataset(data, progress=interactive()), modalities)
     pool = ds.split_indices(train_split) if train_split else np.arange(len(ds))
     train_idx, val_idx = holdout_indices(ds, pool, cfg.val_fraction, seed=cfg.seed)
-    if out.exists() and any(out.iterdir()) and not resume:
-        raise ConfigError(f"{out}: run directory exists and is not empty (use --resume or another --out)")
+    resolved = resolve_config(entry, cfg.model_dump(exclude_unset=True))
+    entry.build(ds, resolved)  # fails on a bad option before anything is written
+    identity = {"model": entry.name, "data": str(Path(data).resolve()), "modalities": list(ds.modalities),
+                "config": resolved.model_dump()}
+    if resume:
+        check_resume(out, identity)
     out.mkdir(parents=True, exist_ok=True)
+    with atomic_file(out / "run_config.json") as handle:
+        json.dump(identity, handle, indent=2)
     fitted = fit(entry.name, SplitContext(ds, train_idx, val_idx), cfg.model_dump(exclude_unset=True),
                  run_dir=out, checkpoints=True, resume=resume)
     from omnifuse.evaluation.metrics import compute_metrics
@@ -85,6 +92,7 @@ def train(
         "train_seconds": fitted.train_seconds,
         "n_params": fitted.n_params(),
         "validation": val_metrics,
+        "validation_note": "the validation set also chose the best epoch: these metrics are optimistic",
         "config": fitted.config.model_dump(),
     }
     with atomic_file(out / "run.json") as handle:
@@ -118,6 +126,7 @@ def benchmark(
     if train_split and not test_split:
         raise ConfigError("--train-split needs --test-split (without a test split, k-fold is used)")
     user = load_config(config, overrides).model_dump(exclude_unset=True)
+    check_output_dir(out, allow_existing=True)
     ds = _restrict(load_dataset(data, progress=interactive()), modalities)
     with progress_bar() as bar:
         n_steps = len(names) * (seeds if test_split else seeds * folds)
@@ -134,3 +143,24 @@ def benchmark(
         json.dump(results, handle, indent=2, default=float)
     print_benchmark(results)
     console.print(f"results written to {out / 'results.json'}")
+
+
+def check_output_dir(out: Path, allow_existing: bool) -> None:
+    """``out`` must be a directory (or not exist); a non-empty one only when allowed."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a directory")
+    if out.exists() and any(out.iterdir()) and not allow_existing:
+        raise ConfigError(f"{out}: run directory exists and is not empty (use --resume or another --out)")
+
+
+def check_resume(out: Path, identity: dict[str, Any]) -> None:
+    """A resumed run must have the model, data and configuration it was started with."""
+    path = out / "run_config.json"
+    if not path.exists():
+        raise ConfigError(f"{out}: nothing to resume (no run_config.json)")
+    previous = json.loads(path.read_text())
+    changed = [k for k in ("model", "data", "modalities") if previous.get(k) != identity[k]]
+    changed += [f"config.{k}" for k in sorted(set(previous.get("config", {})) | set(identity["config"]))
+                if k != "max_epochs" and previous.get("config", {}).get(k) != identity["config"].get(k)]
+    if changed:
+        raise ConfigError(f"{out}: cannot resume with a different {', '.join(changed)} (only max_epochs may change)")

@@ -92,5 +92,5 @@ def build_encoder(spec: ModalitySpec, output_dim: int | None = 64, config: dict[
         )
     try:
         return ENCODER_TYPES[type_](input_dim, output_dim, **options)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: invalid {type_} encoder options: {exc}") from exc

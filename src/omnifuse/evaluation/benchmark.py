@@ -88,9 +88,8 @@ def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, 
     """Run every model on the same repeats; returns the ``results.json`` document."""
     entries = [get_model(m) for m in models]  # unknown names fail before any training
     user = dict(config or {})
-    for entry in entries:  # validate configs and task support before training
-        validate_config(merge(entry.defaults, user), source=f"model '{entry.name}'")
-        _check_task(entry, ds.task)
+    for entry in entries:  # configs, options and task support fail here, before any training
+        entry.build(ds, validate_config(merge(entry.defaults, user), source=f"model '{entry.name}'"))
     base = TrainConfig.model_validate(merge({}, user)) if user else TrainConfig()
     repeats = plan_repeats(ds, folds, seeds, train_split, test_split, base.val_fraction)
     records = {m: MethodRecord() for m in models}
@@ -112,15 +111,6 @@ def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, 
                 record.traces.append({k: v for k, v in fitted.history.items() if isinstance(v, dict)})
                 record.n_params = fitted.n_params()
     return _results(ds, models, records, repeats, folds, seeds, train_split, test_split, user)
-
-
-def _check_task(entry: Any, task: str) -> None:
-    from omnifuse.errors import ConfigError
-
-    owner = getattr(entry.build, "__self__", None)
-    tasks = getattr(owner, "tasks", None)
-    if tasks is not None and task not in tasks:
-        raise ConfigError(f"model '{entry.name}' does not support {task} tasks (supports: {', '.join(tasks)})")
 
 
 def _results(ds: MultimodalDataset, models: Sequence[str], records: dict[str, MethodRecord], repeats: list[Repeat],

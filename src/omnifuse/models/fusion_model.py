@@ -69,7 +69,10 @@ def build_fusion(name: str, n_modalities: int, dim: int, options: Mapping[str, A
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ConfigError(f"fusion '{name}': unknown option '{unknown[0]}' (valid: {', '.join(valid) or 'none'})")
-    return cls(n_modalities, dim, **options)
+    try:
+        return cls(n_modalities, dim, **options)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"fusion '{name}': invalid options {dict(options)} ({exc})") from exc
 
 
 def _mean_with_present(joint: torch.Tensor, unimodal: dict[str, torch.Tensor], mask: torch.Tensor,

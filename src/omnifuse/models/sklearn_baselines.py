@@ -10,7 +10,6 @@ import numpy as np
 from sklearn.base import ClassifierMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.multioutput import MultiOutputClassifier
 
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.models.registry import registered
@@ -34,6 +33,7 @@ class SklearnBaseline(ABC):
         self.n_classes = n_classes
         self.config = config
         self.estimator: Any = None
+        self.make_estimator()  # a bad option fails here, before any fit
 
     @classmethod
     def from_dataset(cls, dataset: MultimodalDataset, config: TrainConfig) -> "SklearnBaseline":
@@ -45,32 +45,52 @@ class SklearnBaseline(ABC):
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> "SklearnBaseline":
         base = self.make_estimator()
-        self.estimator = MultiOutputClassifier(clone(base)) if self.task == "multilabel" else clone(base)
-        self.estimator.fit(x, y)
+        if self.task == "multilabel":
+            # one classifier per label; a label constant in training predicts that constant
+            self.estimator = [clone(base).fit(x, y[:, k]) if len(np.unique(y[:, k])) > 1 else float(y[0, k])
+                              for k in range(y.shape[1])]
+        else:
+            self.estimator = clone(base).fit(x, y)
         return self
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """``(n, n_classes)`` probabilities (independent per label for multilabel tasks)."""
         if self.task == "multilabel":
-            return np.stack([_positive(p) for p in self.estimator.predict_proba(x)], axis=1)
+            return np.stack([np.full(len(x), est) if isinstance(est, float) else _positive(est.predict_proba(x), est.classes_)
+                             for est in self.estimator], axis=1)
         probs = np.zeros((len(x), self.n_classes))
         probs[:, self.estimator.classes_] = self.estimator.predict_proba(x)
         return probs
 
     def n_params(self) -> int:
         """Number of fitted coefficients (logistic regression) or tree nodes (boosting)."""
-        estimators = self.estimator.estimators_ if self.task == "multilabel" else [self.estimator]
-        return int(sum(_size(e) for e in estimators))
+        estimators = self.estimator if self.task == "multilabel" else [self.estimator]
+        return int(sum(_size(e) for e in estimators if not isinstance(e, float)))
 
 
-def _positive(p: np.ndarray) -> np.ndarray:
-    return p[:, 1] if p.shape[1] > 1 else np.zeros(len(p))
+def _positive(p: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Probability of label value 1 (constant when training saw a single value)."""
+    values = list(classes)
+    if 1 in values:
+        return p[:, values.index(1)]
+    return np.zeros(len(p))
 
 
 def _size(estimator: Any) -> int:
     if hasattr(estimator, "coef_"):
         return int(estimator.coef_.size + np.size(estimator.intercept_))
     return int(sum(len(tree.nodes) for stage in getattr(estimator, "_predictors", []) for tree in stage))
+
+
+def _option(config: TrainConfig, key: str, cast: type, default: Any) -> Any:
+    """``config.model[key]`` converted with ``cast``; a bad value is a ConfigError."""
+    from omnifuse.errors import ConfigError
+
+    value = config.model.get(key, default)
+    try:
+        return cast(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"model.{key}: expected {cast.__name__}, got {value!r}") from None
 
 
 @registered
@@ -80,7 +100,7 @@ class LogisticRegressionBaseline(SklearnBaseline):
     name = "sk-logreg"
 
     def make_estimator(self) -> ClassifierMixin:
-        c = float(self.config.model.get("C", 1.0))
+        c = _option(self.config, "C", float, 1.0)
         return LogisticRegression(C=c, max_iter=2000, random_state=self.config.seed)
 
 
@@ -92,7 +112,7 @@ class GradientBoostingBaseline(SklearnBaseline):
 
     def make_estimator(self) -> ClassifierMixin:
         return HistGradientBoostingClassifier(
-            max_iter=int(self.config.model.get("max_iter", 200)),
-            learning_rate=float(self.config.model.get("learning_rate", 0.1)),
+            max_iter=_option(self.config, "max_iter", int, 200),
+            learning_rate=_option(self.config, "learning_rate", float, 0.1),
             random_state=self.config.seed,
         )

@@ -27,6 +27,8 @@ def write_folder(ds: MultimodalDataset, out: str | Path, fmt: str = "csv", overw
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format '{fmt}' (valid: {', '.join(FORMATS)})")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a directory")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise ConfigError(f"{out}: directory exists and is not empty (use --overwrite to replace it)")
     with atomic_dir(out, overwrite=True) as tmp:
