@@ -27,7 +27,8 @@ from omnifuse.data.corrupt import DropModality
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.evaluation.benchmark import Repeat, plan_repeats
 from omnifuse.evaluation.metrics import compute_metrics
-from omnifuse.evaluation.statistics import mean_ci, paired_ttest
+from omnifuse.evaluation.comparisons import corrected_paired_ttest
+from omnifuse.evaluation.statistics import mean_ci
 from omnifuse.training.fit import SplitContext, fit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -134,7 +135,7 @@ def run(name: str, out: Path, seed: int, quick: bool) -> dict[str, Any]:
             if key == "table3":
                 specs.append(("omnifuse+blend", "omnifuse", {"model": {"predict": "blend"}}))
             res = evaluate(sub, repeats_for(sub), specs, base)
-            table["+".join(combo)] = _method_summary(res, reference="concat" if key == "table3" else "omnifuse-a")
+            table["+".join(combo)] = _method_summary(res, "concat" if key == "table3" else "omnifuse-a", _ratio(protocol))
         result["tables"][key] = table
     # figs. 5-6: AUROC against the test-time missing rate, with and without IMP
     print("missing-rate curves")
@@ -149,7 +150,12 @@ def run(name: str, out: Path, seed: int, quick: bool) -> dict[str, Any]:
     return result
 
 
-def _method_summary(res: dict[str, Any], reference: str) -> dict[str, Any]:
+def _ratio(protocol: dict[str, Any]) -> float:
+    """Test/train size ratio of the corrected t-test (k-fold: 1/(k-1); one fixed test set: 1)."""
+    return 1.0 / (protocol["folds"] - 1) if "folds" in protocol else 1.0
+
+
+def _method_summary(res: dict[str, Any], reference: str, ratio: float) -> dict[str, Any]:
     ref = res[reference]["metrics"]["auroc"]
     summary = {}
     for label, data in res.items():
@@ -157,7 +163,7 @@ def _method_summary(res: dict[str, Any], reference: str) -> dict[str, Any]:
         summary[label] = {
             "auroc": summarise(auroc),
             "macro_f1": summarise(data["metrics"]["macro_f1"]),
-            "p_vs_" + reference: paired_ttest(auroc, ref) if label != reference else None,
+            "p_vs_" + reference: corrected_paired_ttest(auroc, ref, ratio) if label != reference else None,
             "train_seconds": float(np.mean(data["seconds"])),
         }
     return summary
@@ -178,13 +184,26 @@ def tla_agreement(ds: MultimodalDataset, traces: list[list[dict[str, Any]]]) -> 
             "epochs": total}
 
 
+def recompute_tests(result: dict[str, Any]) -> None:
+    """Paired tests of tables 3-4 recomputed from the stored per-repeat AUROC values."""
+    ratio = _ratio(result["protocol"])
+    for key, reference in (("table3", "concat"), ("table4", "omnifuse-a")):
+        for table in result["tables"][key].values():
+            ref = table[reference]["auroc"]["values"]
+            for label, entry in table.items():
+                for k in [k for k in entry if k.startswith("p_vs_")]:
+                    del entry[k]
+                entry["p_vs_" + reference] = (None if label == reference
+                                              else corrected_paired_ttest(entry["auroc"]["values"], ref, ratio))
+
+
 def write_markdown(result: dict[str, Any], path: Path) -> None:
     lines = [f"### {result['dataset']} ({result['n_samples']} samples; {result['protocol']})", ""]
     lines += ["Table 2 analogue (concat, AUROC mean [95% CI]):", "", "| modalities | AUROC |", "|---|---|"]
     for combo, s in result["tables"]["table2"].items():
         lines.append(f"| {combo} | {_fmt(s)} |")
-    for key, title in (("table3", "Table 3 analogue (AUROC; p: paired t-test vs concat)"),
-                       ("table4", "Table 4 analogue (ablation rows; p vs row a)")):
+    for key, title in (("table3", "Table 3 analogue (AUROC; p: corrected resampled t-test vs concat)"),
+                       ("table4", "Table 4 analogue (ablation rows; p: corrected resampled t-test vs row a)")):
         table = result["tables"][key]
         combos_ = list(table)
         methods = list(next(iter(table.values())))
@@ -222,8 +241,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="3 epochs per fit, 2 folds (smoke test)")
+    parser.add_argument("--rewrite", action="store_true", help="recompute tests and markdown from experiments.json")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
+    if args.rewrite:
+        result = json.loads((args.out / "experiments.json").read_text())
+        recompute_tests(result)
+        (args.out / "experiments.json").write_text(json.dumps(result, indent=2, default=float))
+        write_markdown(result, args.out / "experiments.md")
+        print((args.out / "experiments.md").read_text())
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     result = run(args.dataset, args.out, args.seed, args.quick)

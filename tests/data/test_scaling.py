@@ -42,3 +42,15 @@ def test_state_round_trip_and_width_check(tiny):
                           specs={**tiny.specs})
     with pytest.raises(DataError, match="'clin' has 1 features but the scaler was fitted on 2"):
         again.transform(narrow)
+
+
+def test_feature_never_observed_in_training_becomes_unobserved(tiny):
+    clin = tiny.data["clin"].copy()
+    clin[[0, 1, 3], 1] = np.nan  # bmi unobserved in every training sample
+    ds = tiny.replace(data={**tiny.data, "clin": clin})
+    scaler = Standardizer.fit(ds, np.array([0, 1, 3]))
+    scaled = scaler.transform(ds)
+    assert np.isnan(scaled.data["clin"][:, 1]).all()  # sample 5's raw bmi (11) is not passed on raw
+    assert not np.isnan(scaled.data["clin"][5, 0])
+    again = Standardizer.from_dict(scaler.to_dict())
+    assert np.isnan(again.mean["clin"][1])

@@ -21,7 +21,9 @@ class Standardizer:
     """Per-feature (per-channel for sequences) mean and std of the training data.
 
     Statistics use only observed values of samples that have the modality, so absent
-    samples and unobserved values never leak into them. A constant feature gets std 1.
+    samples and unobserved values never leak into them. A constant feature gets std 1; a
+    feature never observed in training has mean NaN, so ``transform`` makes its values
+    unobserved (the model never saw it and cannot use it in raw units).
     """
 
     mean: dict[str, np.ndarray] = field(default_factory=dict)
@@ -42,7 +44,8 @@ class Standardizer:
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN feature -> NaN
                 mean = np.nanmean(values, axis=0)
                 std = np.nanstd(values, axis=0)
-            mean = np.where(np.isnan(mean), 0.0, mean)
+            never = np.isnan(mean)  # never observed in training: no statistics to scale with
+            mean = np.where(never, np.nan, mean)
             std = np.where(np.isnan(std) | (std < 1e-8), 1.0, std)
             scaler.mean[name] = mean.astype(np.float32)
             scaler.std[name] = std.astype(np.float32)
@@ -70,12 +73,12 @@ class Standardizer:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable state (for model bundles)."""
-        return {name: {"mean": self.mean[name].tolist(), "std": self.std[name].tolist()} for name in self.mean}
+        return {name: {"mean": _jsonable(self.mean[name]), "std": _jsonable(self.std[name])} for name in self.mean}
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> "Standardizer":
         return cls(
-            mean={k: np.asarray(v["mean"], dtype=np.float32) for k, v in state.items()},
+            mean={k: np.array([np.nan if x is None else x for x in v["mean"]], dtype=np.float32) for k, v in state.items()},
             std={k: np.asarray(v["std"], dtype=np.float32) for k, v in state.items()},
         )
 
@@ -91,3 +94,8 @@ def _observed_matrix(container: object, present: np.ndarray) -> np.ndarray | Non
         values = container[present]
         return values.reshape(-1, values.shape[-1]) if values.ndim > 2 else values
     return None
+
+
+def _jsonable(values: np.ndarray) -> list[float | None]:
+    """Floats with NaN as None (valid JSON)."""
+    return [None if np.isnan(x) else float(x) for x in values]

@@ -9,7 +9,8 @@ Two protocols:
   training fold. Intervals are Student-t intervals over folds (x seeds).
 
 Every model sees identical splits and identical standardisation (fitted on the training part
-only); paired t-tests compare methods over the same folds/seeds.
+only). Methods are compared pairwise: over folds with the corrected resampled t-test, on a
+fixed test set with a paired bootstrap over its samples (see evaluation.comparisons).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import numpy as np
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.splits import holdout_indices, kfold_indices
 from omnifuse.evaluation.metrics import METRICS, compute_metrics
-from omnifuse.evaluation.statistics import bootstrap_all, mean_ci, paired_ttest, summarize
+from omnifuse.evaluation.comparisons import corrected_paired_ttest, paired_bootstrap_pvalue
+from omnifuse.evaluation.statistics import bootstrap_all, mean_ci, summarize
 from omnifuse.models.registry import get_model
 from omnifuse.training.config import TrainConfig, merge, validate_config
 from omnifuse.training.fit import SplitContext, fit
@@ -51,6 +53,7 @@ class MethodRecord:
     seconds: list[float] = field(default_factory=list)
     n_params: int = 0
     traces: list[dict[str, Any]] = field(default_factory=list)
+    probs: list[np.ndarray] = field(default_factory=list)
 
 
 def plan_repeats(ds: MultimodalDataset, folds: int = 5, seeds: int = 1, train_split: str | None = None,
@@ -107,14 +110,16 @@ def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, 
                     record.metrics[metric].append(value)
                 if test_split is not None:
                     record.bootstrap.append(bootstrap_all(probs, ds.y[rep.test], ds.task, n_boot=n_boot, seed=rep.seed))
+                    record.probs.append(probs)
                 record.seconds.append(fitted.train_seconds)
                 record.traces.append({k: v for k, v in fitted.history.items() if isinstance(v, dict)})
                 record.n_params = fitted.n_params()
-    return _results(ds, models, records, repeats, folds, seeds, train_split, test_split, user)
+    return _results(ds, models, records, repeats, folds, seeds, train_split, test_split, user, n_boot)
 
 
 def _results(ds: MultimodalDataset, models: Sequence[str], records: dict[str, MethodRecord], repeats: list[Repeat],
-             folds: int, seeds: int, train_split: str | None, test_split: str | None, user: dict[str, Any]) -> dict[str, Any]:
+             folds: int, seeds: int, train_split: str | None, test_split: str | None, user: dict[str, Any],
+             n_boot: int) -> dict[str, Any]:
     methods: dict[str, Any] = {}
     for name in models:
         rec = records[name]
@@ -136,9 +141,20 @@ def _results(ds: MultimodalDataset, models: Sequence[str], records: dict[str, Me
         }
         if any(rec.traces):
             methods[name]["traces"] = rec.traces
+    if test_split is not None:
+        y_test = ds.y[repeats[0].test]
+
+        def p_value(a: str, b: str, metric: str) -> float:
+            return paired_bootstrap_pvalue(records[a].probs, records[b].probs, y_test, ds.task, metric, n_boot)
+        test_name = "paired bootstrap over test samples (seeds pooled)"
+    else:
+        ratio = float(np.mean([len(r.test) / (len(r.train) + len(r.val)) for r in repeats]))
+
+        def p_value(a: str, b: str, metric: str) -> float:
+            return corrected_paired_ttest(records[a].metrics[metric], records[b].metrics[metric], ratio)
+        test_name = "corrected resampled t-test over folds (Nadeau & Bengio 2003)"
     tests = [
-        {"a": a, "b": b, "metric": metric,
-         "p_value": paired_ttest(records[a].metrics[metric], records[b].metrics[metric])}
+        {"a": a, "b": b, "metric": metric, "p_value": p_value(a, b, metric), "test": test_name}
         for a, b in itertools.combinations(models, 2)
         for metric in TESTED_METRICS
     ]

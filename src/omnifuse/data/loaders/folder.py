@@ -146,7 +146,7 @@ def _read_table(path: Path) -> pd.DataFrame:
     """Read a CSV/Parquet file whose first column is sample_id; check ids."""
     try:
         if path.suffix.lower() == ".parquet":
-            frame = pd.read_parquet(path)
+            frame = pd.read_parquet(path).reset_index(drop=True)
         else:
             frame = pd.read_csv(path, dtype={ID_COLUMN: str}, skipinitialspace=True)
     except pd.errors.EmptyDataError:
