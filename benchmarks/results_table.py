@@ -1,0 +1,38 @@
+"""Render an `omnifuse benchmark` results.json as the markdown table used in BENCHMARKS.md.
+
+    python benchmarks/results_table.py benchmarks/results/breast_tcga_kfold/results.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+COLUMNS = ("auroc", "auprc", "macro_f1", "kappa", "brier", "ece")
+
+
+def render(results: dict) -> str:
+    lines = ["| method | kind | AUROC [95% CI] | AUPRC | macro-F1 | kappa | Brier | ECE | train s/fit | params |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = sorted(results["methods"].items(), key=lambda kv: -kv[1]["metrics"]["auroc"]["mean"])
+    for name, method in rows:
+        m = method["metrics"]
+        auroc = m["auroc"]
+        cells = [f"{auroc['mean']:.3f} [{auroc['ci_low']:.3f}, {min(auroc['ci_high'], 1.0):.3f}]"]
+        cells += [f"{m[c]['mean']:.3f}" for c in COLUMNS[1:]]
+        lines.append(f"| {name} | {method.get('kind', '')} | " + " | ".join(cells)
+                     + f" | {method['train_seconds']:.2f} | {method['n_params']:,} |")
+    tests = [t for t in results["tests"] if t["metric"] == "auroc" and t["p_value"] == t["p_value"] and t["p_value"] < 0.05]
+    lines.append("")
+    test_name = results["tests"][0].get("test", "paired test") if results["tests"] else "paired test"
+    if tests:
+        pairs = "; ".join(f"{t['a']} vs {t['b']} p={t['p_value']:.3f}" for t in tests)
+        lines.append(f"AUROC differences with p < 0.05 ({test_name}, uncorrected for multiple comparisons): {pairs}.")
+    else:
+        lines.append(f"No AUROC difference with p < 0.05 ({test_name}).")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render(json.loads(Path(sys.argv[1]).read_text())))
