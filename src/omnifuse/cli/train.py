@@ -65,6 +65,8 @@ def train(
 
     entry = get_model(model)
     cfg = load_config(config, overrides)
+    if interactive() and "progress" not in cfg.model_fields_set:
+        cfg = cfg.model_copy(update={"progress": True})  # a rich progress bar per epoch
     check_output_dir(out, allow_existing=resume)
     ds = _restrict(load_dataset(data, progress=interactive()), modalities)
     pool = ds.split_indices(train_split) if train_split else np.arange(len(ds))
