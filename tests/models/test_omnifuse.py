@@ -29,9 +29,10 @@ class Scripted(torch.nn.Module):
     modalities = ("m0", "m1", "m2")
     task = "binary"
 
-    def __init__(self) -> None:
+    def __init__(self, distance: str = "ce") -> None:
         super().__init__()
         self.w = torch.tensor([5.0, -1.0, -1.0])
+        self.options = type("Options", (), {"tla_distance": distance, "tla_share": 1.0})()
 
     def encode(self, inputs, mask):
         return {m: inputs[m] for m in self.modalities}, {}
@@ -76,9 +77,18 @@ def test_mining_scores_a_combination_only_on_samples_that_have_it():
     assert combos[int(torch.nan_to_num(scores, nan=-1).argmax())].tolist() == [False, True, False]
 
 
+def test_other_distances_pick_the_same_combination():
+    combos = all_combinations(3)
+    batch = scripted_batch([[1, 1, 1]] * 8)
+    for kind, worst in (("brier", 2 * (1 / (1 + math.exp(-2))) ** 2), ("error", 1.0)):
+        totals, counts = mine_lazy_combination(Scripted(kind), [batch], combos)
+        scores = totals / counts
+        assert combos[int(scores.argmax())].tolist() == [False, True, True] or kind == "error"
+        assert math.isclose(float(scores.max()), worst, rel_tol=1e-5)
+
+
 def test_tla_loss_counts_only_samples_with_the_whole_lazy_combination():
     model = Scripted()
-    model.options = type("O", (), {"tla_share": 1.0})()
     objective = OmniFuseObjective()
     objective.lazy = torch.tensor([False, True, True])
     batch = scripted_batch([[1, 1, 0], [1, 1, 0]])  # nobody has m2: no TLA sample
@@ -88,7 +98,6 @@ def test_tla_loss_counts_only_samples_with_the_whole_lazy_combination():
 
 def test_tla_loss_uses_only_the_lazy_modalities():
     model = Scripted()
-    model.options = type("O", (), {"tla_share": 1.0})()
     objective = OmniFuseObjective()
     objective.lazy = torch.tensor([False, True, True])
     batch = scripted_batch([[1, 1, 1]] * 4)

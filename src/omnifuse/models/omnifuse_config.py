@@ -42,6 +42,9 @@ class OmniFuseOptions(BaseModel):
     #: TLA: above this many modalities, mine a random sample of combinations.
     tla_exhaustive_up_to: int = Field(6, ge=1)
     tla_samples: int = Field(32, ge=1)
+    #: TLA: the per-sample distance D(y_hat, y) of eq. 15: cross-entropy (the paper),
+    #: Brier score of the probabilities, or 0/1 error.
+    tla_distance: Literal["ce", "brier", "error"] = "ce"
     #: TLA: first epoch after which mining starts (0 = after the first epoch).
     tla_start_epoch: int = Field(0, ge=0)
 

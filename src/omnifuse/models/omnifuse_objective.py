@@ -119,8 +119,9 @@ class OmniFuseObjective(L.Callback):
 @torch.no_grad()
 def mine_lazy_combination(model: Any, loader: Any, combos: torch.Tensor,
                           move: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Summed cross-entropy of the joint prediction under each combination and the number of
-    samples scored (``(C,)`` each; their ratio is the mean, eq. 15).
+    """Summed distance (``model.options.tla_distance``, cross-entropy by default) of the joint
+    prediction from the label under each combination, and the number of samples scored
+    (``(C,)`` each; their ratio is the mean, eq. 15).
 
     One pass over the data: encoders run once per batch, and all C combinations are
     evaluated together by broadcasting masks (``C * B`` rows through the fusion part). A
@@ -145,8 +146,19 @@ def mine_lazy_combination(model: Any, loader: Any, combos: torch.Tensor,
         eligible = (combos.unsqueeze(1) <= mask.unsqueeze(0)).all(dim=2)  # (C, B): sample has the combo
         masks = combos.unsqueeze(1).expand(n_combos, b, -1)
         fused = model.fuse(v.repeat(n_combos, 1, 1), masks.reshape(n_combos * b, -1), absent)
-        ce = task_loss(fused.joint_logits, y.repeat(n_combos), model.task, reduction="none").view(n_combos, b)
-        totals += (ce * eligible).sum(dim=1).double()
+        dist = distance(fused.joint_logits, y.repeat(n_combos), model.options.tla_distance).view(n_combos, b)
+        totals += (dist * eligible).sum(dim=1).double()
         counts += eligible.sum(dim=1).double()
     model.train(was_training)
     return totals, counts
+
+
+def distance(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
+    """Per-sample distance between a prediction and its label (eq. 15's D)."""
+    if kind == "ce":
+        return task_loss(logits, y, "multiclass", reduction="none")
+    probs = torch.softmax(logits, dim=-1)
+    if kind == "brier":
+        onehot = torch.nn.functional.one_hot(y.long(), probs.shape[-1]).to(probs.dtype)
+        return ((probs - onehot) ** 2).sum(dim=-1)
+    return (probs.argmax(dim=-1) != y).to(probs.dtype)
