@@ -23,11 +23,17 @@ fresh subprocess; imports, CSV parsing and data-module/split-context constructio
 the timed region. Timed: the library's training call (omnifuse ``fit``; fusilli
 ``train_and_save_models``, which also runs one ``trainer.validate`` and saves a loss plot
 after fitting) and, inside it, Lightning's ``Trainer.fit`` alone (same Lightning class on both
-sides, wrapped with a timer).
+sides, wrapped with a timer). Also recorded: the process CPU time of the training call and
+the 1-minute load average when it started (other jobs on the machine inflate wall-clock,
+multi-threaded runs most of all).
+
+``--diagnose-gc`` adds a diagnostic fusilli row with the ``gc.collect()`` that fusilli's
+``BaseModel.on_validation_epoch_end`` runs after every validation epoch replaced by a no-op
+(a profile shows it is most of fusilli's time on this data); it is not how fusilli runs.
 
     bash benchmarks/fusilli_setup.sh /tmp/fusilli-venv
     .venv/bin/python benchmarks/fusilli_compare.py --fusilli-python /tmp/fusilli-venv/bin/python \
-        [--epochs 50] [--batch-sizes 32] [--threads 1 2] [--repeats 3]
+        [--epochs 50] [--batch-sizes 32] [--threads 1 2] [--repeats 3] [--diagnose-gc]
 
 The fusilli side (``--side fusilli``) runs under the scratch interpreter and imports nothing
 from omnifuse.
@@ -112,15 +118,16 @@ def run_omnifuse(args: argparse.Namespace) -> None:
               "num_threads": args.threads, "seed": args.seed, **OMNIFUSE_ARCH}
     fit_log: list[dict[str, Any]] = []
     _install_fit_timer(fit_log)
-    start = time.perf_counter()
+    load = os.getloadavg()[0]
+    start, cpu = time.perf_counter(), time.process_time()
     fitted = fit(OMNIFUSE_MODEL, ctx, config)
-    train_seconds = time.perf_counter() - start
+    train_seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
 
     proba = fitted.predict_proba(val)
     acc = float((proba.argmax(1) == ds.y[val]).mean())
     _emit({
         "library": "omnifuse", "model": OMNIFUSE_MODEL, "epochs": args.epochs, "batch": args.batch_size,
-        "threads": args.threads, "train_seconds": train_seconds,
+        "threads": args.threads, "train_seconds": train_seconds, "cpu_seconds": cpu_seconds, "load1": load,
         "trainer_fit_seconds": fit_log[-1]["seconds"], "epochs_run": fit_log[-1]["epochs"],
         "threads_seen": fit_log[-1]["threads"], "prep_seconds": prep_seconds,
         "n_params": fitted.n_params(), "n_train": len(train), "n_val": len(val),
@@ -199,9 +206,23 @@ def run_fusilli(args: argparse.Namespace) -> None:
     )
     prep_seconds = time.perf_counter() - t0
 
+    if args.no_gc:
+        # diagnostic only (--diagnose-gc): fusilli's BaseModel.on_validation_epoch_end calls
+        # gc.collect() after every validation epoch; make that call a no-op to measure its share.
+        import fusilli.fusionmodels.base_model as base_model
+
+        class _NoCollect:
+            def __getattr__(self, name: str) -> Any:
+                import gc as real_gc
+
+                return (lambda *a, **k: 0) if name == "collect" else getattr(real_gc, name)
+
+        base_model.gc = _NoCollect()
+
     fit_log: list[dict[str, Any]] = []
     _install_fit_timer(fit_log)
-    start = time.perf_counter()
+    load = os.getloadavg()[0]
+    start, cpu = time.perf_counter(), time.process_time()
     trained = train_and_save_models(
         data_module=dm,
         fusion_model=ConcatTabularData,
@@ -209,13 +230,14 @@ def run_fusilli(args: argparse.Namespace) -> None:
         enable_checkpointing=False,
         show_loss_plot=False,
     )
-    train_seconds = time.perf_counter() - start
+    train_seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
 
     pl_model = trained[0]
     metrics = dict(zip(pl_model.metric_names_list, pl_model.final_val_metrics))
     _emit({
-        "library": "fusilli", "model": FUSILLI_MODEL, "epochs": args.epochs, "batch": args.batch_size,
-        "threads": args.threads, "train_seconds": train_seconds,
+        "library": "fusilli" + (" (gc.collect disabled)" if args.no_gc else ""),
+        "model": FUSILLI_MODEL, "epochs": args.epochs, "batch": args.batch_size,
+        "threads": args.threads, "train_seconds": train_seconds, "cpu_seconds": cpu_seconds, "load1": load,
         "trainer_fit_seconds": fit_log[-1]["seconds"], "epochs_run": fit_log[-1]["epochs"],
         "threads_seen": fit_log[-1]["threads"], "prep_seconds": prep_seconds,
         "n_params": int(sum(p.numel() for p in pl_model.model.parameters())),
@@ -250,19 +272,24 @@ def make_split(data: Path, fraction: float, seed: int, out: Path) -> dict[str, A
 
 
 def run_child(python: str, side: str, args: argparse.Namespace, batch: int, threads: int,
-              split_file: Path, workdir: Path) -> dict[str, Any]:
+              split_file: Path, workdir: Path, no_gc: bool = False) -> dict[str, Any]:
     env = dict(os.environ)
     env.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "MPLBACKEND": "Agg",
                 "OMNIFUSE_CACHE": "off", "PYTHONWARNINGS": "ignore"})
     cmd = [python, str(Path(__file__).resolve()), "--side", side, "--data", str(args.data),
            "--split-file", str(split_file), "--epochs", str(args.epochs), "--batch-size", str(batch),
            "--threads", str(threads), "--seed", str(args.seed), "--workdir", str(workdir)]
+    if no_gc:
+        cmd.append("--no-gc")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(workdir))
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
     if proc.returncode != 0 or not lines:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])
         raise RuntimeError(f"{side} child failed (exit {proc.returncode}):\n{tail}")
     return json.loads(lines[-1][len(RESULT_PREFIX):])
+
+
+LIBRARIES = ("omnifuse", "fusilli", "fusilli (gc.collect disabled)")
 
 
 def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
@@ -275,27 +302,30 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
 
     lines = [
         "| library | model | epochs | batch | threads | median train s | s / epoch | ratio fusilli/omnifuse"
-        " | median Trainer.fit s | Trainer.fit ratio |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        " | median Trainer.fit s | Trainer.fit ratio | median CPU s | CPU ratio | max load (1 min) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for batch in args.batch_sizes:
         for threads in args.threads:
-            base, base_fit = med((batch, threads, "omnifuse"), "train_seconds"), med((batch, threads, "omnifuse"), "trainer_fit_seconds")
-            for lib in ("omnifuse", "fusilli"):
+            base = (batch, threads, "omnifuse")
+            for lib in LIBRARIES:
                 key = (batch, threads, lib)
                 if key not in groups:
                     continue
-                t, tf = med(key, "train_seconds"), med(key, "trainer_fit_seconds")
-                model = groups[key][0]["model"]
-                lines.append(f"| {lib} | {model} | {args.epochs} | {batch} | {threads} | {t:.2f} | {t / args.epochs:.4f}"
-                             f" | {t / base:.2f} | {tf:.2f} | {tf / base_fit:.2f} |")
-    lines += ["", "| library | batch | threads | runs (train s) | epochs run | torch threads in fit"
+                t, tf, cpu = med(key, "train_seconds"), med(key, "trainer_fit_seconds"), med(key, "cpu_seconds")
+                load = max(r["load1"] for r in groups[key])
+                lines.append(
+                    f"| {lib} | {groups[key][0]['model']} | {args.epochs} | {batch} | {threads} | {t:.2f}"
+                    f" | {t / args.epochs:.4f} | {t / med(base, 'train_seconds'):.2f} | {tf:.2f}"
+                    f" | {tf / med(base, 'trainer_fit_seconds'):.2f} | {cpu:.2f} | {cpu / med(base, 'cpu_seconds'):.2f}"
+                    f" | {load:.1f} |")
+    lines += ["", "| library | batch | threads | runs: train s (load) | epochs run | torch threads in fit"
               " | params | train/val | prep s (untimed) | val accuracy |",
               "| --- | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | --- |"]
-    for (batch, threads, lib), rs in sorted(groups.items()):
+    for (batch, threads, lib), rs in sorted(groups.items(), key=lambda kv: (-kv[0][0], kv[0][1], LIBRARIES.index(kv[0][2]))):
         r0 = rs[0]
-        runs = ", ".join(f"{r['train_seconds']:.2f}" for r in rs)
-        accs = ", ".join(f"{r['val_accuracy']:.3f}" for r in rs)
+        runs = ", ".join(f"{r['train_seconds']:.2f} ({r['load1']:.1f})" for r in rs)
+        accs = ", ".join(sorted({f"{r['val_accuracy']:.3f}" for r in rs}))
         lines.append(f"| {lib} | {batch} | {threads} | {runs} | {r0['epochs_run']} | {r0['threads_seen']} | {r0['n_params']}"
                      f" | {r0['n_train']}/{r0['n_val']} | {statistics.median(r['prep_seconds'] for r in rs):.2f}"
                      f" | {accs} ({r0['val_accuracy_note']}) |")
@@ -314,25 +344,28 @@ def driver(args: argparse.Namespace) -> None:
         split = make_split(Path(args.data), args.val_fraction, args.seed, split_file)
         print(f"data: {args.data} ({len(split['train_ids'])} train / {len(split['val_ids'])} validation, "
               f"modalities mrna+mirna, classes {split['class_names']})", file=sys.stderr)
+        sides = [("omnifuse", sys.executable, False), ("fusilli", args.fusilli_python, False)]
+        if args.diagnose_gc:
+            sides.append(("fusilli", args.fusilli_python, True))
         run_id = 0
         for batch in args.batch_sizes:
             for threads in args.threads:
                 for rep in range(args.repeats):
                     # alternate the order of the sides between repeats to spread any drift
-                    sides = [("omnifuse", sys.executable), ("fusilli", args.fusilli_python)]
-                    for side, python in sides if rep % 2 == 0 else sides[::-1]:
+                    for side, python, no_gc in sides if rep % 2 == 0 else sides[::-1]:
                         run_id += 1
                         workdir = tmpdir / f"run{run_id}"
                         workdir.mkdir()
-                        r = run_child(python, side, args, batch, threads, split_file, workdir)
+                        r = run_child(python, side, args, batch, threads, split_file, workdir, no_gc)
                         results.append(r)
-                        print(f"  {side:8s} batch={batch} threads={threads} rep={rep}: "
+                        print(f"  {r['library']:30s} batch={batch} threads={threads} rep={rep}: "
                               f"{r['train_seconds']:.2f} s (Trainer.fit {r['trainer_fit_seconds']:.2f} s, "
-                              f"{r['epochs_run']} epochs)", file=sys.stderr)
+                              f"CPU {r['cpu_seconds']:.2f} s, {r['epochs_run']} epochs, load {r['load1']:.1f})",
+                              file=sys.stderr)
     arch = {r["library"]: r["architecture"] for r in results}
-    print(f"# omnifuse vs fusilli training time ({platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, torch {results[0]['torch']}, fusilli "
-          f"{next(r.get('fusilli') for r in results if r['library'] == 'fusilli')})\n")
+    fusilli_version = next(r.get("fusilli") for r in results if r["library"] == "fusilli")
+    print(f"# omnifuse vs fusilli training time ({platform.machine()}, {os.cpu_count()} CPUs, "
+          f"torch {results[0]['torch']}, fusilli {fusilli_version}, {args.repeats} repeats)\n")
     print(report(results, args))
     print("\nomnifuse model:\n```\n" + arch["omnifuse"] + "\n```\nfusilli model:\n```\n" + arch["fusilli"] + "\n```")
     if args.json_out:
@@ -349,19 +382,22 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--val-fraction", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--diagnose-gc", action="store_true",
+                   help="also time fusilli with its per-epoch gc.collect() disabled (diagnostic row)")
     p.add_argument("--json-out", help="also write every run's raw record here")
     # internal: one measurement in a fresh interpreter
     p.add_argument("--side", choices=["driver", "omnifuse", "fusilli"], default="driver", help=argparse.SUPPRESS)
     p.add_argument("--split-file", help=argparse.SUPPRESS)
     p.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
     p.add_argument("--workdir", help=argparse.SUPPRESS)
+    p.add_argument("--no-gc", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.side == "driver":
         if not args.fusilli_python:
             p.error("--fusilli-python is required")
         driver(args)
     else:
-        args.threads = args.threads[0] if isinstance(args.threads, list) else args.threads
+        args.threads = args.threads[0]
         (run_omnifuse if args.side == "omnifuse" else run_fusilli)(args)
 
 
