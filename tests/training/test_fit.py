@@ -118,3 +118,13 @@ def test_killed_run_resumes_to_the_same_result(split, tmp_path):
     assert (run / "checkpoints" / "last.ckpt").exists()
     resumed = fit("gmu", context, cfg, run_dir=run, checkpoints=True, resume=True).predict_proba(test)
     np.testing.assert_allclose(resumed, reference, rtol=0, atol=1e-6)
+
+
+def test_val_auroc_monitor_needs_two_classes_in_validation(cohort3):
+    from omnifuse.errors import ConfigError
+
+    positives = np.flatnonzero(cohort3.y == 1)
+    negatives = np.flatnonzero(cohort3.y == 0)
+    context = SplitContext(cohort3, np.concatenate([positives[:40], negatives[:40]]), negatives[40:60])
+    with pytest.raises(ConfigError, match="needs both classes in the validation set"):
+        fit("concat", context, {"monitor": "val_auroc", "max_epochs": 1})

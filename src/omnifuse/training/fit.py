@@ -179,6 +179,11 @@ def fit(name: str, context: SplitContext, config: TrainConfig | dict[str, Any] |
     trainer = make_trainer(cfg, run_dir=run_dir, callbacks=extra, checkpoints=checkpoints)
     train_loader = context.store.loader(context.train, cfg.batch_size, shuffle=True, seed=cfg.seed)
     val_index = context.val if context.val is not None else context.train
+    if cfg.monitor == "val_auroc" and ds.task != "multilabel" and len(np.unique(ds.y[val_index])) < 2:
+        from omnifuse.errors import ConfigError
+
+        raise ConfigError("monitor val_auroc needs both classes in the validation set, which has one; "
+                          "use --set monitor=val_loss or a larger val_fraction")
     val_loader = context.store.loader(val_index, max(cfg.batch_size, 256))
     ckpt = "last" if resume and run_dir is not None and (run_dir / "checkpoints" / "last.ckpt").exists() else None
     trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt)
