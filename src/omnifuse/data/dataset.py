@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import replace as _dc_replace
 from typing import Any
 
 import numpy as np
@@ -198,12 +197,6 @@ class MultimodalDataset:
         )
         args.update(changes)
         return MultimodalDataset(**args)
-
-    def with_spec(self, spec: ModalitySpec) -> "MultimodalDataset":
-        """A copy with one modality's spec replaced (e.g. to change its declared kind)."""
-        specs = dict(self.specs)
-        specs[spec.name] = _dc_replace(spec)
-        return self.replace(specs=specs)
 
     # ------------------------------------------------------------------ splits
     def split_names(self) -> tuple[str, ...]:

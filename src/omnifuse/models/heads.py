@@ -21,7 +21,3 @@ class ClassifierHead(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
-
-def n_outputs_for(task: str, n_classes: int) -> int:
-    """Output width: one logit per class (2 for binary tasks, softmax-ed)."""
-    return n_classes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from torch import nn
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.scaling import Standardizer
 from omnifuse.models.features import flat_features
+from omnifuse.models.output import ModelOutput
 from omnifuse.models.registry import ModelEntry, get_model
 from omnifuse.models.sklearn_baselines import SklearnBaseline
 from omnifuse.training.batches import TensorStore
@@ -78,14 +80,17 @@ class FittedModel:
         index = np.asarray(index, dtype=np.int64)
         if not self.is_neural:
             return self.model.predict_proba(self.context.flat()[index])
-        self.model.eval()
-        out = []
-        with torch.no_grad():
-            for start in range(0, len(index), 1024):
-                batch = self.context.store.batch(index[start : start + 1024])
-                logits = self.model(batch["inputs"], batch["mask"]).logits
-                out.append(probabilities(logits, self.context.dataset.task))
+        task = self.context.dataset.task
+        out = [probabilities(o.logits, task) for o in self.outputs(index)]
         return torch.cat(out).numpy() if out else np.zeros((0, len(self.context.dataset.class_names)))
+
+    def outputs(self, index: np.ndarray, chunk: int = 1024) -> Iterator[ModelOutput]:
+        """Model outputs (eval mode, no gradients) for dataset positions ``index``, in chunks."""
+        self.model.eval()
+        with torch.no_grad():
+            for start in range(0, len(index), chunk):
+                batch = self.context.store.batch(index[start : start + chunk])
+                yield self.model(batch["inputs"], batch["mask"])
 
     def on_dataset(self, dataset: MultimodalDataset) -> "FittedModel":
         """This trained model predicting on another version of its dataset (same samples,
@@ -124,19 +129,15 @@ def _details(fitted: "FittedModel", index: np.ndarray) -> PredictionDetails:
     if not fitted.is_neural:
         probs = fitted.predict_proba(index)
         return PredictionDetails(probs, {}, None, absent, np.zeros_like(absent))
-    model, task = fitted.model, ds.task
-    model.eval()
+    task = ds.task
     probs, weights, per_mod = [], [], {m: [] for m in ds.modalities}
-    with torch.no_grad():
-        for start in range(0, len(index), 1024):
-            batch = fitted.context.store.batch(index[start : start + 1024])
-            out = model(batch["inputs"], batch["mask"])
-            probs.append(probabilities(out.logits, task))
-            if out.weights is not None:
-                weights.append(out.weights)
-            for m, logits in out.modality_logits.items():
-                per_mod[m].append(probabilities(logits, task))
-    imputes = bool(getattr(model, "imputes_absent", False))
+    for out in fitted.outputs(index):
+        probs.append(probabilities(out.logits, task))
+        if out.weights is not None:
+            weights.append(out.weights)
+        for m, logits in out.modality_logits.items():
+            per_mod[m].append(probabilities(logits, task))
+    imputes = bool(getattr(fitted.model, "imputes_absent", False))
     return PredictionDetails(
         probs=torch.cat(probs).numpy(),
         modality_probs={m: torch.cat(v).numpy() for m, v in per_mod.items() if v},
