@@ -16,8 +16,8 @@ class TrainConfig(BaseModel):
     (``--set fusion.rank=8``, ``--set encoders.omics.type=dae``).
 
     ``num_threads``: torch intra-op threads while training (0 = torch's default). One
-    thread is the default because the models of this field are small and thread
-    synchronisation costs more than it gains on them (see BENCHMARKS.md).
+    thread is the default: the models of this field are small enough to gain nothing from
+    more, and several runs sharing the cores then do not oversubscribe them (BENCHMARKS.md).
     """
 
     model_config = ConfigDict(extra="forbid")
