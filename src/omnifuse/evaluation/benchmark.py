@@ -30,7 +30,7 @@ from omnifuse.evaluation.comparisons import corrected_paired_ttest, paired_boots
 from omnifuse.evaluation.statistics import bootstrap_all, mean_ci, summarize
 from omnifuse.models.registry import get_model
 from omnifuse.training.config import TrainConfig, merge, validate_config
-from omnifuse.training.fit import SplitContext, fit
+from omnifuse.training.fit import FittedModel, SplitContext, fit
 
 TESTED_METRICS = ("auroc", "macro_f1")
 
@@ -87,8 +87,13 @@ def raise_shared(groups: set[str]) -> None:
 def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, seeds: int = 1,
                   train_split: str | None = None, test_split: str | None = None,
                   config: dict[str, Any] | None = None, n_boot: int = 500,
-                  on_step: Callable[[str, str], None] | None = None) -> dict[str, Any]:
-    """Run every model on the same repeats; returns the ``results.json`` document."""
+                  on_step: Callable[[str, str], None] | None = None,
+                  on_repeat: Callable[[Repeat, dict[str, FittedModel]], None] | None = None) -> dict[str, Any]:
+    """Run every model on the same repeats; returns the ``results.json`` document.
+
+    ``on_repeat(repeat, fitted_by_name)`` is called after each repeat's models are trained
+    (robustness sweeps and report details reuse them instead of training again).
+    """
     entries = [get_model(m) for m in models]  # unknown names fail before any training
     user = dict(config or {})
     for entry in entries:  # configs, options and task support fail here, before any training
@@ -100,6 +105,7 @@ def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, 
         warnings.filterwarnings("ignore", category=UserWarning, module="lightning")
         for rep in repeats:
             context = SplitContext(ds, rep.train, rep.val)
+            fitted_models: dict[str, FittedModel] = {}
             for name in models:
                 if on_step is not None:
                     on_step(name, rep.label)
@@ -114,6 +120,9 @@ def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, 
                 record.seconds.append(fitted.train_seconds)
                 record.traces.append({k: v for k, v in fitted.history.items() if isinstance(v, dict)})
                 record.n_params = fitted.n_params()
+                fitted_models[name] = fitted
+            if on_repeat is not None:
+                on_repeat(rep, fitted_models)
     return _results(ds, models, records, repeats, folds, seeds, train_split, test_split, user, n_boot)
 
 

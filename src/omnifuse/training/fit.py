@@ -98,6 +98,17 @@ class FittedModel:
         return FittedModel(self.name, self.model, self.config, self.context.with_dataset(dataset),
                            self.train_seconds, self.best_epoch, self.history)
 
+    def on_samples(self, dataset: MultimodalDataset, scaler_context: "SplitContext | None" = None) -> "FittedModel":
+        """This trained model predicting on other samples with the same modalities (a test
+        set, corrupted or not); the training standardisation is kept.
+
+        Pass ``scaler_context`` (a context built by an earlier call for the same dataset and
+        scaler) to share its collated tensors between models.
+        """
+        context = scaler_context if scaler_context is not None else SplitContext(
+            dataset, np.arange(0), scaler=self.context.scaler)
+        return FittedModel(self.name, self.model, self.config, context, self.train_seconds, self.best_epoch, self.history)
+
     def predict_details(self, index: np.ndarray) -> "PredictionDetails":
         """Probabilities plus per-modality probabilities, weights and which modalities were
         absent and imputed, for dataset positions ``index``."""

@@ -1,0 +1,94 @@
+"""Robustness sweeps on constructed predictors whose behaviour under corruption is known."""
+
+import numpy as np
+import pytest
+
+from omnifuse.data.simulate import default_cohort
+from omnifuse.evaluation.conditions import plan_conditions
+from omnifuse.evaluation.robustness import RobustnessSweep, effective_robustness, relative_robustness
+from omnifuse.training.fit import SplitContext, fit
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    ds, _ = default_cohort(3, seed=0, n_samples=400)
+    return ds
+
+
+@pytest.fixture(scope="module")
+def trained(cohort):
+    idx = np.arange(len(cohort))
+    train, test = idx[:264], idx[264:]
+    context = SplitContext(cohort, train[:230], train[230:])
+    models = {name: fit(name, context, {"max_epochs": 4}) for name in ("concat", "sk-logreg")}
+    return models, test
+
+
+def _curve(values):
+    return {f"{k:.1f}" if k else "0.0": {"auroc": {"mean": v}} for k, v in values.items()}
+
+
+def test_relative_and_effective_robustness_by_hand():
+    flat = {"missing": {"a": {"0.0": {"auroc": {"mean": 0.9}}, "0.5": {"auroc": {"mean": 0.9}}, "1.0": {"auroc": {"mean": 0.9}}}}}
+    drop = {"missing": {"a": {"0.0": {"auroc": {"mean": 1.0}}, "0.5": {"auroc": {"mean": 0.8}}, "1.0": {"auroc": {"mean": 0.6}}}}}
+    for doc in (flat, drop):
+        for level in doc["missing"]["a"].values():
+            level.update({m: {"mean": 0.5} for m in ("auprc", "accuracy", "balanced_accuracy", "macro_f1", "kappa", "brier", "ece")})
+    assert relative_robustness(flat)["missing"]["a"]["auroc"] == pytest.approx(0.9)
+    assert relative_robustness(drop)["missing"]["a"]["auroc"] == pytest.approx(0.8)  # trapezoid mean
+    er = effective_robustness(flat, drop)
+    assert er["missing"]["a"]["auroc"] == pytest.approx(0.2)  # drops 0 where the baseline drops 0.2 on average
+    assert er["overall"]["auroc"] == pytest.approx(0.2)
+    assert effective_robustness(drop, drop)["missing"]["a"]["auroc"] == pytest.approx(0.0)
+
+
+def test_sweep_document_schema_and_monotone_degradation(cohort, trained):
+    models, test = trained
+    sweep = RobustnessSweep(cohort, plan_conditions(cohort, noise_levels={"gaussian": (1.0, 4.0)}), draws=2, seed=0,
+                            bootstrap=True, n_boot=50)
+    sweep.evaluate(models, test)
+    doc = sweep.document(baseline="concat")
+    assert doc["baseline"] == "concat" and doc["levels"]["missing"][0] == 0.0
+    for name in models:
+        m = doc["methods"][name]
+        clean = m["clean"]["auroc"]["mean"]
+        assert m["missing"]["any"]["0.0"]["auroc"]["mean"] == clean
+        assert set(m["missing"]) == {*cohort.modalities, "any"}
+        assert list(m["missing"]["any"]) == ["0.0"] + [f"0.{k}" for k in range(1, 10)]
+        cell = m["missing"]["any"]["0.5"]["auroc"]
+        assert cell["ci_low"] <= cell["mean"] <= cell["ci_high"]
+        # "notes" is the simulator's uninformative modality: alone it is far below the clean score
+        assert m["patterns"]["notes"]["auroc"]["mean"] < clean - 0.1
+        assert m["noise"]["ehr"]["gaussian"]["4.0"]["auroc"]["mean"] < clean
+        assert set(m["patterns"]) == {"ehr", "notes", "vitals", "ehr+notes", "ehr+vitals", "notes+vitals", "ehr+notes+vitals"}
+        assert m["relative_robustness"]["overall"]["auroc"] < clean
+    assert doc["methods"]["concat"]["effective_robustness"]["overall"]["auroc"] == pytest.approx(0.0)
+    assert doc["pattern_counts"]["ehr+notes+vitals"] == len(test)
+
+
+def test_corruptions_are_paired_and_reproducible(cohort, trained):
+    models, test = trained
+    conditions = plan_conditions(cohort, missing_rates=(0.0, 0.6), noise_levels={}, patterns=False)
+    docs = []
+    for _ in range(2):
+        sweep = RobustnessSweep(cohort, conditions, draws=1, seed=3)
+        sweep.evaluate(models, test)
+        sweep.evaluate(models, test)
+        docs.append(sweep.document())
+    a, b = (d["methods"]["concat"]["missing"]["any"]["0.6"]["auroc"]["mean"] for d in docs)
+    assert a == b
+    # two repeats give a Student-t interval
+    assert docs[0]["repeats"] == 2 and "Student-t" in docs[0]["interval"]
+
+
+def test_pattern_without_samples_is_undefined_not_an_error(cohort, trained):
+    models, test = trained
+    only_ehr = cohort.select_modalities(["ehr", "notes"])
+    sub = only_ehr.subset(np.flatnonzero(only_ehr.mask[:, 0] & ~only_ehr.mask[:, 1]))  # nobody has notes
+    context = SplitContext(sub, np.arange(len(sub) // 2))
+    model = {"concat": fit("concat", context, {"max_epochs": 1})}
+    sweep = RobustnessSweep(sub, plan_conditions(sub, missing_rates=(0.0,), noise_levels={}), draws=1)
+    sweep.evaluate(model, np.arange(len(sub)))
+    doc = sweep.document()
+    assert np.isnan(doc["methods"]["concat"]["patterns"]["notes"]["auroc"]["mean"])
+    assert doc["pattern_counts"]["notes"] == 0
