@@ -1,45 +1,96 @@
-"""`omnifuse demo`: the main job on simulated cohorts whose lazy modalities are known."""
+"""`omnifuse demo`: the main job on simulated cohorts whose lazy modalities are known.
+
+Each cohort is simulated, written in the folder format, reloaded, benchmarked (every model
+on the same folds), swept for robustness with the trained fold models, and reported. The
+two cohorts run in parallel processes (one core each on the 2-core reference machine).
+"""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import queue
 import time
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from omnifuse.cli.common import console
-from omnifuse.cli.output import print_benchmark, print_summary
-from omnifuse.utils.atomic import atomic_file
+from omnifuse.cli.output import print_benchmark
 from omnifuse.utils.progress import progress_bar
+
+COHORTS = (3, 5)
+#: Methods swept for robustness in the demo (all are benchmarked).
+SWEPT = ("omnifuse", "concat", "late", "attention", "sk-logreg")
+
+
+def _cohort_job(n_modalities: int, out: str, seed: int, folds: int, models: Sequence[str], n_samples: int,
+                max_epochs: int, draws: int, events: Any) -> dict[str, Any]:
+    """Simulate, write, reload, study and write the JSON outputs of one cohort (in a worker)."""
+    from omnifuse.data.loaders import load_dataset, write_folder
+    from omnifuse.data.simulate import default_cohort
+    from omnifuse.evaluation.study import SweepOptions, run_study
+
+    ds, truth = default_cohort(n_modalities, seed=seed, n_samples=n_samples)
+    folder = Path(out) / f"cohort-{n_modalities}"
+    write_folder(ds, folder / "data", overwrite=True)
+    (folder / "data" / "truth.json").write_text(json.dumps(truth.to_dict(), indent=2))
+    cohort = load_dataset(folder / "data", use_cache=False)
+    title = f"simulated {n_modalities}-modality cohort"
+    options = SweepOptions(draws=draws, seed=seed, methods=[m for m in SWEPT if m in models])
+    study = run_study(
+        cohort, list(models), folds=folds, config={"max_epochs": max_epochs, "seed": seed}, options=options,
+        baseline="concat" if "concat" in models else None, title=title,
+        extra={"truth": {"lazy_combination": list(truth.lazy_combination)}},
+        on_step=lambda name, label: events.put((n_modalities, f"{name} ({label})")),
+        on_sweep=lambda label: events.put((n_modalities, f"robustness sweep ({label})")),
+    )
+    study.results["dataset"] = title
+    study.write(folder, report=False)
+    return {"n_modalities": n_modalities, "results": study.results, "robustness": study.robustness,
+            "lazy": list(truth.lazy_combination)}
 
 
 def run_demo(out: Path, seed: int, folds: int, models: Sequence[str], n_samples: int = 1000,
-             max_epochs: int = 30) -> None:
-    """Simulate, write, reload, benchmark and summarise the 3- and 5-modality cohorts."""
-    from omnifuse.data.loaders import load_dataset, write_folder
-    from omnifuse.data.simulate import default_cohort
-    from omnifuse.evaluation.benchmark import run_benchmark
+             max_epochs: int = 30, draws: int = 2, workers: int = 2) -> Path:
+    """Run both cohorts (in parallel), write one report over them, print short tables."""
+    from omnifuse.cli.evaluate import _print_robustness
+    from omnifuse.evaluation.report import build_report
 
     start = time.perf_counter()
-    for n_modalities in (3, 5):
-        ds, truth = default_cohort(n_modalities, seed=seed, n_samples=n_samples)
-        folder = out / f"cohort-{n_modalities}"
-        write_folder(ds, folder / "data", overwrite=True)
-        (folder / "data" / "truth.json").write_text(json.dumps(truth.to_dict(), indent=2))
-        cohort = load_dataset(folder / "data")
-        print_summary(cohort.summary(), title=f"simulated {n_modalities}-modality cohort")
-        with progress_bar() as bar:
-            task = bar.add_task("benchmark", total=len(models) * folds)
-            results = run_benchmark(cohort, list(models), folds=folds, config={"max_epochs": max_epochs, "seed": seed},
-                                    on_step=lambda name, label: bar.update(task, advance=1, description=f"{name} ({label})"))
-        results["dataset"] = f"simulated {n_modalities}-modality cohort"
-        with atomic_file(folder / "results.json") as handle:
-            json.dump(results, handle, indent=2, default=float)
-        print_benchmark(results)
-        _print_tla(results, truth.lazy_combination)
-    console.print(f"demo finished in {time.perf_counter() - start:.0f} s; outputs in {out}/")
+    out.mkdir(parents=True, exist_ok=True)
+    context = multiprocessing.get_context("spawn")  # torch is not fork-safe
+    with context.Manager() as manager, progress_bar() as bar:
+        events = manager.Queue()
+        steps_per_cohort = folds * (len(models) + 1)
+        tasks = {m: bar.add_task(f"{m}-modality cohort", total=steps_per_cohort) for m in COHORTS}
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [pool.submit(_cohort_job, m, str(out), seed, folds, list(models), n_samples, max_epochs,
+                                   draws, events) for m in COHORTS]
+            while not all(f.done() for f in futures):
+                _drain(events, bar, tasks, timeout=0.2)
+            outputs = [f.result() for f in futures]  # re-raises a worker's error
+        _drain(events, bar, tasks, timeout=0.0)
+    for output in outputs:
+        print_benchmark(output["results"])
+        _print_robustness(output["robustness"])
+        _print_tla(output["results"], output["lazy"])
+    report = build_report(out, title="omnifuse demo: simulated low-quality cohorts")
+    console.print(f"demo finished in {time.perf_counter() - start:.0f} s; report: {report}")
+    return report
+
+
+def _drain(events: Any, bar: Any, tasks: dict[int, Any], timeout: float) -> None:
+    """Advance the progress bars with the workers' step events."""
+    try:
+        while True:
+            cohort, description = events.get(timeout=timeout)
+            bar.update(tasks[cohort], advance=1, description=f"{cohort} modalities: {description}")
+            timeout = 0.0
+    except queue.Empty:
+        return
 
 
 def _print_tla(results: dict[str, Any], truth: Sequence[str]) -> None:
