@@ -83,8 +83,10 @@ def train(
     fitted = fit(entry.name, SplitContext(ds, train_idx, val_idx), cfg.model_dump(exclude_unset=True),
                  run_dir=out, checkpoints=True, resume=resume)
     from omnifuse.evaluation.metrics import compute_metrics
+    from omnifuse.serving.bundle import save_bundle
 
     val_metrics = compute_metrics(fitted.predict_proba(val_idx), ds.y[val_idx], ds.task)
+    save_bundle(fitted, out / "bundle", metrics=val_metrics)
     summary: dict[str, Any] = {
         "model": entry.name,
         "data": str(data),
@@ -96,11 +98,13 @@ def train(
         "validation": val_metrics,
         "validation_note": "the validation set also chose the best epoch: these metrics are optimistic",
         "config": fitted.config.model_dump(),
+        "bundle": "bundle",
     }
     with atomic_file(out / "run.json") as handle:
         json.dump(summary, handle, indent=2, default=float)
     console.print(f"trained {entry.name}: validation " +
-                  ", ".join(f"{k} {v:.3f}" for k, v in val_metrics.items()) + f"\nrun written to {out}")
+                  ", ".join(f"{k} {v:.3f}" for k, v in val_metrics.items()) +
+                  f"\nrun written to {out} (model bundle: {out / 'bundle'})")
 
 
 @app.command("benchmark")

@@ -3,7 +3,8 @@
 Public API::
 
     from omnifuse.data import (ModalitySpec, MultimodalDataset, Labels, IrregularSeries,
-                               LazyFiles, make_batch, load_dataset, make_lowquality)
+                               LazyFiles, make_batch, load_dataset, make_lowquality,
+                               DatasetSchema, check_compatible)
 """
 
 from omnifuse.data.arrays import IrregularSeries, LazyFiles
@@ -20,6 +21,7 @@ from omnifuse.data.simulate import SimConfig, SimModality, SimulationTruth, defa
 from omnifuse.data.collate import BatchCollator, SeriesBatch, collate, make_batch
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.labels import Labels, labels_from_values
+from omnifuse.data.schema import DatasetSchema, check_compatible
 from omnifuse.data.spec import MODALITY_KINDS, ModalitySpec
 
 __all__ = [
@@ -37,12 +39,14 @@ __all__ = [
     "parse_corruption",
     "MODALITY_KINDS",
     "BatchCollator",
+    "DatasetSchema",
     "IrregularSeries",
     "Labels",
     "LazyFiles",
     "ModalitySpec",
     "MultimodalDataset",
     "SeriesBatch",
+    "check_compatible",
     "collate",
     "labels_from_values",
     "make_batch",

@@ -10,6 +10,7 @@ import numpy as np
 
 from omnifuse.data.arrays import IrregularSeries, LazyFiles, ModalityData, n_rows, take
 from omnifuse.data.labels import Labels
+from omnifuse.data.schema import DatasetSchema
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.errors import DataError
 
@@ -104,6 +105,11 @@ class MultimodalDataset:
     @property
     def y(self) -> np.ndarray:
         return self.labels.y
+
+    @property
+    def schema(self) -> "DatasetSchema":
+        """Modality specs, task and class names without the data (what a model is built from)."""
+        return DatasetSchema.of(self)
 
     def availability(self, modality: str) -> np.ndarray:
         """Boolean vector: which samples have ``modality``."""

@@ -1,0 +1,290 @@
+"""Model bundles: a trained model saved safely (no pickle) and reloaded exactly.
+
+A bundle is a directory::
+
+    bundle.json          model name, resolved config, data schema, scaler, metrics, ...
+    weights.safetensors  the network's state_dict (neural models), or
+    model.skops          the fitted estimator(s) (scikit-learn baselines)
+    manifest.json        sha256 and size of every other file
+
+It is written into a temporary sibling directory and renamed into place, so a failure
+never leaves half a bundle. Loading verifies the manifest, validates ``bundle.json`` and
+rebuilds the model through the registry from the stored :class:`DatasetSchema`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import omnifuse
+from omnifuse.data.dataset import MultimodalDataset
+from omnifuse.data.labels import Labels
+from omnifuse.data.scaling import Standardizer
+from omnifuse.data.schema import DatasetSchema, check_compatible
+from omnifuse.data.spec import ModalitySpec
+from omnifuse.errors import ConfigError, DataError, DataWarning, OmnifuseError
+from omnifuse.models.registry import get_model
+from omnifuse.models.sklearn_baselines import SklearnBaseline
+from omnifuse.serving.schema import FORMAT_VERSION, BundleInfo, Manifest, jsonable, read_json_model
+from omnifuse.serving.weights import SKOPS_FILE, TORCH_FILE, load_skops, load_torch, save_skops, save_torch
+from omnifuse.training.config import TrainConfig, validate_config
+from omnifuse.training.fit import FittedModel, SplitContext
+
+INFO_FILE = "bundle.json"
+MANIFEST_FILE = "manifest.json"
+
+
+@dataclass
+class Bundle:
+    """A loaded bundle: the model (eval mode) and what it needs to predict on new data.
+
+    ``info`` is the whole validated ``bundle.json`` (versions, best_epoch, n_params, ...).
+    """
+
+    name: str
+    config: TrainConfig
+    schema: DatasetSchema
+    scaler: Standardizer
+    model: Any
+    metrics: dict[str, Any]
+    info: dict[str, Any]
+    directory: Path
+
+    def fitted(self, dataset: MultimodalDataset) -> FittedModel:
+        """The model predicting on ``dataset`` (checked compatible first), standardised with
+        the training statistics: ``fitted(ds).predict_proba(np.arange(len(ds)))``."""
+        check_compatible(self.schema, dataset, str(self.directory))
+        context = SplitContext(dataset, np.arange(0), scaler=self.scaler)
+        return FittedModel(self.name, self.model, self.config, context,
+                           float(self.info["train_seconds"]), int(self.info["best_epoch"]))
+
+
+def save_bundle(fitted: FittedModel, directory: Path, metrics: dict[str, Any] | None = None) -> Path:
+    """Write ``fitted`` as a bundle at ``directory`` (replacing an earlier bundle there).
+
+    Raises:
+        ConfigError: ``directory`` exists and is not a bundle (nothing is overwritten), or
+            the model cannot be saved.
+    """
+    directory = Path(directory)
+    if directory.exists() and (not directory.is_dir() or
+                               (any(directory.iterdir()) and not (directory / MANIFEST_FILE).exists())):
+        raise ConfigError(f"{directory}: exists and is not a model bundle; not overwriting it")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
+    try:
+        weights = _save_model(fitted, tmp)
+        info = _info(fitted, weights, metrics)
+        (tmp / INFO_FILE).write_text(json.dumps(info, indent=2, allow_nan=False), encoding="utf-8")
+        write_manifest(tmp)
+        _swap_in(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return directory
+
+
+def load_bundle(directory: Path) -> Bundle:
+    """Verify and load the bundle at ``directory``; never unpickles.
+
+    Raises:
+        DataError: a missing or changed file (named), a malformed ``bundle.json`` (the field
+            is named), or weights that do not fit the rebuilt model.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"{directory}: no such bundle directory")
+    if not (directory / MANIFEST_FILE).exists():
+        raise DataError(f"{directory}: not a model bundle (no {MANIFEST_FILE})")
+    listed = verify_manifest(directory)
+    info: BundleInfo = read_json_model(directory / INFO_FILE, BundleInfo)
+    where = directory / INFO_FILE
+    schema = _schema(info, where)
+    scaler = _scaler(info, schema, where)
+    try:
+        entry = get_model(info.model)
+        config = validate_config(info.config, source=f"{where}: config")
+        with torch.random.fork_rng(devices=[]):  # building must not move the caller's RNG
+            built = entry.build(schema, config)
+    except (OmnifuseError, ValueError, TypeError, RuntimeError) as exc:
+        raise DataError(f"{where}: cannot rebuild the model ({' '.join(str(exc).split())})") from None
+    model = built[0] if isinstance(built, tuple) else built
+    _check_versions(info, directory)
+    if isinstance(model, SklearnBaseline):
+        _expect(info, "skops", where, listed)
+        model.estimator = _checked_estimator(load_skops(directory / SKOPS_FILE), model, directory / SKOPS_FILE)
+    else:
+        _expect(info, "safetensors", where, listed)
+        load_torch(model, directory / TORCH_FILE)
+    return Bundle(info.model, config, schema, scaler, model, dict(info.metrics), info.model_dump(), directory)
+
+
+# ---------------------------------------------------------------- manifest
+def write_manifest(directory: Path) -> None:
+    """Write ``manifest.json`` with the sha256 and size of every other file in ``directory``."""
+    files = {p.name: {"sha256": _sha256(p), "size": p.stat().st_size}
+             for p in sorted(directory.iterdir()) if p.is_file() and p.name != MANIFEST_FILE}
+    text = json.dumps({"format_version": FORMAT_VERSION, "files": files}, indent=2)
+    (directory / MANIFEST_FILE).write_text(text, encoding="utf-8")
+
+
+def verify_manifest(directory: Path) -> set[str]:
+    """Every file the manifest lists exists with its size and sha256 (extra files are ignored).
+
+    Returns the names of the verified files.
+    """
+    manifest: Manifest = read_json_model(directory / MANIFEST_FILE, Manifest)
+    if INFO_FILE not in manifest.files:
+        raise DataError(f"{directory / MANIFEST_FILE}: does not list {INFO_FILE}")
+    for name, entry in manifest.files.items():
+        path = directory / name
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise DataError(f"{directory / MANIFEST_FILE}: invalid file name {name!r}")
+        if not path.is_file():
+            raise DataError(f"{path}: missing (listed in {MANIFEST_FILE})")
+        size = path.stat().st_size
+        if size != entry.size:
+            raise DataError(f"{path}: {size} bytes but {MANIFEST_FILE} says {entry.size} (changed or truncated)")
+        if _sha256(path) != entry.sha256:
+            raise DataError(f"{path}: sha256 does not match {MANIFEST_FILE} (file changed or corrupted)")
+    return set(manifest.files)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- saving
+def _save_model(fitted: FittedModel, directory: Path) -> str:
+    if fitted.is_neural:
+        save_torch(fitted.model, directory / TORCH_FILE)
+        return "safetensors"
+    if isinstance(fitted.model, SklearnBaseline):
+        if fitted.model.estimator is None:
+            raise ConfigError(f"model '{fitted.name}' is not fitted: nothing to save")
+        save_skops(fitted.model.estimator, directory / SKOPS_FILE)
+        return "skops"
+    raise ConfigError(f"cannot save a {type(fitted.model).__name__} model in a bundle")
+
+
+def _info(fitted: FittedModel, weights: str, metrics: dict[str, Any] | None) -> dict[str, Any]:
+    ds = fitted.context.dataset
+    specs = [jsonable(ds.specs[m].to_dict()) for m in ds.modalities]
+    return {
+        "format_version": FORMAT_VERSION,
+        "omnifuse_version": omnifuse.__version__,
+        "versions": _versions(weights),
+        "model": fitted.name,
+        "weights": weights,
+        "config": jsonable(fitted.config.model_dump()),
+        "task": ds.task,
+        "class_names": list(ds.class_names),
+        "modalities": specs,
+        "scaler": fitted.context.scaler.to_dict(),
+        "metrics": jsonable(dict(metrics or {})),
+        "best_epoch": int(fitted.best_epoch),
+        "train_seconds": float(fitted.train_seconds),
+        "n_params": int(fitted.n_params()),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _versions(weights: str) -> dict[str, str]:
+    import safetensors
+
+    if weights == "skops":
+        import sklearn
+        import skops
+
+        return {"scikit-learn": sklearn.__version__, "skops": skops.__version__}
+    return {"torch": torch.__version__, "safetensors": safetensors.__version__}
+
+
+def _swap_in(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` to ``target``; an earlier ``target`` is moved aside first and removed
+    after, so ``target`` is always either the old or the new complete bundle."""
+    if not target.exists():
+        os.replace(tmp, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    os.replace(target, old / "bundle")
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        os.replace(old / "bundle", target)
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- loading
+def _schema(info: BundleInfo, where: Path) -> DatasetSchema:
+    try:
+        specs = [ModalitySpec.from_dict(s.model_dump()) for s in info.modalities]
+        Labels(info.task, np.zeros((0, len(info.class_names)) if info.task == "multilabel" else 0, dtype=np.int64),
+               tuple(info.class_names))  # validates task and class names
+    except DataError as exc:
+        raise DataError(f"{where}: {exc}") from None
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise DataError(f"{where}: field 'modalities': duplicate modality names {names}")
+    return DatasetSchema({s.name: s for s in specs}, info.task, tuple(info.class_names))
+
+
+def _scaler(info: BundleInfo, schema: DatasetSchema, where: Path) -> Standardizer:
+    for name, entry in info.scaler.items():
+        if name not in schema.specs:
+            raise DataError(f"{where}: field 'scaler.{name}': not a modality of the bundle")
+        width = schema.specs[name].n_features
+        if len(entry.mean) != width or len(entry.std) != width:
+            raise DataError(f"{where}: field 'scaler.{name}': {len(entry.mean)} means and {len(entry.std)} "
+                            f"stds for {width} features")
+    return Standardizer.from_dict({k: v.model_dump() for k, v in info.scaler.items()})
+
+
+def _expect(info: BundleInfo, weights: str, where: Path, listed: set[str]) -> None:
+    """The model's weights are in the expected format and covered by the manifest."""
+    if info.weights != weights:
+        raise DataError(f"{where}: field 'weights': model '{info.model}' is stored as {weights}, not {info.weights}")
+    name = SKOPS_FILE if weights == "skops" else TORCH_FILE
+    if name not in listed:
+        raise DataError(f"{where.parent / MANIFEST_FILE}: does not list {name}")
+
+
+def _checked_estimator(estimator: Any, baseline: SklearnBaseline, path: Path) -> Any:
+    """``estimator`` if it has the shape ``baseline`` expects (one or one per label)."""
+    kind = type(baseline.make_estimator())
+    if baseline.task == "multilabel":
+        ok = isinstance(estimator, list) and len(estimator) == baseline.n_classes and all(
+            isinstance(e, float) or type(e) is kind for e in estimator)
+    else:
+        ok = type(estimator) is kind
+    if not ok:
+        raise DataError(f"{path}: holds a {type(estimator).__name__}, "
+                        f"not what '{baseline.name}' expects ({kind.__name__})")
+    return estimator
+
+
+def _check_versions(info: BundleInfo, directory: Path) -> None:
+    """Warn when the libraries that read the weights differ from those that wrote them."""
+    current = _versions(info.weights)
+    changed = [f"{k} {v} (now {current[k]})" for k, v in info.versions.items() if k in current and current[k] != v]
+    if changed:
+        warnings.warn(f"{directory}: saved with {', '.join(changed)}; predictions may differ slightly",
+                      DataWarning, stacklevel=3)

@@ -1,0 +1,111 @@
+"""The validated contents of a bundle's ``bundle.json`` and ``manifest.json``."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from omnifuse.errors import DataError
+
+#: Version of the bundle layout written by this omnifuse; newer versions are refused.
+FORMAT_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SpecInfo(_Strict):
+    """One modality spec (:meth:`omnifuse.data.spec.ModalitySpec.to_dict`)."""
+
+    name: str
+    kind: str
+    feature_names: list[str]
+    shape: list[int]
+    time_unit: str | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScalerInfo(_Strict):
+    """Training mean (None: never observed) and std of one modality's features."""
+
+    mean: list[float | None]
+    std: list[float]
+
+
+class BundleInfo(_Strict):
+    """Everything in ``bundle.json``."""
+
+    format_version: int = Field(ge=1)
+    omnifuse_version: str
+    versions: dict[str, str] = Field(default_factory=dict)
+    model: str
+    weights: Literal["safetensors", "skops"]
+    config: dict[str, Any]
+    task: str
+    class_names: list[str] = Field(min_length=1)
+    modalities: list[SpecInfo] = Field(min_length=1)
+    scaler: dict[str, ScalerInfo]
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    best_epoch: int = -1
+    train_seconds: float = Field(ge=0)
+    n_params: int = Field(ge=0)
+    created: str
+
+
+class FileEntry(_Strict):
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+
+
+class Manifest(_Strict):
+    """``manifest.json``: sha256 and size of every other file of the bundle."""
+
+    format_version: int = Field(ge=1)
+    files: dict[str, FileEntry]
+
+
+def read_json_model(path: Path, model: type[BaseModel]) -> Any:
+    """``path`` parsed and validated as ``model``; any problem is a one-line DataError."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: not valid JSON ({exc})") from None
+    try:
+        parsed = model.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise DataError(f"{path}: field '{where}': {err['msg']}{more}") from None
+    if parsed.format_version > FORMAT_VERSION:
+        raise DataError(f"{path}: format_version {parsed.format_version} is newer than this omnifuse "
+                        f"reads ({FORMAT_VERSION}); upgrade omnifuse")
+    return parsed
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars/arrays as Python values and NaN/inf as None (strict JSON).
+
+    Values JSON cannot hold (objects, paths, ...) become None.
+    """
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return jsonable(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return None
