@@ -1,0 +1,98 @@
+"""Assemble the report: one section per cohort, a table of contents, one HTML file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import omnifuse
+from omnifuse.evaluation.report.benchmark_table import benchmark_blocks
+from omnifuse.evaluation.report.dataset import dataset_blocks
+from omnifuse.evaluation.report.html import Block, Html, esc, join, page, paragraph, tag
+from omnifuse.evaluation.report.load import Cohort, load_cohorts
+from omnifuse.evaluation.report.plots import Palette, report_style
+from omnifuse.evaluation.report.predictions import calibration_blocks, confusion_blocks
+from omnifuse.evaluation.report.representations import tsne_blocks, weight_blocks
+from omnifuse.evaluation.report.robustness_plots import pattern_blocks, robustness_curve_blocks
+from omnifuse.evaluation.report.robustness_table import robustness_table_blocks
+from omnifuse.evaluation.report.traces import trace_blocks
+from omnifuse.evaluation.report.values import as_dict
+from omnifuse.utils.atomic import atomic_file
+
+DEFAULT_TITLE = "omnifuse report"
+REPORT_NAME = "report.html"
+
+#: Section renderers, in the order their blocks appear in each cohort.
+RENDERERS: tuple[Callable[[Cohort, Palette], list[Block]], ...] = (
+    dataset_blocks,
+    benchmark_blocks,
+    robustness_table_blocks,
+    robustness_curve_blocks,
+    pattern_blocks,
+    confusion_blocks,
+    calibration_blocks,
+    trace_blocks,
+    weight_blocks,
+    tsne_blocks,
+)
+
+
+def build_report(directory: Path, title: str | None = None) -> Path:
+    """Write ``directory/report.html`` from the JSON outputs found in ``directory``.
+
+    ``directory`` holds ``results.json``, ``robustness.json`` and/or ``details.json``, or
+    sub-folders that do (one section each). Returns the path of the report; raises
+    :class:`omnifuse.errors.DataError` when there is nothing to report or a file is not
+    valid JSON.
+    """
+    directory = Path(directory)
+    cohorts = load_cohorts(directory)
+    palette = Palette(_method_names(cohorts))
+    title = title or DEFAULT_TITLE
+    with report_style():
+        sections = [(cohort, [b for render in RENDERERS for b in render(cohort, palette)]) for cohort in cohorts]
+    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    subtitle = f"Generated {stamp} by omnifuse {omnifuse.__version__} from {directory.resolve().name or directory}"
+    body = join(_section(cohort, blocks) for cohort, blocks in sections)
+    document = page(title, subtitle, _toc(sections), body)
+    target = directory / REPORT_NAME
+    with atomic_file(target, "wb") as handle:
+        handle.write(document.encode("utf-8"))  # type: ignore[attr-defined]
+    return target
+
+
+def _method_names(cohorts: list[Cohort]) -> list[str]:
+    """Every method name, in order of first appearance, so colours match across cohorts."""
+    names: list[str] = []
+    for cohort in cohorts:
+        for doc in (cohort.results, cohort.robustness, cohort.details):
+            names += [n for n in as_dict((doc or {}).get("methods")) if n not in names]
+    return names
+
+
+def _anchor(cohort: Cohort, block: Block) -> str:
+    return f"{cohort.slug}-{block.key}"
+
+
+def _section(cohort: Cohort, blocks: list[Block]) -> Html:
+    parts = [tag("h2", cohort.title)]
+    if not blocks:
+        parts.append(paragraph("The files for this cohort hold nothing that can be shown."))
+    for block in blocks:
+        parts.append(Html(f'<section class="block" id="{esc(_anchor(cohort, block))}">')
+                     + tag("h3", block.heading) + block.body + Html("</section>"))
+    return Html(f'<section class="cohort" id="{esc(cohort.slug)}">') + join(parts) + Html("</section>")
+
+
+def _toc(sections: list[tuple[Cohort, list[Block]]]) -> Html:
+    def links(cohort: Cohort, blocks: list[Block]) -> Html:
+        return tag("ul", join(tag("li", tag("a", b.heading, href=f"#{_anchor(cohort, b)}")) for b in blocks),
+                   class_="blocks")
+
+    if len(sections) == 1:
+        cohort, blocks = sections[0]
+        items = links(cohort, blocks)
+    else:
+        items = tag("ul", join(tag("li", tag("a", c.title, href=f"#{c.slug}") + links(c, b)) for c, b in sections))
+    return tag("nav", tag("h2", "Contents") + items, class_="toc")

@@ -1,0 +1,85 @@
+"""The robustness summary table: relative and effective robustness per method."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omnifuse.evaluation.report.html import Block, Html, esc, paragraph, swatch, table, tag
+from omnifuse.evaluation.report.load import Cohort
+from omnifuse.evaluation.report.plots import Palette
+from omnifuse.evaluation.report.values import MISSING, as_dict, fmt, metric_label, num, present_metrics
+
+#: Metric of the robustness curves, bars and summary (read at call time, so it can be changed).
+DEFAULT_METRIC = "auroc"
+SECOND_METRICS: tuple[str, ...] = ("macro_f1", "balanced_accuracy", "accuracy", "auprc")
+
+
+def summary_metrics(methods: dict[str, Any], metric: str | None = None) -> list[str]:
+    """``metric`` (default ``DEFAULT_METRIC``) plus one more, among those the summaries hold."""
+    metric = metric or DEFAULT_METRIC
+    blocks = [as_dict(as_dict(m.get("relative_robustness")).get("overall")) for m in methods.values()]
+    blocks += [as_dict(as_dict(m.get("effective_robustness")).get("overall")) for m in methods.values()]
+    present = present_metrics(blocks) or [k for b in blocks for k in b]
+    chosen = [metric] if metric in present else present[:1]
+    extra = [m for m in SECOND_METRICS if m in present and m not in chosen]
+    extra += [m for m in present if m not in chosen and m not in extra]
+    return chosen + extra[:1]
+
+
+def robustness_table_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) -> list[Block]:
+    """The "Robustness summary" block from ``robustness.json``."""
+    robustness = cohort.robustness or {}
+    methods = {name: as_dict(m) for name, m in as_dict(robustness.get("methods")).items()}
+    metrics = summary_metrics(methods, metric)
+    if not methods or not metrics:
+        return []
+    named = [robustness.get("baseline")] + [as_dict(m.get("effective_robustness")).get("baseline")
+                                            for m in methods.values()]
+    baseline = next((b for b in named if isinstance(b, str) and b), None)
+
+    def relative(name: str, m: str) -> float | None:
+        return num(as_dict(as_dict(methods[name].get("relative_robustness")).get("overall")).get(m))
+
+    def effective(name: str, m: str) -> float | None:
+        return num(as_dict(as_dict(methods[name].get("effective_robustness")).get("overall")).get(m))
+
+    order = sorted(methods, key=lambda n: (relative(n, metrics[0]) is None, -(relative(n, metrics[0]) or 0.0)))
+    columns = [(f"Relative · {metric_label(m)}", relative, m, False) for m in metrics]
+    columns += [(f"Effective · {metric_label(m)}", effective, m, True) for m in metrics]
+    columns = [c for c in columns if any(c[1](n, c[2]) is not None for n in order)]  # drop empty columns
+    if not columns:
+        return []
+    best = [_best([get(n, m) for n in order if not (signed and n == baseline)]) for _, get, m, signed in columns]
+    rows = []
+    for name in order:
+        label = swatch(palette.colour(name)) + esc(name)
+        if name == baseline:
+            label = label + tag("span", "baseline", class_="kind")
+        cells: list[object] = [label]
+        cells += [_bold(get(name, m), b if not (signed and name == baseline) else None, signed)
+                  for (_, get, m, signed), b in zip(columns, best)]
+        rows.append(cells)
+    header = ["Method"] + [c[0] for c in columns]
+    against = f"the baseline '{baseline}'" if baseline else "the baseline"
+    text = (
+        "Relative robustness is the area under the metric-versus-corruption-level curve divided by the "
+        "level range, i.e. the mean performance across corruption levels (higher = better under stress). "
+        f"Effective robustness is the same area of the method's drop from its own clean score, minus that of "
+        f"{against}: positive means the method degrades more slowly than the baseline, negative faster. "
+        "Both are averaged over every missing-modality and noise sweep ('overall'). Bold: best per column."
+    )
+    if not any(c[3] for c in columns):
+        text += " No effective robustness was recorded (it needs a baseline)."
+    return [Block("robustness-summary", "Robustness summary", table(header, rows) + paragraph(text))]
+
+
+def _best(values: list[float | None]) -> float | None:
+    defined = [v for v in values if v is not None]
+    return max(defined) if defined else None
+
+
+def _bold(value: float | None, best: float | None, signed: bool = False) -> Html:
+    if value is None:
+        return esc(MISSING)
+    text = f"{value:+.3f}" if signed else fmt(value)
+    return tag("strong", text) if best is not None and value == best else esc(text)

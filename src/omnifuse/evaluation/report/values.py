@@ -1,0 +1,113 @@
+"""Tolerant accessors and formatting for report JSON.
+
+Report inputs come from several writers and may hold ``null`` (or ``NaN``) where a value
+is undefined; nothing here raises on a missing key, a null or an unexpected type.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from omnifuse.evaluation.metrics import HIGHER_IS_BETTER, METRICS
+
+MISSING = "–"
+
+METRIC_LABELS: dict[str, str] = {
+    "auroc": "AUROC",
+    "auprc": "AUPRC",
+    "accuracy": "Accuracy",
+    "balanced_accuracy": "Balanced accuracy",
+    "macro_f1": "Macro-F1",
+    "kappa": "Cohen's κ",
+    "brier": "Brier score",
+    "ece": "ECE",
+}
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty dict."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` when it is a JSON array, else an empty list."""
+    return value if isinstance(value, list) else []
+
+
+def num(value: Any) -> float | None:
+    """A finite float, or None for null, NaN, infinities and non-numbers."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    v = float(value)
+    return v if math.isfinite(v) else None
+
+
+def nums(values: Any) -> list[float]:
+    """The finite numbers of a JSON array (nulls and junk dropped)."""
+    return [v for v in (num(x) for x in as_list(values)) if v is not None]
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """A number with ``digits`` decimals, or the dash for an undefined value."""
+    v = num(value)
+    return MISSING if v is None else f"{v:.{digits}f}"
+
+
+def fmt_int(value: Any) -> str:
+    """An integer with thousands separators, or the dash."""
+    v = num(value)
+    return MISSING if v is None else f"{int(round(v)):,}"
+
+
+def metric_label(metric: str) -> str:
+    """Readable name of a metric."""
+    return METRIC_LABELS.get(metric, metric)
+
+
+def higher_is_better(metric: str) -> bool:
+    """Direction of a metric (unknown metrics are taken as higher-is-better)."""
+    return HIGHER_IS_BETTER.get(metric, True)
+
+
+def stat(block: Any, metric: str) -> tuple[float | None, float | None, float | None]:
+    """``(mean, ci_low, ci_high)`` of ``block[metric]`` (each None when undefined)."""
+    entry = as_dict(as_dict(block).get(metric))
+    return num(entry.get("mean")), num(entry.get("ci_low")), num(entry.get("ci_high"))
+
+
+def present_metrics(blocks: Iterable[Any]) -> list[str]:
+    """Known metrics (in ``METRICS`` order) that appear in any of the metric dicts."""
+    seen: set[str] = set()
+    for block in blocks:
+        seen.update(as_dict(block))
+    return [m for m in METRICS if m in seen]
+
+
+def level_items(levels: Any) -> list[tuple[float, Any]]:
+    """``{"0.5": v, ...}`` as ``[(0.5, v), ...]`` sorted numerically; bad keys are skipped."""
+    items = []
+    for key, value in as_dict(levels).items():
+        try:
+            level = float(key)
+        except ValueError:
+            continue
+        if math.isfinite(level):
+            items.append((level, value))
+    return sorted(items, key=lambda kv: kv[0])
+
+
+def pattern_sort_key(pattern: str) -> tuple[int, str]:
+    """Availability patterns ordered by number of modalities, then name."""
+    return (len([p for p in pattern.split("+") if p]), pattern)
+
+
+def ordered(preferred: Iterable[str], keys: Iterable[str], last: Iterable[str] = ()) -> list[str]:
+    """``keys`` with those in ``preferred`` first (in that order), then the rest in the
+    order given, and those in ``last`` at the end."""
+    keys = list(dict.fromkeys(keys))
+    tail = [k for k in last if k in keys]
+    head = [k for k in dict.fromkeys(preferred) if k in keys and k not in tail]
+    middle = [k for k in keys if k not in head and k not in tail]
+    return head + middle + tail
