@@ -18,4 +18,11 @@ def test_demo_writes_cohorts_and_results(tmp_path, monkeypatch, capsys):
         assert truth["lazy_combination"]
         trace = results["methods"]["omnifuse"]["traces"][0]["omnifuse"]["lazy_history"]
         assert trace and all(set(e["lazy"]) <= set(results["modalities"]) for e in trace)
-    assert "ground-truth lazy combination" in stdout and "demo finished" in stdout
+        robustness = json.loads((out / f"cohort-{m}" / "robustness.json").read_text())
+        assert set(robustness["methods"]) == {"omnifuse", "concat", "sk-logreg"}  # the swept subset present
+        assert len(robustness["methods"]["omnifuse"]["patterns"]) == 2**m - 1
+        details = json.loads((out / f"cohort-{m}" / "details.json").read_text())
+        assert details["truth"]["lazy_combination"] == truth["lazy_combination"]
+    html = (out / "report.html").read_text()
+    assert "simulated 3-modality cohort" in html and "simulated 5-modality cohort" in html
+    assert "ground-truth lazy combination" in stdout and "demo finished" in stdout and "report.html" in stdout

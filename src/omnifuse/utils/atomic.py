@@ -13,6 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_file(path: str | os.PathLike[str], mode: str = "w") -> Iterator[object]:
     """Open a temporary file next to ``path``; it replaces ``path`` only if the block succeeds."""
@@ -22,6 +28,7 @@ def atomic_file(path: str | os.PathLike[str], mode: str = "w") -> Iterator[objec
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; outputs get the usual mode
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -43,6 +50,7 @@ def atomic_dir(path: str | os.PathLike[str], overwrite: bool = False) -> Iterato
         if overwrite and target.exists():
             shutil.rmtree(target)
         if not target.exists():
+            os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp creates 0700
             os.replace(tmp, target)
             return
         for item in tmp.iterdir():

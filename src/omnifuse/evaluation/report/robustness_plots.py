@@ -114,7 +114,7 @@ def pattern_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) 
         ax.axhline(0.5, color="#888888", linewidth=0.8, linestyle=":")
     fig.legend(loc="outside upper center", ncols=min(len(names), 7), frameon=False)
     caption = (f"{metric_label(metric)} on test samples grouped by which modalities they have (availability "
-               "pattern, fewest modalities first; n = test samples in the pattern). Error bars: confidence "
+               "pattern, fewest modalities first; n = test samples scored with that pattern, per repeat). Error bars: confidence "
                "interval." + (" Dotted line: chance (0.5)." if metric == "auroc" else "")
                + " Methods that hold up on the sparse patterns on the left make use of whatever is available.")
     return [Block("patterns", "Performance per availability pattern",
