@@ -86,6 +86,7 @@ def test_evaluate_clean_and_corrupted(cohort_dir, trained_runs, tmp_path, monkey
     doc = json.loads(out.read_text())
     assert doc["model"] == "concat" and doc["corruptions"] == ["ehr=drop:0.9", "vitals=gaussian:2.0"]
     assert doc["n_samples"] == 200 and doc["draws"] == 3
+    assert "were in the run's training/validation pool" in " ".join(err.split())  # same data, no test split
     assert doc["metrics"]["auroc"]["mean"] < doc["clean"]["auroc"]["mean"]  # the informative modality is gone
     for metric in doc["metrics"].values():
         assert metric["ci_low"] <= metric["mean"] <= metric["ci_high"]
@@ -137,3 +138,27 @@ def test_robustness_bad_options(args, message, cohort_dir, tmp_path, monkeypatch
 def test_report_on_a_directory_without_outputs(tmp_path, monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, "report", str(tmp_path))
     assert code == 2 and "no results.json" in err
+
+
+def test_real_breast_cohort_train_evaluate_and_sweep(tmp_path, monkeypatch, capsys):
+    from tests.conftest import shared_dataset
+
+    data = shared_dataset("breast_tcga")
+    run_dir = tmp_path / "run"
+    code, _, err = run(monkeypatch, capsys, "train", "--data", str(data), "--model", "concat", "--train-split", "train",
+                       "--set", "max_epochs=3", "--out", str(run_dir))
+    assert code == 0, err
+    code, _, err = run(monkeypatch, capsys, "evaluate", "--run", str(run_dir), "--data", str(data), "--test-split", "test",
+                       "--drop", "mirna=0.5", "--out", str(tmp_path / "e.json"))
+    assert code == 0, err
+    assert "training/validation pool" not in err
+    doc = json.loads((tmp_path / "e.json").read_text())
+    assert doc["n_samples"] == 70 and doc["clean"]["auroc"]["mean"] > 0.8  # 4 subtypes; chance is 0.5
+    out = tmp_path / "rob"
+    code, _, err = run(monkeypatch, capsys, "robustness", "--data", str(data), "--runs", str(run_dir), "--test-split", "test",
+                       "--missing-rates", "0.5", "--noise-kinds", "gaussian", "--draws", "1", "--out", str(out))
+    assert code == 0, err
+    rob = json.loads((out / "robustness.json").read_text())
+    # the real test split has no protein: that pattern has no samples, mRNA+miRNA has all 70
+    assert rob["pattern_counts"]["protein"] == 0 and rob["pattern_counts"]["mirna+mrna"] == 70
+    assert rob["methods"]["concat"]["patterns"]["protein"]["auroc"]["mean"] is None

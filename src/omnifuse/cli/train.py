@@ -90,6 +90,9 @@ def train(
     summary: dict[str, Any] = {
         "model": entry.name,
         "data": str(data),
+        "data_resolved": str(Path(data).resolve()),
+        "train_split": train_split,
+        "modalities": list(ds.modalities),
         "n_train": int(len(train_idx)),
         "n_val": int(len(val_idx)),
         "best_epoch": fitted.best_epoch,
