@@ -12,18 +12,24 @@ from pathlib import Path
 COLUMNS = ("auroc", "auprc", "macro_f1", "kappa", "brier", "ece")
 
 
+def num(value: float | None) -> str:
+    """Three decimals; undefined values (NaN, or null in strict JSON) as a dash."""
+    return "–" if value is None or value != value else f"{value:.3f}"
+
+
 def render(results: dict) -> str:
     lines = ["| method | kind | AUROC [95% CI] | AUPRC | macro-F1 | kappa | Brier | ECE | train s/fit | params |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    rows = sorted(results["methods"].items(), key=lambda kv: -kv[1]["metrics"]["auroc"]["mean"])
+    rows = sorted(results["methods"].items(), key=lambda kv: -(kv[1]["metrics"]["auroc"]["mean"] or 0.0))
     for name, method in rows:
         m = method["metrics"]
         auroc = m["auroc"]
-        cells = [f"{auroc['mean']:.3f} [{auroc['ci_low']:.3f}, {min(auroc['ci_high'], 1.0):.3f}]"]
-        cells += [f"{m[c]['mean']:.3f}" for c in COLUMNS[1:]]
+        high = None if auroc["ci_high"] is None else min(auroc["ci_high"], 1.0)
+        cells = [f"{num(auroc['mean'])} [{num(auroc['ci_low'])}, {num(high)}]"]
+        cells += [num(m[c]["mean"]) for c in COLUMNS[1:]]
         lines.append(f"| {name} | {method.get('kind', '')} | " + " | ".join(cells)
                      + f" | {method['train_seconds']:.2f} | {method['n_params']:,} |")
-    tests = [t for t in results["tests"] if t["metric"] == "auroc" and t["p_value"] == t["p_value"] and t["p_value"] < 0.05]
+    tests = [t for t in results["tests"] if t["metric"] == "auroc" and isinstance(t["p_value"], float) and t["p_value"] < 0.05]
     lines.append("")
     test_name = results["tests"][0].get("test", "paired test") if results["tests"] else "paired test"
     if tests:

@@ -14,6 +14,7 @@ from omnifuse.cli.common import DataOption, console, interactive
 from omnifuse.cli.output import print_benchmark
 from omnifuse.errors import ConfigError
 from omnifuse.utils.atomic import atomic_file
+from omnifuse.utils.jsonio import write_json
 
 ConfigOption = typer.Option(None, "--config", help="YAML file of hyperparameters.")
 SetOption = typer.Option(None, "--set", help="Override a hyperparameter: key=value (repeatable).")
@@ -103,8 +104,7 @@ def train(
         "config": fitted.config.model_dump(),
         "bundle": "bundle",
     }
-    with atomic_file(out / "run.json") as handle:
-        json.dump(summary, handle, indent=2, default=float)
+    write_json(out / "run.json", summary)
     console.print(f"trained {entry.name}: validation " +
                   ", ".join(f"{k} {v:.3f}" for k, v in val_metrics.items()) +
                   f"\nrun written to {out} (model bundle: {out / 'bundle'})")
@@ -148,8 +148,7 @@ def benchmark(
                                 test_split=test_split, config=user, on_step=step)
     results["dataset"] = str(data)
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_file(out / "results.json") as handle:
-        json.dump(results, handle, indent=2, default=float)
+    write_json(out / "results.json", results)
     print_benchmark(results)
     console.print(f"results written to {out / 'results.json'}")
 
