@@ -87,6 +87,13 @@ class FittedModel:
     def outputs(self, index: np.ndarray, chunk: int = 1024) -> Iterator[ModelOutput]:
         """Model outputs (eval mode, no gradients) for dataset positions ``index``, in chunks."""
         self.model.eval()
+        length = getattr(self.model, "sequence_length", None)
+        if length:  # sequence-to-sequence: windows of consecutive epochs give the context
+            from omnifuse.training.sequences import sequence_outputs
+
+            with torch.no_grad():
+                yield sequence_outputs(self.model, self.context.store, list(self.context.dataset.sample_ids), index, length)
+            return
         with torch.no_grad():
             for start in range(0, len(index), chunk):
                 batch = self.context.store.batch(index[start : start + chunk])
@@ -189,14 +196,19 @@ def fit(name: str, context: SplitContext, config: TrainConfig | dict[str, Any] |
     module = FusionModule(model, ds.task, len(ds.class_names), cfg, hooks=hooks)
     extra = [h for h in hooks if _is_callback(h)] + list(callbacks or [])
     trainer = make_trainer(cfg, run_dir=run_dir, callbacks=extra, checkpoints=checkpoints)
-    train_loader = context.store.loader(context.train, cfg.batch_size, shuffle=True, seed=cfg.seed)
     val_index = context.val if context.val is not None else context.train
+    length = getattr(model, "sequence_length", None)
+    if length:  # blocks of consecutive epochs (see training.sequences)
+        train_loader = context.store.sequence_loader(context.train, length, cfg.batch_size, shuffle=True, seed=cfg.seed)
+    else:
+        train_loader = context.store.loader(context.train, cfg.batch_size, shuffle=True, seed=cfg.seed)
     if cfg.monitor == "val_auroc" and ds.task != "multilabel" and len(np.unique(ds.y[val_index])) < 2:
         from omnifuse.errors import ConfigError
 
         raise ConfigError("monitor val_auroc needs both classes in the validation set, which has one; "
                           "use --set monitor=val_loss or a larger val_fraction")
-    val_loader = context.store.loader(val_index, max(cfg.batch_size, 256))
+    val_loader = (context.store.sequence_loader(val_index, length, max(cfg.batch_size, 256 // length * length)) if length
+                  else context.store.loader(val_index, max(cfg.batch_size, 256)))
     ckpt = "last" if resume and run_dir is not None and (run_dir / "checkpoints" / "last.ckpt").exists() else None
     trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt)
     best = next((c for c in trainer.callbacks if type(c).__name__ == "BestWeights"), None)
