@@ -35,11 +35,15 @@ class DetailsCollector:
         self._y: dict[str, list[np.ndarray]] = {}
         self._weights: dict[str, dict[str, list[np.ndarray]]] = {}
         self._embeddings: dict[str, dict[str, Any]] = {}
+        self._hypnogram: dict[str, Any] | None = None
+        self._repeats = 0
 
     def add(self, fitted: Mapping[str, FittedModel], test: np.ndarray) -> None:
         """Predict the clean test samples ``test`` with every model of one repeat."""
         data = self.dataset.subset(np.asarray(test, dtype=np.int64))
         index = np.arange(len(data))
+        first_repeat = self._repeats == 0
+        self._repeats += 1
         shared: dict[int, Any] = {}
         for name, model in fitted.items():
             on_data = model.on_samples(data, shared.get(id(model.context.scaler)))
@@ -51,10 +55,25 @@ class DetailsCollector:
                 per_modality = self._weights.setdefault(name, {})
                 for j, modality in enumerate(data.modalities):
                     per_modality.setdefault(modality, []).append(details.weights[data.mask[:, j], j])
+            if first_repeat and _is_epoch_data(data):
+                self._add_hypnogram(name, data, details.probs)
             if name not in self._embeddings and bool(getattr(model.model, "imputes_absent", False)):
                 embedding = self._tsne(on_data, data)
                 if embedding is not None:
                     self._embeddings[name] = embedding
+
+    def _add_hypnogram(self, name: str, data: MultimodalDataset, probs: np.ndarray) -> None:
+        """True and predicted stages over the first test recording (sleep data, first repeat)."""
+        from omnifuse.training.sequences import recording_positions
+
+        recordings, positions = recording_positions(list(data.sample_ids))
+        first = sorted(set(recordings.tolist()))[0]
+        rows = np.flatnonzero(recordings == first)
+        rows = rows[np.argsort(positions[rows])]
+        if self._hypnogram is None:
+            self._hypnogram = {"recording": first, "epoch_seconds": 30,
+                               "position": positions[rows].tolist(), "true": data.y[rows].tolist(), "methods": {}}
+        self._hypnogram["methods"][name] = probs[rows].argmax(axis=1).tolist()
 
     def _tsne(self, model: FittedModel, data: MultimodalDataset) -> dict[str, Any] | None:
         """Embeddings of one modality for complete samples: as encoded, and as imputed when
@@ -92,8 +111,10 @@ class DetailsCollector:
         for name, chunks in self._probs.items():
             probs, y = np.concatenate(chunks), np.concatenate(self._y[name])
             curve = calibration_curve(probs, y, ds.task)
+            matrix = confusion_matrix(probs, y, ds.task)
             entry: dict[str, Any] = {
-                "confusion_matrix": confusion_matrix(probs, y, ds.task).tolist(),
+                "confusion_matrix": matrix.tolist(),
+                "per_class_f1": _per_class_f1(matrix, ds.class_names) if ds.task == "multiclass" else {},
                 "calibration": {k: [None if not np.isfinite(v) else float(v) for v in curve[k]]
                                 for k in ("confidence", "accuracy")} | {"count": [int(c) for c in curve["count"]]},
             }
@@ -115,9 +136,22 @@ class DetailsCollector:
             "modalities": list(ds.modalities),
             "evaluated_on": "clean test samples, pooled over repeats",
             "dataset": ds.summary(),
+            **({"hypnogram": self._hypnogram} if self._hypnogram else {}),
             **(extra or {}),
             "methods": methods,
         }
+
+
+def _per_class_f1(matrix: np.ndarray, classes: "tuple[str, ...] | list[str]") -> dict[str, float | None]:
+    """F1 of every class from a (C, C) confusion matrix (None for a class never seen or predicted)."""
+    tp = np.diag(matrix).astype(float)
+    denominator = matrix.sum(axis=0) + matrix.sum(axis=1)
+    return {str(c): (float(2 * tp[k] / denominator[k]) if denominator[k] else None) for k, c in enumerate(classes)}
+
+
+def _is_epoch_data(ds: MultimodalDataset) -> bool:
+    """Sleep-like data: every sample id is ``<recording>#<position>``."""
+    return len(ds) > 0 and all("#" in i and i.rpartition("#")[2].isdigit() for i in ds.sample_ids[:50])
 
 
 def _weights_name(method: str) -> str:

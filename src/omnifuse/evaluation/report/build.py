@@ -16,6 +16,7 @@ from omnifuse.evaluation.report.predictions import calibration_blocks, confusion
 from omnifuse.evaluation.report.representations import tsne_blocks, weight_blocks
 from omnifuse.evaluation.report.robustness_plots import pattern_blocks, robustness_curve_blocks
 from omnifuse.evaluation.report.robustness_table import robustness_table_blocks
+from omnifuse.evaluation.report.staging import hypnogram_blocks, per_class_blocks
 from omnifuse.evaluation.report.traces import trace_blocks
 from omnifuse.evaluation.report.values import as_dict
 from omnifuse.utils.atomic import atomic_file
@@ -31,6 +32,8 @@ RENDERERS: tuple[Callable[[Cohort, Palette], list[Block]], ...] = (
     robustness_curve_blocks,
     pattern_blocks,
     confusion_blocks,
+    per_class_blocks,
+    hypnogram_blocks,
     calibration_blocks,
     trace_blocks,
     weight_blocks,
