@@ -61,7 +61,8 @@ class CrossModalityAttention(nn.Module):
 
         Returns ``Z^(m)`` ``(S, L, M, d)`` and ``received`` ``(S, L, M, M)``: the attention mass
         the query of modality m at each epoch puts on modality n (summed over n's epochs;
-        0 on the diagonal, rows sum to 1 or to 0 when nothing else is present).
+        0 on the diagonal; rows sum to 1, or to 0 when the query's modality is absent or
+        nothing else is present).
         """
         S, L, M, D = z.shape
         grounded, received = [], z.new_zeros(S, L, M, M)
@@ -74,5 +75,6 @@ class CrossModalityAttention(nn.Module):
             key_mask = mask[:, :, others].transpose(1, 2).reshape(S, len(others) * L)
             cross, attn = self.attend[m](z[:, :, m], keys, key_mask)
             grounded.append(self.norms[m](z[:, :, m] + self.dropout(cross)))
-            received[:, :, m, others] = attn.view(S, L, len(others), L).sum(dim=-1)
+            mass = attn.view(S, L, len(others), L).sum(dim=-1)
+            received[:, :, m, others] = mass * mask[:, :, m, None].to(mass.dtype)
         return torch.stack(grounded, dim=2), received

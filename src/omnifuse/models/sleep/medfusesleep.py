@@ -60,7 +60,7 @@ def received_weights(received: torch.Tensor, mask: torch.Tensor) -> torch.Tensor
     its present modalities (and all zeros when none is present).
     """
     maskf = mask.to(received.dtype)
-    mass = (received * maskf.unsqueeze(-1)).sum(dim=1) * maskf  # from present queries to present keys
+    mass = (received * maskf.unsqueeze(-1)).sum(dim=1) * maskf  # present queries -> present modalities
     total = mass.sum(dim=1, keepdim=True)
     uniform = maskf / maskf.sum(dim=1, keepdim=True).clamp(min=1)
     return torch.where(total > 0, mass / total.clamp(min=1e-12), uniform)
