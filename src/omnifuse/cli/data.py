@@ -53,13 +53,29 @@ def data_convert(
 
 @data_app.command("simulate")
 def data_simulate(
-    out: Path = typer.Option(..., "--out", help="Output folder (generic folder format)."),
-    modalities: int = typer.Option(3, "--modalities", "-m", min=1, help="Number of modalities."),
-    n_samples: int = typer.Option(1000, "--n-samples", "-n", min=10, help="Number of samples."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same cohort)."),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    kind: str = typer.Option(
+        "cohort", "--kind", help="cohort: a low-quality cohort (generic folder format); "
+        "sleep: Sleep-EDF-like PSG + hypnogram EDF files.",
+    ),  # fmt: skip
+    modalities: int = typer.Option(3, "--modalities", "-m", min=1, help="Number of modalities (cohort)."),
+    n_samples: int = typer.Option(1000, "--n-samples", "-n", min=10, help="Number of samples (cohort)."),
+    recordings: int = typer.Option(4, "--recordings", min=1, max=200, help="Number of nights (sleep)."),
+    epochs: int = typer.Option(120, "--epochs", min=40, help="30 s epochs per night (sleep)."),
+    unimodal: int = typer.Option(0, "--unimodal", min=0, help="Nights with EEG or EOG only (sleep)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same data)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty output folder."),
 ) -> None:
-    """Simulate a low-quality cohort with known lazy modalities; writes truth.json beside it."""
+    """Simulate a low-quality cohort with known lazy modalities (writes truth.json beside it),
+    or Sleep-EDF-like nights with --kind sleep."""
+    if kind == "sleep":
+        from omnifuse.data.sleep import simulate_sleep
+
+        nights = simulate_sleep(out, n_recordings=recordings, n_epochs=epochs, seed=seed, unimodal=unimodal, overwrite=overwrite)
+        console.print(f"wrote {len(nights)} nights of {epochs} epochs (PSG + hypnogram EDF) to {out}")
+        return
+    if kind != "cohort":
+        raise ConfigError(f"unknown --kind '{kind}' (valid: cohort, sleep)")
     from omnifuse.data.loaders import write_folder
     from omnifuse.data.simulate import default_cohort
 

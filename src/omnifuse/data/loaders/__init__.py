@@ -1,7 +1,8 @@
 """Dataset loaders; :func:`load_dataset` detects the format of a path.
 
 Formats, tried in order: PhysioNet/CinC 2012 (``Outcomes-X.txt`` + ``set-X/`` or
-``set-X.tar.gz``), the generic folder format (``labels.csv`` + one file per modality).
+``set-X.tar.gz``), the generic folder format (``labels.csv`` + one file per modality), a sleep
+folder (PSG ``*.edf`` files with hypnograms and no ``labels.csv``; optional ``sleep.yaml``).
 """
 
 from __future__ import annotations
@@ -31,9 +32,14 @@ def load_dataset(path: str | Path, use_cache: bool = True, progress: bool = Fals
         return load_physionet(p, use_cache=use_cache, progress=progress)
     if is_folder_dataset(p):
         return load_folder(p, use_cache=use_cache)
+    from omnifuse.data.sleep.loader import is_sleep_dir, load_sleep
+
+    if is_sleep_dir(p):
+        return load_sleep(p, use_cache=use_cache, progress=progress)
     raise DataError(
         f"{p}: not a recognised dataset (expected a folder with labels.csv and one file per "
-        "modality, or a PhysioNet 2012 folder with Outcomes-X.txt and set-X/ or set-X.tar.gz)"
+        "modality, a PhysioNet 2012 folder with Outcomes-X.txt and set-X/ or set-X.tar.gz, or a "
+        "folder of PSG .edf files with their hypnograms)"
     )
 
 

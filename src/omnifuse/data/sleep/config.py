@@ -1,0 +1,153 @@
+"""Settings of the sleep data path: channel aliases, filter bands, preprocessing, ``sleep.yaml``.
+
+``sleep.yaml`` (optional, in the recordings folder) may set any field of :class:`SleepConfig`::
+
+    modalities:                 # modality name -> acceptable channel labels, first match wins
+      eeg: ["EEG Fpz-Cz", "EEG"]
+      eog: ["EOG horizontal", "EOG(L)"]
+    require_all_stages: true    # skip recordings lacking one of W, N1, N2, N3, REM
+    min_epochs: 21              # skip recordings shorter than this after preprocessing
+    missing_channel: error      # or "absent": a missing/unusable channel makes the modality absent
+    bands: {eeg: [0.3, 40], eog: [0.3, 23]}
+    group_by: recording         # or "subject" (Sleep-EDF: SC4ssN -> subject SC4ss)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from omnifuse.errors import DataError
+
+CONFIG_FILE = "sleep.yaml"
+
+#: Sleep-EDF (PhysioNet sleep-edfx) channel labels.
+SLEEP_EDF_CHANNELS: dict[str, list[str]] = {"eeg": ["EEG Fpz-Cz"], "eog": ["EOG horizontal"]}
+#: SHHS (NSRR) channel labels: "EEG" is C4-A1, "EOG(L)" the left EOG.
+SHHS_CHANNELS: dict[str, list[str]] = {"eeg": ["EEG", "EEG C4-A1", "C4-A1"], "eog": ["EOG(L)", "EOG L"]}
+#: Default aliases: Sleep-EDF first, then the common PSG montages (first match wins).
+DEFAULT_CHANNELS: dict[str, list[str]] = {
+    "eeg": ["EEG Fpz-Cz", "EEG C4-A1", "EEG C4-M1", "EEG", "C4-A1", "C4-M1"],
+    "eog": ["EOG horizontal", "EOG L-R", "EOG(L)", "EOG ROC-LOC", "EOG", "EOG L", "E1-M2"],
+}
+#: Band-pass edges (Hz) per modality; a modality not listed uses the entry whose key starts
+#: its name ("eeg2" -> "eeg"), else ``"default"``.
+DEFAULT_BANDS: dict[str, tuple[float, float]] = {
+    "eeg": (0.3, 40.0),
+    "eog": (0.3, 23.0),
+    "default": (0.3, 40.0),
+}
+
+MissingChannel = Literal["error", "absent"]
+GroupBy = Literal["recording", "subject"]
+
+
+@dataclass(frozen=True)
+class SleepSettings:
+    """Signal preprocessing of seed 003 section 3.1 (numbers, not labels).
+
+    Attributes:
+        sampling_rate: every channel is resampled to this rate (Hz).
+        epoch_seconds: length of one scored epoch.
+        window: STFT window length in samples (2 s Hamming at 100 Hz).
+        hop: STFT stride in samples (1 s).
+        nfft: FFT length; ``nfft // 2`` bins are kept (the DC bin is dropped).
+        fir_numtaps: length of the band-pass FIR (odd; 1101 = 3.3 / 0.3 Hz transition at 100 Hz).
+        log_eps: added to the STFT magnitude before the log (signal units, µV when known).
+        bands: band-pass edges per modality (see :data:`DEFAULT_BANDS`).
+    """
+
+    sampling_rate: float = 100.0
+    epoch_seconds: float = 30.0
+    window: int = 200
+    hop: int = 100
+    nfft: int = 256
+    fir_numtaps: int = 1101
+    log_eps: float = 1e-3
+    bands: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_BANDS))
+
+    @property
+    def epoch_samples(self) -> int:
+        return int(round(self.sampling_rate * self.epoch_seconds))
+
+    @property
+    def n_frames(self) -> int:
+        return (self.epoch_samples - self.window) // self.hop + 1
+
+    @property
+    def n_bins(self) -> int:
+        return self.nfft // 2
+
+    def band(self, modality: str) -> tuple[float, float]:
+        """Band-pass edges of ``modality`` (exact key, else a key prefixing the name, else default)."""
+        name = modality.lower()
+        if name in self.bands:
+            return tuple(self.bands[name])  # type: ignore[return-value]
+        for key, band in self.bands.items():
+            if key != "default" and name.startswith(key):
+                return tuple(band)  # type: ignore[return-value]
+        return tuple(self.bands.get("default", DEFAULT_BANDS["default"]))  # type: ignore[return-value]
+
+    def key(self) -> str:
+        """Stable text of all settings (part of the cache key)."""
+        d = asdict(self)
+        d["bands"] = {k: list(v) for k, v in sorted(dict(self.bands).items())}
+        return json.dumps(d, sort_keys=True)
+
+
+class SleepConfig(BaseModel):
+    """Contents of ``sleep.yaml``; every field is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    modalities: Optional[dict[str, list[str]]] = None
+    require_all_stages: Optional[bool] = None
+    min_epochs: Optional[int] = None
+    missing_channel: Optional[MissingChannel] = None
+    bands: Optional[dict[str, tuple[float, float]]] = None
+    group_by: Optional[GroupBy] = None
+
+    @field_validator("modalities")
+    @classmethod
+    def _non_empty(cls, value: Optional[dict[str, list[str]]]) -> Optional[dict[str, list[str]]]:
+        if value is not None:
+            if not value:
+                raise ValueError("at least one modality is needed")
+            for name, aliases in value.items():
+                if not aliases:
+                    raise ValueError(f"modality '{name}' lists no channel label")
+        return value
+
+    @field_validator("bands")
+    @classmethod
+    def _valid_bands(cls, value: Optional[dict[str, tuple[float, float]]]) -> Optional[dict[str, tuple[float, float]]]:
+        for name, (low, high) in (value or {}).items():
+            check_band(name, (low, high))
+        return value
+
+
+def check_band(name: str, band: Sequence[float]) -> None:
+    """Raise ValueError unless ``band`` is ``(low, high)`` with ``0 < low < high``."""
+    if len(band) != 2 or not 0 < band[0] < band[1]:
+        raise ValueError(f"band of '{name}' must be [low, high] Hz with 0 < low < high, got {list(band)}")
+
+
+def read_sleep_config(folder: Path) -> SleepConfig:
+    """Parse ``folder/sleep.yaml`` if present (an empty config otherwise)."""
+    path = Path(folder) / CONFIG_FILE
+    if not path.exists():
+        return SleepConfig()
+    try:
+        return SleepConfig.model_validate(yaml.safe_load(path.read_text()) or {})
+    except yaml.YAMLError as exc:
+        raise DataError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise DataError(f"{path}: field '{where}': {err['msg']}") from exc
