@@ -6,8 +6,6 @@ import pytest
 
 from omnifuse.data.loaders import load_dataset
 from omnifuse.data.sleep import STAGES, load_sleep, parse_epoch_ids, simulate_sleep
-from omnifuse.data.sleep.hypnogram import RAW_STAGES
-from omnifuse.data.sleep.simulate_signals import simulate_signals
 from omnifuse.data.sleep.write import write_nsrr_xml
 from omnifuse.errors import ConfigError, DataError, DataWarning
 from tests.data.sleep.conftest import NIGHT, write_night
@@ -206,3 +204,11 @@ def test_not_a_sleep_folder(tmp_path):
         load_sleep(tmp_path)
     with pytest.raises(DataError, match="not a recognised dataset"):
         load_dataset(tmp_path)
+
+
+def test_modality_found_nowhere_is_dropped(sleep_dir):
+    mods = {"eeg": ["EEG Fpz-Cz"], "ecg": ["ECG"]}
+    with pytest.warns(DataWarning) as caught:
+        ds = load_sleep(sleep_dir, modalities=mods, missing_channel="absent")
+    assert ds.modalities == ("eeg",) and ds.mask.all()
+    assert any("modality 'ecg' has no usable channel in any recording; dropped" in str(w.message) for w in caught)

@@ -39,7 +39,6 @@ EDF_ANNOTATIONS: dict[str, int] = {
 }
 #: NSRR ``EventConcept`` codes (the part after ``|``), e.g. "Stage 2 sleep|2".
 NSRR_CODES: dict[str, int] = {"0": W, "1": N1, "2": N2, "3": N3, "4": N4, "5": REM, "6": MOVE, "9": UNSCORED}
-HYPNOGRAM_SUFFIXES = ("-hypnogram.edf", ".xml")
 
 
 @dataclass(frozen=True)

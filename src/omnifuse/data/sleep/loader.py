@@ -109,7 +109,11 @@ def load_sleep(
     if not parts:
         reasons = "; ".join(skipped.values()) or f"no PSG .edf file in {root}"
         raise DataError(f"{root}: no sleep recording could be loaded ({reasons})")
-    ds = _concatenate(parts, list(mods), options.settings, grouping)
+    found = [m for m in mods if any(m in p.specs for p in parts)]
+    for m in mods:
+        if m not in found:
+            warnings.warn(f"{root}: modality '{m}' has no usable channel in any recording; dropped", DataWarning, stacklevel=2)
+    ds = _concatenate(parts, found, options.settings, grouping)
     ds.info.update({"source": SOURCE, "path": str(root), "recordings": len(parts), "skipped": skipped})
     if (root / CONFIG_FILE).exists():
         ds.info["config"] = str(root / CONFIG_FILE)
