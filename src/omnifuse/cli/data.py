@@ -60,9 +60,13 @@ def data_simulate(
     ),  # fmt: skip
     modalities: int = typer.Option(3, "--modalities", "-m", min=1, help="Number of modalities (cohort)."),
     n_samples: int = typer.Option(1000, "--n-samples", "-n", min=10, help="Number of samples (cohort)."),
-    recordings: int = typer.Option(4, "--recordings", min=1, max=200, help="Number of nights (sleep)."),
+    recordings: int = typer.Option(10, "--recordings", min=1, max=200, help="Number of nights (sleep)."),
     epochs: int = typer.Option(120, "--epochs", min=40, help="30 s epochs per night (sleep)."),
     unimodal: int = typer.Option(0, "--unimodal", min=0, help="Nights with EEG or EOG only (sleep)."),
+    noisy: int = typer.Option(
+        0, "--noisy", min=0, help="Nights with the EEG or EOG corrupted over 45-70% of the epochs "
+        "by movement bursts or electrode detachment (sleep).",
+    ),  # fmt: skip
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same data)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty output folder."),
 ) -> None:
@@ -71,8 +75,13 @@ def data_simulate(
     if kind == "sleep":
         from omnifuse.data.sleep import simulate_sleep
 
-        nights = simulate_sleep(out, n_recordings=recordings, n_epochs=epochs, seed=seed, unimodal=unimodal, overwrite=overwrite)
+        nights = simulate_sleep(
+            out, n_recordings=recordings, n_epochs=epochs, seed=seed, unimodal=unimodal, noisy=noisy, overwrite=overwrite
+        )
         console.print(f"wrote {len(nights)} nights of {epochs} epochs (PSG + hypnogram EDF) to {out}")
+        corrupted = [f"{n.name} ({n.noisy} {n.artefact}, {len(n.corrupted)} epochs)" for n in nights if n.noisy]
+        if corrupted:
+            console.print(f"noisy nights: {', '.join(corrupted)}")
         return
     if kind != "cohort":
         raise ConfigError(f"unknown --kind '{kind}' (valid: cohort, sleep)")

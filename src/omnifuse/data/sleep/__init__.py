@@ -8,7 +8,8 @@ Public API::
 Modules: ``edf`` (read and pick channels), ``hypnogram`` (Sleep-EDF EDF+ / NSRR XML),
 ``pairing`` (PSG <-> hypnogram), ``stages`` (consolidation, filtering, wake trimming),
 ``preprocess`` (resample, FIR band-pass, STFT), ``recording`` (one night), ``loader``
-(a folder), ``epochs`` (sample ids), ``write`` / ``simulate*`` (synthetic nights).
+(a folder), ``quality`` (noisy recordings, seed 003 section 4.4), ``epochs`` (sample ids),
+``write`` / ``simulate*`` (synthetic nights, ``simulate_artefacts``: noisy channels).
 """
 
 from omnifuse.data.sleep.config import DEFAULT_CHANNELS, SHHS_CHANNELS, SLEEP_EDF_CHANNELS, SleepSettings

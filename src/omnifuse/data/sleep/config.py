@@ -10,6 +10,9 @@
     missing_channel: error      # or "absent": a missing/unusable channel makes the modality absent
     bands: {eeg: [0.3, 40], eog: [0.3, 23]}
     group_by: recording         # or "subject" (Sleep-EDF: SC4ssN -> subject SC4ss)
+    noisy_std_factor: 3.0       # epoch anomalous: STD > 3x the folder's median epoch STD, or flat
+    noisy_fraction: 0.4         # channel noisy: more than 40% of its epochs anomalous
+    mark_noisy: true            # splits "noisy" / "clean" per recording (false: no splits)
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ DEFAULT_BANDS: dict[str, tuple[float, float]] = {
     "default": (0.3, 40.0),
 }
 
+#: Settings applied after the per-recording (cached) step: not part of the cache key.
+_NOT_KEYED = ("noisy_std_factor", "noisy_fraction")
+
 MissingChannel = Literal["error", "absent"]
 GroupBy = Literal["recording", "subject"]
 
@@ -61,6 +67,13 @@ class SleepSettings:
         fir_numtaps: length of the band-pass FIR (odd; 1101 = 3.3 / 0.3 Hz transition at 100 Hz).
         log_eps: added to the STFT magnitude before the log (signal units, µV when known).
         bands: band-pass edges per modality (see :data:`DEFAULT_BANDS`).
+        noisy_std_factor: an epoch is anomalous when the STD of its band-passed signal exceeds
+            this multiple of the modality's median epoch STD (:mod:`.quality`).
+        noisy_fraction: a recording's modality is noisy when more than this fraction of its
+            epochs is anomalous (seed 003 section 4.4: "> 40% of total recording time").
+
+    The two ``noisy_*`` thresholds are applied to the whole folder after loading, so they are
+    not part of :meth:`key` (changing them reuses the cached recordings).
     """
 
     sampling_rate: float = 100.0
@@ -71,6 +84,8 @@ class SleepSettings:
     fir_numtaps: int = 1101
     log_eps: float = 1e-3
     bands: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_BANDS))
+    noisy_std_factor: float = 3.0
+    noisy_fraction: float = 0.4
 
     @property
     def epoch_samples(self) -> int:
@@ -97,6 +112,8 @@ class SleepSettings:
     def key(self) -> str:
         """Stable text of all settings (part of the cache key)."""
         d = asdict(self)
+        for name in _NOT_KEYED:
+            d.pop(name)
         d["bands"] = {k: list(v) for k, v in sorted(dict(self.bands).items())}
         return json.dumps(d, sort_keys=True)
 
@@ -112,6 +129,9 @@ class SleepConfig(BaseModel):
     missing_channel: Optional[MissingChannel] = None
     bands: Optional[dict[str, tuple[float, float]]] = None
     group_by: Optional[GroupBy] = None
+    noisy_std_factor: Optional[float] = None
+    noisy_fraction: Optional[float] = None
+    mark_noisy: Optional[bool] = None
 
     @field_validator("modalities")
     @classmethod
@@ -124,12 +144,34 @@ class SleepConfig(BaseModel):
                     raise ValueError(f"modality '{name}' lists no channel label")
         return value
 
+    @field_validator("noisy_std_factor")
+    @classmethod
+    def _valid_factor(cls, value: Optional[float]) -> Optional[float]:
+        if value is not None:
+            check_noisy(value, 0.0)
+        return value
+
+    @field_validator("noisy_fraction")
+    @classmethod
+    def _valid_fraction(cls, value: Optional[float]) -> Optional[float]:
+        if value is not None:
+            check_noisy(2.0, value)
+        return value
+
     @field_validator("bands")
     @classmethod
     def _valid_bands(cls, value: Optional[dict[str, tuple[float, float]]]) -> Optional[dict[str, tuple[float, float]]]:
         for name, (low, high) in (value or {}).items():
             check_band(name, (low, high))
         return value
+
+
+def check_noisy(std_factor: float, fraction: float) -> None:
+    """Raise ValueError unless ``std_factor > 1`` and ``0 <= fraction < 1``."""
+    if not std_factor > 1:
+        raise ValueError(f"noisy_std_factor must be greater than 1, got {std_factor}")
+    if not 0 <= fraction < 1:
+        raise ValueError(f"noisy_fraction must be in [0, 1), got {fraction}")
 
 
 def check_band(name: str, band: Sequence[float]) -> None:

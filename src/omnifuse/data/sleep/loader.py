@@ -6,6 +6,10 @@ classes W, N1, N2, N3, REM. Each modality is a "signal" of shape ``(29, 128)``: 
 STFT frames x 128 frequency bins named ``"0.39Hz"`` ... ``"50.00Hz"``. One bad recording never
 stops the folder: it is skipped with a DataWarning naming its file and the reason, and listed
 in ``info["skipped"]``. Each recording is cached on its own (file contents + settings).
+
+Noisy recordings (seed 003 section 4.4, :mod:`omnifuse.data.sleep.quality`) are kept and
+listed in ``info["noisy"]`` (recording -> noisy modalities); unless ``mark_noisy`` is off,
+``splits`` is "noisy" for every epoch of such a recording and "clean" for the others.
 """
 
 from __future__ import annotations
@@ -20,16 +24,17 @@ from omnifuse.data.cache import cached, content_key
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.labels import Labels
 from omnifuse.data.sleep.config import (
-    CONFIG_FILE, DEFAULT_CHANNELS, GroupBy, MissingChannel, SleepSettings, check_band, read_sleep_config,
+    CONFIG_FILE, DEFAULT_CHANNELS, GroupBy, MissingChannel, SleepSettings, check_band, check_noisy, read_sleep_config,
 )  # fmt: skip
 from omnifuse.data.sleep.pairing import Recording, pair_recordings, psg_files, subject_of
+from omnifuse.data.sleep.quality import assess, noisy_recordings, summary
 from omnifuse.data.sleep.recording import RecordingOptions, build_recording, signal_spec
 from omnifuse.data.sleep.stages import STAGES
 from omnifuse.errors import ConfigError, DataError, DataWarning
 from omnifuse.utils.progress import track
 
 SOURCE = "sleep-edf"
-LOADER_VERSION = "sleep-1"
+LOADER_VERSION = "sleep-2"  # sleep-2: per-epoch STD kept in info["epoch_std"]
 MISSING_CHANNEL = ("error", "absent")
 GROUP_BY = ("recording", "subject")
 
@@ -48,6 +53,9 @@ def load_sleep(
     missing_channel: MissingChannel | None = None,
     bands: Mapping[str, tuple[float, float]] | None = None,
     group_by: GroupBy | None = None,
+    noisy_std_factor: float | None = None,
+    noisy_fraction: float | None = None,
+    mark_noisy: bool | None = None,
     use_cache: bool = True,
     progress: bool = False,
 ) -> MultimodalDataset:
@@ -62,6 +70,12 @@ def load_sleep(
             unusable (flat, saturated); "absent" keeps it with that modality absent.
         bands: band-pass edges per modality (default 0.3-40 Hz EEG, 0.3-23 Hz EOG).
         group_by: "recording" (default) or "subject" (Sleep-EDF names: two nights, one subject).
+        noisy_std_factor: an epoch is anomalous when its band-passed STD exceeds this many
+            times the modality's median epoch STD over the folder (default 3.0), or is below
+            1/20 of it (flat).
+        noisy_fraction: a recording's modality is noisy when more than this fraction of its
+            epochs is anomalous (default 0.4).
+        mark_noisy: set ``splits`` to "noisy" / "clean" per recording (default True).
         use_cache: reuse per-recording results keyed by file contents and settings.
         progress: show a progress bar over the recordings.
 
@@ -81,9 +95,17 @@ def load_sleep(
             check_band(name, band)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+    std_factor = float(_first(noisy_std_factor, config.noisy_std_factor, SleepSettings.noisy_std_factor))
+    fraction = float(_first(noisy_fraction, config.noisy_fraction, SleepSettings.noisy_fraction))
+    try:
+        check_noisy(std_factor, fraction)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     options = RecordingOptions(
         modalities={m: list(a) for m, a in mods.items()},
-        settings=SleepSettings(bands={k: tuple(v) for k, v in merged_bands.items()}),
+        settings=SleepSettings(
+            bands={k: tuple(v) for k, v in merged_bands.items()}, noisy_std_factor=std_factor, noisy_fraction=fraction
+        ),
         require_all_stages=_first(require_all_stages, config.require_all_stages, True),
         min_epochs=int(_first(min_epochs, config.min_epochs, 21)),
         missing_channel=policy,  # type: ignore[arg-type]
@@ -113,8 +135,17 @@ def load_sleep(
     for m in mods:
         if m not in found:
             warnings.warn(f"{root}: modality '{m}' has no usable channel in any recording; dropped", DataWarning, stacklevel=2)
-    ds = _concatenate(parts, found, options.settings, grouping)
-    ds.info.update({"source": SOURCE, "path": str(root), "recordings": len(parts), "skipped": skipped})
+    qualities = assess({_name(p): p.info.get("epoch_std", {}) for p in parts}, std_factor, fraction)
+    noisy = noisy_recordings(qualities)
+    marking = bool(_first(mark_noisy, config.mark_noisy, True))
+    if noisy:
+        where = " in split 'noisy' (the others in 'clean')" if marking else ""
+        warnings.warn(summary(qualities, len(parts), std_factor, fraction) + where, DataWarning, stacklevel=2)
+    splits = None
+    if marking:
+        splits = np.concatenate([np.full(len(p), "noisy" if _name(p) in noisy else "clean") for p in parts])
+    ds = _concatenate(parts, found, options.settings, grouping, splits)
+    ds.info.update({"source": SOURCE, "path": str(root), "recordings": len(parts), "skipped": skipped, "noisy": noisy})
     if (root / CONFIG_FILE).exists():
         ds.info["config"] = str(root / CONFIG_FILE)
     return ds
@@ -132,7 +163,13 @@ def _skip(skipped: dict[str, str], psg: Path, reason: str) -> None:
     warnings.warn(f"{reason}; recording skipped", DataWarning, stacklevel=3)
 
 
-def _concatenate(parts: list[MultimodalDataset], modalities: list[str], settings: SleepSettings, grouping: str) -> MultimodalDataset:
+def _name(part: MultimodalDataset) -> str:
+    return str(part.info.get("recording", part.groups[0]))
+
+
+def _concatenate(
+    parts: list[MultimodalDataset], modalities: list[str], settings: SleepSettings, grouping: str, splits: np.ndarray | None = None
+) -> MultimodalDataset:
     """Stack per-recording datasets; a modality missing from a recording is absent (NaN rows)."""
     n = sum(len(p) for p in parts)
     shape = (settings.n_frames, settings.n_bins)
@@ -145,7 +182,7 @@ def _concatenate(parts: list[MultimodalDataset], modalities: list[str], settings
         for m in part.modalities:
             data[m][rows] = part.data[m]
             mask[m][rows] = True
-        channels[part.info.get("recording", str(part.groups[0]))] = dict(part.info.get("channels", {}))
+        channels[_name(part)] = dict(part.info.get("channels", {}))
         row += len(part)
     ids = np.concatenate([p.sample_ids for p in parts])
     groups = np.concatenate([p.groups for p in parts])
@@ -159,6 +196,7 @@ def _concatenate(parts: list[MultimodalDataset], modalities: list[str], settings
         labels=Labels("multiclass", np.concatenate([p.labels.y for p in parts]), STAGES),
         sample_ids=ids,
         groups=groups,
+        splits=splits,
         info={"channels": channels},
     )
 

@@ -74,26 +74,39 @@ def spectrogram(epochs: np.ndarray, settings: SleepSettings | None = None) -> np
     return np.log(magnitude + s.log_eps).transpose(0, 2, 1).astype(np.float32)
 
 
-def channel_features(
+def filtered_epochs(
     x: np.ndarray, rate: float, band: tuple[float, float], positions: np.ndarray, settings: SleepSettings | None = None
 ) -> np.ndarray:
-    """Resample, band-pass and STFT the epochs ``positions`` of a whole-night signal ``x``.
+    """Resample and band-pass a whole-night signal ``x``; return the epochs ``positions``.
 
     ``positions`` are epoch indices on the recording's 30 s grid (starting at the first
     sample). Only the span of the kept epochs (plus one filter length each side) is filtered.
-    Returns float32 ``(len(positions), frames, bins)``.
+    Returns float64 ``(len(positions), epoch_samples)`` at ``settings.sampling_rate``.
     """
     s = settings or SleepSettings()
     positions = np.asarray(positions, dtype=np.int64)
     n_ep = s.epoch_samples
     signal = resample(x, rate, s.sampling_rate)
     if len(positions) == 0:
-        return np.zeros((0, s.n_frames, s.n_bins), dtype=np.float32)
+        return np.zeros((0, n_ep))
     if (positions[-1] + 1) * n_ep > len(signal):
         raise DataError(f"epoch {int(positions[-1])} lies beyond the end of the signal ({len(signal) / s.sampling_rate:.0f} s)")
     lo = max(0, int(positions.min()) * n_ep - s.fir_numtaps)
     hi = min(len(signal), (int(positions.max()) + 1) * n_ep + s.fir_numtaps)
     filtered = bandpass(signal[lo:hi], band, s.sampling_rate, s.fir_numtaps)
     starts = positions * n_ep - lo
-    epochs = filtered[starts[:, None] + np.arange(n_ep)[None, :]]
+    return filtered[starts[:, None] + np.arange(n_ep)[None, :]]
+
+
+def channel_features(
+    x: np.ndarray, rate: float, band: tuple[float, float], positions: np.ndarray, settings: SleepSettings | None = None
+) -> np.ndarray:
+    """Resample, band-pass and STFT the epochs ``positions`` of a whole-night signal ``x``.
+
+    See :func:`filtered_epochs`. Returns float32 ``(len(positions), frames, bins)``.
+    """
+    s = settings or SleepSettings()
+    epochs = filtered_epochs(x, rate, band, positions, s)
+    if len(epochs) == 0:
+        return np.zeros((0, s.n_frames, s.n_bins), dtype=np.float32)
     return spectrogram(epochs, s)

@@ -4,6 +4,8 @@ Order of the steps (seed 003 section 3.1): read the hypnogram and label the 30 s
 consolidate stages (N4 -> N3) and drop movement/unscored epochs; exclude the recording when
 a class is missing (``require_all_stages``); trim edge wake; refuse it when fewer than
 ``min_epochs`` remain; only then read, resample, filter and transform the picked channels.
+The standard deviation of each band-passed 100 Hz epoch is kept in ``info["epoch_std"]``
+(modality -> one value per epoch) for the noisy-recording detection of :mod:`.quality`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from omnifuse.data.sleep.edf import ChannelError, ChannelInfo, EdfHeader, pick_c
 from omnifuse.data.sleep.epochs import epoch_ids
 from omnifuse.data.sleep.hypnogram import epoch_stages, read_hypnogram
 from omnifuse.data.sleep.pairing import Recording
-from omnifuse.data.sleep.preprocess import channel_features, frequency_labels
+from omnifuse.data.sleep.preprocess import filtered_epochs, frequency_labels, spectrogram
 from omnifuse.data.sleep.stages import STAGES, consolidate, missing_stages, wake_trim
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.errors import DataError, DataWarning
@@ -82,6 +84,7 @@ def build_recording(recording: Recording, options: RecordingOptions) -> Multimod
     n_epochs = int(duration // options.settings.epoch_seconds)
     positions, y = labelled_epochs(recording, header, n_epochs, options)
     features: dict[str, np.ndarray] = {}
+    epoch_std: dict[str, np.ndarray] = {}
     for name, channel in channels.items():
         try:
             signal = read_channel(recording.psg, channel)
@@ -89,10 +92,18 @@ def build_recording(recording: Recording, options: RecordingOptions) -> Multimod
             _absent_or_raise(exc, options)
             continue
         band = options.settings.band(name)
-        features[name] = channel_features(signal, channel.sampling_rate, band, positions, options.settings)
+        epochs = filtered_epochs(signal, channel.sampling_rate, band, positions, options.settings)
+        features[name] = spectrogram(epochs, options.settings) if len(epochs) else _no_frames(options.settings)
+        epoch_std[name] = epochs.std(axis=1)
     if not features:
         raise DataError(f"{recording.psg}: no usable channel for {', '.join(options.modalities)}")
-    return _dataset(recording, y, features, {m: channels[m] for m in features}, options.settings)
+    ds = _dataset(recording, y, features, {m: channels[m] for m in features}, options.settings)
+    ds.info["epoch_std"] = {m: [float(v) for v in std] for m, std in epoch_std.items()}
+    return ds
+
+
+def _no_frames(settings: SleepSettings) -> np.ndarray:
+    return np.zeros((0, settings.n_frames, settings.n_bins), dtype=np.float32)
 
 
 def _absent_or_raise(exc: ChannelError, options: RecordingOptions) -> None:
