@@ -93,3 +93,37 @@ def data_simulate(
     (Path(out) / "truth.json").write_text(json.dumps(truth.to_dict(), indent=2))
     console.print(f"wrote {len(ds)} samples, {ds.n_modalities} modalities to {out}")
     console.print(f"lazy combination (ground truth): {'+'.join(truth.lazy_combination) or 'none'}")
+
+
+@data_app.command("mimic")
+def data_mimic(
+    mimic_iv: Path = typer.Option(..., "--mimic-iv", help="MIMIC-IV v2.x folder (hosp/, icu/)."),
+    cxr: Path = typer.Option(..., "--cxr", help="MIMIC-CXR-JPG folder (mimic-cxr-2.0.0-metadata.csv.gz, files/)."),
+    reports: Path = typer.Option(..., "--reports", help="MIMIC-CXR reports folder (files/pXX/pSUBJECT/sSTUDY.txt)."),
+    out: Path = typer.Option(..., "--out", help="Output folder (generic folder format)."),
+    views: str = typer.Option("AP,PA", "--views", help="CXR view positions in order of preference (MedFuse: AP)."),
+    derive_gcs_total: bool = typer.Option(
+        True, "--derive-gcs-total/--no-derive-gcs-total",
+        help="GCS total from eye+verbal+motor charted together (MIMIC-IV has no GCS total item).",
+    ),  # fmt: skip
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty output folder."),
+) -> None:
+    """Seed 000's in-hospital-mortality cohort from local MIMIC files: EHR (17 variables, 2-hour
+    bins over the first 48 h, 76 columns), the stay's chest X-ray and its report's findings."""
+    from omnifuse.data.mimic import build_mimic, write_mimic
+
+    target = Path(out).resolve()
+    for source in (mimic_iv, cxr, reports):
+        source = Path(source).resolve()
+        if source == target or source in target.parents or target in source.parents:
+            raise ConfigError(f"{out}: the output folder overlaps the input {source}; choose another --out")
+    chosen = tuple(v.strip().upper() for v in views.split(",") if v.strip())
+    result = build_mimic(mimic_iv, cxr, reports, views=chosen, derive_gcs_total=derive_gcs_total, progress=interactive())
+    write_mimic(result, out, overwrite=overwrite)
+    s = result.summary
+    skipped = ", ".join(f"{k} {v}" for k, v in s["skipped_stays"].items() if v) or "none"
+    console.print(
+        f"wrote {s['stays_kept']} ICU stays ({s['labels']['died']} in-hospital deaths) to {out}: "
+        f"ehr {s['modalities']['ehr']}, cxr {s['modalities']['cxr']}, report {s['modalities']['report']}"
+    )
+    console.print(f"skipped stays: {skipped} (of {s['icu_stays_read']} read); details in {out}/mimic_summary.json")
