@@ -122,8 +122,10 @@ def data_mimic(
     write_mimic(result, out, overwrite=overwrite)
     s = result.summary
     skipped = ", ".join(f"{k} {v}" for k, v in s["skipped_stays"].items() if v) or "none"
-    console.print(
-        f"wrote {s['stays_kept']} ICU stays ({s['labels']['died']} in-hospital deaths) to {out}: "
-        f"ehr {s['modalities']['ehr']}, cxr {s['modalities']['cxr']}, report {s['modalities']['report']}"
-    )
-    console.print(f"skipped stays: {skipped} (of {s['icu_stays_read']} read); details in {out}/mimic_summary.json")
+    present = ", ".join(f"{name} {count}" for name, count in s["modalities"].items())
+    for line in (
+        f"wrote {s['stays_kept']} ICU stays ({s['labels']['died']} in-hospital deaths) to {out}",
+        f"stays with each modality: {present}",
+        f"skipped stays: {skipped} (of {s['icu_stays_read']} read); details in {Path(out) / 'mimic_summary.json'}",
+    ):
+        console.print(line, soft_wrap=True, highlight=False)
