@@ -2,6 +2,7 @@
 
     python benchmarks/sleep_model_speed.py [--repeats 5] [--train-epochs 2] [--json PATH]
     python benchmarks/sleep_model_speed.py --quick          # smoke run (small data, 1 repeat)
+    python benchmarks/sleep_model_speed.py --models medfusesleep:paper   # one configuration
 
 Data are synthetic Sleep-EDF-like nights (``simulate_sleep`` -> ``load_sleep``, cache off;
 EEG + EOG, each epoch a (29, 128) log STFT); loading is not timed.
@@ -207,11 +208,16 @@ def main() -> None:
                         help="rows per training batch (configs/medfusesleep-paper.yaml: 16 x 21 = 336)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="num_threads of the training runs")
     parser.add_argument("--infer-threads", type=int, nargs="+", default=[2, 1], help="torch threads for inference")
+    parser.add_argument("--models", nargs="+", default=[f"{n}:{z}" for n, z in MODELS], metavar="NAME:SIZE",
+                        help="subset of the trained models (inference rows: the medfusesleep ones among them)")
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny data, 1 repeat, 1 training epoch")
     parser.add_argument("--json", type=Path, default=None, help="Also write the results here.")
     args = parser.parse_args()
     if args.quick:
         args.repeats, args.night_epochs, args.train_nights, args.train_night_epochs, args.train_epochs = 1, 120, 2, 63, 1
+    chosen = [(m.partition(":")[0], m.partition(":")[2]) for m in args.models]
+    if unknown := [f"{n}:{z}" for n, z in chosen if (n, z) not in MODELS]:
+        parser.error(f"unknown --models {unknown} (choose among {[f'{n}:{z}' for n, z in MODELS]})")
     warnings.filterwarnings("ignore")
     load_before = os.getloadavg()
     total = time.perf_counter()
@@ -227,7 +233,7 @@ def main() -> None:
 
     training: list[TrainRow] = []
     fitted: dict[tuple[str, str], FittedModel] = {}
-    for name, size in MODELS:
+    for name, size in chosen:
         for threads in args.threads:
             row, model = train_row(name, size, threads, context, args.train_epochs, args.batch_size)
             training.append(row)
@@ -235,7 +241,7 @@ def main() -> None:
             print(f"  trained {name} ({size}, {threads} thread(s)): {row.fit_seconds:.1f} s", flush=True)
 
     inference = [infer_row(fitted[key], key[1], night, threads, args.repeats)
-                 for key in INFER for threads in args.infer_threads]  # fmt: skip
+                 for key in INFER if key in fitted for threads in args.infer_threads]  # fmt: skip
     load_after = os.getloadavg()
 
     print(f"\nMedFuseSleep (seed 003) speed: torch {torch.__version__}, {os.cpu_count()} CPUs, {platform.machine()}, "
