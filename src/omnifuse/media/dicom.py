@@ -70,7 +70,8 @@ def grey_to_unit(pixels: np.ndarray, ds: Any) -> np.ndarray:
         center, width, function = window
         out = apply_window(values, center, width, function)
     elif "VOILUTSequence" in ds:
-        out = min_max(np.asarray(apply_voi_lut(values, ds, prefer_lut=True), dtype=np.float64))
+        indices = np.rint(values).astype(np.int64)  # a LUT is indexed by integer values
+        out = min_max(np.asarray(apply_voi_lut(indices, ds, prefer_lut=True), dtype=np.float64))
     else:
         out = min_max(values)
     if str(ds.get("PhotometricInterpretation", "")).upper() == "MONOCHROME1":
