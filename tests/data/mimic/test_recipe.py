@@ -266,3 +266,18 @@ def test_no_stay_left(mimic):
     pd.read_csv(path).assign(anchor_age=10).to_csv(path, index=False)
     with pytest.raises(DataError, match=r"no ICU stay is left after the cohort rules \(.*under_18: 6\)"):
         build(mimic)
+
+
+def test_gcs_components_alone_and_bad_charttime(mimic):
+    path = mimic["mimic_iv"] / "icu" / "chartevents.csv.gz"
+    frame = pd.read_csv(path)
+    frame = frame[~frame["itemid"].isin([223900, 223901])]  # eye only: no GCS total can be derived
+    bad = frame.iloc[[0]].assign(charttime="yesterday")
+    pd.concat([frame, bad]).to_csv(path, index=False)
+    result, messages = build(mimic)
+    events = result.summary["events"]
+    assert events["gcs_total_derived"] == 0 and events["chartevents_bad_charttime"] == 1
+    assert any("1 chartevents row(s) without a valid charttime" in m for m in messages)
+    x = result.dataset.data["ehr"].values[row(result.dataset, 30000001)]
+    assert x[0, col("Glascow coma scale eye opening->Spontaneously")] == 1
+    assert x[0, col("Glascow coma scale total->15")] == 1 and x[0, col("mask->Glascow coma scale total")] == 0

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from omnifuse.data.mimic.cohort import LAYOUT_HINT
 from omnifuse.data.mimic.discretize import HOURS, Events
-from omnifuse.data.mimic.tables import find_table, optional_table, read_table, stream_events
+from omnifuse.data.mimic.tables import Window, find_table, optional_table, read_table, stream_events
 from omnifuse.data.mimic.variables import (
     CAPILLARY_REFILL, CATEGORIES, CHART_ITEMS, CRR, GCS_EYE, GCS_MOTOR, GCS_SCORES, GCS_TOTAL, GCS_VERBAL, ITEMS,
     LAB_ITEMS, VAR_INDEX, VARIABLES, is_categorical,
@@ -48,11 +48,22 @@ def read_events(root: Path, stays: pd.DataFrame, derive_gcs_total: bool = True, 
     row_of = pd.Series(np.arange(len(stays)), index=stays["stay_id"].to_numpy())
     intime = stays["intime"].to_numpy()
 
-    chart = stream_events(chart_path, list(CHART_TYPES), CHART_TYPES, CHART_ITEMS, "stay_id", stays["stay_id"], progress)
+    start = (stays["intime"] - pd.Timestamp(0)) // pd.Timedelta(seconds=1)
+    end = start + int(HOURS * 3600)
+    by_stay = Window(stays["stay_id"].to_numpy(np.int64), start.to_numpy(np.int64), end.to_numpy(np.int64))
+    order = np.argsort(by_stay.keys)
+    by_stay = Window(*(a[order] for a in by_stay))
+    chart = stream_events(chart_path, list(CHART_TYPES), CHART_TYPES, CHART_ITEMS, "stay_id", by_stay, progress)
     chart["stay"] = row_of.reindex(chart["stay_id"].to_numpy()).to_numpy()
     chart = _with_hours(chart, intime, stats, "chartevents")
 
-    lab = stream_events(lab_path, list(LAB_TYPES), LAB_TYPES, LAB_ITEMS, "subject_id", stays["subject_id"], progress)
+    spans = (
+        pd.DataFrame({"subject_id": stays["subject_id"], "start": start, "end": end})
+        .groupby("subject_id")
+        .agg(start=("start", "min"), end=("end", "max"))
+    )  # labs: from a patient's first kept intime to 48 h after the last one
+    by_subject = Window(spans.index.to_numpy(np.int64), spans["start"].to_numpy(np.int64), spans["end"].to_numpy(np.int64))
+    lab = stream_events(lab_path, list(LAB_TYPES), LAB_TYPES, LAB_ITEMS, "subject_id", by_subject, progress)
     lab = lab.merge(stays[["subject_id"]].assign(stay=np.arange(len(stays))), on="subject_id", how="inner")
     lab = _with_hours(lab, intime, stats, "labevents")
     stats["chartevents_rows"], stats["labevents_rows"] = len(chart), len(lab)
@@ -115,7 +126,7 @@ def _clean(frame: pd.DataFrame, stats: dict[str, Any]) -> pd.Series:
 
 
 def _categories(var: int, raw: pd.Series) -> pd.Series:
-    text = raw.astype("string").str.strip()
+    text = raw.fillna("").astype(str).str.strip()
     if var == CRR:
         text = text.str.lower().map(CAPILLARY_REFILL)
     choices = CATEGORIES[VARIABLES[var]]
@@ -150,7 +161,7 @@ def _gcs_total(frame: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for var in (GCS_EYE, GCS_VERBAL, GCS_MOTOR):
         sub = frame[frame["var"] == var]
-        score = sub["value"].astype("string").str.strip().str.casefold().map(GCS_SCORES[var])
+        score = sub["value"].fillna("").astype(str).str.strip().str.casefold().map(GCS_SCORES[var]).astype("float64")
         parts.append(
             pd.DataFrame({"stay": sub["stay"], "charttime": sub["charttime"], "hours": sub["hours"], f"s{var}": score})
             .dropna()
@@ -158,7 +169,7 @@ def _gcs_total(frame: pd.DataFrame) -> pd.DataFrame:
         )
     keys = ["stay", "charttime", "hours"]
     both = parts[0].merge(parts[1], on=keys).merge(parts[2], on=keys)
-    total = (both[f"s{GCS_EYE}"] + both[f"s{GCS_VERBAL}"] + both[f"s{GCS_MOTOR}"]).astype(int).astype(str)
+    total = (both[f"s{GCS_EYE}"] + both[f"s{GCS_VERBAL}"] + both[f"s{GCS_MOTOR}"]).astype(np.int64).astype(str)
     index = {c: float(i) for i, c in enumerate(CATEGORIES[VARIABLES[GCS_TOTAL]])}
     return pd.DataFrame({
         "stay": both["stay"].to_numpy(), "hours": both["hours"].to_numpy(),

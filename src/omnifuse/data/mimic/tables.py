@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -62,18 +63,28 @@ def read_table(path: Path, columns: Iterable[str], dates: Iterable[str] = (), dt
     return frame
 
 
+class Window(NamedTuple):
+    """Per key (sorted), the first and last ``charttime`` to keep, in seconds since the epoch."""
+
+    keys: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
 def stream_events(
     path: Path,
     columns: list[str],
     types: dict[str, pa.DataType],
     itemids: Iterable[int],
     key: str,
-    keys: Iterable[int],
+    window: Window,
     progress: bool = False,
 ) -> pd.DataFrame:
-    """Rows of an event table whose ``itemid`` is in ``itemids`` and ``key`` column in ``keys``."""
+    """Rows of an event table whose ``itemid`` is in ``itemids``, ``key`` column in ``window.keys``
+    and ``charttime`` within that key's window. Rows whose charttime is not ``YYYY-MM-DD HH:MM:SS``
+    are kept (the caller parses and counts them)."""
     item_set = pa.array(sorted(set(int(i) for i in itemids)), type=pa.int64())
-    key_set = pa.array(sorted(set(int(k) for k in keys)), type=pa.int64())
+    key_set = pa.array(window.keys, type=pa.int64())
     convert = pacsv.ConvertOptions(include_columns=columns, column_types=types, strings_can_be_null=True)
     parts: list[pa.Table] = []
     try:
@@ -84,12 +95,22 @@ def stream_events(
                 pc.fill_null(pc.is_in(batch.column(key), value_set=key_set), False),
             )
             if pc.any(keep).as_py():
-                parts.append(pa.Table.from_batches([batch.filter(keep)]))
+                parts.append(_in_window(pa.Table.from_batches([batch.filter(keep)]), key, window))
     except (pa.ArrowInvalid, pa.ArrowKeyError, OSError, EOFError) as exc:
         raise DataError(f"{path}: cannot be read ({_first_line(exc)})") from exc
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=_pandas_dtype(types.get(c))) for c in columns})
     return pa.concat_tables(parts).to_pandas()
+
+
+def _in_window(table: pa.Table, key: str, window: Window) -> pa.Table:
+    when = pc.strptime(table.column("charttime"), format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+    seconds = pc.cast(when, pa.int64()).to_numpy(zero_copy_only=False)
+    unparsed = pc.is_null(when).to_numpy(zero_copy_only=False)
+    pos = np.searchsorted(window.keys, table.column(key).to_numpy(zero_copy_only=False))
+    with np.errstate(invalid="ignore"):
+        inside = (seconds >= window.start[pos] - 1) & (seconds <= window.end[pos] + 1)
+    return table.filter(pa.array(unparsed | inside))
 
 
 def _pandas_dtype(kind: pa.DataType | None) -> object:
