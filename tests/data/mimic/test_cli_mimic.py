@@ -1,5 +1,8 @@
 import json
 
+import pandas as pd
+import pytest
+
 from tests.test_cli import run
 
 
@@ -49,3 +52,22 @@ def test_mimic_missing_file_is_one_line(mimic, tmp_path, monkeypatch, capsys):
     assert code == 2
     assert "icu/chartevents.csv.gz: not found" in err and "Traceback" not in err
     assert not (tmp_path / "ihm").exists()
+
+
+def test_recipe_images_and_reports_feed_omnifuse_extract(mimic, tmp_path, monkeypatch, capsys):
+    """cxr.csv (sample_id, path) and report.csv (sample_id, text) are what `omnifuse extract` reads."""
+    pytest.importorskip("transformers")
+    from tests.media.conftest import save_tiny_bert, save_tiny_resnet
+
+    out = tmp_path / "ihm"
+    assert run(monkeypatch, capsys, *mimic_args(mimic, out))[0] == 0
+    resnet, bert = save_tiny_resnet(tmp_path / "resnet"), save_tiny_bert(tmp_path / "bert")
+    code, _, err = run(monkeypatch, capsys, "extract", "--images", str(out / "cxr.csv"), "--model", str(resnet),
+                       "--out", str(tmp_path / "cxr.parquet"))  # fmt: skip
+    assert code == 0, err
+    code, _, err = run(monkeypatch, capsys, "extract", "--text", str(out / "report.csv"), "--column", "text",
+                       "--model", str(bert), "--out", str(tmp_path / "report.parquet"))  # fmt: skip
+    assert code == 0, err
+    for name in ("cxr", "report"):
+        emb = pd.read_parquet(tmp_path / f"{name}.parquet")
+        assert sorted(emb["sample_id"].astype(str)) == ["30000001", "30000002"]

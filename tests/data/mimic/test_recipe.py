@@ -162,8 +162,7 @@ def test_missing_and_sectionless_reports(mimic):
     bare = mimic["reports"] / "files" / "p10" / "p10000001" / "s50000002.txt"
     bare.write_text("WET READ: clear lungs\n")
     result, messages = build(mimic)
-    ds = result.dataset
-    assert not ds.mask[:, ds.modalities.index("report")].any()
+    assert result.dataset.modalities == ("cxr", "ehr")  # no stay has a report left
     assert result.summary["report"]["files_missing"] == 1 and result.summary["report"]["no_findings_or_impression"] == 1
     assert any(str(missing) in m for m in messages) and any(str(bare) in m for m in messages)
 
@@ -281,3 +280,12 @@ def test_gcs_components_alone_and_bad_charttime(mimic):
     x = result.dataset.data["ehr"].values[row(result.dataset, 30000001)]
     assert x[0, col("Glascow coma scale eye opening->Spontaneously")] == 1
     assert x[0, col("Glascow coma scale total->15")] == 1 and x[0, col("mask->Glascow coma scale total")] == 0
+
+
+def test_a_modality_no_stay_has_is_left_out(mimic, tmp_path):
+    result, messages = build(mimic, views=("LL",))  # no left-lateral image in the fixture
+    assert result.dataset.modalities == ("ehr",)
+    assert result.summary["modalities"] == {"ehr": 3, "cxr": 0, "report": 0}
+    assert any("no kept stay has a cxr" in m for m in messages)
+    out = write_mimic(result, tmp_path / "cohort")
+    assert not (out / "cxr.csv").exists() and load_dataset(out, use_cache=False).modalities == ("ehr",)

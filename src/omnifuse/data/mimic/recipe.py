@@ -129,6 +129,12 @@ def build_mimic(
         "report": texts,
     }
     mask = {"ehr": np.ones(n, dtype=bool), "cxr": paths != "", "report": texts != ""}
+    for name in ("cxr", "report"):  # a modality no stay has is left out (an empty file would not load)
+        if not mask[name].any():
+            messages.append(f"no kept stay has a {name}: the cohort is written without {name}.csv")
+            specs = [spec for spec in specs if spec.name != name]
+            del data[name]
+    mask = {name: mask[name] for name in data}
     summary = {
         "recipe": RECIPE_VERSION,
         "sources": {"mimic_iv": str(mimic_iv), "cxr": str(cxr), "reports": str(reports)},
@@ -138,7 +144,7 @@ def build_mimic(
         "stays_kept": n,
         "skipped_stays": skipped,
         "labels": {"died": int(stays["label"].sum()), "survived": int(n - stays["label"].sum())},
-        "modalities": {"ehr": n, "cxr": int(mask["cxr"].sum()), "report": int(mask["report"].sum())},
+        "modalities": {"ehr": n, "cxr": int((paths != "").sum()), "report": int((texts != "").sum())},
         "cxr": {
             "stays_without_image_in_window": int((match.study_id < 0).sum()),
             "stays_with_only_other_views": match.n_in_window_other_view,
