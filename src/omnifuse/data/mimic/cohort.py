@@ -19,7 +19,6 @@ holds deaths after discharge, from state records.)
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from omnifuse.data.mimic.tables import find_table, read_table
-from omnifuse.errors import DataError, DataWarning
+from omnifuse.errors import DataError
 
 LAYOUT_HINT = "--mimic-iv must be a MIMIC-IV v2.x folder holding hosp/ and icu/"
 MIN_AGE = 18
@@ -41,6 +40,7 @@ class Cohort:
     stays: pd.DataFrame  # subject_id, hadm_id, stay_id, intime, outtime, age, label
     skipped: dict[str, int] = field(default_factory=dict)
     n_icu_stays: int = 0
+    messages: list[str] = field(default_factory=list)  # for the summary and DataWarnings
 
 
 def build_cohort(root: Path) -> Cohort:
@@ -93,17 +93,16 @@ def build_cohort(root: Path) -> Cohort:
     flag = pd.to_numeric(stays["hospital_expire_flag"], errors="coerce").fillna(0) == 1
     stays = stays.assign(label=(flag | died_in).astype(np.int64))
     unflagged = int((died_in & ~flag).sum())
+    messages = []
     if unflagged:
-        warnings.warn(
+        messages.append(
             f"{admissions_path}: {unflagged} kept stay(s) have a deathtime within the admission but "
-            "hospital_expire_flag 0; they are labelled as in-hospital deaths",
-            DataWarning,
-            stacklevel=3,
+            "hospital_expire_flag 0; they are labelled as in-hospital deaths"
         )
     columns = ["subject_id", "hadm_id", "stay_id", "intime", "outtime", "age", "label"]
     stays = stays[columns].astype({"subject_id": np.int64, "hadm_id": np.int64, "stay_id": np.int64})
     stays = stays.sort_values("stay_id").reset_index(drop=True)
-    return Cohort(stays, skipped, n_total)
+    return Cohort(stays, skipped, n_total, messages)
 
 
 def _check_ids(frame: pd.DataFrame, path: Path, columns: list[str]) -> None:

@@ -13,7 +13,18 @@ Output (``out/``)::
 The EHR values are *not* standardised here: continuous columns stay in clinical units and are
 standardised by omnifuse's Standardizer, which is fitted on the training samples of each run
 (fold) only. Standardising in the recipe would need a fixed training set chosen before any
-cross-validation and would leak test statistics into every other split.
+cross-validation and would leak test statistics into every other split. (The Standardizer
+scales all 76 columns, one-hot and mask columns included, where the benchmark scales only the
+continuous ones; for the models this is an affine change of inputs.)
+
+``cxr.csv`` and ``report.csv`` are also the inputs of ``omnifuse extract`` (seed 000: ResNet-34
+image features, BERT text features)::
+
+    omnifuse extract --images OUT/cxr.csv --model microsoft/resnet-34 --out cxr_emb.parquet
+    omnifuse extract --text OUT/report.csv --column text --model bert-base-uncased --out report_emb.parquet
+
+An embedding file replaces ``cxr.csv`` / ``report.csv`` in a cohort folder as ``cxr.parquet`` /
+``report.parquet`` declared ``{kind: embedding}`` in ``modalities.yaml``.
 """
 
 from __future__ import annotations
@@ -86,33 +97,17 @@ def build_mimic(
     events = type(events)(remap[events.stay[keep]], *(a[keep] for a in events[1:]))
     ehr = discretize(events, len(stays))
 
-    messages: list[str] = []
     metadata, metadata_path, bad_rows = read_metadata(cxr)
     match = match_cxr(stays, metadata, views)
     paths, missing_images = _image_paths(cxr, stays, match)
     texts, sections, report_counts = _reports(reports, stays, match)
+    messages = list(cohort.messages)
     if bad_rows:
-        messages.append(f"{metadata_path}: {bad_rows} row(s) without a valid subject_id, study_id, dicom_id or StudyDate/StudyTime are ignored")
-    if missing_images:
         messages.append(
-            f"{len(missing_images)} matched CXR image file(s) not found, those stays have no cxr "
-            f"(first: {', '.join(missing_images[:_SHOWN])})"
+            f"{metadata_path}: {bad_rows} row(s) without a valid subject_id, study_id, dicom_id or "
+            "StudyDate/StudyTime are ignored"
         )
-    if report_counts["missing_files"]:
-        messages.append(
-            f"{len(report_counts['missing_files'])} report file(s) of matched studies not found, those stays have no report "
-            f"(first: {', '.join(report_counts['missing_files'][:_SHOWN])})"
-        )
-    if report_counts["no_section"]:
-        messages.append(
-            f"{len(report_counts['no_section'])} report(s) have neither a FINDINGS nor an IMPRESSION section, those "
-            f"stays have no report (first: {', '.join(report_counts['no_section'][:_SHOWN])})"
-        )
-    if report_counts["unreadable"]:
-        messages.append(
-            f"{len(report_counts['unreadable'])} report file(s) cannot be read, those stays have no report "
-            f"(first: {', '.join(report_counts['unreadable'][:_SHOWN])})"
-        )
+    messages += _file_messages(missing_images, report_counts)
     messages += _event_messages(mimic_iv, event_stats)
 
     n = len(stays)
@@ -227,6 +222,19 @@ def _reports(root: Path, stays: Any, match: Any) -> tuple[np.ndarray, np.ndarray
             continue
         texts[row], sections[row] = text, section
     return texts.astype(str), sections.astype(str), counts
+
+
+def _file_messages(missing_images: list[str], reports: dict[str, list[str]]) -> list[str]:
+    out = []
+    for files, what in (
+        (missing_images, "matched CXR image file(s) not found, those stays have no cxr"),
+        (reports["missing_files"], "report file(s) of matched studies not found, those stays have no report"),
+        (reports["no_section"], "report(s) have neither a FINDINGS nor an IMPRESSION section, those stays have no report"),
+        (reports["unreadable"], "report file(s) cannot be read, those stays have no report"),
+    ):
+        if files:
+            out.append(f"{len(files)} {what} (first: {', '.join(files[:_SHOWN])})")
+    return out
 
 
 def _event_messages(root: Path, stats: dict[str, Any]) -> list[str]:
