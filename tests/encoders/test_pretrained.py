@@ -116,3 +116,13 @@ def test_unloadable_directory_is_a_config_error(tmp_path):
     (tmp_path / "config.json").write_text('{"model_type": "resnet"}')  # no weights
     with pytest.raises(ConfigError, match="cannot load"):
         PretrainedImageEncoder.from_pretrained(tmp_path)
+
+
+def test_a_text_model_is_not_an_image_backbone(bert_dir):
+    with pytest.raises(ConfigError, match="does not work as an image backbone"):
+        PretrainedImageEncoder.from_pretrained(bert_dir)
+
+
+def test_an_image_model_is_not_a_text_backbone(resnet_dir):
+    with pytest.raises(ConfigError, match="model '.*resnet'"):
+        PretrainedTextEncoder.from_pretrained(resnet_dir)

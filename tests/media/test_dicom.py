@@ -64,7 +64,10 @@ def test_invalid_window_falls_back_to_min_max(tmp_path):
 
 @pytest.mark.parametrize(
     ("function", "expected"),
-    [("LINEAR_EXACT", [0.0, 0.5, 0.75, 1.0]), ("SIGMOID", [1 / (1 + np.exp(4)), 0.5, 1 / (1 + np.exp(-1)), 1 / (1 + np.exp(-40))])],
+    [
+        ("LINEAR_EXACT", [0.0, 0.5, 0.75, 1.0]),
+        ("SIGMOID", [1 / (1 + np.exp(4)), 0.5, 1 / (1 + np.exp(-1)), 1 / (1 + np.exp(-40))]),
+    ],
 )
 def test_voi_functions(tmp_path, function, expected):
     stored = np.array([[0, 100, 125, 1100]], dtype=np.uint16)

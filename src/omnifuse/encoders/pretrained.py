@@ -18,7 +18,8 @@ layers stay in eval mode so absent rows never shape batch statistics). Models lo
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,6 +68,16 @@ def _load(loader: Any, source: ModelSource, what: str) -> Any:
     except (OSError, ValueError, KeyError, ImportError, RuntimeError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"model '{source.name}' ({source.directory}): cannot load its {what} ({reason})") from exc
+
+
+@contextmanager
+def _usable(source: ModelSource, what: str) -> Iterator[None]:
+    """Turn a failing trial forward pass (a model of another kind) into a ConfigError."""
+    try:
+        yield
+    except (TypeError, ValueError, RuntimeError, AttributeError, IndexError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"model '{source.name}' does not work as {what} ({reason})") from exc
 
 
 class _Frozen(Encoder):
@@ -139,7 +150,8 @@ class PretrainedImageEncoder(_Frozen):
             else:
                 mean, std = (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
         size = image_size or model_image_size(backbone)
-        return cls(backbone, mean, std, image_size=size, trainable=trainable)
+        with _usable(source, "an image backbone"):
+            return cls(backbone, mean, std, image_size=size, trainable=trainable)  # runs one forward pass
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 3, H, W)`` images in [0, 1] -> ``(B, output_dim)``."""
@@ -218,7 +230,7 @@ class PretrainedTextEncoder(_Frozen):
         declared_pooling, declared_normalize = sentence_transformers_settings(source.directory)
         backbone = _load(AutoModel, source, "weights")
         tokenizer = _load(AutoTokenizer, source, "tokenizer")
-        return cls(
+        encoder = cls(
             backbone,
             tokenizer,
             pooling=pooling or declared_pooling or "mean",
@@ -226,6 +238,9 @@ class PretrainedTextEncoder(_Frozen):
             normalize=declared_normalize if normalize is None else normalize,
             trainable=trainable,
         )
+        with _usable(source, "a text backbone"), torch.no_grad():
+            encoder(["a test sentence"])
+        return encoder
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
         """Token ids and attention mask, truncated and padded to ``max_tokens``."""
