@@ -35,6 +35,11 @@ def flat_features(inputs: Mapping[str, Any], mask: torch.Tensor, modalities: tup
     parts = []
     for j, name in enumerate(modalities):
         x = inputs[name]
+        if not isinstance(x, (SeriesBatch, torch.Tensor)):
+            from omnifuse.errors import ConfigError
+
+            raise ConfigError(f"modality '{name}' holds files or texts, not numbers: embed it first "
+                              "(omnifuse extract) and use the embeddings as a modality of kind 'embedding'")
         feats = summarise_series(x) if isinstance(x, SeriesBatch) else x.reshape(x.shape[0], -1).float()
         parts.append(feats * mask[:, j : j + 1].to(feats.dtype))
     parts.append(mask.float())
