@@ -1,0 +1,90 @@
+"""``omnifuse predict``: a trained run's answers for the samples of a dataset or a JSON file."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from omnifuse.cli.app import app
+from omnifuse.cli.common import console, interactive
+from omnifuse.errors import ConfigError
+
+OUTPUT_SUFFIXES = (".json", ".csv")
+
+
+@app.command("predict")
+def predict(
+    run: Path = typer.Option(..., "--run", help="Run directory written by `omnifuse train` (uses RUN_DIR/bundle)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Dataset path (folder format or PhysioNet 2012)."),
+    split: Optional[str] = typer.Option(None, "--split", help="With --data: only these splits (e.g. test)."),
+    input_file: Optional[Path] = typer.Option(None, "--input", help="JSON file: one patient {\"modalities\": ...} "
+                                              "or {\"patients\": [...]}, as POST /predict and /predict/batch take."),
+    out: Path = typer.Option(..., "--out", help="Output file: .json (answers with explanations) or .csv (flat table)."),
+) -> None:
+    """Per sample: class probabilities, predicted class, per-modality weights (omega, attention)
+    and unimodal probabilities, and the modalities that were absent and imputed."""
+    from omnifuse.serving.answers import Predictor, answer_records, flat_rows, weights_description
+    from omnifuse.serving.bundle import load_bundle
+
+    if (data is None) == (input_file is None):
+        raise ConfigError("give either --data PATH or --input FILE.json")
+    if split and data is None:
+        raise ConfigError("--split needs --data")
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ConfigError(f"--out {out}: use a .json or .csv file")
+    if out.is_dir():
+        raise ConfigError(f"{out}: is a directory (--out takes a file)")
+    bundle = load_bundle(run / "bundle")
+    ds, ids = _load_data(bundle, data, split) if data is not None else _load_input(bundle, input_file)
+    details = Predictor(bundle).details(ds)
+    answers = answer_records(details, ds.modalities, ds.class_names, ds.task, ids)
+    if out.suffix.lower() == ".csv":
+        _write_csv(out, flat_rows(answers, ds.modalities, ds.class_names))
+    else:
+        from omnifuse.utils.jsonio import write_json
+
+        write_json(out, {
+            "run": str(run), "model": bundle.name, "task": ds.task, "classes": list(ds.class_names),
+            "modalities": list(ds.modalities), "source": str(data if data is not None else input_file),
+            "split": split, "modality_weights": weights_description(bundle.name, details.weights is not None),
+            "n_samples": len(answers), "predictions": answers,
+        })
+    counts = Counter(a["predicted_class"] if a["predicted_labels"] is None else "|".join(a["predicted_labels"])
+                     for a in answers)
+    shown = ", ".join(f"{c} {n}" for c, n in counts.most_common(6))
+    n_partial = sum(1 for a in answers if a["absent"])
+    console.print(f"{bundle.name}: {len(answers)} samples ({n_partial} with absent modalities); predicted {shown}")
+    console.print(f"written to {out}")
+
+
+def _load_data(bundle: Any, data: Path, split: str | None) -> tuple[Any, list[str]]:
+    from omnifuse.data.loaders import load_dataset
+    from omnifuse.data.schema import check_compatible
+    from omnifuse.serving.cohort import model_modalities, without_labels
+
+    ds = load_dataset(data, progress=interactive())
+    if split:
+        ds = ds.subset(ds.split_indices(split))
+    ds = without_labels(model_modalities(ds, bundle.schema), bundle.schema)  # labels are not needed to predict
+    check_compatible(bundle.schema, ds, str(bundle.directory))
+    return ds, [str(s) for s in ds.sample_ids]
+
+
+def _load_input(bundle: Any, path: Path) -> tuple[Any, list[Any]]:
+    from omnifuse.serving.app import check_servable
+    from omnifuse.serving.requests_file import read_patients
+
+    check_servable(bundle)
+    return read_patients(path, bundle.schema)
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    import pandas as pd
+
+    from omnifuse.utils.atomic import atomic_file
+
+    with atomic_file(path) as handle:
+        pd.DataFrame(rows).to_csv(handle, index=False)

@@ -1,0 +1,130 @@
+"""A bundle's answers for patients: probabilities, the predicted class and the explanation.
+
+Every answer (one per sample) is a plain dict, the same for ``omnifuse predict`` and the
+server::
+
+    {"id": "A0FJ",
+     "probabilities": {"Basal": 0.91, ...},
+     "predicted_class": "Basal",            # None for multilabel tasks
+     "predicted_labels": None,              # multilabel: the labels with probability >= 0.5
+     "modality_weights": {"mirna": 0.4, "mrna": 0.6, "protein": 0.0},   # None if the model has none
+     "modality_probabilities": {"mirna": {...}, "mrna": {...}},          # unimodal heads, where present
+     "present": ["mirna", "mrna"], "absent": ["protein"], "imputed": ["protein"]}
+
+``modality_weights`` are the model's per-sample weights of each modality (omega for
+OmniFuse, attention or gate weights for fusions that have them; absent modalities get 0).
+``modality_probabilities`` holds the unimodal heads of modalities that were present or
+imputed (a head applied to an absent, non-imputed modality carries no information).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from omnifuse.data.dataset import MultimodalDataset
+from omnifuse.training.fit import PredictionDetails
+
+#: Probability at or above which a label of a multilabel task is predicted.
+MULTILABEL_THRESHOLD = 0.5
+
+
+class Predictor:
+    """Predicts with a loaded bundle; safe to call from several threads.
+
+    Preparing the data (standardisation, collation) runs concurrently; the forward pass is
+    serialised by a lock (one model instance shared by every request).
+    """
+
+    def __init__(self, bundle: Any) -> None:
+        self.bundle = bundle
+        self._lock = threading.Lock()
+
+    @property
+    def imputes_absent(self) -> bool:
+        return bool(getattr(self.bundle.model, "imputes_absent", False))
+
+    def details(self, dataset: MultimodalDataset) -> PredictionDetails:
+        """Probabilities, weights, absent and imputed modalities of every sample of ``dataset``."""
+        fitted = self.bundle.fitted(dataset)  # checks compatibility, standardises, collates
+        with self._lock:
+            return fitted.predict_details(np.arange(len(dataset)))
+
+    def answers(self, dataset: MultimodalDataset, ids: Sequence[str | None] | None = None) -> list[dict[str, Any]]:
+        """One answer per sample of ``dataset`` (``ids`` default to its sample ids)."""
+        details = self.details(dataset)
+        ids = list(dataset.sample_ids) if ids is None else list(ids)
+        return answer_records(details, dataset.modalities, dataset.class_names, dataset.task, ids)
+
+
+def answer_records(details: PredictionDetails, modalities: Sequence[str], classes: Sequence[str], task: str,
+                   ids: Sequence[str | None]) -> list[dict[str, Any]]:
+    """``details`` as one answer dict per sample (see the module docstring)."""
+    mods = list(modalities)
+    classes = [str(c) for c in classes]
+    probs = np.asarray(details.probs, dtype=np.float64)
+    absent = np.asarray(details.absent, dtype=bool)
+    imputed = np.asarray(details.imputed, dtype=bool)
+    weights = None if details.weights is None else np.asarray(details.weights, dtype=np.float64)
+    unimodal = {m: np.asarray(p, dtype=np.float64) for m, p in details.modality_probs.items()}
+    out = []
+    for i, sample_id in enumerate(ids):
+        row = probs[i]
+        answer: dict[str, Any] = {
+            "id": None if sample_id is None else str(sample_id),
+            "probabilities": _by_class(classes, row),
+            "predicted_class": None if task == "multilabel" else classes[int(np.argmax(row))],
+            "predicted_labels": ([c for c, p in zip(classes, row) if p >= MULTILABEL_THRESHOLD]
+                                 if task == "multilabel" else None),
+            "modality_weights": None if weights is None else {m: _finite(w) for m, w in zip(mods, weights[i])},
+            "modality_probabilities": {m: _by_class(classes, unimodal[m][i]) for m in mods
+                                       if m in unimodal and (not absent[i, mods.index(m)] or imputed[i, mods.index(m)])},
+            "present": [m for j, m in enumerate(mods) if not absent[i, j]],
+            "absent": [m for j, m in enumerate(mods) if absent[i, j]],
+            "imputed": [m for j, m in enumerate(mods) if imputed[i, j]],
+        }
+        out.append(answer)
+    return out
+
+
+def flat_rows(answers: Sequence[dict[str, Any]], modalities: Sequence[str], classes: Sequence[str]) -> list[dict[str, Any]]:
+    """Answers as flat table rows: ``id, predicted_class, p_<class>..., weight_<modality>...,
+    p_<modality>_<class>..., present, absent, imputed`` (modality lists joined with "+")."""
+    rows = []
+    for a in answers:
+        row: dict[str, Any] = {"id": a["id"]}
+        predicted = a["predicted_class"] if a["predicted_labels"] is None else "|".join(a["predicted_labels"])
+        row["predicted_class"] = predicted
+        row.update({f"p_{c}": a["probabilities"][c] for c in classes})
+        for m in modalities:
+            row[f"weight_{m}"] = None if a["modality_weights"] is None else a["modality_weights"][m]
+        for m in modalities:
+            head = a["modality_probabilities"].get(m)
+            row.update({f"p_{m}_{c}": None if head is None else head[c] for c in classes})
+        row.update({k: "+".join(a[k]) for k in ("present", "absent", "imputed")})
+        rows.append(row)
+    return rows
+
+
+def weights_description(model_name: str, has_weights: bool) -> str | None:
+    """What ``modality_weights`` mean for this model (None when it has no weights)."""
+    if not has_weights:
+        return None
+    if model_name.startswith("omnifuse"):
+        return ("omega (DWFuse, in [0, 1]): a modality's weight is high when the other present modalities "
+                "are unsure of this patient; 0 for absent modalities")
+    return "the fusion's per-patient modality weights (attention or gates; 0 for absent modalities)"
+
+
+def _by_class(classes: Sequence[str], row: np.ndarray) -> dict[str, float]:
+    return {c: _finite(p) for c, p in zip(classes, row)}
+
+
+def _finite(value: float) -> float:
+    value = float(value)
+    if not np.isfinite(value):
+        raise RuntimeError("the model produced a non-finite probability or weight")
+    return value

@@ -1,0 +1,118 @@
+"""Request and response bodies of the HTTP API (pydantic v2; they make the OpenAPI schema).
+
+The envelope (``id``, ``modalities``, ``patients``) is validated here, strictly
+(``extra="forbid"``); what a modality holds is checked against the model by
+:mod:`omnifuse.serving.patient`, which names the offending field just as pydantic does.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+_NUMBER = {"anyOf": [{"type": "number"}, {"type": "null"}]}
+
+#: What one modality may hold (see omnifuse.serving.patient for the rules).
+MODALITY_JSON_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "object", "additionalProperties": _NUMBER, "title": "Features",
+         "description": "Vector modality: {feature: value} for any subset of its features (the others were not measured)."},
+        {"type": "array", "items": _NUMBER, "title": "Values",
+         "description": "Vector modality: all its values in feature order (null = not measured)."},
+        {"type": "array", "title": "Observations",
+         "items": {"type": "object", "properties": {"time": {"type": "number"}}, "required": ["time"],
+                   "additionalProperties": _NUMBER},
+         "description": "Time series modality: observations {\"time\": t, channel: value, ...}."},
+    ],
+}
+
+
+def _object_or_array(value: Any) -> Any:
+    if not isinstance(value, (dict, list)):
+        raise PydanticCustomError("modality_type", "expected an object of feature values or an array")
+    return value
+
+
+ModalityData = Annotated[Any, PlainValidator(_object_or_array), WithJsonSchema(MODALITY_JSON_SCHEMA)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PatientRequest(_Strict):
+    """One patient: any non-empty subset of the model's modalities (the others are absent)."""
+
+    id: Optional[str] = Field(None, max_length=256, description="Your identifier, echoed in the answer.")
+    modalities: dict[str, ModalityData] = Field(
+        ..., min_length=1,
+        description="Modality name -> its data (see GET /model for the names, kinds and features).",
+        examples=[{"mrna": {"ESR1": 5.2, "GATA3": 7.1}, "mirna": [11.8, 12.9, 11.9]}],
+    )
+
+
+class BatchRequest(_Strict):
+    """Several patients, answered in order."""
+
+    patients: list[PatientRequest] = Field(..., min_length=1, description="At most the server's --max-batch patients.")
+
+
+class Prediction(_Strict):
+    """The model's answer for one patient, with which modalities drove it and which were imputed."""
+
+    id: Optional[str] = Field(None, description="The request's id.")
+    probabilities: dict[str, float] = Field(..., description="Class name -> probability.")
+    predicted_class: Optional[str] = Field(..., description="Most probable class (null for multilabel tasks).")
+    predicted_labels: Optional[list[str]] = Field(..., description="Multilabel tasks: labels with probability >= 0.5.")
+    modality_weights: Optional[dict[str, float]] = Field(
+        ..., description="Per-modality weights for this patient (OmniFuse's omega, attention or gates); "
+                         "null when the model has none. See GET /model.")
+    modality_probabilities: dict[str, dict[str, float]] = Field(
+        ..., description="Unimodal heads' probabilities of present or imputed modalities (models with such heads).")
+    present: list[str] = Field(..., description="Modalities the patient has.")
+    absent: list[str] = Field(..., description="Modalities the patient lacks.")
+    imputed: list[str] = Field(..., description="Absent modalities whose representation the model imputed.")
+
+
+class BatchResponse(_Strict):
+    predictions: list[Prediction]
+
+
+class ModalityInfo(_Strict):
+    name: str
+    kind: str
+    features: list[str] = Field(..., description="Feature names (vector kinds) or channels (time series), in order.")
+    accepted: bool = Field(..., description="Whether requests can carry this modality (images, texts and "
+                                            "signals cannot; they are absent).")
+    input: str = Field(..., description="How to send it.")
+    time_unit: Optional[str] = None
+
+
+class ModelInfo(_Strict):
+    name: str
+    task: str
+    classes: list[str]
+    modalities: list[ModalityInfo]
+    modality_weights: Optional[str] = Field(..., description="What modality_weights mean (null: none).")
+    imputes_absent: bool = Field(..., description="Whether absent modalities are imputed.")
+    metrics: dict[str, Optional[float]] = Field(..., description="Validation metrics at training time.")
+    omnifuse_version: str = Field(..., description="omnifuse serving the model.")
+    trained_with: str = Field(..., description="omnifuse version that trained it.")
+    created: str
+
+
+class Health(_Strict):
+    status: Literal["ok"]
+    model: str
+
+
+class ErrorItem(BaseModel):
+    loc: list[Union[str, int]]
+    msg: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    detail: Union[str, list[ErrorItem]]

@@ -1,0 +1,195 @@
+"""The HTTP API: ``create_app(bundle, settings)`` builds a FastAPI app around a loaded bundle.
+
+Endpoints: ``POST /predict`` (one patient), ``POST /predict/batch``, ``GET /health``,
+``GET /model``, OpenAPI docs at ``/docs`` (schema at ``/openapi.json``).
+
+* Invalid requests are 422 with ``{"detail": [{"loc": [...], "msg", "type"}]}`` naming each
+  field at fault (unknown modality or feature, wrong length, a value that is not a finite
+  number, an empty request...), the same shape pydantic's own errors have.
+* Bodies over ``settings.max_body_bytes`` are 413; with a token (``OMNIFUSE_API_TOKEN``)
+  every endpoint but ``/health`` needs ``Authorization: Bearer <token>`` (401).
+* The model runs in FastAPI's threadpool, one forward pass at a time (see
+  :class:`omnifuse.serving.answers.Predictor`); logs never carry patient data.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+import omnifuse
+from omnifuse.errors import ConfigError
+from omnifuse.serving.answers import Predictor, weights_description
+from omnifuse.serving.api_models import (BatchRequest, BatchResponse, ErrorResponse, Health, ModalityInfo, ModelInfo,
+                                         PatientRequest, Prediction)
+from omnifuse.serving.cohort import patients_dataset
+from omnifuse.serving.middleware import AccessLog, BearerAuth, BodyLimit
+from omnifuse.serving.patient import ACCEPTED_KINDS, TIME_KEY, FieldProblem, InputError
+
+TOKEN_ENV = "OMNIFUSE_API_TOKEN"
+logger = logging.getLogger("omnifuse.serving")
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """Limits and auth of the server.
+
+    Attributes:
+        max_body_bytes: larger request bodies are refused (413).
+        max_batch: most patients in one ``/predict/batch`` request (more: 422).
+        api_token: bearer token required by every endpoint but ``/health`` (None: no auth).
+    """
+
+    max_body_bytes: int = 2_000_000
+    max_batch: int = 256
+    api_token: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.max_body_bytes < 1 or self.max_batch < 1:
+            raise ConfigError("max_body_bytes and max_batch must be at least 1")
+
+    @classmethod
+    def from_env(cls, **values: Any) -> "ServeSettings":
+        """Settings with the token from ``$OMNIFUSE_API_TOKEN`` (if set; it may not be empty)."""
+        token = os.environ.get(TOKEN_ENV)
+        if token is not None and not token.strip():
+            raise ConfigError(f"{TOKEN_ENV} is set but empty: set a token or unset the variable")
+        return cls(api_token=token, **values)
+
+
+def check_servable(bundle: Any) -> None:
+    """Refuse models that cannot answer one patient at a time (sequence-to-sequence models)."""
+    if getattr(bundle.model, "sequence_length", None):
+        raise ConfigError(f"model '{bundle.name}' predicts windows of consecutive epochs of a recording, "
+                          "not single patients: use `omnifuse predict --data` on the recordings")
+    if not any(s.kind in ACCEPTED_KINDS for s in bundle.schema.specs.values()):
+        raise ConfigError(f"model '{bundle.name}' has no modality a request can carry "
+                          f"(kinds {', '.join(ACCEPTED_KINDS)}): use `omnifuse predict --data`")
+
+
+def model_info(bundle: Any, predictor: Predictor) -> dict[str, Any]:
+    """``GET /model``; runs one warm-up prediction (a patient with no modality)."""
+    from omnifuse.serving.cohort import parsed_dataset
+
+    warm = predictor.details(parsed_dataset([{}], bundle.schema))
+    modalities = []
+    for name, spec in bundle.schema.specs.items():
+        accepted = spec.kind in ACCEPTED_KINDS
+        if spec.kind == "timeseries":
+            how = (f'[{{"{TIME_KEY}": t ({spec.time_unit or "training unit"}), "<channel>": value, ...}}, ...]')
+        elif accepted:
+            how = f"{{feature: value}} for any subset, or [{spec.n_features} values in feature order]"
+        else:
+            how = "not accepted in requests (absent)"
+        modalities.append({"name": name, "kind": spec.kind, "features": list(spec.feature_names),
+                           "accepted": accepted, "input": how, "time_unit": spec.time_unit})
+    return {
+        "name": bundle.name,
+        "task": bundle.schema.task,
+        "classes": list(bundle.schema.class_names),
+        "modalities": modalities,
+        "modality_weights": weights_description(bundle.name, warm.weights is not None),
+        "imputes_absent": predictor.imputes_absent,
+        "metrics": {k: (float(v) if isinstance(v, (int, float)) and np.isfinite(v) else None)
+                    for k, v in bundle.metrics.items() if v is None or isinstance(v, (int, float))},
+        "omnifuse_version": omnifuse.__version__,
+        "trained_with": str(bundle.info.get("omnifuse_version", "")),
+        "created": str(bundle.info.get("created", "")),
+    }
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Missing or invalid bearer token (when the server has one)."},
+    413: {"model": ErrorResponse, "description": "Request body too large."},
+    422: {"model": ErrorResponse, "description": "Invalid request; every field at fault is named."},
+}
+
+
+def create_app(bundle: Any, settings: ServeSettings | None = None) -> FastAPI:
+    """The API serving ``bundle`` (a loaded :class:`omnifuse.serving.Bundle`).
+
+    ``settings`` default to :meth:`ServeSettings.from_env`.
+    """
+    settings = settings if settings is not None else ServeSettings.from_env()
+    check_servable(bundle)
+    predictor = Predictor(bundle)
+    info = ModelInfo.model_validate(model_info(bundle, predictor))
+    app = FastAPI(title=f"omnifuse: {bundle.name}", version=omnifuse.__version__,
+                  description="Answers for a patient with whatever modalities exist: class probabilities, "
+                              "per-modality weights, and which modalities were absent and imputed.")
+
+    @app.get("/health", response_model=Health, tags=["service"])
+    def health() -> dict[str, Any]:
+        """Liveness: the model is loaded (never needs a token)."""
+        return {"status": "ok", "model": bundle.name}
+
+    @app.get("/model", response_model=ModelInfo, responses=_ERRORS, tags=["service"])
+    def model() -> ModelInfo:
+        """The model: modalities (kind, expected features), classes, task, training metrics."""
+        return info
+
+    @app.post("/predict", response_model=Prediction, responses=_ERRORS, tags=["predict"])
+    def predict(body: PatientRequest, request: Request) -> dict[str, Any]:
+        """One patient with any non-empty subset of the model's modalities."""
+        def answer() -> dict[str, Any]:
+            ds = patients_dataset([body.modalities], bundle.schema, locs=[("body", "modalities")])
+            return predictor.answers(ds, ids=[body.id])[0]
+
+        return _guarded(request, answer)
+
+    @app.post("/predict/batch", response_model=BatchResponse, responses=_ERRORS, tags=["predict"])
+    def predict_batch(body: BatchRequest, request: Request) -> dict[str, Any]:
+        """Several patients (at most the server's max batch), answered in order."""
+        if len(body.patients) > settings.max_batch:
+            raise InputError([FieldProblem(("body", "patients"), f"at most {settings.max_batch} patients per request, "
+                                           f"got {len(body.patients)}", "too_long")])
+
+        def answer() -> list[dict[str, Any]]:
+            ds = patients_dataset([p.modalities for p in body.patients], bundle.schema,
+                                  locs=[("body", "patients", i, "modalities") for i in range(len(body.patients))])
+            return predictor.answers(ds, ids=[p.id for p in body.patients])
+
+        return {"predictions": _guarded(request, answer)}
+
+    _add_error_handlers(app)
+    routes = {getattr(r, "path", "") for r in app.routes}
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if settings.api_token:
+        app.add_middleware(BearerAuth, token=settings.api_token)
+    app.add_middleware(AccessLog, routes=routes)
+    return app
+
+
+def _guarded(request: Request, run: Callable[[], Any]) -> Any:
+    """``run()``; an unexpected failure is logged by type only (messages and tracebacks may
+    quote patient values) and answered with a plain 500."""
+    try:
+        return run()
+    except InputError:
+        raise
+    except Exception as exc:
+        logger.error("request_id=%s prediction failed: %s", request.scope.get("state", {}).get("request_id", "?"),
+                     type(exc).__name__)
+        raise HTTPException(500, "internal error while predicting (logged with the request id)") from None
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # pydantic's errors without the "input" echo (it may be large, and it is patient data)
+        items = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+                 for e in exc.errors()]
+        return JSONResponse({"detail": items}, status_code=422)
+
+    @app.exception_handler(InputError)
+    async def invalid_patient(request: Request, exc: InputError) -> JSONResponse:
+        items = [{"loc": list(p.loc), "msg": p.msg, "type": p.type} for p in exc.problems]
+        return JSONResponse({"detail": items}, status_code=422)
