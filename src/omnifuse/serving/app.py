@@ -107,6 +107,7 @@ def model_info(bundle: Any, predictor: Predictor) -> dict[str, Any]:
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Unreadable body (not UTF-8 text) or Content-Length."},
     401: {"model": ErrorResponse, "description": "Missing or invalid bearer token (when the server has one)."},
     413: {"model": ErrorResponse, "description": "Request body too large."},
     422: {"model": ErrorResponse, "description": "Invalid request; every field at fault is named."},

@@ -39,6 +39,8 @@ from omnifuse.errors import DataError
 TIME_KEY = "time"
 #: Kinds a patient can send as JSON values.
 ACCEPTED_KINDS = frozenset(VECTOR_KINDS | {"timeseries"})
+#: Values beyond float32 cannot be held by the model's inputs.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: At most this many problems are collected per request (the rest are counted).
 MAX_PROBLEMS = 20
 
@@ -230,7 +232,7 @@ def _number(raw: Any, loc: Loc, problems: "_Problems") -> float:
         value = float(raw)
     except OverflowError:
         value = math.inf
-    if not math.isfinite(value) or abs(value) > np.finfo(np.float32).max:
+    if not math.isfinite(value) or abs(value) > FLOAT32_MAX:
         problems.add(loc, "not a finite number (NaN and infinities are refused; use null or leave the "
                           "field out when it was not measured)", "finite_number")
         return math.nan
@@ -252,7 +254,10 @@ def _type_name(value: Any) -> str:
 
 
 def _unknown(what: str, name: Any, valid: Sequence[str], lead: str) -> str:
-    close = difflib.get_close_matches(str(name), list(valid), n=1, cutoff=0.75) if len(valid) <= 5000 else []
+    close = [v for v in valid if v.lower() == str(name).lower()]
+    if not close and len(valid) <= 5000:
+        lowered = {v.lower(): v for v in valid}
+        close = [lowered[c] for c in difflib.get_close_matches(str(name).lower(), list(lowered), n=1, cutoff=0.75)]
     hint = f"; did you mean '{close[0]}'?" if close else ""
     shown = ", ".join(list(valid)[:5]) + (", ..." if len(valid) > 5 else "")
     return f"unknown {what} ({lead} {shown}){hint}"
