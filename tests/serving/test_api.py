@@ -178,3 +178,9 @@ def test_sequence_models_are_not_served(sim_bundle, monkeypatch):
     monkeypatch.setattr(sim_bundle.model, "sequence_length", 21, raising=False)
     with pytest.raises(ConfigError, match="consecutive epochs"):
         create_app(sim_bundle, ServeSettings())
+
+
+def test_startup_and_shutdown(sim_bundle, monkeypatch):
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    with TestClient(create_app(sim_bundle, ServeSettings())) as client:  # runs the lifespan
+        assert client.post("/predict", json={"modalities": {"ehr": [0.0] * 20}}).status_code == 200
