@@ -12,8 +12,10 @@ keep-alive) until ``--requests`` are answered or ``--time-limit`` seconds pass, 
 * ``all modalities``: a training patient with mRNA, miRNA and protein (real values);
 * ``partial``: a test patient with mRNA and miRNA only (protein absent and imputed);
 
-and, to separate service time from queueing, the same requests from a single client one
-after another (``sequential``). Latency is client-side (request sent -> response read),
+each in three loads: ``saturating`` (closed loop: every client sends again as soon as it is
+answered), ``paced`` (open loop: arrivals at ``--rate`` requests/s, default 200, the target
+throughput, spread over the same clients; latency counted from each request's due time), and
+``sequential`` (one client, one request after another: the service time). Latency is client-side (request sent -> response read),
 throughput is answered requests per wall-clock second. With C concurrent clients, queueing
 makes latency about C / throughput (Little's law): p50 <= 10 ms at 32 clients would need
 3,200 requests/s, so the sequential rows are the service latency.
@@ -114,8 +116,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def load(url: str, body: bytes, total: int, concurrency: int, time_limit: float) -> dict[str, Any]:
-    """``total`` POSTs of ``body`` from ``concurrency`` clients, or until ``time_limit``."""
+async def load(url: str, body: bytes, total: int, concurrency: int, time_limit: float,
+               rate: float | None = None) -> dict[str, Any]:
+    """``total`` POSTs of ``body`` from ``concurrency`` clients, or until ``time_limit``.
+
+    Without ``rate`` each client sends its next request as soon as the last one is answered
+    (closed loop: the server is saturated). With ``rate`` request k is due at ``k / rate``
+    seconds (open loop, paced arrivals) and its latency counts from that due time, so time
+    spent waiting for a free client is included (no coordinated omission).
+    """
     import httpx
 
     latencies: list[float] = []
@@ -130,8 +139,14 @@ async def load(url: str, body: bytes, total: int, concurrency: int, time_limit: 
         async def worker() -> None:
             nonlocal issued
             while issued < total and time.perf_counter() < deadline:
+                k = issued
                 issued += 1
                 t0 = time.perf_counter()
+                if rate is not None:
+                    due = start + k / rate
+                    if due > t0:
+                        await asyncio.sleep(due - t0)
+                    t0 = due
                 try:
                     r = await client.post(url, content=body, headers=headers)
                     if r.status_code != 200:
@@ -161,6 +176,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--sequential", type=int, default=1000, help="requests of the single-client rows")
     parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per row at most")
+    parser.add_argument("--rate", type=float, default=200.0, help="arrival rate of the paced rows (requests/s)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     os.environ.setdefault("OMNIFUSE_CACHE", "off")
@@ -175,10 +191,11 @@ def main() -> None:
         try:
             for label, body in bodies.items():
                 asyncio.run(load(url, body, 200, args.concurrency, 30))  # warm-up
-                for mode, total, conc in (("32 clients", args.requests, args.concurrency),
-                                          ("sequential", args.sequential, 1)):
+                for mode, total, conc, rate in (("saturating", args.requests, args.concurrency, None),
+                                                (f"paced {args.rate:g}/s", args.requests, args.concurrency, args.rate),
+                                                ("sequential", args.sequential, 1, None)):
                     s0, g0 = cpu_seconds(server.pid), resource.getrusage(resource.RUSAGE_SELF)
-                    result = asyncio.run(load(url, body, total, conc, args.time_limit))
+                    result = asyncio.run(load(url, body, total, conc, args.time_limit, rate))
                     g1 = resource.getrusage(resource.RUSAGE_SELF)
                     result.update(scenario=label, mode=mode if conc > 1 else mode, concurrency=conc,
                                   body_bytes=len(body),
@@ -203,10 +220,10 @@ def main() -> None:
 def table(doc: dict[str, Any]) -> str:
     lines = [f"model {doc['model']} on {doc['data']}, {doc['cpus']} CPUs; load average before "
              f"{doc['loadavg_before']}, after {doc['loadavg_after']}", "",
-             "| request | clients | requests | errors | req/s | p50 ms | p99 ms | max ms | server CPU s | client CPU s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| request | load | clients | requests | errors | req/s | p50 ms | p99 ms | max ms | server CPU s | client CPU s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in doc["rows"]:
-        lines.append(f"| {r['scenario']} | {r['concurrency']} | {r['requests']}{' (time limit)' if r['timed_out'] else ''} "
+        lines.append(f"| {r['scenario']} | {r['mode']} | {r['concurrency']} | {r['requests']}{' (time limit)' if r['timed_out'] else ''} "
                      f"| {r['errors']} | {r['throughput_rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} "
                      f"| {r['server_cpu_s']} | {r['client_cpu_s']} |")
     return "\n".join(lines)

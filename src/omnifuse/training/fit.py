@@ -86,7 +86,8 @@ class FittedModel:
 
     def outputs(self, index: np.ndarray, chunk: int = 1024) -> Iterator[ModelOutput]:
         """Model outputs (eval mode, no gradients) for dataset positions ``index``, in chunks."""
-        self.model.eval()
+        if self.model.training:  # eval() walks every submodule: skip it when already in eval mode
+            self.model.eval()
         length = getattr(self.model, "sequence_length", None)
         if length:  # sequence-to-sequence: windows of consecutive epochs give the context
             from omnifuse.training.sequences import sequence_outputs
