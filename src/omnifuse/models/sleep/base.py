@@ -17,6 +17,7 @@ The transformer sizes come from ``config.model`` (:class:`~omnifuse.models.sleep
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -35,7 +36,7 @@ from omnifuse.training.config import TrainConfig
 PAPER = "MedFuseSleep (seed 003)"
 
 
-class SleepSequenceModel(MultimodalModel):
+class SleepSequenceModel(MultimodalModel, ABC):
     """Base of the sleep models: validated options, blocks of L epochs, MS heads, AL loss.
 
     Subclasses set ``option_defaults`` (their ``ms``/``al``) and implement :meth:`represent`.
@@ -85,9 +86,9 @@ class SleepSequenceModel(MultimodalModel):
                 f"{self.sequence_length} (rows must come in blocks of consecutive epochs)"
             )
 
+    @abstractmethod
     def represent(self, inputs: Mapping[str, Any], mask: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor | None]:
         """Per-epoch logits ``(B, C)``, per-modality embeddings ``(B, d)`` and weights ``(B, M)`` or None."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ contract
     def forward(self, inputs: Mapping[str, Any], mask: torch.Tensor) -> ModelOutput:
