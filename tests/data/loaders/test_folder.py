@@ -158,3 +158,22 @@ def test_breast_tcga_loads_as_is():
     assert len(test) == 70 and not ds.availability("protein")[test].any()
     assert ds.class_names == ("Basal", "Her2", "LumA") and s["labels"] == {"Basal": 66, "Her2": 44, "LumA": 110}
     assert ds.specs["mrna"].n_features == 200 and ds.specs["mirna"].n_features == 184
+
+
+def test_write_folder_leaves_out_a_modality_no_sample_has(tiny, tmp_path):
+    import warnings as _warnings
+
+    from omnifuse.data.loaders import load_dataset, write_folder
+    from omnifuse.errors import DataWarning as _DataWarning
+
+    j = tiny.modality_index("omics")
+    mask = tiny.mask.copy()
+    mask[:, j] = False
+    keep = mask.any(axis=1)
+    empty = tiny.replace(mask=mask).subset(keep.nonzero()[0])
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        write_folder(empty, tmp_path / "out")
+    assert any(issubclass(w.category, _DataWarning) and "'omics'" in str(w.message) for w in caught)
+    back = load_dataset(tmp_path / "out", use_cache=False)
+    assert back.modalities == tuple(m for m in tiny.modalities if m != "omics")

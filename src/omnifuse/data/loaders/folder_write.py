@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.labels import MULTILABEL_SEPARATOR
 from omnifuse.data.loaders.folder import ID_COLUMN, LABELS_FILE, TIME_COLUMN
 from omnifuse.data.loaders.folder_config import CONFIG_FILE
-from omnifuse.errors import ConfigError
+from omnifuse.errors import ConfigError, DataWarning
 from omnifuse.utils.atomic import atomic_dir
 
 FORMATS = ("csv", "parquet")
@@ -36,6 +38,9 @@ def write_folder(ds: MultimodalDataset, out: str | Path, fmt: str = "csv", overw
         declarations = {}
         for j, name in enumerate(ds.modalities):
             spec = ds.specs[name]
+            if not ds.mask[:, j].any():  # a header-only file would not load back
+                warnings.warn(f"modality '{name}' is absent for every sample: not written", DataWarning, stacklevel=2)
+                continue
             frame = _modality_frame(ds, name, ds.mask[:, j])
             target = tmp / f"{name}.{fmt}"
             if fmt == "parquet":
