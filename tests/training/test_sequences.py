@@ -128,3 +128,14 @@ def test_fit_and_predict_a_sequence_model(previous_epoch_model):
     assert np.array_equal(fitted.predict_proba(test[::-1]), probs[::-1])
     details = fitted.predict_details(test[:7])
     assert details.probs.shape == (7, 2) and np.allclose(details.probs, probs[:7], atol=1e-6)
+
+
+def test_every_epoch_has_the_batch_count_lightning_reads():
+    ids = [f"r{r}#{k:05d}" for r in range(20) for k in range(100)]
+    sampler = SequenceBatchSampler(ids, np.arange(len(ids)), 20, batch_size=40, shuffle=True, seed=0)
+    expected = len(sampler)
+    for epoch in range(15):
+        sampler.set_epoch(epoch)
+        assert len(list(sampler)) == expected
+    assert len(list(SequenceBatchSampler(ids, np.arange(len(ids)), 20, batch_size=40))) == \
+        len(SequenceBatchSampler(ids, np.arange(len(ids)), 20, batch_size=40))

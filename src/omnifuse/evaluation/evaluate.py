@@ -34,8 +34,7 @@ def select_run_modalities(run: LoadedRun, ds: MultimodalDataset) -> MultimodalDa
     if not extra or any(m not in ds.modalities for m in wanted):
         return ds
     warnings.warn(f"the run does not use modalities {', '.join(extra)} of the data: they are ignored", stacklevel=2)
-    sub = ds.select_modalities(wanted)
-    return sub.subset(np.flatnonzero(sub.mask.any(axis=1)))
+    return ds.select_modalities(wanted)  # every row kept: test indices stay valid
 
 
 def evaluate_bundle(run: LoadedRun, ds: MultimodalDataset, test: np.ndarray, corruptions: Sequence[Corruption] = (),
@@ -49,19 +48,20 @@ def evaluate_bundle(run: LoadedRun, ds: MultimodalDataset, test: np.ndarray, cor
     model = run.fitted(ds)  # checks modalities, features and classes
     test = np.asarray(test, dtype=np.int64)
     clean = ds.subset(test)
+    clean = clean.subset(np.flatnonzero(clean.mask.any(axis=1)))  # samples with none of the run's modalities
     scores = []
-    n_scored = 0
+    n_scored = []
     for draw in range(draws if corruptions else 1):
         data = apply_corruptions(clean, corruptions, np.random.default_rng([seed, draw]))
         data = data.subset(np.flatnonzero(data.mask.any(axis=1)))
-        n_scored = len(data)
+        n_scored.append(len(data))
         probs = model.on_samples(data).predict_proba(np.arange(len(data)))
         scores.append(bootstrap_all(probs, data.y, data.task, n_boot=n_boot, seed=seed + draw))
     clean_probs = model.on_samples(clean).predict_proba(np.arange(len(clean)))
     return {
         "model": run.name,
         "n_samples": int(len(clean)),
-        "n_scored": int(n_scored),
+        "n_scored": int(round(float(np.mean(n_scored)))),  # mean over draws
         "corruptions": [getattr(c, "spec", str(c)) for c in corruptions],
         "draws": draws if corruptions else 1,
         "interval": "percentile bootstrap over test samples, averaged over draws",

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -43,6 +43,8 @@ ACCEPTED_KINDS = frozenset(VECTOR_KINDS | {"timeseries"})
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: At most this many problems are collected per request (the rest are counted).
 MAX_PROBLEMS = 20
+#: "Did you mean" hints search at most this many names (their cost is paid per unknown key).
+HINT_LIMIT = 300
 
 Loc = tuple[Union[str, int], ...]
 
@@ -115,7 +117,7 @@ def parse_patient(modalities: Any, schema: DatasetSchema) -> dict[str, Parsed]:
     for name, value in modalities.items():
         spec = schema.specs.get(name)
         if spec is None:
-            problems.add((name,), _unknown("modality", name, schema.modalities, "the model takes"), "unknown_modality")
+            problems.add((name,), lambda: _unknown("modality", name, schema.modalities, "the model takes"), "unknown_modality")
         elif spec.kind not in ACCEPTED_KINDS:
             problems.add((name,), f"a {spec.kind} modality cannot be sent as JSON; leave it out (absent) or use "
                                   "`omnifuse predict --data` with the files", "unsupported_kind")
@@ -142,8 +144,8 @@ def _vector(value: Any, spec: ModalitySpec, problems: "_Problems") -> np.ndarray
         for feature, raw in value.items():
             j = index.get(feature)
             if j is None:
-                problems.add(loc + (feature,), _unknown("feature", feature, spec.feature_names,
-                                                        f"'{spec.name}' has {width} features, e.g."), "unknown_feature")
+                problems.add(loc + (feature,), lambda: _unknown("feature", feature, spec.feature_names,
+                                                                f"'{spec.name}' has {width} features, e.g."), "unknown_feature")
                 continue
             out[j] = _number(raw, loc + (feature,), problems)
     elif isinstance(value, list) and not (value and all(isinstance(v, Mapping) for v in value)):
@@ -199,8 +201,8 @@ def _series(value: Any, spec: ModalitySpec, problems: "_Problems") -> Series | N
                 continue
             j = index.get(key)
             if j is None:
-                problems.add(where + (key,), _unknown("channel", key, spec.feature_names,
-                                                      f"'{spec.name}' has channels"), "unknown_channel")
+                problems.add(where + (key,), lambda: _unknown("channel", key, spec.feature_names,
+                                                              f"'{spec.name}' has channels"), "unknown_channel")
                 continue
             row[j] = _number(raw, where + (key,), problems)
         if TIME_KEY not in obs or obs[TIME_KEY] is None:
@@ -255,7 +257,7 @@ def _type_name(value: Any) -> str:
 
 def _unknown(what: str, name: Any, valid: Sequence[str], lead: str) -> str:
     close = [v for v in valid if v.lower() == str(name).lower()]
-    if not close and len(valid) <= 5000:
+    if not close and len(valid) <= HINT_LIMIT:  # difflib is quadratic-ish: bounded work per request
         lowered = {v.lower(): v for v in valid}
         close = [lowered[c] for c in difflib.get_close_matches(str(name).lower(), list(lowered), n=1, cutoff=0.75)]
     hint = f"; did you mean '{close[0]}'?" if close else ""
@@ -273,9 +275,10 @@ class _Problems:
     def __len__(self) -> int:
         return len(self.items) + self.dropped
 
-    def add(self, loc: Loc, msg: str, kind: str) -> None:
+    def add(self, loc: Loc, msg: str | Callable[[], str], kind: str) -> None:
+        """Record a problem; a callable message is only built for problems that are kept."""
         if len(self.items) < MAX_PROBLEMS:
-            self.items.append(FieldProblem(tuple(loc), msg, kind))
+            self.items.append(FieldProblem(tuple(loc), msg() if callable(msg) else msg, kind))
         else:
             self.dropped += 1
 

@@ -4,7 +4,9 @@ A sequence model (one with a ``sequence_length`` attribute L) reads a batch as b
 rows, each block L consecutive epochs of one recording, and returns one prediction per row.
 Samples are ordered by the ``(recording, position)`` encoded in their ids
 (``"<recording>#<position>"``, see :mod:`omnifuse.data.sleep.epochs`); a gap in the
-positions (a dropped epoch) starts a new run.
+positions starts a new run. The sleep loader numbers epochs after dropping movement and
+unscored ones, so windows run across those (as the paper's concatenated sequences do); a
+gap appears when samples are left out of the dataset (a subset, a split).
 
 Training draws windows from each run at a random offset per epoch (seeded by
 ``seed + epoch``, so resumed runs see the same batches); prediction tiles every run so each
@@ -83,6 +85,11 @@ class SequenceBatchSampler(Sampler[list[int]]):
         self.shuffle = shuffle
         self.seed = seed
         self.epoch = 0
+        # windows per run: with shuffling, the most any offset gives (an epoch with fewer adds
+        # random extra windows), so every epoch has the same number of batches -- Lightning
+        # reads len() once and would otherwise skip batches or miss the epoch's validation
+        self._counts = [max(len(windows(run, length, o)) for o in range(length)) if shuffle else len(windows(run, length))
+                        for run in self.runs]
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -96,7 +103,13 @@ class SequenceBatchSampler(Sampler[list[int]]):
         if not self.shuffle:
             return [w for run in self.runs for w in windows(run, self.length)]
         rng = np.random.default_rng(self.seed + self.epoch)
-        out = [w for run in self.runs for w in windows(run, self.length, int(rng.integers(self.length)))]
+        out = []
+        for run, count in zip(self.runs, self._counts):
+            wins = windows(run, self.length, int(rng.integers(self.length)))
+            while len(wins) < count:  # top up to the fixed count with random windows of the run
+                start = int(rng.integers(0, len(run) - self.length + 1))
+                wins.append(run[start : start + self.length])
+            out += wins
         return [out[i] for i in rng.permutation(len(out))]
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -105,7 +118,7 @@ class SequenceBatchSampler(Sampler[list[int]]):
             yield np.concatenate(wins[start : start + self.per_batch]).tolist()
 
     def __len__(self) -> int:
-        return (len(self._windows()) + self.per_batch - 1) // self.per_batch
+        return (sum(self._counts) + self.per_batch - 1) // self.per_batch
 
 
 def sequence_outputs(model: torch.nn.Module, store: "object", ids: Sequence[str], index: np.ndarray,
@@ -117,6 +130,8 @@ def sequence_outputs(model: torch.nn.Module, store: "object", ids: Sequence[str]
     an epoch covered by two windows gets the mean of its two outputs.
     """
     index = np.ascontiguousarray(index, dtype=np.int64)
+    if len(index) == 0:
+        return ModelOutput(logits=torch.zeros((0, 0)))
     wanted = set(index.tolist())
     all_runs = [r for r in runs(ids, np.arange(len(ids))) if wanted.intersection(r.tolist())]
     wins = [w for r in all_runs for w in windows(r, length)]
