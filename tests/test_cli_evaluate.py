@@ -162,3 +162,19 @@ def test_real_breast_cohort_train_evaluate_and_sweep(tmp_path, monkeypatch, caps
     # the real test split has no protein: that pattern has no samples, mRNA+miRNA has all 70
     assert rob["pattern_counts"]["protein"] == 0 and rob["pattern_counts"]["mirna+mrna"] == 70
     assert rob["methods"]["concat"]["patterns"]["protein"]["auroc"]["mean"] is None
+
+
+def test_evaluate_a_run_that_uses_fewer_modalities_than_the_data(cohort_dir, tmp_path, monkeypatch, capsys):
+    run_dir = tmp_path / "run"
+    code, _, err = run(monkeypatch, capsys, "train", "--data", str(cohort_dir), "--model", "concat", "--modalities", "ehr",
+                       "--set", "max_epochs=2", "--out", str(run_dir))
+    assert code == 0, err
+    out = tmp_path / "e.json"
+    code, _, err = run(monkeypatch, capsys, "evaluate", "--run", str(run_dir), "--data", str(cohort_dir), "--out", str(out))
+    assert code == 0, err
+    assert "they are ignored" in " ".join(err.split())
+    from omnifuse.data.loaders import load_dataset
+
+    ds = load_dataset(cohort_dir)
+    doc = json.loads(out.read_text())
+    assert doc["n_samples"] == int(ds.availability("ehr").sum())  # samples without ehr cannot be scored
