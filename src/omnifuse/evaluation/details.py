@@ -20,7 +20,7 @@ class DetailsCollector:
 
     Args:
         dataset: the full cohort (test samples are taken from it by index).
-        tsne_samples: complete test samples embedded for the t-SNE (first repeat only).
+        tsne_samples: complete test samples embedded for the t-SNE (the first repeat that has enough).
         weight_samples: at most this many per-sample weights kept per modality.
         seed: seed of subsampling and t-SNE.
     """
@@ -151,7 +151,7 @@ def _per_class_f1(matrix: np.ndarray, classes: "tuple[str, ...] | list[str]") ->
 
 def _is_epoch_data(ds: MultimodalDataset) -> bool:
     """Sleep-like data: every sample id is ``<recording>#<position>``."""
-    return len(ds) > 0 and all("#" in i and i.rpartition("#")[2].isdigit() for i in ds.sample_ids[:50])
+    return len(ds) > 0 and all("#" in i and i.rpartition("#")[2].isdigit() for i in ds.sample_ids)
 
 
 def _weights_name(method: str) -> str:
