@@ -15,7 +15,7 @@ def test_two_cpu_processes_match_one(cohort3):
     base = {"max_epochs": 8, "patience": 50, "embed_dim": 16, "deterministic": False}
     single = fit("concat", context, {**base, "batch_size": 32})
     # two processes with 16 samples each keep the global batch of 32
-    double = fit("concat", context, {**base, "batch_size": 16, "devices": 2, "ddp": "ddp_spawn"})
+    double = _fit_spawned(context, {**base, "batch_size": 16, "devices": 2, "ddp": "ddp_spawn"})
     y = cohort3.y[test]
     a = compute_metrics(single.predict_proba(test), y, "binary")
     b = compute_metrics(double.predict_proba(test), y, "binary")
@@ -23,3 +23,17 @@ def test_two_cpu_processes_match_one(cohort3):
     assert abs(a["auroc"] - b["auroc"]) < 0.03
     assert abs(a["accuracy"] - b["accuracy"]) < 0.05
     assert np.isfinite(double.predict_proba(test)).all()
+
+
+def _fit_spawned(context, config):  # noqa: ANN001, ANN202
+    """``fit`` with ddp_spawn, retried once when a worker aborts while exiting *after* training
+    ("terminate called without an active exception": a race in torch's gloo thread teardown,
+    seen about once in 5 CI runs; our code has already returned by then)."""
+    from torch.multiprocessing.spawn import ProcessExitedException
+
+    try:
+        return fit("concat", context, config)
+    except ProcessExitedException as exc:
+        if "SIGABRT" not in str(exc):
+            raise
+        return fit("concat", context, config)
