@@ -16,11 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from omnifuse.data.spec import MODALITY_KINDS
-from omnifuse.errors import DataError
+from omnifuse.data.yaml_config import read_yaml_model
 
 CONFIG_FILE = "modalities.yaml"
 
@@ -53,15 +52,4 @@ class FolderConfig(BaseModel):
 
 def read_folder_config(folder: Path) -> FolderConfig:
     """Parse ``folder/modalities.yaml`` if present (an empty config otherwise)."""
-    path = folder / CONFIG_FILE
-    if not path.exists():
-        return FolderConfig()
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-        return FolderConfig.model_validate(raw)
-    except yaml.YAMLError as exc:
-        raise DataError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise DataError(f"{path}: field '{where}': {err['msg']}") from exc
+    return read_yaml_model(Path(folder) / CONFIG_FILE, FolderConfig)

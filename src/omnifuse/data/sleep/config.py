@@ -23,10 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
-from omnifuse.errors import DataError
+from omnifuse.data.yaml_config import read_yaml_model
 
 CONFIG_FILE = "sleep.yaml"
 
@@ -182,14 +181,4 @@ def check_band(name: str, band: Sequence[float]) -> None:
 
 def read_sleep_config(folder: Path) -> SleepConfig:
     """Parse ``folder/sleep.yaml`` if present (an empty config otherwise)."""
-    path = Path(folder) / CONFIG_FILE
-    if not path.exists():
-        return SleepConfig()
-    try:
-        return SleepConfig.model_validate(yaml.safe_load(path.read_text()) or {})
-    except yaml.YAMLError as exc:
-        raise DataError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise DataError(f"{path}: field '{where}': {err['msg']}") from exc
+    return read_yaml_model(Path(folder) / CONFIG_FILE, SleepConfig)
