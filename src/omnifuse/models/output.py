@@ -19,6 +19,8 @@ class ModelOutput:
         losses: auxiliary loss terms, already weighted; the training module adds the task
             loss and sums everything.
         embeddings: per modality ``(B, D)`` embeddings, for alignment losses and reports.
+        spread: ``(B, n_classes)`` standard deviation of the class probabilities over the
+            members of an ensemble (None for a single model).
     """
 
     logits: torch.Tensor
@@ -26,3 +28,4 @@ class ModelOutput:
     weights: torch.Tensor | None = None
     losses: dict[str, torch.Tensor] = field(default_factory=dict)
     embeddings: dict[str, torch.Tensor] = field(default_factory=dict)
+    spread: torch.Tensor | None = None

@@ -70,6 +70,7 @@ def answer_records(details: PredictionDetails, modalities: Sequence[str], classe
     imputed = np.asarray(details.imputed, dtype=bool)
     weights = None if details.weights is None else np.asarray(details.weights, dtype=np.float64)
     unimodal = {m: np.asarray(p, dtype=np.float64) for m, p in details.modality_probs.items()}
+    spread = None if details.spread is None else np.asarray(details.spread, dtype=np.float64)
     out = []
     for i, sample_id in enumerate(ids):
         row = probs[i]
@@ -85,6 +86,7 @@ def answer_records(details: PredictionDetails, modalities: Sequence[str], classe
             "present": [m for j, m in enumerate(mods) if not absent[i, j]],
             "absent": [m for j, m in enumerate(mods) if absent[i, j]],
             "imputed": [m for j, m in enumerate(mods) if imputed[i, j]],
+            "ensemble_spread": None if spread is None else _by_class(classes, spread[i]),
         }
         out.append(answer)
     return out
@@ -105,6 +107,8 @@ def flat_rows(answers: Sequence[dict[str, Any]], modalities: Sequence[str], clas
             head = a["modality_probabilities"].get(m)
             row.update({f"p_{m}_{c}": None if head is None else head[c] for c in classes})
         row.update({k: "+".join(a[k]) for k in ("present", "absent", "imputed")})
+        if a.get("ensemble_spread") is not None:
+            row.update({f"spread_{c}": a["ensemble_spread"][c] for c in classes})
         rows.append(row)
     return rows
 

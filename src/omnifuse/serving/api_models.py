@@ -74,6 +74,9 @@ class Prediction(_Strict):
     present: list[str] = Field(..., description="Modalities the patient has.")
     absent: list[str] = Field(..., description="Modalities the patient lacks.")
     imputed: list[str] = Field(..., description="Absent modalities whose representation the model imputed.")
+    ensemble_spread: Optional[dict[str, float]] = Field(
+        None, description="Seed ensembles: class name -> standard deviation of the members' probabilities "
+                          "(an uncertainty); null for a single model.")
 
 
 class BatchResponse(_Strict):

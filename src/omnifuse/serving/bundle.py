@@ -36,6 +36,7 @@ from omnifuse.data.schema import DatasetSchema, check_compatible
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.errors import ConfigError, DataError, DataWarning, OmnifuseError
 from omnifuse.models.registry import get_model
+from omnifuse.models.ensemble import build_model
 from omnifuse.models.sklearn_baselines import SklearnBaseline
 from omnifuse.serving.schema import FORMAT_VERSION, BundleInfo, Manifest, jsonable, read_json_model
 from omnifuse.serving.weights import SKOPS_FILE, TORCH_FILE, load_skops, load_torch, save_skops, save_torch
@@ -117,7 +118,7 @@ def load_bundle(directory: Path) -> Bundle:
         entry = get_model(info.model)
         config = validate_config(info.config, source=f"{where}: config")
         with torch.random.fork_rng(devices=[]):  # building must not move the caller's RNG
-            built = entry.build(schema, config)
+            built = build_model(entry, schema, config)
     except (OmnifuseError, ValueError, TypeError, RuntimeError) as exc:
         raise DataError(f"{where}: cannot rebuild the model ({' '.join(str(exc).split())})") from None
     model = built[0] if isinstance(built, tuple) else built

@@ -18,6 +18,14 @@ class TrainConfig(BaseModel):
     ``num_threads``: torch intra-op threads while training (0 = torch's default). One
     thread is the default: the models of this field are small enough to gain nothing from
     more, and several runs sharing the cores then do not oversubscribe them (BENCHMARKS.md).
+
+    ``monitor``: what early stopping and the best-epoch choice watch. ``auto`` (the default)
+    is the validation AUROC for binary and multiclass tasks when every class is in the
+    validation set, else the validation loss: on small cohorts the loss rises (confidence
+    overfits) long before the ranking stops improving (BENCHMARKS.md, "Small-cohort defaults").
+
+    ``ensemble``: K > 1 trains K members with different seeds and validation carvings and
+    averages their probabilities (neural models; one bundle, served as one model).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -28,8 +36,8 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(32, ge=1)
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
-    patience: int = Field(8, ge=1)
-    monitor: str = "val_loss"
+    patience: int = Field(10, ge=1)
+    monitor: str = "auto"
     val_fraction: float = Field(0.2, gt=0, lt=1)
     embed_dim: int = Field(64, ge=1)
     dropout: float = Field(0.1, ge=0, lt=1)
@@ -50,9 +58,10 @@ class TrainConfig(BaseModel):
     log_every_n_steps: int = Field(10, ge=1)
     progress: bool = False
     checkpoint_dir: Optional[str] = None
+    ensemble: int = Field(1, ge=1)
 
 
-MONITORS = ("val_loss", "val_auroc", "val_accuracy")
+MONITORS = ("auto", "val_loss", "val_auroc", "val_accuracy")
 DDP_STRATEGIES = ("ddp", "ddp_spawn", "ddp_fork")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,6 +46,14 @@ class SplitContext:
         """The same split and scaler over another version of the dataset (e.g. corrupted
         test samples): statistics are never refitted on corrupted data."""
         return SplitContext(dataset, self.train, self.val, scaler=self.scaler)
+
+    def resplit(self, train: np.ndarray, val: np.ndarray | None) -> "SplitContext":
+        """Other training/validation positions over the same standardised tensors (the
+        scaler is kept: ensemble members differ in their validation carving only)."""
+        other = copy.copy(self)
+        other.train = np.asarray(train, dtype=np.int64)
+        other.val = None if val is None else np.asarray(val, dtype=np.int64)
+        return other
 
     def flat(self) -> np.ndarray:
         """Flat, mean-imputed features of every sample (for scikit-learn baselines)."""
@@ -133,6 +142,8 @@ class PredictionDetails:
         weights: ``(n, M)`` per-sample modality weights (omega, attention, gates) or None.
         absent: ``(n, M)`` True where the sample lacks the modality.
         imputed: ``(n, M)`` True where an absent modality's embedding was imputed.
+        spread: ``(n, C)`` standard deviation of the probabilities over ensemble members
+            (None for a single model).
     """
 
     probs: np.ndarray
@@ -140,6 +151,7 @@ class PredictionDetails:
     weights: np.ndarray | None
     absent: np.ndarray
     imputed: np.ndarray
+    spread: np.ndarray | None = None
 
 
 def _details(fitted: "FittedModel", index: np.ndarray) -> PredictionDetails:
@@ -149,9 +161,11 @@ def _details(fitted: "FittedModel", index: np.ndarray) -> PredictionDetails:
         probs = fitted.predict_proba(index)
         return PredictionDetails(probs, {}, None, absent, np.zeros_like(absent))
     task = ds.task
-    probs, weights, per_mod = [], [], {m: [] for m in ds.modalities}
+    probs, weights, spread, per_mod = [], [], [], {m: [] for m in ds.modalities}
     for out in fitted.outputs(index):
         probs.append(probabilities(out.logits, task))
+        if out.spread is not None:
+            spread.append(out.spread)
         if out.weights is not None:
             weights.append(out.weights)
         for m, logits in out.modality_logits.items():
@@ -163,6 +177,7 @@ def _details(fitted: "FittedModel", index: np.ndarray) -> PredictionDetails:
         weights=torch.cat(weights).numpy() if weights else None,
         absent=absent,
         imputed=absent & imputes,
+        spread=torch.cat(spread).numpy() if spread else None,
     )
 
 
@@ -178,10 +193,23 @@ def fit(name: str, context: SplitContext, config: TrainConfig | dict[str, Any] |
     """Train model ``name`` on ``context.train`` (early stopping on ``context.val``).
 
     ``resume`` continues from ``run_dir/checkpoints/last.ckpt`` when it exists; extra
-    Lightning ``callbacks`` are added to the Trainer.
+    Lightning ``callbacks`` are added to the Trainer. With ``config.ensemble`` K > 1 a neural
+    model is trained K times (see :func:`omnifuse.training.ensemble.fit_ensemble`).
     """
     entry = get_model(name)
     cfg = resolve_config(entry, config)
+    if cfg.ensemble > 1:
+        from omnifuse.training.ensemble import fit_ensemble
+
+        return fit_ensemble(entry, context, cfg, run_dir=run_dir, checkpoints=checkpoints, resume=resume,
+                            callbacks=callbacks)
+    return fit_one(entry, context, cfg, run_dir=run_dir, checkpoints=checkpoints, resume=resume, callbacks=callbacks)
+
+
+def fit_one(entry: ModelEntry, context: SplitContext, cfg: TrainConfig, run_dir: Path | None = None,
+            checkpoints: bool = False, resume: bool = False, callbacks: list[Any] | None = None) -> FittedModel:
+    """Train one model of ``entry`` with the resolved config ``cfg`` (see :func:`fit`)."""
+    name = entry.name
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     if cfg.num_threads > 0:
@@ -194,20 +222,16 @@ def fit(name: str, context: SplitContext, config: TrainConfig | dict[str, Any] |
         y = ds.y[context.train]
         model.fit(context.flat()[context.train], y)
         return FittedModel(name, model, cfg, context, time.perf_counter() - start)
+    val_index = context.val if context.val is not None else context.train
+    cfg = cfg.model_copy(update={"monitor": resolve_monitor(cfg.monitor, ds, val_index)})
     module = FusionModule(model, ds.task, len(ds.class_names), cfg, hooks=hooks)
     extra = [h for h in hooks if _is_callback(h)] + list(callbacks or [])
     trainer = make_trainer(cfg, run_dir=run_dir, callbacks=extra, checkpoints=checkpoints)
-    val_index = context.val if context.val is not None else context.train
     length = getattr(model, "sequence_length", None)
     if length:  # blocks of consecutive epochs (see training.sequences)
         train_loader = context.store.sequence_loader(context.train, length, cfg.batch_size, shuffle=True, seed=cfg.seed)
     else:
         train_loader = context.store.loader(context.train, cfg.batch_size, shuffle=True, seed=cfg.seed)
-    if cfg.monitor == "val_auroc" and ds.task != "multilabel" and len(np.unique(ds.y[val_index])) < 2:
-        from omnifuse.errors import ConfigError
-
-        raise ConfigError("monitor val_auroc needs both classes in the validation set, which has one; "
-                          "use --set monitor=val_loss or a larger val_fraction")
     val_loader = (context.store.sequence_loader(val_index, length, max(cfg.batch_size, 256 // length * length)) if length
                   else context.store.loader(val_index, max(cfg.batch_size, 256)))
     ckpt = "last" if resume and run_dir is not None and (run_dir / "checkpoints" / "last.ckpt").exists() else None
@@ -219,6 +243,25 @@ def fit(name: str, context: SplitContext, config: TrainConfig | dict[str, Any] |
             history[getattr(hook, "trace_name", type(hook).__name__)] = hook.trace()
     return FittedModel(name, model, cfg, context, time.perf_counter() - start,
                        best_epoch=getattr(best, "best_epoch", -1), history=history)
+
+
+def resolve_monitor(monitor: str, ds: MultimodalDataset, val_index: np.ndarray) -> str:
+    """The metric early stopping watches: ``auto`` is the validation AUROC for binary and
+    multiclass tasks whose validation samples hold every class, else the validation loss.
+
+    Raises:
+        ConfigError: ``val_auroc`` asked for explicitly with a single class in validation.
+    """
+    classes_seen = len(np.unique(ds.y[val_index])) if ds.task != "multilabel" else 0
+    if monitor == "auto":
+        ranked = ds.task in ("binary", "multiclass") and classes_seen == len(ds.class_names)
+        return "val_auroc" if ranked else "val_loss"
+    if monitor == "val_auroc" and ds.task != "multilabel" and classes_seen < 2:
+        from omnifuse.errors import ConfigError
+
+        raise ConfigError("monitor val_auroc needs both classes in the validation set, which has one; "
+                          "use --set monitor=val_loss or a larger val_fraction")
+    return monitor
 
 
 def _is_callback(hook: object) -> bool:
