@@ -62,6 +62,15 @@ class SklearnBaseline(ABC):
         probs[:, self.estimator.classes_] = self.estimator.predict_proba(x)
         return probs
 
+    def accepts(self, estimator: Any) -> bool:
+        """Whether a loaded ``estimator`` has the shape this baseline stores (one estimator,
+        or one per label for multilabel tasks)."""
+        kind = type(self.make_estimator())
+        if self.task == "multilabel":
+            return isinstance(estimator, list) and len(estimator) == self.n_classes and all(
+                isinstance(e, float) or type(e) is kind for e in estimator)
+        return type(estimator) is kind
+
     def n_params(self) -> int:
         """Number of fitted coefficients (logistic regression) or tree nodes (boosting)."""
         estimators = self.estimator if self.task == "multilabel" else [self.estimator]

@@ -269,16 +269,10 @@ def _expect(info: BundleInfo, weights: str, where: Path, listed: set[str]) -> No
 
 
 def _checked_estimator(estimator: Any, baseline: SklearnBaseline, path: Path) -> Any:
-    """``estimator`` if it has the shape ``baseline`` expects (one or one per label)."""
-    kind = type(baseline.make_estimator())
-    if baseline.task == "multilabel":
-        ok = isinstance(estimator, list) and len(estimator) == baseline.n_classes and all(
-            isinstance(e, float) or type(e) is kind for e in estimator)
-    else:
-        ok = type(estimator) is kind
-    if not ok:
+    """``estimator`` if it has the shape ``baseline`` stores (see ``SklearnBaseline.accepts``)."""
+    if not baseline.accepts(estimator):
         raise DataError(f"{path}: holds a {type(estimator).__name__}, "
-                        f"not what '{baseline.name}' expects ({kind.__name__})")
+                        f"not what '{baseline.name}' expects ({type(baseline.make_estimator()).__name__})")
     return estimator
 
 
