@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import torch
@@ -12,6 +13,7 @@ from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.encoders import build_encoder
 from omnifuse.encoders.base import Encoder
+from omnifuse.encoders.selection import SelectedEncoder, selection_for
 from omnifuse.errors import ConfigError
 from omnifuse.training.config import TrainConfig
 
@@ -55,7 +57,12 @@ class MultimodalModel(nn.Module):
         for name in self.modalities:
             spec = self.specs[name]
             options = self.config.encoders.get(name, self.config.encoders.get(spec.kind, {}))
-            encoders[name] = build_encoder(spec, output_dim, dict(options))
+            selection = selection_for(spec, self.config.select)
+            if selection is None:
+                encoders[name] = build_encoder(spec, output_dim, dict(options))
+                continue
+            narrow = replace(spec, feature_names=(), shape=(selection.kept(spec.n_features),))
+            encoders[name] = SelectedEncoder(build_encoder(narrow, output_dim, dict(options)), spec.n_features, selection)
         return nn.ModuleDict(encoders)
 
     def encode(self, inputs: Mapping[str, Any], mask: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:

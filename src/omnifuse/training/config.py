@@ -24,6 +24,10 @@ class TrainConfig(BaseModel):
     validation set, else the validation loss: on small cohorts the loss rises (confidence
     overfits) long before the ranking stops improving (BENCHMARKS.md, "Small-cohort defaults").
 
+    ``select``: per-modality feature selection fitted on the training samples only, keyed
+    by modality name or kind (``--set select.omics.top_k=200``; see
+    :class:`omnifuse.encoders.selection.SelectionOptions`).
+
     ``ensemble``: K > 1 trains K members with different seeds and validation carvings and
     averages their probabilities (neural models; one bundle, served as one model).
     """
@@ -45,6 +49,7 @@ class TrainConfig(BaseModel):
     unimodal_heads: bool = False
     unimodal_weight: float = Field(0.0, ge=0)
     encoders: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    select: dict[str, dict[str, Any]] = Field(default_factory=dict)
     fusion: dict[str, Any] = Field(default_factory=dict)
     strategy: dict[str, Any] = Field(default_factory=dict)
     model: dict[str, Any] = Field(default_factory=dict)

@@ -23,6 +23,7 @@ from omnifuse.training.batches import TensorStore
 from omnifuse.training.config import TrainConfig, merge, validate_config
 from omnifuse.training.losses import probabilities
 from omnifuse.training.module import FusionModule
+from omnifuse.training.selection import fit_selections
 from omnifuse.training.trainer import make_trainer
 
 
@@ -224,6 +225,7 @@ def fit_one(entry: ModelEntry, context: SplitContext, cfg: TrainConfig, run_dir:
         return FittedModel(name, model, cfg, context, time.perf_counter() - start)
     val_index = context.val if context.val is not None else context.train
     cfg = cfg.model_copy(update={"monitor": resolve_monitor(cfg.monitor, ds, val_index)})
+    selected = fit_selections(model, context)
     module = FusionModule(model, ds.task, len(ds.class_names), cfg, hooks=hooks)
     extra = [h for h in hooks if _is_callback(h)] + list(callbacks or [])
     trainer = make_trainer(cfg, run_dir=run_dir, callbacks=extra, checkpoints=checkpoints)
@@ -238,6 +240,8 @@ def fit_one(entry: ModelEntry, context: SplitContext, cfg: TrainConfig, run_dir:
     trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt)
     best = next((c for c in trainer.callbacks if type(c).__name__ == "BestWeights"), None)
     history: dict[str, Any] = {"epochs": trainer.current_epoch, "best_score": getattr(best, "best", None)}
+    if selected:
+        history["selected_features"] = selected
     for hook in hooks:
         if hasattr(hook, "trace"):
             history[getattr(hook, "trace_name", type(hook).__name__)] = hook.trace()
