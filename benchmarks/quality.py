@@ -1,0 +1,162 @@
+"""The quality suite: every change to a model is judged by this table.
+
+    python benchmarks/quality.py                      # all cohorts, defaults (about 30 min on 2 cores)
+    python benchmarks/quality.py --cohorts brca_recurrence --tune-trials 10   # nested tuning too
+    python benchmarks/quality.py --render             # rebuild the BENCHMARKS.md table from saved results
+
+Cohorts (../shared/data; a missing one is skipped with a note), fixed seeds:
+
+* ``breast_tcga``: 5-fold stratified CV (protein truly absent for 70 patients);
+* ``brca_recurrence``: 5-fold CV x 3 seeds (211 patients, far from the ceiling);
+* ``physionet``: PhysioNet 2012, train on set a, test on set b, ``configs/physionet2012.yaml``.
+
+Methods: sk-logreg, sk-hgb, sk-stack, concat, attention, omnifuse at their defaults and,
+with ``--tune-trials N``, tuned inside each outer training fold (nested CV: nothing is chosen
+on test samples, and baselines are tuned the same way). Each cohort's ``results.json`` goes
+to ``benchmarks/results/quality/<cohort>[-tuned]/``; the markdown table, with intervals and
+paired tests against the best simple baseline, replaces the block between the quality
+markers in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+RESULTS = REPO / "benchmarks" / "results" / "quality"
+MODELS = ("sk-logreg", "sk-hgb", "sk-stack", "concat", "attention", "omnifuse")
+BASELINES = ("sk-logreg", "sk-hgb", "sk-stack")
+BEGIN, END = "<!-- quality:begin -->", "<!-- quality:end -->"
+
+#: cohort -> (data folder, run_benchmark keyword arguments, config file)
+COHORTS: dict[str, tuple[str, dict[str, Any], str | None]] = {
+    "breast_tcga": ("breast_tcga", {"folds": 5, "seeds": 1}, None),
+    "brca_recurrence": ("brca_recurrence", {"folds": 5, "seeds": 3}, None),
+    "physionet": ("physionet2012", {"train_split": "a", "test_split": "b", "seeds": 1}, "configs/physionet2012.yaml"),
+}
+
+
+def run_cohort(cohort: str, models: list[str], tune_trials: int) -> dict[str, Any] | None:
+    """Benchmark ``models`` on ``cohort``; None when its data is absent."""
+    from omnifuse.data.loaders import load_dataset
+    from omnifuse.evaluation.benchmark import run_benchmark
+    from omnifuse.training.config import load_config
+
+    folder, protocol, config_file = COHORTS[cohort]
+    path = SHARED / folder
+    if not path.exists():
+        print(f"{cohort}: {path} is absent, skipped")
+        return None
+    config = load_config(REPO / config_file if config_file else None).model_dump(exclude_unset=True)
+    ds = load_dataset(path)
+    extra: dict[str, Any] = {"tune_trials": tune_trials} if tune_trials else {}
+    start = time.perf_counter()
+
+    def step(name: str, label: str) -> None:
+        print(f"[{time.perf_counter() - start:7.1f}s] {cohort}: {name} ({label})", flush=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = run_benchmark(ds, models, config=config, on_step=step, **protocol, **extra)
+    results["dataset"] = f"../shared/data/{folder}"
+    results["wall_seconds"] = time.perf_counter() - start
+    out = RESULTS / (cohort + ("-tuned" if tune_trials else ""))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2, allow_nan=False), encoding="utf-8")
+    return results
+
+
+# ---------------------------------------------------------------- rendering
+def num(value: Any) -> str:
+    return "–" if value is None or value != value else f"{value:.3f}"
+
+
+def p_value(results: dict[str, Any], a: str, b: str) -> float | None:
+    for t in results.get("tests", []):
+        if t["metric"] == "auroc" and {t["a"], t["b"]} == {a, b}:
+            return t["p_value"]
+    return None
+
+
+def render_cohort(title: str, results: dict[str, Any]) -> list[str]:
+    methods = results["methods"]
+    baselines = [b for b in BASELINES if b in methods]
+    best = max(baselines, key=lambda b: methods[b]["metrics"]["auroc"]["mean"]) if baselines else None
+    protocol = results["protocol"]
+    how = (f"{protocol['folds']}-fold x {protocol['seeds']} seed(s), Student-t interval over folds"
+           if protocol["type"] == "kfold" else
+           f"train {protocol['train_split']} -> test {protocol['test_split']}, {protocol['seeds']} seed(s), bootstrap interval")
+    tuned = " (tuned by nested CV)" if protocol.get("tuning") else ""
+    lines = [f"**{title}**{tuned}: {results['n_samples']} samples, {how}. "
+             f"Paired test against the best simple baseline ({best}): {_test_name(results)}.", "",
+             f"| method | AUROC [95% CI] | macro-F1 | Brier | vs {best}: ΔAUROC (p) | train s/fit |",
+             "|---|---|---|---|---|---|"]
+    order = sorted(methods, key=lambda m: -(methods[m]["metrics"]["auroc"]["mean"] or 0.0))
+    for name in order:
+        m = methods[name]["metrics"]
+        auroc = m["auroc"]
+        high = None if auroc["ci_high"] is None else min(auroc["ci_high"], 1.0)
+        delta = "–"
+        if best is not None and name != best:
+            p = p_value(results, name, best)
+            diff = auroc["mean"] - methods[best]["metrics"]["auroc"]["mean"]
+            delta = f"{diff:+.3f} ({num(p)})"
+        lines.append(f"| {name} | {num(auroc['mean'])} [{num(auroc['ci_low'])}, {num(high)}] | "
+                     f"{num(m['macro_f1']['mean'])} | {num(m['brier']['mean'])} | {delta} | "
+                     f"{methods[name]['train_seconds']:.1f} |")
+    return lines + [""]
+
+
+def _test_name(results: dict[str, Any]) -> str:
+    tests = results.get("tests") or [{}]
+    return str(tests[0].get("test", "paired test"))
+
+
+def render_all() -> str:
+    blocks = [BEGIN, "", "Rebuilt by `python benchmarks/quality.py` (raw results in benchmarks/results/quality/).", ""]
+    for cohort in COHORTS:
+        for suffix, label in (("", "defaults"), ("-tuned", "tuned")):
+            path = RESULTS / (cohort + suffix) / "results.json"
+            if path.exists():
+                blocks += render_cohort(f"{cohort}, {label}", json.loads(path.read_text()))
+    blocks.append(END)
+    return "\n".join(blocks)
+
+
+def write_benchmarks_md(table: str) -> None:
+    path = REPO / "BENCHMARKS.md"
+    text = path.read_text(encoding="utf-8")
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        text = head + table + tail
+    else:
+        text += "\n## Quality suite (issue 14)\n\n" + table + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cohorts", default=",".join(COHORTS), help="comma-separated: " + ", ".join(COHORTS))
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--tune-trials", type=int, default=0, help="nested tuning with N trials per outer fold")
+    parser.add_argument("--render", action="store_true", help="only rebuild the table from saved results")
+    args = parser.parse_args()
+    if not args.render:
+        for cohort in [c.strip() for c in args.cohorts.split(",") if c.strip()]:
+            if cohort not in COHORTS:
+                raise SystemExit(f"unknown cohort '{cohort}' (valid: {', '.join(COHORTS)})")
+            run_cohort(cohort, [m.strip() for m in args.models.split(",")], args.tune_trials)
+    table = render_all()
+    write_benchmarks_md(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
