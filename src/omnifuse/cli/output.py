@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from rich.table import Column, Table
@@ -30,6 +31,31 @@ def print_summary(summary: dict[str, Any], title: str) -> None:
         for name, count in summary["splits"].items():
             splits.add_row(name, str(count))
         console.print(splits)
+    for line in _recording_lines(summary.get("info", {})):
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def _recording_lines(info: dict[str, Any]) -> list[str]:
+    """For sleep folders: the channels picked and what the label steps did to the epochs."""
+    lines = []
+    channels: dict[str, Counter[str]] = {}
+    for picked in (info.get("channels") or {}).values():
+        for modality, label in picked.items():
+            channels.setdefault(modality, Counter())[label] += 1
+    if channels:
+        n = len(info["channels"])
+        lines.append("channels: " + "; ".join(
+            f"{m} " + ", ".join(f"'{label}'" + (f" ({k} of {n} nights)" if k < n else "") for label, k in c.most_common())
+            for m, c in channels.items()
+        ))  # fmt: skip
+    epochs = [e for e in (info.get("epochs") or {}).values() if e]
+    if epochs:
+        total = {k: sum(e.get(k, 0) for e in epochs) for k in ("grid", "movement", "unscored", "wake_trimmed", "kept")}
+        lines.append(
+            f"epochs (30 s): {total['grid']} in {len(epochs)} night(s); dropped {total['movement']} movement, "
+            f"{total['unscored']} unscored, {total['wake_trimmed']} edge wake; kept {total['kept']}"
+        )
+    return lines
 
 
 BENCHMARK_COLUMNS = ("auroc", "auprc", "macro_f1", "kappa", "brier", "ece")
