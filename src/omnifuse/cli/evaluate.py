@@ -207,11 +207,12 @@ def _sweep_runs(ds: Any, runs: list[str], test_split: str | None, options: Any, 
 
 
 def _print_robustness(doc: dict[str, Any]) -> None:
-    from rich.table import Table
+    from rich.table import Column, Table
 
     baseline = doc.get("baseline")
-    table = Table("method", "clean auroc", "relative robustness", f"effective vs {baseline}" if baseline else "effective",
-                  "worst pattern", title="robustness (auroc; areas over missing rates and noise levels)")
+    effective = f"effective vs {baseline}" if baseline else "effective"
+    table = Table(Column("method", overflow="fold"), "clean auroc", "relative robustness", Column(effective, overflow="fold"),
+                  Column("worst pattern", overflow="fold"), title="robustness (auroc; areas over missing rates and noise levels)")
     for name, m in doc["methods"].items():
         clean = m["clean"]["auroc"]["mean"]
         rr = m["relative_robustness"].get("overall", {}).get("auroc", float("nan"))

@@ -32,7 +32,7 @@ def _restrict(ds, modalities: str | None):  # type: ignore[no-untyped-def]
 @app.command("models")
 def models(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the registered models: name, kind (fusion/strategy/baseline/model), paper."""
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from omnifuse.models import all_models
 
@@ -40,7 +40,8 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     if as_json:
         console.print_json(json.dumps(entries))
         return
-    table = Table("name", "kind", "paper", "description", title="registered models")
+    table = Table(Column("name", no_wrap=True), "kind", Column("paper", overflow="fold"),
+                  Column("description", overflow="fold"), title="registered models")  # long words fold, never "…"
     for e in entries:
         table.add_row(e["name"], e["kind"], e["paper"], e["description"])
     console.print(table)
