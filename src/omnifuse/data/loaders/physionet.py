@@ -218,8 +218,7 @@ def _parse(stays: _Stays) -> tuple[_Rows, dict[str, int], dict[str, Any]]:
 
     Returns the rows, the unknown parameters (rows per name) and ``info["skipped_lines"]``.
     """
-    counts = np.fromiter((b.count(b"\n") for b in stays.bodies), dtype=np.int64, count=len(stays.bodies))
-    if counts.sum() == 0:
+    if not any(stays.bodies):
         raise DataError(f"{stays.names[0]}: no RecordID row")
     parsed, malformed = _read_rows(stays), []
     if parsed is None:  # rare: find the bad lines one by one, drop them and parse again
