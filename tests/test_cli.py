@@ -54,6 +54,15 @@ def test_bad_data_is_one_line_without_traceback(tmp_path, monkeypatch, capsys):
     assert len(err.strip().splitlines()) == 1
 
 
+def test_ragged_row_is_one_line_and_nothing_is_written(tmp_path, monkeypatch, capsys):
+    folder = write_cohort(tmp_path / "c", "sample_id,age,bmi\na,1,2\nb,3,4\nc,5,6\nZZZZ,1,2,3\n")
+    out = tmp_path / "converted"
+    code, _, err = run(monkeypatch, capsys, "data", "convert", "--data", str(folder), "--out", str(out))
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "clin.csv: line 5 has 4 field(s), the header has 3" in err
+    assert not out.exists()
+
+
 def test_missing_path(monkeypatch, capsys, tmp_path):
     code, _, err = run(monkeypatch, capsys, "data", "inspect", str(tmp_path / "nope"))
     assert code == 2 and "no such file or directory" in err

@@ -171,6 +171,7 @@ def test_parsed_values(tmp_path: Path, archive: bool) -> None:
     assert flagged == {"HR": 1, "pH": 1, "Glucose": 1, "Temp": 1}
     assert info["unknown_values"] == {"Age": 1, "Gender": 1, "Height": 2, "Weight": 2, "ICUType": 1}
     assert info["unknown_parameters"] == {} and info["warnings"] == []
+    assert info["skipped_lines"] == {"total": 0, "kinds": {}, "first": [], "first_error": None}
     assert info["fio2_percent_converted"] == 1 and info["duplicates_averaged"] == 1
 
 
@@ -200,6 +201,8 @@ def test_blank_lines_and_crlf_keep_line_numbers(tmp_path: Path) -> None:
     text = SET_A[132001].replace("\n", "\r\n").replace("00:07,HR,73", "\r\n00:07,HR,7x")
     root = make_dir(tmp_path / "pn", a={**SET_A, 132001: text})
     with pytest.raises(DataError, match=r"132001\.txt: line 10: parameter 'HR': non-numeric value '7x'"):
+        load_physionet2012(root, strict=True)
+    with pytest.warns(DataWarning, match=r"first at set-a/132001\.txt:10 "):
         load_physionet2012(root)
     ok = SET_A[132001] + "\n\n"
     ds = load_quiet(make_dir(tmp_path / "ok", a={**SET_A, 132001: ok}))
@@ -207,9 +210,9 @@ def test_blank_lines_and_crlf_keep_line_numbers(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------- bad input
-def _raises(root: Path, pattern: str) -> str:
+def _raises(root: Path, pattern: str, **kwargs) -> str:
     with pytest.raises(DataError, match=pattern) as err:
-        load_physionet2012(root)
+        load_physionet2012(root, **kwargs)
     message = str(err.value)
     assert "\n" not in message
     return message
@@ -236,23 +239,67 @@ def test_record_id_disagrees_with_file_name(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("row", "pattern"),
+    ("row", "kind", "pattern"),
     [
-        ("01:00,HR,abc", r"line 8: parameter 'HR': non-numeric value 'abc'"),
-        ("01:00,HR,", r"line 8: parameter 'HR': non-numeric value ''"),
-        ("1h00,HR,80", r"line 8: bad time '1h00'"),
-        ("01:75,HR,80", r"line 8: bad time '01:75'"),
-        ("01:00,HR,80,1", r"line 8: expected 3 fields"),
-        ('01:00,HR,"80', r"line 8: parameter 'HR': non-numeric value '\"80'"),
-        ("01:00,HR,nan", r"line 8: parameter 'HR': non-numeric value 'nan'"),
-        ("01:00,HR,1e999", r"line 8: parameter 'HR': non-numeric value '1e999'"),
-        ("01:00,,80", r"line 8: bad parameter name ''"),
+        ("01:00,HR,abc", "non-numeric value", r"line 8: parameter 'HR': non-numeric value 'abc'"),
+        ("01:00,HR,", "non-numeric value", r"line 8: parameter 'HR': non-numeric value ''"),
+        ("1h00,HR,80", "unparsable time", r"line 8: bad time '1h00'"),
+        ("01:75,HR,80", "unparsable time", r"line 8: bad time '01:75'"),
+        ("01:00,HR,80,1", "wrong field count", r"line 8: expected 3 fields"),
+        ('01:00,HR,"80', "non-numeric value", r"line 8: parameter 'HR': non-numeric value '\"80'"),
+        ("01:00,HR,nan", "non-numeric value", r"line 8: parameter 'HR': non-numeric value 'nan'"),
+        ("01:00,HR,1e999", "non-numeric value", r"line 8: parameter 'HR': non-numeric value '1e999'"),
+        ("01:00,,80", "empty name", r"line 8: bad parameter name ''"),
+        ("01:00,Foo,80", "unknown name", r"line 8: unknown parameter 'Foo'"),
     ],
 )
-def test_malformed_rows(tmp_path: Path, row: str, pattern: str) -> None:
+def test_malformed_rows(tmp_path: Path, row: str, kind: str, pattern: str) -> None:
     text = stay(140001, (60, 1, 180, 1, 95), [row, "02:00,HR,81"])
     root = make_dir(tmp_path / "pn", archive=True, b={140001: text})
-    _raises(root, r"set-b\.tar\.gz:set-b/140001\.txt: " + pattern)
+    _raises(root, r"set-b\.tar\.gz:set-b/140001\.txt: " + pattern, strict=True)
+    with pytest.warns(DataWarning, match=r"1 unusable line\(s\) skipped") as record:
+        ds = load_physionet2012(root)  # tolerant (the default): skipped, counted, reported once
+    assert len(record) == 1 and "set-b.tar.gz:set-b/140001.txt:8" in str(record[0].message)
+    assert ds.info["skipped_lines"]["kinds"] == {kind: 1}
+    assert ds.info["skipped_lines"]["first"] == ["set-b.tar.gz:set-b/140001.txt:8"]
+    vitals = ds.data["vitals"]
+    assert vitals.lengths[-1] == 1 and vitals.times[-1, 0] == 2.0  # only the 02:00 row is left
+    _raises(root, r"set-b\.tar\.gz:set-b/140001\.txt: " + pattern, strict=True)  # the cached load too
+
+
+def test_unusable_lines_are_counted_and_reported_once(tmp_path: Path) -> None:
+    rows = ["06:32,,2.7", "01:00,HR,80", "01:00,Foo,3", "hello world", "7h,HR,3", "02:00,HR,x", "03:00,HR,81"]
+    rows_a = ["00:30,,1", *(f"01:{m:02d},Bar,1" for m in range(6))]
+    root = make_dir(tmp_path / "pn", a={**SET_A, 132002: stay(132002, (70, 1, 170.2, 2, -1), rows_a)},
+                    b={140001: stay(140001, (60, 1, 180, 1, 95), rows)})
+    with pytest.warns(DataWarning) as record:
+        ds = load_physionet2012(root)
+    messages = [str(w.message) for w in record]
+    assert len(messages) == 1
+    skipped = ds.info["skipped_lines"]
+    assert skipped["total"] == 12
+    assert skipped["kinds"] == {"empty name": 2, "unknown name": 7, "unparsable time": 1, "non-numeric value": 1,
+                                "wrong field count": 1}
+    assert skipped["first"] == [f"set-a/132002.txt:{n}" for n in range(8, 13)]
+    assert skipped["first_error"].endswith("set-a/132002.txt: line 8: bad parameter name ''")
+    assert ds.info["unknown_parameters"] == {"Foo": 1, "Bar": 6}
+    text = messages[0]
+    for part in ("12 unusable line(s)", "2 empty name", "7 unknown name", "1 unparsable time",
+                 "1 non-numeric value", "1 wrong field count", "'Bar' 6, 'Foo' 1", "set-a/132002.txt:8, "):
+        assert part in text
+    assert list(ds.data["vitals"].lengths) == [3, 0, 0, 2]  # 140001 keeps 01:00 and 03:00
+    with pytest.warns(DataWarning) as again:  # from the cache: the same single summary
+        load_physionet2012(root)
+    assert [str(w.message) for w in again] == messages
+    _raises(root, r"set-a/132002\.txt: line 8: bad parameter name ''$", strict=True)
+    _raises(root, r"set-a/132002\.txt: line 8: bad parameter name ''$", strict=True, use_cache=False)
+
+
+def test_a_file_that_is_not_a_stay_still_refuses(tmp_path: Path) -> None:
+    root = make_dir(tmp_path / "g", b={140001: "Time,Parameter,Value\nhello\n,,\n"})
+    _raises(root, r"set-b/140001\.txt: no RecordID row")
+    root = make_dir(tmp_path / "h", b={140001: "06:32,,2.7\n00:00,RecordID,140001\n"})
+    _raises(root, r"set-b/140001\.txt: line 1: expected the header")
 
 
 def test_bad_header_and_file_name(tmp_path: Path) -> None:
@@ -320,11 +367,12 @@ def test_unknown_parameters_warn_and_are_ignored(tmp_path: Path) -> None:
     with pytest.warns(DataWarning) as record:
         ds = load_physionet2012(root)
     messages = [str(w.message) for w in record]
-    assert any(m.endswith("set-b/140001.txt: line 9: unknown parameter 'Foo' ignored (2 row(s) in 1 file(s))")
-               for m in messages)  # fmt: skip
-    assert any("line 11: unknown parameter 'hr'" in m for m in messages)
+    assert len(messages) == 1 and "3 unusable line(s) skipped" in messages[0]
+    assert "unknown parameters 'Foo' 2, 'hr' 1" in messages[0]
+    assert "first at set-b/140001.txt:9, set-b/140001.txt:10, set-b/140001.txt:11 (" in messages[0]
     assert ds.info["unknown_parameters"] == {"Foo": 2, "hr": 1}
     assert ds.data["vitals"].lengths[-1] == 1  # the 02:00 rows were all unknown
+    _raises(root, r"set-b/140001\.txt: line 9: unknown parameter 'Foo'$", strict=True)
 
 
 # ---------------------------------------------------------------------- caching

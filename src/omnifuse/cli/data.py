@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from omnifuse.cli.app import app
-from omnifuse.cli.common import DataOption, console, interactive
+from omnifuse.cli.common import DataOption, StrictOption, console, interactive, load_data
 from omnifuse.cli.output import print_summary
 from omnifuse.errors import ConfigError
 
@@ -21,11 +21,10 @@ def data_inspect(
     path: Path = typer.Argument(..., help="Dataset path."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Parse the source files again."),
+    strict: bool = StrictOption,
 ) -> None:
     """Modalities, availability per modality and pattern, label balance and split sizes."""
-    from omnifuse.data.loaders import load_dataset
-
-    ds = load_dataset(path, use_cache=not no_cache, progress=interactive() and not as_json)
+    ds = load_data(path, strict=strict, use_cache=not no_cache, progress=interactive() and not as_json)
     summary = ds.summary()
     if as_json:
         console.print_json(json.dumps(summary, default=str))
@@ -39,14 +38,15 @@ def data_convert(
     out: Path = typer.Option(..., "--out", help="Output folder (generic folder format)."),
     fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty output folder."),
+    strict: bool = StrictOption,
 ) -> None:
     """Write any loadable dataset in the generic folder format."""
-    from omnifuse.data.loaders import load_dataset, write_folder
+    from omnifuse.data.loaders import write_folder
 
     source, target = Path(data).resolve(), Path(out).resolve()
     if source == target or source in target.parents or target in source.parents:
         raise ConfigError(f"{out}: the output folder overlaps the input {data}; choose another --out")
-    ds = load_dataset(data, progress=interactive())
+    ds = load_data(data, strict=strict)
     write_folder(ds, out, fmt=fmt, overwrite=overwrite)
     console.print(f"wrote {len(ds)} samples, {ds.n_modalities} modalities to {out}")
 

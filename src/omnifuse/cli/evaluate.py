@@ -9,7 +9,7 @@ import numpy as np
 import typer
 
 from omnifuse.cli.app import app
-from omnifuse.cli.common import DataOption, console, interactive
+from omnifuse.cli.common import DataOption, StrictOption, console, load_data
 from omnifuse.cli.train import ConfigOption, ModalitiesOption, SetOption, _restrict, check_output_dir
 from omnifuse.errors import ConfigError
 
@@ -75,11 +75,11 @@ def evaluate(
     draws: int = typer.Option(3, "--draws", min=1, help="Random draws of the corruption (averaged)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the corruption draws."),
     out: Path = typer.Option(..., "--out", help="Output JSON file."),
+    strict: bool = StrictOption,
 ) -> None:
     """Metrics of a trained run on (optionally corrupted) test data; corruptions touch the
     test samples only and the run's training standardisation is kept."""
     from omnifuse.data.corrupt import parse_corruption
-    from omnifuse.data.loaders import load_dataset
     from omnifuse.evaluation.evaluate import evaluate_bundle
     from omnifuse.serving.bundle import load_bundle
     from omnifuse.utils.jsonio import write_json
@@ -88,7 +88,7 @@ def evaluate(
     if out.exists() and out.is_dir():
         raise ConfigError(f"{out}: is a directory (--out takes a JSON file)")
     bundle = load_bundle(run / "bundle")
-    ds = load_dataset(data, progress=interactive())
+    ds = load_data(data, strict=strict)
     test = _test_indices(ds, test_split)
     _warn_training_overlap(run, data, ds, test)
     document = evaluate_bundle(bundle, ds, test, corruptions, draws=draws, seed=seed)
@@ -138,10 +138,10 @@ def robustness(
     config: Optional[Path] = ConfigOption,
     overrides: Optional[list[str]] = SetOption,
     out: Path = typer.Option(..., "--out", help="Output directory (robustness.json, details.json, report.html)."),
+    strict: bool = StrictOption,
 ) -> None:
     """How methods hold up when modalities go missing or get noisy: curves with intervals,
     every availability pattern, relative and effective robustness, and the HTML report."""
-    from omnifuse.data.loaders import load_dataset
     from omnifuse.evaluation.study import SweepOptions
     from omnifuse.training.config import load_config
 
@@ -153,7 +153,7 @@ def robustness(
                            patterns=patterns, draws=draws)
     user = load_config(config, overrides).model_dump(exclude_unset=True)
     check_output_dir(out, allow_existing=True)
-    ds = _restrict(load_dataset(data, progress=interactive()), modalities)
+    ds = _restrict(load_data(data, strict=strict), modalities)
     if runs:
         study = _sweep_runs(ds, _names(runs), test_split, options, baseline, str(data))
     else:
@@ -207,11 +207,12 @@ def _sweep_runs(ds: Any, runs: list[str], test_split: str | None, options: Any, 
 
 
 def _print_robustness(doc: dict[str, Any]) -> None:
-    from rich.table import Table
+    from rich.table import Column, Table
 
     baseline = doc.get("baseline")
-    table = Table("method", "clean auroc", "relative robustness", f"effective vs {baseline}" if baseline else "effective",
-                  "worst pattern", title="robustness (auroc; areas over missing rates and noise levels)")
+    effective = f"effective vs {baseline}" if baseline else "effective"
+    table = Table(Column("method", overflow="fold"), "clean auroc", "relative robustness", Column(effective, overflow="fold"),
+                  Column("worst pattern", overflow="fold"), title="robustness (auroc; areas over missing rates and noise levels)")
     for name, m in doc["methods"].items():
         clean = m["clean"]["auroc"]["mean"]
         rr = m["relative_robustness"].get("overall", {}).get("auroc", float("nan"))

@@ -2,56 +2,129 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
+from rich import box
+from rich.markup import escape
 from rich.table import Column, Table
 
 from omnifuse.cli.common import console
+
+
+def _name(header: str) -> Column:
+    """A column of names: a name too long for the console folds onto more lines, never "…"."""
+    return Column(header, overflow="fold")
 
 
 def print_summary(summary: dict[str, Any], title: str) -> None:
     """Rich tables for a dataset summary (see MultimodalDataset.summary)."""
     console.print(f"[bold]{title}[/bold]: {summary['n_samples']} samples, "
                   f"{summary['n_groups']} groups, task {summary['task']}")
-    mods = Table("modality", "kind", "features", "present", "absent", title="modalities")
+    mods = Table(_name("modality"), "kind", "features", "present", "absent", title="modalities")
     for name, m in summary["modalities"].items():
         mods.add_row(name, m["kind"], str(m["n_features"]), str(m["n_present"]), str(m["n_absent"]))
     console.print(mods)
-    patterns = Table("available modalities", "samples", title="availability patterns")
+    patterns = Table(_name("available modalities"), "samples", title="availability patterns")
     for pattern, count in summary["patterns"].items():
         patterns.add_row(pattern, str(count))
     console.print(patterns)
-    labels = Table("class", "samples", title="labels")
+    labels = Table(_name("class"), "samples", title="labels")
     for name, count in summary["labels"].items():
         labels.add_row(name, str(count))
     console.print(labels)
     if summary["splits"]:
-        splits = Table("split", "samples", title="splits")
+        splits = Table(_name("split"), "samples", title="splits")
         for name, count in summary["splits"].items():
             splits.add_row(name, str(count))
         console.print(splits)
+    for line in _recording_lines(summary.get("info", {})):
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def _recording_lines(info: dict[str, Any]) -> list[str]:
+    """For sleep folders: the channels picked and what the label steps did to the epochs."""
+    lines = []
+    channels: dict[str, Counter[str]] = {}
+    for picked in (info.get("channels") or {}).values():
+        for modality, label in picked.items():
+            channels.setdefault(modality, Counter())[label] += 1
+    if channels:
+        n = len(info["channels"])
+        lines.append("channels: " + "; ".join(
+            f"{m} " + ", ".join(f"'{label}'" + (f" ({k} of {n} nights)" if k < n else "") for label, k in c.most_common())
+            for m, c in channels.items()
+        ))  # fmt: skip
+    epochs = [e for e in (info.get("epochs") or {}).values() if e]
+    if epochs:
+        total = {k: sum(e.get(k, 0) for e in epochs) for k in ("grid", "movement", "unscored", "wake_trimmed", "kept")}
+        lines.append(
+            f"epochs (30 s): {total['grid']} in {len(epochs)} night(s); dropped {total['movement']} movement, "
+            f"{total['unscored']} unscored, {total['wake_trimmed']} edge wake; kept {total['kept']}"
+        )
+    return lines
 
 
 BENCHMARK_COLUMNS = ("auroc", "auprc", "macro_f1", "kappa", "brier", "ece")
+#: Short headers of the compact layout (a narrow terminal or a pipe: 80 columns).
+SHORT_HEADERS = {"auroc": "AUROC", "auprc": "AUPRC", "macro_f1": "F1", "kappa": "kappa", "brier": "Brier", "ece": "ECE"}
 
 
 def print_benchmark(results: dict[str, Any]) -> None:
-    """One row per method: mean ± half-width of the 95% interval per metric, time, parameters."""
+    """One row per method: mean ± half-width of the 95% interval per metric, time, parameters.
+
+    Every number is printed whole: when the one-line layout is wider than the console, each
+    cell puts its interval under its mean (short headers); when even that does not fit,
+    each method gets its own lines.
+    """
     protocol = results["protocol"]
     title = (f"{results['dataset']} — {protocol['type']}"
              + (f" {protocol.get('folds')} folds" if protocol["type"] == "kfold" else f" test={protocol['test_split']}")
              + f", {protocol['seeds']} seed(s)")
-    table = Table(Column("method", no_wrap=True), *BENCHMARK_COLUMNS, "train s", "params", title=title)
+    rows = _benchmark_rows(results)
+    wide = Table(Column("method", no_wrap=True), *BENCHMARK_COLUMNS, "train s", "params", title=title)
+    for name, cells, seconds, params in rows:
+        wide.add_row(name, *(f"{mean} {half}".strip() for mean, half in cells), seconds, params)
+    if _natural_width(wide) <= console.width:
+        console.print(wide)
+        return
+    compact = Table(
+        Column("method", no_wrap=True), *(Column(SHORT_HEADERS[m], no_wrap=True) for m in BENCHMARK_COLUMNS),
+        Column("train s", justify="right"), Column("params", justify="right", no_wrap=True),
+        title=title, caption="mean, then ± half-width of the 95% interval; F1: macro-F1",
+        box=box.SIMPLE_HEAD, show_edge=False, padding=0,
+    )  # fmt: skip
+    for name, cells, seconds, params in rows:
+        compact.add_row(name, *(f"{mean}\n{half}".rstrip() for mean, half in cells), seconds, params)
+    if _natural_width(compact) <= console.width:
+        console.print(compact)
+        return
+    console.print(f"[bold]{escape(title)}[/bold] (mean ± half-width of the 95% interval)")
+    for name, cells, seconds, params in rows:
+        metrics = ", ".join(f"{m} {mean} {half}".strip() for m, (mean, half) in zip(BENCHMARK_COLUMNS, cells))
+        console.print(f"{escape(name)}: {metrics}; train {seconds} s, {params} parameters", soft_wrap=False)
+
+
+def _natural_width(table: Table) -> int:
+    """Columns a table takes when nothing is wrapped (rich clamps measurements to the console)."""
+    return console.measure(table, options=console.options.update_width(10_000)).maximum
+
+
+def _benchmark_rows(results: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]], str, str]]:
+    """Per method: name, (mean, "±half") per metric (the best in bold), train seconds, parameters."""
     best = {m: _best(results, m) for m in BENCHMARK_COLUMNS}
+    rows = []
     for name, method in results["methods"].items():
         cells = []
         for metric in BENCHMARK_COLUMNS:
             m = method["metrics"][metric]
             half = (m["ci_high"] - m["ci_low"]) / 2
-            text = f"{m['mean']:.3f}" + (f" ±{half:.3f}" if half == half else "")
-            cells.append(f"[bold]{text}[/bold]" if name == best[metric] else text)
-        table.add_row(name, *cells, f"{method['train_seconds']:.1f}", f"{method['n_params']:,}")
-    console.print(table)
+            mean, interval = f"{m['mean']:.3f}", (f"±{half:.3f}" if half == half else "")
+            if name == best[metric]:
+                mean, interval = f"[bold]{mean}[/bold]", f"[bold]{interval}[/bold]" if interval else ""
+            cells.append((mean, interval))
+        rows.append((escape(name), cells, f"{method['train_seconds']:.1f}", f"{method['n_params']:,}"))
+    return rows
 
 
 def _best(results: dict[str, Any], metric: str) -> str | None:

@@ -9,7 +9,7 @@ from typing import Any, Optional
 import typer
 
 from omnifuse.cli.app import app
-from omnifuse.cli.common import console, interactive
+from omnifuse.cli.common import StrictOption, console, load_data
 from omnifuse.errors import ConfigError
 
 OUTPUT_SUFFIXES = (".json", ".csv")
@@ -23,6 +23,7 @@ def predict(
     input_file: Optional[Path] = typer.Option(None, "--input", help="JSON file: one patient {\"modalities\": ...} "
                                               "or {\"patients\": [...]}, as POST /predict and /predict/batch take."),
     out: Path = typer.Option(..., "--out", help="Output file: .json (answers with explanations) or .csv (flat table)."),
+    strict: bool = StrictOption,
 ) -> None:
     """Per sample: class probabilities, predicted class, per-modality weights (omega, attention)
     and unimodal probabilities, and the modalities that were absent and imputed."""
@@ -38,7 +39,7 @@ def predict(
     if out.is_dir():
         raise ConfigError(f"{out}: is a directory (--out takes a file)")
     bundle = load_bundle(run / "bundle")
-    ds, ids = _load_data(bundle, data, split) if data is not None else _load_input(bundle, input_file)
+    ds, ids = _load_data(bundle, data, split, strict) if data is not None else _load_input(bundle, input_file)
     details = Predictor(bundle).details(ds)
     answers = answer_records(details, ds.modalities, ds.class_names, ds.task, ids)
     if out.suffix.lower() == ".csv":
@@ -60,12 +61,11 @@ def predict(
     console.print(f"written to {out}")
 
 
-def _load_data(bundle: Any, data: Path, split: str | None) -> tuple[Any, list[str]]:
-    from omnifuse.data.loaders import load_dataset
+def _load_data(bundle: Any, data: Path, split: str | None, strict: bool) -> tuple[Any, list[str]]:
     from omnifuse.data.schema import check_compatible
     from omnifuse.serving.cohort import model_modalities, without_labels
 
-    ds = load_dataset(data, progress=interactive())
+    ds = load_data(data, strict=strict)
     if split:
         ds = ds.subset(ds.split_indices(split))
     ds = without_labels(model_modalities(ds, bundle.schema), bundle.schema)  # labels are not needed to predict

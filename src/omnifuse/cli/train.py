@@ -10,7 +10,7 @@ import numpy as np
 import typer
 
 from omnifuse.cli.app import app
-from omnifuse.cli.common import DataOption, console, interactive
+from omnifuse.cli.common import DataOption, StrictOption, console, interactive, load_data
 from omnifuse.cli.output import print_benchmark
 from omnifuse.errors import ConfigError
 from omnifuse.utils.atomic import atomic_file
@@ -32,7 +32,7 @@ def _restrict(ds, modalities: str | None):  # type: ignore[no-untyped-def]
 @app.command("models")
 def models(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the registered models: name, kind (fusion/strategy/baseline/model), paper."""
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from omnifuse.models import all_models
 
@@ -40,7 +40,8 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     if as_json:
         console.print_json(json.dumps(entries))
         return
-    table = Table("name", "kind", "paper", "description", title="registered models")
+    table = Table(Column("name", no_wrap=True), "kind", Column("paper", overflow="fold"),
+                  Column("description", overflow="fold"), title="registered models")  # long words fold, never "…"
     for e in entries:
         table.add_row(e["name"], e["kind"], e["paper"], e["description"])
     console.print(table)
@@ -56,9 +57,9 @@ def train(
     modalities: Optional[str] = ModalitiesOption,
     out: Path = typer.Option(..., "--out", help="Run directory."),
     resume: bool = typer.Option(False, "--resume", help="Continue from RUN_DIR/checkpoints/last.ckpt."),
+    strict: bool = StrictOption,
 ) -> None:
     """Train one model; validation is carved out of the training samples (grouped, stratified)."""
-    from omnifuse.data.loaders import load_dataset
     from omnifuse.data.splits import holdout_indices
     from omnifuse.models import get_model
     from omnifuse.training.config import load_config
@@ -69,7 +70,7 @@ def train(
     if interactive() and "progress" not in cfg.model_fields_set:
         cfg = cfg.model_copy(update={"progress": True})  # a rich progress bar per epoch
     check_output_dir(out, allow_existing=resume)
-    ds = _restrict(load_dataset(data, progress=interactive()), modalities)
+    ds = _restrict(load_data(data, strict=strict), modalities)
     pool = ds.split_indices(train_split) if train_split else np.arange(len(ds))
     train_idx, val_idx = holdout_indices(ds, pool, cfg.val_fraction, seed=cfg.seed)
     resolved = resolve_config(entry, cfg.model_dump(exclude_unset=True))
@@ -122,9 +123,9 @@ def benchmark(
     config: Optional[Path] = ConfigOption,
     overrides: Optional[list[str]] = SetOption,
     out: Path = typer.Option(..., "--out", help="Output directory (results.json)."),
+    strict: bool = StrictOption,
 ) -> None:
     """Compare models on identical splits: metrics with intervals and paired tests."""
-    from omnifuse.data.loaders import load_dataset
     from omnifuse.evaluation.benchmark import run_benchmark
     from omnifuse.training.config import load_config
     from omnifuse.utils.progress import progress_bar
@@ -136,7 +137,7 @@ def benchmark(
         raise ConfigError("--train-split needs --test-split (without a test split, k-fold is used)")
     user = load_config(config, overrides).model_dump(exclude_unset=True)
     check_output_dir(out, allow_existing=True)
-    ds = _restrict(load_dataset(data, progress=interactive()), modalities)
+    ds = _restrict(load_data(data, strict=strict), modalities)
     with progress_bar() as bar:
         n_steps = len(names) * (seeds if test_split else seeds * folds)
         task = bar.add_task("benchmark", total=n_steps)

@@ -77,12 +77,40 @@ def test_warnings_repeat_when_loaded_from_cache(tmp_path):
         ({"modalities.yaml": "modalities:\n  clin: {kind: movie}\n"}, r"modalities.yaml: field 'modalities.clin.kind'.*unknown kind 'movie'"),
         ({"modalities.yaml": "modalities:\n  ghost: {kind: omics}\n"}, r"declares modality 'ghost'"),
         ({"modalities.yaml": "label: [unclosed\n"}, r"modalities.yaml: not valid YAML"),
+        ({"clin.csv": "sample_id,age,bmi\na,50,20\nb,51\n"}, r"clin.csv: line 3 has 2 field\(s\), the header has 3$"),
+        ({"clin.csv": "sample_id,age\na,50\nb,51,7\n"}, r"clin.csv: line 3 has 3 field\(s\), the header has 2$"),
+        ({"clin.csv": "sample_id,age\na,50,1\nb,51\n"}, r"clin.csv: line 2 has 3 field\(s\), the header has 2$"),
+        ({"clin.csv": "sample_id,age\r\n\r\na,50\r\n  \r\nb\r\n"}, r"clin.csv: line 5 has 1 field\(s\), the header has 2$"),
+        ({"clin.csv": 'sample_id,age\na,"5,0"\nb,"x\ny",2\n'}, r"clin.csv: line 3 has 3 field\(s\), the header has 2$"),
+        ({"labels.csv": "sample_id,label\na,x\nb,y,3\n"}, r"labels.csv: line 3 has 3 field\(s\), the header has 2$"),
     ],
 )
 def test_bad_input_names_file_row_and_column(tmp_path, change, message):
     folder = write(tmp_path / "c", {**BASIC, **change})
     with pytest.raises(DataError, match=message):
         load_folder(folder, use_cache=False)
+
+
+def test_ragged_row_in_a_real_matrix_refuses_and_writes_nothing(tmp_path, isolated_cache):
+    folder = tmp_path / "tcga"
+    folder.mkdir()
+    for path in shared_dataset("breast_tcga").glob("*.csv"):
+        (folder / path.name).write_bytes(path.read_bytes())
+    n_lines = len((folder / "mrna.csv").read_text().splitlines())
+    with open(folder / "mrna.csv", "a") as handle:
+        handle.write("ZZZZ,1,2,3\n")
+    with pytest.raises(DataError, match=rf"mrna.csv: line {n_lines + 1} has 4 field\(s\), the header has 201$"):
+        load_dataset(folder)
+    assert not any(isolated_cache.rglob("meta.json"))
+
+
+def test_csv_field_check_leaves_parquet_and_clean_csv_alone(tmp_path, tiny):
+    pq = load_dataset(write_folder(tiny, tmp_path / "pq", fmt="parquet"), use_cache=False)
+    csv = load_dataset(write_folder(tiny, tmp_path / "csv"), use_cache=False)
+    np.testing.assert_allclose(pq.data["clin"], csv.data["clin"], equal_nan=True)
+    folder = write(tmp_path / "blank", {**BASIC, "clin.csv": "sample_id,age,bmi\n\na,50,20.5\n\nd,70,\n\n"})
+    with pytest.warns(DataWarning, match="no data in any modality"):  # b has neither clin nor genes
+        assert load_folder(folder, use_cache=False).availability("clin").sum() == 2
 
 
 def test_label_column_from_yaml_and_kinds(tmp_path):

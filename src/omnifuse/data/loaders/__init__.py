@@ -22,14 +22,20 @@ def _physionet() -> tuple[Callable[[Path], bool], Callable[..., MultimodalDatase
     return physionet.is_physionet_dir, physionet.load_physionet2012
 
 
-def load_dataset(path: str | Path, use_cache: bool = True, progress: bool = False) -> MultimodalDataset:
-    """Load a dataset from ``path``, detecting its format."""
+def load_dataset(
+    path: str | Path, use_cache: bool = True, progress: bool = False, strict: bool = False
+) -> MultimodalDataset:
+    """Load a dataset from ``path``, detecting its format.
+
+    ``strict``: refuse a PhysioNet 2012 stay line that cannot be used (by default it is skipped,
+    counted and reported once); the other formats refuse bad input either way.
+    """
     p = Path(path).expanduser()
     if not p.exists():
         raise DataError(f"{p}: no such file or directory")
     is_physionet, load_physionet = _physionet()
     if is_physionet(p):
-        return load_physionet(p, use_cache=use_cache, progress=progress)
+        return load_physionet(p, use_cache=use_cache, progress=progress, strict=strict)
     if is_folder_dataset(p):
         return load_folder(p, use_cache=use_cache)
     from omnifuse.data.sleep.loader import is_sleep_dir, load_sleep

@@ -9,12 +9,14 @@ Layout::
       modalities.yaml     optional: kinds, label column (see folder_config)
 
 A sample missing from a modality file, or whose row is all empty, has that modality
-absent. Ids found in a modality file but not in labels.csv are dropped with a warning, as are
+absent. Every CSV row has the header's number of fields (a ragged row is an error naming the
+file and line). Ids found in a modality file but not in labels.csv are dropped with a warning, as are
 labelled samples that have no data at all.
 """
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from omnifuse.data.cache import cached, content_key
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.labels import labels_from_values
 from omnifuse.data.loaders.folder_config import CONFIG_FILE, FolderConfig, ModalityDeclaration, read_folder_config
+from omnifuse.data.loaders.folder_csv import check_field_counts
 from omnifuse.data.spec import SEQUENCE_KINDS, ModalitySpec
 from omnifuse.errors import DataError, DataWarning
 
@@ -143,12 +146,14 @@ def _read_labels(path: Path, config: FolderConfig) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------- tables
 def _read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV/Parquet file whose first column is sample_id; check ids."""
+    """Read a CSV/Parquet file whose first column is sample_id; check field counts and ids."""
     try:
         if path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path).reset_index(drop=True)
         else:
-            frame = pd.read_csv(path, dtype={ID_COLUMN: str}, skipinitialspace=True)
+            raw = path.read_bytes()
+            check_field_counts(path, raw)
+            frame = pd.read_csv(io.BytesIO(raw), dtype={ID_COLUMN: str}, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except (OSError, ValueError, pd.errors.ParserError) as exc:

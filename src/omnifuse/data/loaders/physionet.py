@@ -7,25 +7,27 @@ and ``Outcomes-X.txt`` (``RecordID,...,In-hospital_death``).
 Modalities: ``static`` (tabular: Age, Gender, Height, Weight, ICUType one-hot), ``vitals`` and
 ``labs`` (time series in hours since admission, NaN = unobserved). Values outside the ranges
 of :mod:`omnifuse.data.loaders.physionet_ranges` are counted in ``info["impossible_values"]``
-and treated as unobserved.
+and treated as unobserved. Unusable lines (no or an unknown parameter name, a bad time, a
+non-numeric value) are skipped the same way: counted in ``info["skipped_lines"]`` and reported
+once per load (see :mod:`omnifuse.data.loaders.physionet_lines`); ``strict=True`` refuses them.
 
 Speed: the stay files are read as bytes, joined into one buffer (``HH:MM`` becomes two numeric
 columns) and parsed by one ``pandas.read_csv`` call; padded arrays are built with vectorised
-numpy. Only when that parse fails are the lines re-read one by one, to name the bad line.
+numpy. Only when that parse fails are the lines re-read one by one, to find the bad lines.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
-import math
 import re
 import tarfile
 import warnings
 import zlib
+from collections import Counter
 from io import BytesIO
 from pathlib import Path
-from typing import NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -34,6 +36,7 @@ from omnifuse.data.cache import cached, content_key
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.labels import Labels
 from omnifuse.data.loaders.physionet_arrays import _mean_cells, _series
+from omnifuse.data.loaders.physionet_lines import SHOWN, Problem, check_line, drop_bad_lines, summarise, warning_text
 from omnifuse.data.loaders.physionet_outcomes import OUTCOME_COLUMN  # noqa: F401  (re-exported)
 from omnifuse.data.loaders.physionet_outcomes import _OUTCOMES, _match_outcomes
 from omnifuse.data.loaders.physionet_ranges import (
@@ -44,14 +47,12 @@ from omnifuse.data.spec import ModalitySpec
 from omnifuse.errors import DataError, DataWarning
 from omnifuse.utils.progress import track
 
-LOADER_VERSION = "physionet2012-1"
+LOADER_VERSION = "physionet2012-2"
 SOURCE = "physionet2012"
 CLASS_NAMES = ("survived", "died")
 _HEADER = b"time,parameter,value"
 _SET_DIR = re.compile(r"^set-([A-Za-z0-9]+)$")
 _SET_TAR = re.compile(r"^set-([A-Za-z0-9]+)\.tar\.gz$")
-_TIME = re.compile(r"^\d{1,5}:[0-5]\d$")
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _TAR_ERRORS = (tarfile.TarError, EOFError, zlib.error, OSError)
 
 
@@ -76,13 +77,18 @@ def is_physionet_dir(path: Path) -> bool:
     return bool(find_sets(path))
 
 
-def load_physionet2012(path: str | Path, use_cache: bool = True, progress: bool = False) -> MultimodalDataset:
+def load_physionet2012(
+    path: str | Path, use_cache: bool = True, progress: bool = False, strict: bool = False
+) -> MultimodalDataset:
     """Load the PhysioNet/CinC 2012 stays under ``path`` (``set-X/`` folders and/or ``.tar.gz``).
 
     Label: In-hospital_death (classes "survived", "died"); splits: the set letter; sample ids and
     groups: the RecordID. Cached by file contents unless ``use_cache`` is False; ``progress``
-    shows a progress bar over the stay files. Raises DataError on bad input; dropped stays and
-    unknown parameters are reported as DataWarning (again on loads from the cache).
+    shows a progress bar over the stay files. Raises DataError on bad input. Unusable lines
+    (empty or unknown parameter name, bad time, non-numeric value) are skipped and counted in
+    ``info["skipped_lines"]`` with one summary DataWarning, unless ``strict`` (then the first
+    one is a DataError naming its file and line). Dropped stays and skipped lines are reported
+    again on loads from the cache.
     """
     root = Path(path).expanduser()
     if not root.is_dir():
@@ -94,9 +100,12 @@ def load_physionet2012(path: str | Path, use_cache: bool = True, progress: bool 
         if not (root / f"Outcomes-{letter}.txt").is_file():
             raise DataError(f"{root}: set '{letter}' ({source.name}) has no Outcomes-{letter}.txt")
     if use_cache:
-        ds = cached(SOURCE, _cache_key(root, sets), lambda: _build(root, sets, progress))
+        ds = cached(SOURCE, _cache_key(root, sets), lambda: _build(root, sets, progress, strict))
     else:
-        ds = _build(root, sets, progress)
+        ds = _build(root, sets, progress, strict)
+    skipped = ds.info.get("skipped_lines") or {}
+    if strict and skipped.get("first_error"):  # a tolerant load cached these rows
+        raise DataError(skipped["first_error"])
     for message in ds.info.get("warnings", []):
         warnings.warn(message, DataWarning, stacklevel=2)
     return ds
@@ -119,7 +128,8 @@ def _folder_files(folder: Path) -> list[Path]:
 class _Stays:
     """The stay files read so far: display names, set letters, RecordIDs, header-less bodies."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path) -> None:
+        self.root = root
         self.names: list[str] = []
         self.letters: list[str] = []
         self.ids: list[int] = []
@@ -203,12 +213,43 @@ class _Rows(NamedTuple):
     starts: np.ndarray  # first row of each file, then the number of rows
 
 
-def _parse(stays: _Stays) -> tuple[_Rows, dict[str, int], list[str]]:
-    """Parse all stay bodies at once; unknown parameters are counted and reported."""
+def _parse(stays: _Stays) -> tuple[_Rows, dict[str, int], dict[str, Any]]:
+    """Parse all stay bodies at once; unusable lines are skipped, counted and summarised.
+
+    Returns the rows, the unknown parameters (rows per name) and ``info["skipped_lines"]``.
+    """
+    if not any(stays.bodies):
+        raise DataError(f"{stays.names[0]}: no RecordID row")
+    parsed, malformed = _read_rows(stays), []
+    if parsed is None:  # rare: find the bad lines one by one, drop them and parse again
+        malformed = drop_bad_lines(stays)
+        if not any(stays.bodies):
+            raise DataError(f"{stays.names[0]}: no RecordID row")
+        parsed = _read_rows(stays)
+        if parsed is None:
+            _diagnose(stays, "inconsistent rows")
+    hours, minutes, value, categories, category_codes = parsed
     counts = np.fromiter((b.count(b"\n") for b in stays.bodies), dtype=np.int64, count=len(stays.bodies))
     starts = np.concatenate([[0], np.cumsum(counts)])
-    if starts[-1] == 0:
-        raise DataError(f"{stays.names[0]}: no RecordID row")
+    stays.bodies = []  # parsed: free the text (line numbers stay in line_maps)
+    lut = np.array([CODE.get(c, -1) for c in categories], dtype=np.int16)
+    file = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+    unknown = {categories[k]: int((category_codes == k).sum()) for k in np.flatnonzero(lut < 0)}
+    places = list(malformed)
+    for r in np.flatnonzero(lut[category_codes] < 0)[:SHOWN]:
+        f = int(file[r])
+        line = stays.line(f, int(r - starts[f]))
+        name = categories[category_codes[r]]
+        places.append(Problem(f, line, "unknown name", f"line {line}: unknown parameter '{name}'"))
+    tally = Counter(p.kind for p in malformed)
+    tally["unknown name"] += sum(unknown.values())
+    skipped = summarise(places, dict(tally), stays.names, stays.root)
+    return _Rows(file, hours * 60 + minutes, lut[category_codes], value, starts), unknown, skipped
+
+
+def _read_rows(stays: _Stays) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray] | None:
+    """Hours, minutes, values, parameter names and name codes of all rows; None when a line is bad."""
+    n_rows = sum(b.count(b"\n") for b in stays.bodies)
     buffer = bytearray().join(stays.bodies)
     as_array = np.frombuffer(buffer, dtype=np.uint8)
     for i in range(0, len(as_array), 1 << 22):  # HH:MM -> HH,MM in place, in 4 MB chunks
@@ -221,48 +262,24 @@ def _parse(stays: _Stays) -> tuple[_Rows, dict[str, int], list[str]]:
             dtype={"h": np.int32, "m": np.int32, "p": "category", "v": np.float64},
             na_filter=False, skipinitialspace=True, skip_blank_lines=False, quoting=csv.QUOTE_NONE,
         )  # fmt: skip
-    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
-        _diagnose(stays, str(exc))
+    except (ValueError, UnicodeDecodeError, OverflowError, pd.errors.ParserError):
+        return None
     hours, minutes, value = frame["h"].to_numpy(), frame["m"].to_numpy(), frame["v"].to_numpy()
     categories = [str(c).strip() for c in frame["p"].cat.categories]
-    if len(frame) != starts[-1] or "" in categories or not np.isfinite(value).all() or (hours < 0).any() or (
+    if len(frame) != n_rows or "" in categories or not np.isfinite(value).all() or (hours < 0).any() or (
         (minutes < 0) | (minutes > 59)
     ).any():
-        _diagnose(stays, "inconsistent rows")
-    category_codes = frame["p"].cat.codes.to_numpy()
-    del frame, buffer
-    stays.bodies = []  # parsed: free the text (line numbers stay in line_maps)
-    lut = np.array([CODE.get(c, -1) for c in categories], dtype=np.int16)
-    file = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
-    unknown: dict[str, int] = {}
-    messages = []
-    for k in np.flatnonzero(lut < 0):
-        where = np.flatnonzero(category_codes == k)
-        f, n_files = int(file[where[0]]), len(np.unique(file[where]))
-        unknown[categories[k]] = len(where)
-        messages.append(
-            f"{stays.names[f]}: line {stays.line(f, int(where[0] - starts[f]))}: unknown parameter "
-            f"'{categories[k]}' ignored ({len(where)} row(s) in {n_files} file(s))"
-        )
-    return _Rows(file, hours * 60 + minutes, lut[category_codes], value, starts), unknown, messages
+        return None
+    return hours, minutes, value, categories, frame["p"].cat.codes.to_numpy()
 
 
 def _diagnose(stays: _Stays, reason: str) -> NoReturn:
-    """Re-read the stay files line by line and raise a DataError naming the first bad line."""
+    """Raise a DataError naming the first bad line (or, failing that, the files)."""
     for f, body in enumerate(stays.bodies):
         for k, line in enumerate(body.decode("utf-8", "replace").split("\n")[:-1]):
-            fields = [x.strip() for x in line.split(",")]
-            if len(fields) != 3:
-                problem = f"expected 3 fields Time,Parameter,Value, got {len(fields)}: '{line[:80]}'"
-            elif not _TIME.match(fields[0]):
-                problem = f"bad time '{fields[0][:20]}' (expected HH:MM)"
-            elif not fields[1] or ":" in fields[1]:
-                problem = f"bad parameter name '{fields[1][:40]}'"
-            elif not _NUMBER.match(fields[2]) or not math.isfinite(float(fields[2])):
-                problem = f"parameter '{fields[1]}': non-numeric value '{fields[2][:40]}'"
-            else:
-                continue
-            raise DataError(f"{stays.names[f]}: line {stays.line(f, k)}: {problem}")
+            found = check_line(line)
+            if found:
+                raise DataError(f"{stays.names[f]}: line {stays.line(f, k)}: {found[1]}")
     reason = " ".join(reason.split())[:200]
     raise DataError(f"{stays.names[0]} and {len(stays.names) - 1} other stay files: cannot parse ({reason})")
 
@@ -290,11 +307,14 @@ def _check_record_ids(stays: _Stays, rows: _Rows) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- building
-def _build(root: Path, sets: dict[str, Path], progress: bool) -> MultimodalDataset:
-    stays = _Stays()
+def _build(root: Path, sets: dict[str, Path], progress: bool, strict: bool = False) -> MultimodalDataset:
+    stays = _Stays(root)
     for letter, source in sets.items():
         _read_set(letter, source, stays, progress)
-    rows, unknown_params, messages = _parse(stays)
+    rows, unknown_params, skipped = _parse(stays)
+    if strict and skipped["first_error"]:
+        raise DataError(skipped["first_error"])
+    messages = [warning_text(root, skipped, unknown_params)] if skipped["total"] else []
     ids = _check_record_ids(stays, rows)
     death, outcome_messages = _match_outcomes(root, sets, stays, ids)
     messages += outcome_messages
@@ -335,8 +355,8 @@ def _build(root: Path, sets: dict[str, Path], progress: bool) -> MultimodalDatas
         "source": SOURCE, "loader_version": LOADER_VERSION, "path": str(root),
         "sets": {letter: source.name for letter, source in sets.items()},
         "impossible_values": cleaned.impossible, "unknown_values": cleaned.unknown,
-        "unknown_parameters": unknown_params, "fio2_percent_converted": cleaned.fio2_percent,
-        "duplicates_averaged": int(n_dupes), "dropped_stays": int(len(ids) - n), "warnings": messages,
+        "unknown_parameters": unknown_params, "skipped_lines": skipped,
+        "fio2_percent_converted": cleaned.fio2_percent, "duplicates_averaged": int(n_dupes), "dropped_stays": int(len(ids) - n), "warnings": messages,
     }  # fmt: skip
     labels = Labels("binary", death[order], CLASS_NAMES)
     sample_ids, splits = ids[order].astype(str), np.asarray(stays.letters)[order]

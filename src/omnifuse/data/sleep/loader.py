@@ -6,6 +6,9 @@ classes W, N1, N2, N3, REM. Each modality is a "signal" of shape ``(29, 128)``: 
 STFT frames x 128 frequency bins named ``"0.39Hz"`` ... ``"50.00Hz"``. One bad recording never
 stops the folder: it is skipped with a DataWarning naming its file and the reason, and listed
 in ``info["skipped"]``. Each recording is cached on its own (file contents + settings).
+``info["epochs"]`` counts, per recording, the 30 s epochs the signals cover (``grid``), those
+dropped as movement or unscored (incl. hypnogram ``Sleep stage ?``), the edge wake trimmed
+and those kept; ``info["channels"]`` names the channel picked for each modality.
 
 Noisy recordings (seed 003 section 4.4, :mod:`omnifuse.data.sleep.quality`) are kept and
 listed in ``info["noisy"]`` (recording -> noisy modalities); unless ``mark_noisy`` is off,
@@ -34,7 +37,7 @@ from omnifuse.errors import ConfigError, DataError, DataWarning
 from omnifuse.utils.progress import track
 
 SOURCE = "sleep-edf"
-LOADER_VERSION = "sleep-2"  # sleep-2: per-epoch STD kept in info["epoch_std"]
+LOADER_VERSION = "sleep-3"  # sleep-2: per-epoch STD in info["epoch_std"]; sleep-3: info["epochs"]
 MISSING_CHANNEL = ("error", "absent")
 GROUP_BY = ("recording", "subject")
 
@@ -145,7 +148,9 @@ def load_sleep(
     if marking:
         splits = np.concatenate([np.full(len(p), "noisy" if _name(p) in noisy else "clean") for p in parts])
     ds = _concatenate(parts, found, options.settings, grouping, splits)
-    ds.info.update({"source": SOURCE, "path": str(root), "recordings": len(parts), "skipped": skipped, "noisy": noisy})
+    epochs = {_name(p): dict(p.info.get("epochs", {})) for p in parts}
+    ds.info.update({"source": SOURCE, "path": str(root), "recordings": len(parts), "skipped": skipped, "noisy": noisy,
+                    "epochs": epochs})
     if (root / CONFIG_FILE).exists():
         ds.info["config"] = str(root / CONFIG_FILE)
     return ds

@@ -21,7 +21,7 @@ from omnifuse.data.labels import Labels
 from omnifuse.data.sleep.config import MissingChannel, SleepSettings
 from omnifuse.data.sleep.edf import ChannelError, ChannelInfo, EdfHeader, pick_channel, read_channel, read_header
 from omnifuse.data.sleep.epochs import epoch_ids
-from omnifuse.data.sleep.hypnogram import epoch_stages, read_hypnogram
+from omnifuse.data.sleep.hypnogram import MOVE, UNSCORED, epoch_stages, read_hypnogram
 from omnifuse.data.sleep.pairing import Recording
 from omnifuse.data.sleep.preprocess import filtered_epochs, frequency_labels, spectrogram
 from omnifuse.data.sleep.stages import STAGES, consolidate, missing_stages, wake_trim
@@ -44,10 +44,15 @@ class RecordingOptions:
         return f"{mods}/{self.settings.key()}/{self.require_all_stages}/{self.min_epochs}/{self.missing_channel}"
 
 
-def labelled_epochs(recording: Recording, header: EdfHeader, n_epochs: int, options: RecordingOptions) -> tuple[np.ndarray, np.ndarray]:
-    """``(positions, y)``: grid positions and classes of the epochs kept after all label steps."""
+def labelled_epochs(
+    recording: Recording, header: EdfHeader, n_epochs: int, options: RecordingOptions
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """``(positions, y, counts)``: grid positions and classes of the epochs kept after all label
+    steps, and how many epochs each step removed (``grid``, ``movement``, ``unscored``,
+    ``wake_trimmed``, ``kept``)."""
     hypnogram = read_hypnogram(recording.hypnogram, header.start)
-    y = consolidate(epoch_stages(hypnogram, n_epochs, options.settings.epoch_seconds))
+    raw = epoch_stages(hypnogram, n_epochs, options.settings.epoch_seconds)
+    y = consolidate(raw)
     positions = np.flatnonzero(y >= 0)
     y = y[positions]
     if options.require_all_stages and (lacking := missing_stages(y)):
@@ -56,13 +61,15 @@ def labelled_epochs(recording: Recording, header: EdfHeader, n_epochs: int, opti
             "(recordings lacking a stage are excluded; set require_all_stages=false to keep them)"
         )
     start, stop = wake_trim(y)
+    counts = {"grid": n_epochs, "movement": int((raw == MOVE).sum()), "unscored": int((raw == UNSCORED).sum()),
+              "wake_trimmed": int(len(y) - (stop - start)), "kept": int(stop - start)}  # fmt: skip
     positions, y = positions[start:stop], y[start:stop]
     if len(y) < options.min_epochs:
         raise DataError(
             f"{recording.psg}: only {len(y)} scored epochs after preprocessing "
             f"(fewer than min_epochs={options.min_epochs})"
         )
-    return positions, y
+    return positions, y, counts
 
 
 def build_recording(recording: Recording, options: RecordingOptions) -> MultimodalDataset:
@@ -82,7 +89,7 @@ def build_recording(recording: Recording, options: RecordingOptions) -> Multimod
         raise DataError(f"{recording.psg}: none of the modalities {', '.join(options.modalities)} has a channel")
     duration = min(c.duration for c in channels.values())
     n_epochs = int(duration // options.settings.epoch_seconds)
-    positions, y = labelled_epochs(recording, header, n_epochs, options)
+    positions, y, counts = labelled_epochs(recording, header, n_epochs, options)
     features: dict[str, np.ndarray] = {}
     epoch_std: dict[str, np.ndarray] = {}
     for name, channel in channels.items():
@@ -99,6 +106,7 @@ def build_recording(recording: Recording, options: RecordingOptions) -> Multimod
         raise DataError(f"{recording.psg}: no usable channel for {', '.join(options.modalities)}")
     ds = _dataset(recording, y, features, {m: channels[m] for m in features}, options.settings)
     ds.info["epoch_std"] = {m: [float(v) for v in std] for m, std in epoch_std.items()}
+    ds.info["epochs"] = counts
     return ds
 
 

@@ -1,0 +1,100 @@
+"""The CLI's tables at 80 columns (a pipe, CI, a narrow terminal): every number printed whole."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from omnifuse.cli.common import console
+from omnifuse.cli.evaluate import _print_robustness
+from omnifuse.cli.output import BENCHMARK_COLUMNS, print_benchmark, print_summary
+from tests.test_cli import run
+
+
+@pytest.fixture
+def width(monkeypatch: pytest.MonkeyPatch):
+    def set_width(columns: int) -> None:
+        monkeypatch.setattr(console, "_width", columns)
+
+    set_width(80)
+    return set_width
+
+
+def metric(mean: float, half: float) -> dict[str, float]:
+    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def results() -> dict:
+    methods = {}
+    for k, name in enumerate(["modality-dropout", "medfusesleep-base", "sk-logreg"]):
+        metrics = {m: metric(0.9 + k / 100 + j / 1000, 0.012 + k / 1000) for j, m in enumerate(BENCHMARK_COLUMNS)}
+        metrics["ece"] = metric(0.05, float("nan"))  # a single fold: no interval
+        methods[name] = {"metrics": metrics, "train_seconds": 1234.5 + k, "n_params": 12_345_678 + k}
+    return {"dataset": "/data/some/long/path/to/a/cohort", "methods": methods,
+            "protocol": {"type": "kfold", "folds": 5, "seeds": 3}}
+
+
+def numbers(doc: dict) -> list[str]:
+    out = []
+    for method in doc["methods"].values():
+        for m in BENCHMARK_COLUMNS:
+            cell = method["metrics"][m]
+            half = (cell["ci_high"] - cell["ci_low"]) / 2
+            out += [f"{cell['mean']:.3f}"] + ([f"±{half:.3f}"] if half == half else [])
+        out += [f"{method['train_seconds']:.1f}", f"{method['n_params']:,}"]
+    return out
+
+
+@pytest.mark.parametrize("columns", [80, 60, 200])
+def test_benchmark_table_prints_every_number_whole(width, capsys, columns):
+    width(columns)
+    doc = results()
+    print_benchmark(doc)
+    out = capsys.readouterr().out
+    assert "…" not in out and max(len(line) for line in out.splitlines()) <= columns
+    for text in [*numbers(doc), *doc["methods"]]:
+        assert text in out, text
+    if columns == 200:  # wide enough: one line per method, intervals beside the means
+        assert "0.900 ±0.012" in out
+
+
+def test_benchmark_through_the_cli_at_80_columns(width, tmp_path, monkeypatch, capsys):
+    from omnifuse.data.loaders import write_folder
+    from omnifuse.data.simulate import default_cohort
+
+    ds, _ = default_cohort(2, seed=3, n_samples=90)
+    data = write_folder(ds, tmp_path / "c")
+    out = tmp_path / "bench"
+    code, stdout, err = run(monkeypatch, capsys, "benchmark", "--data", str(data), "--models", "concat,sk-logreg",
+                            "--folds", "2", "--set", "max_epochs=2", "--out", str(out))
+    assert code == 0, err
+    assert "…" not in stdout
+    for text in numbers(json.loads((out / "results.json").read_text())):
+        assert text in stdout, text
+
+
+def test_robustness_table_at_80_columns(width, capsys):
+    pattern = "clinical_notes+genomics_panel+imaging_features+vital_signs"
+    methods = {
+        name: {"clean": {"auroc": {"mean": 0.912}}, "relative_robustness": {"overall": {"auroc": 0.987}},
+               "effective_robustness": {"overall": {"auroc": -0.0123}},
+               "patterns": {pattern: {"auroc": {"mean": 0.61}}, "clinical_notes": {"auroc": {"mean": 0.8}}}}
+        for name in ("omnifuse", "modality-dropout-with-a-long-name")
+    }  # fmt: skip
+    _print_robustness({"baseline": "a-very-long-baseline-model-name", "methods": methods})
+    out = capsys.readouterr().out
+    assert "…" not in out
+    for text in ("0.912", "0.987", "-0.012", "(0.610)"):
+        assert text in out
+
+
+def test_models_and_inspect_tables_at_80_columns(width, monkeypatch, capsys, tiny):
+    code, out, _ = run(monkeypatch, capsys, "models")
+    assert code == 0 and "…" not in out and "sk-logreg" in out
+    tiny = tiny.select_modalities(["clin", "omics"])
+    summary = tiny.summary()
+    summary["modalities"]["a_modality_with_a_very_long_name_from_a_real_export_0123456789"] = summary["modalities"]["clin"]
+    print_summary(summary, title="cohort")
+    out = capsys.readouterr().out
+    assert "…" not in out
