@@ -7,6 +7,7 @@ from omnifuse.encoders.grud import GRUDEncoder, time_since_observed
 from omnifuse.encoders.identity import IdentityEncoder
 from omnifuse.encoders.mlp import MLPEncoder
 from omnifuse.encoders.recurrent import LSTMEncoder
+from omnifuse.encoders.summary import SummaryEncoder, series_statistics
 from omnifuse.encoders.transformer import TimeSeriesTransformerEncoder, time_encoding
 
 __all__ = [
@@ -18,8 +19,10 @@ __all__ = [
     "IdentityEncoder",
     "LSTMEncoder",
     "MLPEncoder",
+    "SummaryEncoder",
     "TimeSeriesTransformerEncoder",
     "build_encoder",
+    "series_statistics",
     "time_encoding",
     "time_since_observed",
 ]

@@ -12,6 +12,7 @@ from omnifuse.encoders.grud import GRUDEncoder
 from omnifuse.encoders.identity import IdentityEncoder
 from omnifuse.encoders.mlp import MLPEncoder
 from omnifuse.encoders.recurrent import LSTMEncoder
+from omnifuse.encoders.summary import SummaryEncoder
 from omnifuse.encoders.transformer import TimeSeriesTransformerEncoder
 from omnifuse.errors import ConfigError
 
@@ -22,6 +23,7 @@ ENCODER_TYPES: dict[str, type[Encoder]] = {
     "grud": GRUDEncoder,
     "lstm": LSTMEncoder,
     "transformer": TimeSeriesTransformerEncoder,
+    "summary": SummaryEncoder,
     "identity": IdentityEncoder,
 }
 
@@ -29,7 +31,7 @@ ENCODER_TYPES: dict[str, type[Encoder]] = {
 KIND_TYPES: dict[str, tuple[str, ...]] = {
     "tabular": ("mlp",),
     "omics": ("mlp", "dae"),
-    "timeseries": ("grud", "lstm", "transformer"),
+    "timeseries": ("grud", "lstm", "transformer", "summary"),
     "embedding": ("identity", "mlp"),
 }
 
@@ -44,7 +46,8 @@ def build_encoder(spec: ModalitySpec, output_dim: int | None = 64, config: dict[
     """The encoder of modality ``spec`` with embeddings of size ``output_dim``.
 
     Defaults by kind: tabular -> MLP; omics -> MLP (``{"type": "dae"}`` for a denoising
-    autoencoder); timeseries -> GRU-D (``"lstm"`` or ``"transformer"`` selectable);
+    autoencoder); timeseries -> GRU-D (``"lstm"``, ``"transformer"`` or ``"summary"``, per-channel
+    statistics with an optional sequence encoder beside them, selectable);
     embedding -> identity when ``output_dim`` is None, else MLP. The other keys of
     ``config`` are passed to the encoder's constructor (e.g. ``{"type": "lstm",
     "hidden": 64}``). The input size is ``spec.n_features`` (channels for series).
