@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from torch import nn
 
 from omnifuse.data.dataset import MultimodalDataset
@@ -192,7 +193,9 @@ def fit(name: str, context: SplitContext, config: TrainConfig | dict[str, Any] |
     start = time.perf_counter()
     if isinstance(model, SklearnBaseline):
         y = ds.y[context.train]
-        model.fit(context.flat()[context.train], y)
+        # num_threads also caps BLAS/OpenMP: oversubscribed BLAS threads make lbfgs several times slower
+        with threadpool_limits(cfg.num_threads if cfg.num_threads > 0 else None):
+            model.fit(context.flat()[context.train], y)
         return FittedModel(name, model, cfg, context, time.perf_counter() - start)
     module = FusionModule(model, ds.task, len(ds.class_names), cfg, hooks=hooks)
     extra = [h for h in hooks if _is_callback(h)] + list(callbacks or [])
