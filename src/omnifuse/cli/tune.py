@@ -30,7 +30,7 @@ def tune_command(
     timeout: Optional[float] = typer.Option(None, "--timeout", min=1, help="Stop starting trials after SEC seconds."),
     modalities: Optional[str] = ModalitiesOption,
 ) -> None:
-    """Tune a model's hyperparameters: TPE sampling, per-epoch median pruning, a resumable
+    """Tune a model's hyperparameters: TPE sampling, per-epoch pruning, a resumable
     SQLite study; the best config goes to OUT/best.yaml (for train/benchmark --config)."""
     from omnifuse.data.loaders import load_dataset
     from omnifuse.evaluation.report import build_report

@@ -35,7 +35,7 @@ class InnerTuner:
 
     def describe(self) -> dict[str, Any]:
         return {"nested": True, "trials": self.trials, "inner_folds": self.folds, "metric": self.metric,
-                "sampler": "TPE", "pruner": "median",
+                "sampler": "TPE", "pruner": "percentile (top third kept)",
                 "note": "each method tuned on inner folds of every outer training pool (train + validation), "
                         "refitted with the best config on the outer train/validation split, scored on the outer test"}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from omnifuse.tuning.study import COUNTED, counted, open_study
 
 PROTOCOL = ("mean {metric} over {folds} stratified, patient-grouped inner folds of the training samples "
             "(early stopping on a share of each inner training part; test samples removed first); "
-            "TPE sampler, median pruning per epoch")
+            "TPE sampler, percentile pruning per epoch (top third kept)")
 
 TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
@@ -54,15 +53,16 @@ def tune(dataset: MultimodalDataset, model: str, n_trials: int = 20, *,
          config: TrainConfig | dict[str, Any] | None = None, space: dict[str, Any] | None = None,
          space_source: str = "--space", metric: str = "auroc", folds: int = 3,
          test_split: str | None = None, train_split: str | None = None, timeout: float | None = None,
-         out: Path | None = None, resume: bool = False,
-         callbacks: Sequence[TrialCallback] = ()) -> TuneResult:
+         out: Path | None = None, resume: bool = False, callbacks: Sequence[TrialCallback] = (),
+         pruner: optuna.pruners.BasePruner | None = None) -> TuneResult:
     """Tune ``model`` on ``dataset`` with ``n_trials`` trials in total (resumed studies count the
     trials they already have).
 
     Samples of ``test_split`` are removed before anything else; with ``train_split`` only those
     samples are used. ``space`` overrides the composed search space (dotted key -> spec, None
     removes). With ``out`` the study lives in ``out/study.db`` and ``tune.json``,
-    ``trials.csv`` and ``best.yaml`` are written there.
+    ``trials.csv`` and ``best.yaml`` are written there. ``pruner`` defaults to
+    :func:`omnifuse.tuning.study.make_pruner`.
     """
     entry = get_model(model)
     check_metric(metric)
@@ -78,7 +78,7 @@ def tune(dataset: MultimodalDataset, model: str, n_trials: int = 20, *,
         "model": entry.name, "metric": metric, "folds": folds, "test_split": test_split, "train_split": train_split,
         "n_samples": len(ds), "modalities": list(ds.modalities), "config": user, "space": full_space}, default=str))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = open_study(out, resume, identity, direction, resolved.seed)
+    study = open_study(out, resume, identity, direction, resolved.seed, pruner)
     remaining = n_trials - counted(study)
     if remaining > 0:
         stop = optuna.study.MaxTrialsCallback(n_trials, states=COUNTED)

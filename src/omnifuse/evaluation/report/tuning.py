@@ -60,7 +60,7 @@ def _history_figure(points: list[dict[str, Any]], metric: str, direction: str, c
     ax.legend(loc="best", frameon=False)
     return figure(to_data_uri(fig), "optimisation history",
                   "Optimisation history: each complete trial's mean inner-fold score, the best so far, "
-                  "and the trials the median pruner stopped early")
+                  "and the trials the pruner stopped early")
 
 
 def _importance_figure(importances: dict[str, Any], colour: str) -> Html:
