@@ -29,6 +29,7 @@ class AlignmentLoss(Strategy):
     """
 
     name = "alignment"
+    search_space = {"weight": {"type": "float", "low": 0.01, "high": 1.0, "log": True}}
     paper = ("Jasthi, Multi-modal learning approaches combining EHR, imaging, and genomic data "
              "(seed paper 004), embedding alignment loss")
 

@@ -53,6 +53,8 @@ class Strategy(L.Callback):
     #: that no loss uses would be dead weight (and an error under DDP, which needs every
     #: parameter to receive a gradient).
     defaults: ClassVar[dict[str, Any]] = {}
+    #: Tunable hyperparameters, keys relative to ``strategy.`` (see :mod:`omnifuse.tuning.space`).
+    search_space: ClassVar[dict[str, dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ loss-hook protocol
     def transform_batch(self, batch: dict[str, Any], module: "FusionModule") -> dict[str, Any]:

@@ -45,6 +45,10 @@ class GBlend(Strategy):
     """
 
     name = "g-blend"
+    search_space = {
+        "floor": {"type": "float", "low": 0.0, "high": 0.5},
+        "smoothing": {"type": "float", "low": 0.0, "high": 0.9},
+    }
     defaults = {"unimodal_heads": True}
     paper = ("Wang, Tran, Feiszli. What makes training multi-modal classification networks hard? "
              "CVPR 2020 (Gradient-Blending)")

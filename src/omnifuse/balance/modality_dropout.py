@@ -32,6 +32,7 @@ class ModalityDropout(Strategy):
     """
 
     name = "modality-dropout"
+    search_space = {"p": {"type": "float", "low": 0.05, "high": 0.5}}
     paper = ("Jasthi, Multi-modal learning approaches combining EHR, imaging, and genomic data "
              "(seed paper 004), modality dropout")
 

@@ -19,7 +19,7 @@ from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.errors import ConfigError
 from omnifuse.fusion import FUSION_OPERATORS
 from omnifuse.models.fusion_model import FusionModel
-from omnifuse.models.registry import ModelEntry, first_line, register
+from omnifuse.models.registry import ModelEntry, first_line, prefixed, register
 from omnifuse.training.config import TrainConfig
 
 DEFAULT_BASE = "concat"
@@ -54,6 +54,8 @@ def _register_strategies() -> None:
                 description=first_line(cls.__doc__),
                 build=partial(build_strategy_model, strategy=cls),
                 defaults=dict(cls.defaults),
+                space=prefixed(cls.search_space, "strategy"),
+                fusion_key=("strategy.base", DEFAULT_BASE),
             )
         )
 

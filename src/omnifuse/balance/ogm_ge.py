@@ -50,6 +50,7 @@ class OGMGE(Strategy):
     """
 
     name = "ogm-ge"
+    search_space = {"alpha": {"type": "float", "low": 0.05, "high": 1.0, "log": True}}
     paper = ("Peng, Wei, Deng, Wang, Hu. Balanced multimodal learning via on-the-fly gradient "
              "modulation. CVPR 2022")
     tasks = CLASSIFICATION_TASKS

@@ -55,6 +55,10 @@ class PMR(Strategy):
     """
 
     name = "pmr"
+    search_space = {
+        "alpha": {"type": "float", "low": 0.1, "high": 5.0, "log": True},
+        "mu": {"type": "float", "low": 1e-3, "high": 0.1, "log": True},
+    }
     paper = ("Fan, Xu, Wang, Wang, Guo. PMR: Prototypical modal rebalance for multimodal learning. "
              "CVPR 2023")
     tasks = CLASSIFICATION_TASKS

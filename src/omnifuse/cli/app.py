@@ -68,7 +68,7 @@ def _show_warning(message: Any, category: type, filename: str, lineno: int, file
 
 
 def _register_commands() -> None:
-    from omnifuse.cli import data, evaluate, extract, predict, serve, train  # noqa: F401  (commands attach themselves to `app`)
+    from omnifuse.cli import data, evaluate, extract, predict, serve, train, tune  # noqa: F401  (commands attach themselves to `app`)
 
 
 def main() -> None:

@@ -124,8 +124,12 @@ def benchmark(
     overrides: Optional[list[str]] = SetOption,
     out: Path = typer.Option(..., "--out", help="Output directory (results.json)."),
     strict: bool = StrictOption,
+    tune_trials: int = typer.Option(0, "--tune-trials", min=0,
+                                    help="Nested CV: tune every method with N trials inside each outer training pool."),
+    tune_folds: int = typer.Option(3, "--tune-folds", min=2, help="Inner folds of the nested tuning."),
 ) -> None:
-    """Compare models on identical splits: metrics with intervals and paired tests."""
+    """Compare models on identical splits: metrics with intervals and paired tests
+    (with --tune-trials, each method is tuned inside every outer training pool first)."""
     from omnifuse.evaluation.benchmark import run_benchmark
     from omnifuse.training.config import load_config
     from omnifuse.utils.progress import progress_bar
@@ -145,8 +149,14 @@ def benchmark(
         def step(name: str, label: str) -> None:
             bar.update(task, advance=1, description=f"{name} ({label})")
 
-        results = run_benchmark(ds, names, folds=folds, seeds=seeds, train_split=train_split,
-                                test_split=test_split, config=user, on_step=step)
+        options: dict[str, Any] = dict(folds=folds, seeds=seeds, train_split=train_split, test_split=test_split,
+                                       config=user, on_step=step)
+        if tune_trials:
+            from omnifuse.tuning import tuned_benchmark
+
+            results = tuned_benchmark(ds, names, tune_trials, tune_folds, **options)
+        else:
+            results = run_benchmark(ds, names, **options)
     results["dataset"] = str(data)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "results.json", results)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -19,6 +19,8 @@ class Encoder(nn.Module):
     """
 
     output_dim: int
+    #: Tunable options, keys relative to ``encoders.<kind>.`` (see :mod:`omnifuse.tuning.space`).
+    search_space: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def auxiliary_losses(self, x: Any, present: torch.Tensor) -> dict[str, torch.Tensor]:
         """Extra training losses computed on present rows only (e.g. reconstruction)."""

@@ -26,6 +26,12 @@ class DenoisingAEEncoder(Encoder):
         noise_std: standard deviation of the additive Gaussian noise.
     """
 
+    search_space = {
+        "hidden": {"type": "int", "low": 32, "high": 256, "log": True},
+        "corruption": {"type": "float", "low": 0.0, "high": 0.5},
+        "noise_std": {"type": "float", "low": 0.0, "high": 0.5},
+    }
+
     def __init__(
         self,
         input_dim: int,

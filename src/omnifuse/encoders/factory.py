@@ -36,6 +36,16 @@ KIND_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 
+def default_encoder_type(kind: str) -> str | None:
+    """The encoder type a modality of ``kind`` gets without configuration (None: unsupported).
+
+    Embedding modalities get an MLP because models always ask for a fixed embedding width.
+    """
+    if kind not in KIND_TYPES:
+        return None
+    return "mlp" if kind == "embedding" else KIND_TYPES[kind][0]
+
+
 def encoder_options(type_: str) -> tuple[str, ...]:
     """Config keys accepted by encoder ``type_`` besides ``type``."""
     params = inspect.signature(ENCODER_TYPES[type_].__init__).parameters

@@ -79,6 +79,11 @@ class GRUDEncoder(Encoder):
             standardisation); saved as a buffer.
     """
 
+    search_space = {
+        "hidden": {"type": "int", "low": 16, "high": 128, "log": True},
+        "dropout": {"type": "float", "low": 0.0, "high": 0.5},
+    }
+
     def __init__(
         self,
         input_dim: int,

@@ -46,6 +46,11 @@ class MLPEncoder(Encoder):
         dropout: dropout after each hidden block.
     """
 
+    search_space = {
+        "hidden": {"type": "int", "low": 32, "high": 256, "log": True},
+        "dropout": {"type": "float", "low": 0.0, "high": 0.5},
+    }
+
     def __init__(
         self,
         input_dim: int,

@@ -47,6 +47,11 @@ class LSTMEncoder(Encoder):
         dropout: dropout between LSTM layers and on the final hidden state.
     """
 
+    search_space = {
+        "hidden": {"type": "int", "low": 16, "high": 128, "log": True},
+        "dropout": {"type": "float", "low": 0.0, "high": 0.5},
+    }
+
     def __init__(
         self,
         input_dim: int,

@@ -44,6 +44,8 @@ class TimeSeriesTransformerEncoder(Encoder):
         max_period: longest period of the time encoding, in the series' time unit.
     """
 
+    search_space = {"dropout": {"type": "float", "low": 0.0, "high": 0.3}}
+
     def __init__(
         self,
         input_dim: int,

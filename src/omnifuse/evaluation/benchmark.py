@@ -19,7 +19,7 @@ import itertools
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -46,6 +46,18 @@ class Repeat:
     test: np.ndarray
 
 
+class ConfigTuner(Protocol):
+    """Chooses a method's hyperparameters from an outer training pool (nested tuning).
+
+    ``choose`` must only look at the samples ``pool`` of ``ds``; it returns config overrides
+    (nested, like a YAML file). ``describe`` is recorded in the protocol of ``results.json``.
+    """
+
+    def choose(self, ds: MultimodalDataset, pool: np.ndarray, name: str, config: dict[str, Any]) -> dict[str, Any]: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
 @dataclass
 class MethodRecord:
     metrics: dict[str, list[float]] = field(default_factory=lambda: {m: [] for m in METRICS})
@@ -54,6 +66,7 @@ class MethodRecord:
     n_params: int = 0
     traces: list[dict[str, Any]] = field(default_factory=list)
     probs: list[np.ndarray] = field(default_factory=list)
+    tuned_configs: list[dict[str, Any]] = field(default_factory=list)
 
 
 def plan_repeats(ds: MultimodalDataset, folds: int = 5, seeds: int = 1, train_split: str | None = None,
@@ -88,11 +101,14 @@ def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, 
                   train_split: str | None = None, test_split: str | None = None,
                   config: dict[str, Any] | None = None, n_boot: int = 500,
                   on_step: Callable[[str, str], None] | None = None,
-                  on_repeat: Callable[[Repeat, dict[str, FittedModel]], None] | None = None) -> dict[str, Any]:
+                  on_repeat: Callable[[Repeat, dict[str, FittedModel]], None] | None = None,
+                  tuner: ConfigTuner | None = None) -> dict[str, Any]:
     """Run every model on the same repeats; returns the ``results.json`` document.
 
     ``on_repeat(repeat, fitted_by_name)`` is called after each repeat's models are trained
-    (robustness sweeps and report details reuse them instead of training again).
+    (robustness sweeps and report details reuse them instead of training again). With a
+    ``tuner``, each method's config is first chosen on the repeat's training pool (train +
+    validation, never its test samples) and the choices are recorded per repeat.
     """
     entries = [get_model(m) for m in models]  # unknown names fail before any training
     user = dict(config or {})
@@ -109,9 +125,14 @@ def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, 
             for name in models:
                 if on_step is not None:
                     on_step(name, rep.label)
-                fitted = fit(name, context, merge(user, {"seed": base.seed + rep.seed}))
-                probs = fitted.predict_proba(rep.test)
                 record = records[name]
+                run_config = merge(user, {"seed": base.seed + rep.seed})
+                if tuner is not None:
+                    chosen = tuner.choose(ds, np.concatenate([rep.train, rep.val]), name, run_config)
+                    record.tuned_configs.append(chosen)
+                    run_config = merge(run_config, chosen)
+                fitted = fit(name, context, run_config)
+                probs = fitted.predict_proba(rep.test)
                 for metric, value in compute_metrics(probs, ds.y[rep.test], ds.task).items():
                     record.metrics[metric].append(value)
                 if test_split is not None:
@@ -123,7 +144,12 @@ def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, 
                 fitted_models[name] = fitted
             if on_repeat is not None:
                 on_repeat(rep, fitted_models)
-    return _results(ds, models, records, repeats, folds, seeds, train_split, test_split, user, n_boot)
+    results = _results(ds, models, records, repeats, folds, seeds, train_split, test_split, user, n_boot)
+    if tuner is not None:
+        results["protocol"]["tuning"] = tuner.describe()
+        for name in models:
+            results["methods"][name]["tuned_configs"] = records[name].tuned_configs
+    return results
 
 
 def _results(ds: MultimodalDataset, models: Sequence[str], records: dict[str, MethodRecord], repeats: list[Repeat],

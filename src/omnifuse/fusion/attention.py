@@ -25,6 +25,7 @@ class AttentionFusion(FusionOperator):
     """
 
     name = "attention"
+    search_space = {"attention_dim": {"type": "int", "low": 16, "high": 128, "log": True}}
     paper = "Jasthi, Multi-Modal Learning Approaches Combining EHR, Imaging, and Genomic Data"
 
     def __init__(self, n_modalities: int, dim: int, attention_dim: int | None = None) -> None:

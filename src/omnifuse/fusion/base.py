@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -30,6 +31,8 @@ class FusionOperator(nn.Module):
     """
 
     output_dim: int
+    #: Tunable hyperparameters, keys relative to ``fusion.`` (see :mod:`omnifuse.tuning.space`).
+    search_space: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def __init__(self, n_modalities: int, dim: int) -> None:
         super().__init__()

@@ -27,6 +27,7 @@ class CrossModalAttentionFusion(FusionOperator):
     """
 
     name = "cross-attention"
+    search_space = {"dropout": {"type": "float", "low": 0.0, "high": 0.3}}
     paper = "Generalizable and Resilient Multimodal Temporal Learning (MedFuseSleep), eqs. 6-7"
 
     def __init__(self, n_modalities: int, dim: int, num_heads: int = 1, dropout: float = 0.0) -> None:

@@ -25,6 +25,7 @@ class GatedFusion(FusionOperator):
     """
 
     name = "gmu"
+    search_space = {"hidden_dim": {"type": "int", "low": 16, "high": 128, "log": True}}
     paper = "Arevalo et al. 2017, Gated Multimodal Units for Information Fusion"
 
     def __init__(self, n_modalities: int, dim: int, hidden_dim: int | None = None) -> None:

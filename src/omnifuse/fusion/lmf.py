@@ -26,6 +26,7 @@ class LowRankFusion(FusionOperator):
 
     name = "lmf"
     paper = "Liu et al. 2018, Efficient Low-rank Multimodal Fusion with Modality-Specific Factors"
+    search_space = {"rank": {"type": "int", "low": 2, "high": 16, "log": True}}
 
     def __init__(self, n_modalities: int, dim: int, rank: int = 4, output_dim: int | None = None) -> None:
         super().__init__(n_modalities, dim)

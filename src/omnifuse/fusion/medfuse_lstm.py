@@ -28,6 +28,7 @@ class MedFuseLSTMFusion(FusionOperator):
     """
 
     name = "medfuse-lstm"
+    search_space = {"hidden_dim": {"type": "int", "low": 16, "high": 128, "log": True}}
     paper = (
         "Hayat et al. 2022, MedFuse: Multi-modal fusion with clinical time-series data "
         "and chest X-ray images"

@@ -28,6 +28,7 @@ class SEGateFusion(FusionOperator):
     """
 
     name = "se-gate"
+    search_space = {"hidden_dim": {"type": "int", "low": 8, "high": 64, "log": True}}
     paper = "Hu et al. 2018, Squeeze-and-Excitation Networks (SE-Gate baseline)"
 
     def __init__(

@@ -32,6 +32,10 @@ class MultimodalModel(nn.Module):
     paper: ClassVar[str] = ""
     tasks: ClassVar[tuple[str, ...]] = ALL_TASKS
     defaults: ClassVar[dict[str, Any]] = {}
+    #: Tunable options of this model, full dotted config keys (see :mod:`omnifuse.tuning.space`).
+    search_space: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: False for models that read the raw features instead of per-modality encoders.
+    uses_encoders: ClassVar[bool] = True
 
     def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: TrainConfig) -> None:
         super().__init__()

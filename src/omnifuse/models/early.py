@@ -24,6 +24,7 @@ class EarlyFusionModel(MultimodalModel):
     name = "early"
     kind = "fusion"
     paper = "Review 001, section 2.2 (early fusion)"
+    uses_encoders = False
 
     def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: TrainConfig) -> None:
         super().__init__(specs, task, n_classes, config)

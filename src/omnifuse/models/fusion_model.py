@@ -21,7 +21,7 @@ from omnifuse.fusion.base import FusionOperator
 from omnifuse.models.base import MultimodalModel
 from omnifuse.models.heads import ClassifierHead
 from omnifuse.models.output import ModelOutput
-from omnifuse.models.registry import ModelEntry, first_line, register, registered
+from omnifuse.models.registry import ModelEntry, first_line, prefixed, register, registered
 from omnifuse.training.config import TrainConfig
 
 
@@ -92,6 +92,8 @@ class HybridModel(FusionModel):
     kind = "fusion"
     paper = "Review 001, section 2.2 (hybrid fusion)"
     defaults = {"unimodal_heads": True, "unimodal_weight": 0.5, "model": {"combine_unimodal": True}}
+    search_space = {"unimodal_weight": {"type": "float", "low": 0.05, "high": 2.0, "log": True}}
+    fusion_key = ("model.fusion", "concat")
 
     @classmethod
     def from_dataset(cls, dataset: MultimodalDataset, config: TrainConfig, **kwargs: Any) -> "HybridModel":
@@ -109,6 +111,7 @@ def _register_operators() -> None:
                 paper=getattr(op_cls, "paper", ""),
                 description=first_line(op_cls.__doc__),
                 build=partial(_build_fusion, fusion=op_name),
+                space=prefixed(getattr(op_cls, "search_space", {}), "fusion"),
             )
         )
 

@@ -47,6 +47,16 @@ class OmniFuseModel(MultimodalModel):
     kind = "model"
     paper = "OmniFuse, Information Fusion 2025 (seed 000)"
     tasks = ("binary", "multiclass")
+    #: Around the paper's settings (section 4.3: K = 5, alpha = 0.1, beta = 0.5,
+    #: lambdas 1 / 10 / 0.5, chosen there by a grid search around them), a decade each way.
+    search_space = {
+        "model.lambda1": {"type": "float", "low": 0.1, "high": 10.0, "log": True},
+        "model.lambda2": {"type": "float", "low": 1.0, "high": 100.0, "log": True},
+        "model.lambda3": {"type": "float", "low": 0.05, "high": 5.0, "log": True},
+        "model.alpha": {"type": "float", "low": 0.01, "high": 1.0, "log": True},
+        "model.beta": {"type": "float", "low": 0.1, "high": 2.0},
+        "model.n_blocks": {"type": "int", "low": 2, "high": 6},
+    }
 
     def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: TrainConfig) -> None:
         super().__init__(specs, task, n_classes, config)
@@ -186,11 +196,24 @@ def _register() -> None:
     def build(dataset: Any, config: TrainConfig) -> tuple[OmniFuseModel, list[OmniFuseObjective]]:
         return OmniFuseModel.from_dataset(dataset, config), [OmniFuseObjective(seed=config.seed)]
 
-    register(ModelEntry(OmniFuseModel.name, "model", OmniFuseModel.paper, first_line(OmniFuseModel.__doc__), build))
+    register(ModelEntry(OmniFuseModel.name, "model", OmniFuseModel.paper, first_line(OmniFuseModel.__doc__), build,
+                        space=dict(OmniFuseModel.search_space)))
     for row, components in ABLATION_ROWS.items():
         kept = [k for k, on in components.items() if on] or ["concat baseline"]
         register(ModelEntry(f"omnifuse-{row}", "model", f"{OmniFuseModel.paper}, table 4 row ({row})",
-                            f"OmniFuse ablation ({row}): {', '.join(kept)}", build, {"model": dict(components)}))
+                            f"OmniFuse ablation ({row}): {', '.join(kept)}", build, {"model": dict(components)},
+                            space=_ablation_space(components)))
+
+
+#: The options of :attr:`OmniFuseModel.search_space` that only matter with a component.
+_COMPONENT_OPTIONS = {"imp_backward": ("lambda1",), "dwfuse": ("lambda2", "alpha", "beta"), "tla": ("lambda3",),
+                      "imp_forward": ("n_blocks",)}
+
+
+def _ablation_space(components: dict[str, bool]) -> dict[str, dict[str, Any]]:
+    """OmniFuse's search space without the options of the components an ablation row drops."""
+    dropped = {f"model.{o}" for c, options in _COMPONENT_OPTIONS.items() if not components.get(c, True) for o in options}
+    return {k: dict(v) for k, v in OmniFuseModel.search_space.items() if k not in dropped}
 
 
 _register()

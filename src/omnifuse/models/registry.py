@@ -4,6 +4,11 @@ Every registrable class carries ``name``, ``kind`` ("fusion", "strategy", "basel
 "model"), ``paper`` and a docstring. Classes register themselves when their module is
 imported (:func:`registered` is a class decorator); fusion operators are registered as
 "a fusion model with this operator" by :mod:`omnifuse.models.fusion_model`.
+
+Search spaces are declared next to what they tune: a class attribute
+``search_space: ClassVar[dict[str, dict[str, Any]]]`` (option key -> spec). Model classes use
+full dotted config keys (``"model.C"``); fusion operators, encoders and strategies use keys
+relative to their config section (``fusion.``, ``encoders.<kind>.``, ``strategy.``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,13 @@ class ModelEntry:
         description: one line for ``omnifuse models``.
         build: ``build(dataset, config) -> model`` (an ``nn.Module`` or a baseline estimator).
         defaults: configuration overrides this name implies (e.g. which fusion operator).
+        space: the hyperparameters this name tunes, full dotted config key -> spec (see
+            :mod:`omnifuse.tuning.space`): the class's ``search_space`` and, for a fusion
+            operator's entry, the operator's (under ``fusion.``).
+        neural: trained by the Lightning loop (the trainer's space applies).
+        uses_encoders: builds one encoder per modality (the encoders' spaces apply).
+        fusion_key: ``(dotted key, default)`` of the option naming the fusion operator this
+            name uses when it is configurable (e.g. ``("strategy.base", "concat")``).
     """
 
     name: str
@@ -36,6 +48,10 @@ class ModelEntry:
     description: str
     build: Callable[..., Any]
     defaults: dict[str, Any] = field(default_factory=dict)
+    space: dict[str, dict[str, Any]] = field(default_factory=dict)
+    neural: bool = True
+    uses_encoders: bool = True
+    fusion_key: tuple[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "paper": self.paper, "description": self.description}
@@ -64,9 +80,18 @@ def registered(cls: type) -> type:
             description=first_line(cls.__doc__),
             build=cls.from_dataset,
             defaults=dict(getattr(cls, "defaults", {})),
+            space=dict(getattr(cls, "search_space", {})),
+            neural=bool(getattr(cls, "neural", True)),
+            uses_encoders=bool(getattr(cls, "uses_encoders", True)),
+            fusion_key=getattr(cls, "fusion_key", None),
         )
     )
     return cls
+
+
+def prefixed(space: dict[str, dict[str, Any]], prefix: str) -> dict[str, dict[str, Any]]:
+    """``space`` with every key under ``prefix`` (a part's keys -> full dotted config keys)."""
+    return {f"{prefix}.{key}": dict(spec) for key, spec in space.items()}
 
 
 def first_line(doc: str | None) -> str:

@@ -27,6 +27,10 @@ class SklearnBaseline(ABC):
     kind: ClassVar[str] = "baseline"
     paper: ClassVar[str] = "scikit-learn"
     tasks: ClassVar[tuple[str, ...]] = ("binary", "multiclass", "multilabel")
+    #: Tunable options, full dotted config keys (see :mod:`omnifuse.tuning.space`).
+    search_space: ClassVar[dict[str, dict[str, Any]]] = {}
+    neural: ClassVar[bool] = False
+    uses_encoders: ClassVar[bool] = False
 
     def __init__(self, task: str, n_classes: int, config: TrainConfig) -> None:
         self.task = task
@@ -107,6 +111,7 @@ class LogisticRegressionBaseline(SklearnBaseline):
     """L2-regularised logistic regression on concatenated, mean-imputed features."""
 
     name = "sk-logreg"
+    search_space = {"model.C": {"type": "float", "low": 1e-4, "high": 10.0, "log": True}}
 
     def make_estimator(self) -> ClassifierMixin:
         c = _option(self.config, "C", float, 1.0)
@@ -118,10 +123,21 @@ class GradientBoostingBaseline(SklearnBaseline):
     """Histogram gradient boosting on concatenated, mean-imputed features."""
 
     name = "sk-hgb"
+    search_space = {
+        "model.max_depth": {"type": "int", "low": 2, "high": 8},
+        "model.learning_rate": {"type": "float", "low": 0.01, "high": 0.3, "log": True},
+        "model.l2_regularization": {"type": "float", "low": 1e-4, "high": 10.0, "log": True},
+        "model.max_iter": {"type": "int", "low": 50, "high": 400, "log": True},
+    }
 
     def make_estimator(self) -> ClassifierMixin:
+        """Options: ``max_iter`` (200), ``learning_rate`` (0.1), ``max_depth`` (None = no
+        limit), ``l2_regularization`` (0)."""
+        depth = self.config.model.get("max_depth")
         return HistGradientBoostingClassifier(
             max_iter=_option(self.config, "max_iter", int, 200),
             learning_rate=_option(self.config, "learning_rate", float, 0.1),
+            max_depth=None if depth is None else _option(self.config, "max_depth", int, None),
+            l2_regularization=_option(self.config, "l2_regularization", float, 0.0),
             random_state=self.config.seed,
         )

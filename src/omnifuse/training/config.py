@@ -66,6 +66,17 @@ class TrainConfig(BaseModel):
     ensemble: int = Field(1, ge=1)
 
 
+#: The generic hyperparameters of every neural model, tuned alongside the model's own
+#: (dotted config key -> spec, see :mod:`omnifuse.tuning.space`).
+TRAINER_SPACE: dict[str, dict[str, Any]] = {
+    "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+    "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-2, "log": True},
+    "dropout": {"type": "float", "low": 0.0, "high": 0.5},
+    "embed_dim": {"type": "int", "low": 16, "high": 128, "log": True},
+    "head_hidden": {"type": "int", "low": 16, "high": 128, "log": True},
+    "batch_size": {"type": "categorical", "choices": [16, 32, 64]},
+}
+
 MONITORS = ("auto", "val_loss", "val_auroc", "val_accuracy")
 DDP_STRATEGIES = ("ddp", "ddp_spawn", "ddp_fork")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from torch import nn
 
 from omnifuse.data.dataset import MultimodalDataset
@@ -221,7 +222,9 @@ def fit_one(entry: ModelEntry, context: SplitContext, cfg: TrainConfig, run_dir:
     start = time.perf_counter()
     if isinstance(model, SklearnBaseline):
         y = ds.y[context.train]
-        model.fit(context.flat()[context.train], y)
+        # num_threads also caps BLAS/OpenMP: oversubscribed BLAS threads make lbfgs several times slower
+        with threadpool_limits(cfg.num_threads if cfg.num_threads > 0 else None):
+            model.fit(context.flat()[context.train], y)
         return FittedModel(name, model, cfg, context, time.perf_counter() - start)
     val_index = context.val if context.val is not None else context.train
     cfg = cfg.model_copy(update={"monitor": resolve_monitor(cfg.monitor, ds, val_index)})

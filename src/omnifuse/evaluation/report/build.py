@@ -18,6 +18,7 @@ from omnifuse.evaluation.report.robustness_plots import pattern_blocks, robustne
 from omnifuse.evaluation.report.robustness_table import robustness_table_blocks
 from omnifuse.evaluation.report.staging import hypnogram_blocks, per_class_blocks
 from omnifuse.evaluation.report.traces import trace_blocks
+from omnifuse.evaluation.report.tuning import tuning_blocks
 from omnifuse.evaluation.report.values import as_dict
 from omnifuse.utils.atomic import atomic_file
 
@@ -28,6 +29,7 @@ REPORT_NAME = "report.html"
 RENDERERS: tuple[Callable[[Cohort, Palette], list[Block]], ...] = (
     dataset_blocks,
     benchmark_blocks,
+    tuning_blocks,
     robustness_table_blocks,
     robustness_curve_blocks,
     pattern_blocks,
@@ -44,7 +46,7 @@ RENDERERS: tuple[Callable[[Cohort, Palette], list[Block]], ...] = (
 def build_report(directory: Path, title: str | None = None) -> Path:
     """Write ``directory/report.html`` from the JSON outputs found in ``directory``.
 
-    ``directory`` holds ``results.json``, ``robustness.json`` and/or ``details.json``, or
+    ``directory`` holds ``results.json``, ``robustness.json``, ``details.json`` and/or ``tune.json``, or
     sub-folders that do (one section each). Returns the path of the report; raises
     :class:`omnifuse.errors.DataError` when there is nothing to report or a file is not
     valid JSON.

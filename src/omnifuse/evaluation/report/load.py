@@ -1,6 +1,6 @@
 """Find and read the JSON outputs a report is built from.
 
-A folder holds ``results.json``, ``robustness.json`` and/or ``details.json`` directly (one
+A folder holds ``results.json``, ``robustness.json``, ``details.json`` and/or ``tune.json`` directly (one
 cohort), or sub-folders that each hold them (one cohort per sub-folder, sorted by name).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from omnifuse.errors import DataError
 
-FILES: tuple[str, ...] = ("results.json", "robustness.json", "details.json")
+FILES: tuple[str, ...] = ("results.json", "robustness.json", "details.json", "tune.json")
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Cohort:
     results: dict[str, Any] | None
     robustness: dict[str, Any] | None
     details: dict[str, Any] | None
+    tune: dict[str, Any] | None = None
 
     @property
     def title(self) -> str:
@@ -65,14 +66,15 @@ def load_cohorts(directory: Path) -> list[Cohort]:
     else:
         folders = []
     if not folders:
-        raise DataError(f"{directory}: no results.json, robustness.json or details.json to report on")
+        raise DataError(f"{directory}: no results.json, robustness.json, details.json or tune.json to report on")
     slugs: set[str] = set()
     cohorts = []
     for folder in folders:
         docs = {name: read_json(folder / name) if (folder / name).is_file() else None for name in FILES}
         name = folder.resolve().name or str(folder)
         cohorts.append(Cohort(name=name, slug=_unique_slug(name, slugs), results=docs["results.json"],
-                              robustness=docs["robustness.json"], details=docs["details.json"]))
+                              robustness=docs["robustness.json"], details=docs["details.json"],
+                              tune=docs["tune.json"]))
     return cohorts
 
 
