@@ -37,6 +37,10 @@ class StackingBaseline(SklearnBaseline):
 
     name = "sk-stack"
     tasks = ("binary", "multiclass")
+    search_space = {
+        "model.C": {"type": "float", "low": 1e-4, "high": 10.0, "log": True},
+        "model.combiner_C": {"type": "float", "low": 1e-3, "high": 10.0, "log": True},
+    }
 
     def __init__(self, task: str, n_classes: int, config: TrainConfig,
                  blocks: dict[str, tuple[int, int]] | None = None) -> None:
