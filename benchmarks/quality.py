@@ -55,7 +55,6 @@ def run_cohort(cohort: str, models: list[str], tune_trials: int) -> dict[str, An
         return None
     config = load_config(REPO / config_file if config_file else None).model_dump(exclude_unset=True)
     ds = load_dataset(path)
-    extra: dict[str, Any] = {"tune_trials": tune_trials} if tune_trials else {}
     start = time.perf_counter()
 
     def step(name: str, label: str) -> None:
@@ -63,7 +62,12 @@ def run_cohort(cohort: str, models: list[str], tune_trials: int) -> dict[str, An
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        results = run_benchmark(ds, models, config=config, on_step=step, **protocol, **extra)
+        if tune_trials:
+            from omnifuse.tuning import tuned_benchmark
+
+            results = tuned_benchmark(ds, models, tune_trials, 3, config=config, on_step=step, **protocol)
+        else:
+            results = run_benchmark(ds, models, config=config, on_step=step, **protocol)
     results["dataset"] = f"../shared/data/{folder}"
     results["wall_seconds"] = time.perf_counter() - start
     out = RESULTS / (cohort + ("-tuned" if tune_trials else ""))
@@ -92,7 +96,7 @@ def render_cohort(title: str, results: dict[str, Any]) -> list[str]:
     how = (f"{protocol['folds']}-fold x {protocol['seeds']} seed(s), Student-t interval over folds"
            if protocol["type"] == "kfold" else
            f"train {protocol['train_split']} -> test {protocol['test_split']}, {protocol['seeds']} seed(s), bootstrap interval")
-    tuned = " (tuned by nested CV)" if protocol.get("tuning") else ""
+    tuned = " (tuned by nested CV)" if any("tuned_configs" in m for m in methods.values()) else ""
     lines = [f"**{title}**{tuned}: {results['n_samples']} samples, {how}. "
              f"Paired test against the best simple baseline ({best}): {_test_name(results)}.", "",
              f"| method | AUROC [95% CI] | macro-F1 | Brier | vs {best}: ΔAUROC (p) | train s/fit |",

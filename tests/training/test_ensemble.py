@@ -68,6 +68,13 @@ def test_an_ensemble_bundle_reloads_to_the_same_answers(split, tmp_path):
     assert isinstance(bundle.model, EnsembleModel) and bundle.config.ensemble == 2
     again = bundle.fitted(context.dataset)
     np.testing.assert_array_equal(again.predict_proba(test), fitted.predict_proba(test))
+    from omnifuse.serving.answers import Predictor
+    from omnifuse.serving.api_models import Prediction
+
+    answers = Predictor(bundle).answers(context.dataset.subset(test[:4]))
+    spread = answers[0]["ensemble_spread"]
+    assert set(spread) == set(context.dataset.class_names) and all(v >= 0 for v in spread.values())
+    Prediction.model_validate(answers[0])  # the served schema carries it
 
 
 def test_baselines_ignore_the_ensemble_setting(split):
