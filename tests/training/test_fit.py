@@ -43,7 +43,9 @@ def test_every_model_trains_and_predicts(split, name):
 
 def test_training_learns_signal(split):
     context, test = split
-    fitted = fit("concat", context, {"max_epochs": 30})
+    # early stopping on the loss: on this simulated cohort it edges out the AUROC monitor of the
+    # default (BENCHMARKS.md, "Small-cohort defaults"); the assertion is about learning at all
+    fitted = fit("concat", context, {"max_epochs": 30, "monitor": "val_loss"})
     auroc = compute_metrics(fitted.predict_proba(test), context.dataset.y[test], "binary")["auroc"]
     assert auroc > 0.8  # the simulated cohort's dominant modality alone gives ~0.9
 
