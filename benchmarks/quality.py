@@ -1,7 +1,7 @@
 """The quality suite: every change to a model is judged by this table.
 
     python benchmarks/quality.py                      # all cohorts, defaults (about 30 min on 2 cores)
-    python benchmarks/quality.py --cohorts brca_recurrence --tune-trials 10   # nested tuning too
+    python benchmarks/quality.py --cohorts brca_recurrence --tune-trials 10 --seeds 1   # nested tuning
     python benchmarks/quality.py --render             # rebuild the BENCHMARKS.md table from saved results
 
 Cohorts (../shared/data; a missing one is skipped with a note), fixed seeds:
@@ -42,13 +42,15 @@ COHORTS: dict[str, tuple[str, dict[str, Any], str | None]] = {
 }
 
 
-def run_cohort(cohort: str, models: list[str], tune_trials: int) -> dict[str, Any] | None:
-    """Benchmark ``models`` on ``cohort``; None when its data is absent."""
+def run_cohort(cohort: str, models: list[str], tune_trials: int, seeds: int | None = None) -> dict[str, Any] | None:
+    """Benchmark ``models`` on ``cohort`` (``seeds`` overrides its number of seeds); None when
+    its data is absent."""
     from omnifuse.data.loaders import load_dataset
     from omnifuse.evaluation.benchmark import run_benchmark
     from omnifuse.training.config import load_config
 
     folder, protocol, config_file = COHORTS[cohort]
+    protocol = {**protocol, **({"seeds": seeds} if seeds else {})}
     path = SHARED / folder
     if not path.exists():
         print(f"{cohort}: {path} is absent, skipped")
@@ -150,13 +152,14 @@ def main() -> None:
     parser.add_argument("--cohorts", default=",".join(COHORTS), help="comma-separated: " + ", ".join(COHORTS))
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--tune-trials", type=int, default=0, help="nested tuning with N trials per outer fold")
+    parser.add_argument("--seeds", type=int, default=None, help="override the cohorts' numbers of seeds")
     parser.add_argument("--render", action="store_true", help="only rebuild the table from saved results")
     args = parser.parse_args()
     if not args.render:
         for cohort in [c.strip() for c in args.cohorts.split(",") if c.strip()]:
             if cohort not in COHORTS:
                 raise SystemExit(f"unknown cohort '{cohort}' (valid: {', '.join(COHORTS)})")
-            run_cohort(cohort, [m.strip() for m in args.models.split(",")], args.tune_trials)
+            run_cohort(cohort, [m.strip() for m in args.models.split(",")], args.tune_trials, args.seeds)
     table = render_all()
     write_benchmarks_md(table)
     print(table)
