@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from omnifuse.errors import ConfigError
+from omnifuse.utils.yaml_file import read_yaml_mapping
 
 
 class TrainConfig(BaseModel):
@@ -118,16 +119,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     """Build a config from model defaults, a YAML file and ``--set`` overrides (in that order)."""
     raw: dict[str, Any] = dict(defaults or {})
     if path is not None:
-        p = Path(path)
-        try:
-            loaded = yaml.safe_load(p.read_text()) or {}
-        except OSError as exc:
-            raise ConfigError(f"{p}: cannot read config ({exc.strerror})") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{p}: a config must be a mapping of keys to values")
-        raw = merge(raw, loaded)
+        raw = merge(raw, read_yaml_mapping(path, "a config"))
     raw = merge(raw, parse_overrides(overrides))
     return validate_config(raw, source=str(path) if path else "--set")
 

@@ -20,14 +20,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.encoders.factory import ENCODER_TYPES, default_encoder_type
 from omnifuse.errors import ConfigError
 from omnifuse.fusion import FUSION_OPERATORS
 from omnifuse.models.registry import ModelEntry, get_model, prefixed
 from omnifuse.training.config import TRAINER_SPACE, TrainConfig, merge
+from omnifuse.utils.yaml_file import read_yaml_mapping
 
 Space = dict[str, dict[str, Any]]
 
@@ -144,16 +143,7 @@ def _encoder_space(dataset: MultimodalDataset, encoders: dict[str, Any]) -> Spac
 
 def load_space_file(path: str | Path) -> dict[str, dict[str, Any] | None]:
     """The overrides of a ``--space`` YAML file: dotted key -> spec, or None to remove the key."""
-    p = Path(path)
-    try:
-        loaded = yaml.safe_load(p.read_text())
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read the search space ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-    if not isinstance(loaded, dict):
-        raise ConfigError(f"{p}: a search space must be a mapping of dotted keys to specs")
-    return loaded
+    return read_yaml_mapping(path, "a search space")
 
 
 def override_space(space: Space, overrides: dict[str, Any], source: str = "--space") -> Space:
