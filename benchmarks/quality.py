@@ -48,6 +48,7 @@ def run_cohort(cohort: str, models: list[str], tune_trials: int, seeds: int | No
     from omnifuse.data.loaders import load_dataset
     from omnifuse.evaluation.benchmark import run_benchmark
     from omnifuse.training.config import load_config
+    from omnifuse.utils.jsonio import write_json
 
     folder, protocol, config_file = COHORTS[cohort]
     protocol = {**protocol, **({"seeds": seeds} if seeds else {})}
@@ -74,7 +75,7 @@ def run_cohort(cohort: str, models: list[str], tune_trials: int, seeds: int | No
     results["wall_seconds"] = time.perf_counter() - start
     out = RESULTS / (cohort + ("-tuned" if tune_trials else ""))
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=2, allow_nan=False), encoding="utf-8")
+    write_json(out / "results.json", results)  # strict JSON: undefined values become null
     return results
 
 
