@@ -1,4 +1,4 @@
-"""Long-lasting artefacts that make a simulated channel noisy (seed 003 section 4.4).
+"""Long-lasting artefacts that make a simulated channel noisy (Whitlow et al. 2025 section 4.4).
 
 A noisy night has one channel corrupted over 45-70% of its epochs, in one to three long
 runs of whole epochs, by one of two artefacts:
