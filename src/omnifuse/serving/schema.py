@@ -78,7 +78,7 @@ def read_json_model(path: Path, model: type[BaseModel]) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"{path}: not valid JSON ({exc})") from None
     try:
-        parsed = model.model_validate(raw)
+        parsed: Any = model.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
