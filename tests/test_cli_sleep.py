@@ -49,7 +49,7 @@ def test_robustness_masks_eeg_and_eog(nights, tmp_path, monkeypatch, capsys):
     assert code == 0, err
     doc = json.loads((out / "robustness.json").read_text())
     m = doc["methods"]["medfusesleep"]
-    assert set(m["patterns"]) == {"eeg", "eog", "eeg+eog"}  # EEG masked, EOG masked, both (seed 003 section 4.3)
+    assert set(m["patterns"]) == {"eeg", "eog", "eeg+eog"}  # EEG masked, EOG masked, both (Whitlow et al. 2025 section 4.3)
     assert set(m["noise"]["eeg"]) == {"gaussian", "flatline"}
     assert m["patterns"]["eog"]["kappa"]["mean"] is not None
     details = json.loads((out / "details.json").read_text())

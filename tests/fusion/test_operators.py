@@ -80,7 +80,7 @@ def test_attention_alpha_with_constructed_w() -> None:
     z = torch.tensor([[[0.1, 0.2, 0.3, 0.4], [1.0, -1.0, 0.0, 2.0], [-0.5, 0.5, 1.5, -1.5]]] * 2)
     mask = torch.tensor([[True, True, True], [True, False, True]])
     out = op(z, mask)
-    s = torch.tanh(z[0]) @ w  # w^T tanh(z_m), seed 004
+    s = torch.tanh(z[0]) @ w  # w^T tanh(z_m), attention fusion of Jasthi
     alpha_full = torch.exp(s) / torch.exp(s).sum()
     alpha_02 = torch.exp(s[[0, 2]]) / torch.exp(s[[0, 2]]).sum()
     torch.testing.assert_close(out.weights[0], alpha_full)

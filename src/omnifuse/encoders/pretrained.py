@@ -6,10 +6,10 @@
   Output: the model's pooled output (ResNet-34: 512-d after average pooling), else the mean
   of its last hidden state.
 * :class:`PretrainedTextEncoder`: any BERT-style ``AutoModel`` with its ``AutoTokenizer``.
-  Input: a list of strings, truncated and padded to ``max_tokens`` (150 by default, seed 000);
+  Input: a list of strings, truncated and padded to ``max_tokens`` (150 by default, Wu et al. 2025);
   output: the [CLS] vector or the mean over real tokens, optionally unit-normalised.
 
-Both are frozen by default (no gradients, always in eval mode), as seed 000 keeps BERT
+Both are frozen by default (no gradients, always in eval mode), as Wu et al. 2025 keeps BERT
 frozen; ``trainable=True`` fine-tunes the backbone with the model that owns it (BatchNorm
 layers stay in eval mode so absent rows never shape batch statistics). Models load with
 ``local_files_only=True``: from a directory or the local Hugging Face cache.

@@ -1,4 +1,4 @@
-"""The test-time conditions of a robustness sweep (seed 000 figs. 4-6 and table 1, MultiBench).
+"""The test-time conditions of a robustness sweep (Wu et al. 2025 figs. 4-6 and table 1, MultiBench).
 
 A :class:`Condition` is one corruption of the test set, addressed by its place in
 ``robustness.json``: ``("missing", "<modality>|any", "<rate>")``,

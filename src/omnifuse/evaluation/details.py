@@ -1,6 +1,6 @@
 """What the report shows beyond metrics, gathered from clean test predictions: confusion
 matrices, calibration, per-modality weights, and a t-SNE of original vs imputed embeddings
-(seed 000 fig. 8). Written as ``details.json``."""
+(Wu et al. 2025 fig. 8). Written as ``details.json``."""
 
 from __future__ import annotations
 

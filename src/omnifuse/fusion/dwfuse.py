@@ -1,4 +1,4 @@
-"""Dynamic Weighted Fuse (DWFuse), seed 000 eqs. 9-14.
+"""Dynamic Weighted Fuse (DWFuse), Wu et al. 2025 eqs. 9-14.
 
 ``omega^m = [prod_{n != m} (1 - p^n)]^(beta / (M - 1))``: a modality's loss is down-weighted
 when the *other* modalities already predict the right class confidently. In training ``p^n``

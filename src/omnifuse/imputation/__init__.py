@@ -1,4 +1,4 @@
-"""Missing-modality imputation in embedding space (OmniFuse IMP, seed 000 section 3.3)."""
+"""Missing-modality imputation in embedding space (OmniFuse IMP, Wu et al. 2025 section 3.3)."""
 
 from omnifuse.imputation.cra import CascadeResidualAutoencoder, ResidualAutoencoder
 from omnifuse.imputation.patterns import artificial_availability, proper_subsets

@@ -1,4 +1,4 @@
-"""Cascade residual autoencoder (CRA), seed 000 eqs. 4-6.
+"""Cascade residual autoencoder (CRA), Wu et al. 2025 eqs. 4-6.
 
 ``Delta z_1 = phi_1(v)``, ``Delta z_k = phi_k(v + sum_{j<k} Delta z_j)`` and the imputed
 embedding is ``v + sum_k Delta z_k``. Each residual autoencoder exposes its bottleneck

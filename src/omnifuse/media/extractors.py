@@ -44,7 +44,7 @@ def _config(source: ModelSource) -> dict[str, Any]:
 
 
 class ImageExtractor:
-    """Images -> pooled backbone features (seed 000: ResNet-34, 512-d).
+    """Images -> pooled backbone features (Wu et al. 2025: ResNet-34, 512-d).
 
     Args:
         model: hub id (looked up in the local cache) or local directory; default
@@ -104,7 +104,7 @@ class TextExtractor:
             ``text`` extra).
         pooling: ``"cls"`` or ``"mean"``; default what a sentence-transformers model
             declares, else ``"mean"``.
-        max_tokens: truncation and padding length (150, seed 000).
+        max_tokens: truncation and padding length (150, Wu et al. 2025).
         normalize: unit-normalise the vectors; default: what the model declares.
         allow_download: fetch a hub model missing from the local cache.
     """

@@ -10,7 +10,7 @@ mean and std) is applied later, by the encoder.
   applied.
 * DICOM (pydicom): see :mod:`omnifuse.media.dicom` (rescale, VOI window, MONOCHROME1).
 
-The resize is a plain, antialiased bilinear resize to ``size x size`` (seed 000 section
+The resize is a plain, antialiased bilinear resize to ``size x size`` (Wu et al. 2025 section
 4.2.1: every radiograph is resized to 224 x 224): no crop, so no border of the film is lost,
 and the aspect ratio is not kept.
 """

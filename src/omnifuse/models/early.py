@@ -23,7 +23,7 @@ class EarlyFusionModel(MultimodalModel):
 
     name = "early"
     kind = "fusion"
-    paper = "Review 001, section 2.2 (early fusion)"
+    paper = "Raju et al., Multimodal ML in Healthcare review 2025, section 2.2 (early fusion)"
     uses_encoders = False
 
     def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: TrainConfig) -> None:

@@ -90,7 +90,7 @@ class HybridModel(FusionModel):
 
     name = "hybrid"
     kind = "fusion"
-    paper = "Review 001, section 2.2 (hybrid fusion)"
+    paper = "Raju et al., Multimodal ML in Healthcare review 2025, section 2.2 (hybrid fusion)"
     defaults = {"unimodal_heads": True, "unimodal_weight": 0.5, "model": {"combine_unimodal": True}}
     search_space = {"unimodal_weight": {"type": "float", "low": 0.05, "high": 2.0, "log": True}}
     fusion_key = ("model.fusion", "concat")

@@ -30,7 +30,7 @@ class LateFusionModel(MultimodalModel):
 
     name = "late"
     kind = "fusion"
-    paper = "Review 001, section 2.2 (late fusion)"
+    paper = "Raju et al., Multimodal ML in Healthcare review 2025, section 2.2 (late fusion)"
     defaults = {"unimodal_heads": True, "unimodal_weight": 1.0}
 
     def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: TrainConfig) -> None:

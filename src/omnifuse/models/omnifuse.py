@@ -1,4 +1,4 @@
-"""OmniFuse (seed 000): encoders, cascade-residual imputation with a backward cycle,
+"""OmniFuse (Wu et al., Information Fusion 2025): encoders, cascade-residual imputation with a backward cycle,
 Dynamic Weighted Fuse and Traceable Laziness Activation.
 
 The forward pass computes what needs no label: embeddings, imputation of absent modalities,
@@ -45,7 +45,7 @@ class OmniFuseModel(MultimodalModel):
 
     name = "omnifuse"
     kind = "model"
-    paper = "OmniFuse, Information Fusion 2025 (seed 000)"
+    paper = "Wu et al., OmniFuse, Information Fusion 2025"
     tasks = ("binary", "multiclass")
     #: Around the paper's settings (section 4.3: K = 5, alpha = 0.1, beta = 0.5,
     #: lambdas 1 / 10 / 0.5, chosen there by a grid search around them), a decade each way.

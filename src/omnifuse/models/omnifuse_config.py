@@ -1,4 +1,4 @@
-"""OmniFuse hyperparameters (seed 000 section 4.3) and the ablation rows of its table 4."""
+"""OmniFuse hyperparameters (Wu et al. 2025 section 4.3) and the ablation rows of its table 4."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class OmniFuseOptions(BaseModel):
     tla_start_epoch: int = Field(0, ge=0)
 
 
-#: Table 4 of seed 000: which components each ablation row keeps.
+#: Table 4 of Wu et al. 2025: which components each ablation row keeps.
 ABLATION_ROWS: dict[str, dict[str, bool]] = {
     "a": {"dwfuse": False, "tla": False, "imp_forward": False, "imp_backward": False},
     "b": {"dwfuse": True, "tla": False, "imp_forward": False, "imp_backward": False},

@@ -95,11 +95,6 @@ class Series:
 Parsed = Union[np.ndarray, Series]
 
 
-def check_servable_kinds(schema: DatasetSchema) -> list[str]:
-    """Names of the schema's modalities a patient cannot send as JSON (they stay absent)."""
-    return [m for m, s in schema.specs.items() if s.kind not in ACCEPTED_KINDS]
-
-
 def parse_patient(modalities: Any, schema: DatasetSchema) -> dict[str, Parsed]:
     """The patient's modalities as arrays in the schema's feature order.
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from omnifuse.errors import DataError
+from omnifuse.utils.jsonio import to_jsonable as jsonable  # noqa: F401  (serving.bundle imports it from here)
 
 #: Version of the bundle layout written by this omnifuse; newer versions are refused.
 FORMAT_VERSION = 1
@@ -79,7 +78,7 @@ def read_json_model(path: Path, model: type[BaseModel]) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"{path}: not valid JSON ({exc})") from None
     try:
-        parsed = model.model_validate(raw)
+        parsed: Any = model.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
@@ -89,23 +88,3 @@ def read_json_model(path: Path, model: type[BaseModel]) -> Any:
         raise DataError(f"{path}: format_version {parsed.format_version} is newer than this omnifuse "
                         f"reads ({FORMAT_VERSION}); upgrade omnifuse")
     return parsed
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with numpy scalars/arrays as Python values and NaN/inf as None (strict JSON).
-
-    Values JSON cannot hold (objects, paths, ...) become None.
-    """
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return jsonable(value.item())
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, (str, int, bool)):
-        return value
-    return None

@@ -94,9 +94,6 @@ class FusionModule(L.LightningModule):
         self.log("val_auroc", self.val_auroc, on_step=False, on_epoch=True, batch_size=n)
         self.log("val_accuracy", self.val_accuracy, on_step=False, on_epoch=True, batch_size=n)
 
-    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        return probabilities(self.model(batch["inputs"], batch["mask"]).logits, self.task)
-
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.AdamW(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
 

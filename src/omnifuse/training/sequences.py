@@ -1,4 +1,4 @@
-"""Batches of consecutive epochs for sequence-to-sequence models (MedFuseSleep, seed 003).
+"""Batches of consecutive epochs for sequence-to-sequence models (MedFuseSleep, Whitlow et al. 2025).
 
 A sequence model (one with a ``sequence_length`` attribute L) reads a batch as blocks of L
 rows, each block L consecutive epochs of one recording, and returns one prediction per row.

@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from typing import IO, Any
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,7 +21,7 @@ def _umask() -> int:
 
 
 @contextmanager
-def atomic_file(path: str | os.PathLike[str], mode: str = "w") -> Iterator[object]:
+def atomic_file(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary file next to ``path``; it replaces ``path`` only if the block succeeds."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)

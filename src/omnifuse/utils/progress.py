@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 T = TypeVar("T")
 
@@ -27,10 +27,10 @@ class LineProgress:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def add_task(self, description: str, total: float | None = None, **_: object) -> int:
+    def add_task(self, description: str, total: float | None = None, **_: object) -> TaskID:
         task = len(self._tasks)
         self._tasks[task] = [description, total, 0]
-        return task
+        return TaskID(task)
 
     def update(self, task: int, advance: float = 0, description: str | None = None, **_: object) -> None:
         state = self._tasks[task]

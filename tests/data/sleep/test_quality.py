@@ -1,4 +1,4 @@
-"""Noisy-recording detection (seed 003 section 4.4) and the simulator's noisy nights."""
+"""Noisy-recording detection (Whitlow et al. 2025 section 4.4) and the simulator's noisy nights."""
 
 import inspect
 import shutil

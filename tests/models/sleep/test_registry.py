@@ -14,7 +14,7 @@ from .conftest import NAMES, schema
 def test_entry_metadata_and_build_from_schema(name):
     entry = get_model(name)
     assert entry.kind == "model"
-    assert entry.paper.startswith("MedFuseSleep (seed 003)")
+    assert entry.paper.startswith("MedFuseSleep (Whitlow et al. 2025)")
     assert entry.description
     model = entry.build(schema(2), load_config(defaults=entry.defaults))
     assert model.sequence_length == 21

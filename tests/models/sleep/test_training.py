@@ -7,7 +7,7 @@ import torch
 
 from omnifuse.training.losses import task_loss, unimodal_loss
 
-from .conftest import MODALITIES, STAGES, build, separable_batch
+from .conftest import MODALITIES, build, separable_batch
 
 L = 21
 STEPS = 30

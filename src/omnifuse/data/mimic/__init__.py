@@ -1,4 +1,4 @@
-"""The MIMIC recipe: seed 000's in-hospital-mortality cohort (EHR + CXR + report).
+"""The MIMIC recipe: OmniFuse's (Wu et al. 2025) in-hospital-mortality cohort (EHR + CXR + report).
 
 Public API::
 

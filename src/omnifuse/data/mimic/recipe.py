@@ -1,4 +1,4 @@
-"""``omnifuse data mimic``: seed 000's in-hospital-mortality cohort (EHR + CXR + report) from
+"""``omnifuse data mimic``: OmniFuse's (Wu et al. 2025) in-hospital-mortality cohort (EHR + CXR + report) from
 local MIMIC-IV, MIMIC-CXR-JPG and MIMIC-CXR report files, written in the generic folder format.
 
 Output (``out/``)::
@@ -17,7 +17,7 @@ cross-validation and would leak test statistics into every other split. (The Sta
 scales all 76 columns, one-hot and mask columns included, where the benchmark scales only the
 continuous ones; for the models this is an affine change of inputs.)
 
-``cxr.csv`` and ``report.csv`` are also the inputs of ``omnifuse extract`` (seed 000: ResNet-34
+``cxr.csv`` and ``report.csv`` are also the inputs of ``omnifuse extract`` (Wu et al. 2025: ResNet-34
 image features, BERT text features)::
 
     omnifuse extract --images OUT/cxr.csv --model microsoft/resnet-34 --out cxr_emb.parquet

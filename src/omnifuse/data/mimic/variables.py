@@ -2,7 +2,7 @@
 
 Variables, categories, "normal values" and the 76-column layout are those of the benchmark's
 discretiser (Harutyunyan et al. 2019, ``mimic3models/resources/discretizer_config.json``),
-which MedFuse (Hayat et al. 2022) reuses unchanged and seed 000 (section 4.2.1) cites.
+which MedFuse (Hayat et al. 2022) reuses unchanged and Wu et al. 2025 (section 4.2.1) cites.
 
 Itemids: the benchmark maps MIMIC-III itemids (CareVue and MetaVision) to its variables; MIMIC-IV
 ICU data is MetaVision only, so the MetaVision itemids (22xxxx) carry over, and the lab itemids

@@ -1,4 +1,4 @@
-"""Polysomnography (EDF) data path for sleep staging (MedFuseSleep, seed 003).
+"""Polysomnography (EDF) data path for sleep staging (MedFuseSleep, Whitlow et al. 2025).
 
 Public API::
 
@@ -8,7 +8,7 @@ Public API::
 Modules: ``edf`` (read and pick channels), ``hypnogram`` (Sleep-EDF EDF+ / NSRR XML),
 ``pairing`` (PSG <-> hypnogram), ``stages`` (consolidation, filtering, wake trimming),
 ``preprocess`` (resample, FIR band-pass, STFT), ``recording`` (one night), ``loader``
-(a folder), ``quality`` (noisy recordings, seed 003 section 4.4), ``epochs`` (sample ids),
+(a folder), ``quality`` (noisy recordings, Whitlow et al. 2025 section 4.4), ``epochs`` (sample ids),
 ``write`` / ``simulate*`` (synthetic nights, ``simulate_artefacts``: noisy channels).
 """
 

@@ -55,7 +55,7 @@ GroupBy = Literal["recording", "subject"]
 
 @dataclass(frozen=True)
 class SleepSettings:
-    """Signal preprocessing of seed 003 section 3.1 (numbers, not labels).
+    """Signal preprocessing of MedFuseSleep (Whitlow et al. 2025) section 3.1 (numbers, not labels).
 
     Attributes:
         sampling_rate: every channel is resampled to this rate (Hz).
@@ -69,7 +69,7 @@ class SleepSettings:
         noisy_std_factor: an epoch is anomalous when the STD of its band-passed signal exceeds
             this multiple of the modality's median epoch STD (:mod:`.quality`).
         noisy_fraction: a recording's modality is noisy when more than this fraction of its
-            epochs is anomalous (seed 003 section 4.4: "> 40% of total recording time").
+            epochs is anomalous (Whitlow et al. 2025 section 4.4: "> 40% of total recording time").
 
     The two ``noisy_*`` thresholds are applied to the whole folder after loading, so they are
     not part of :meth:`key` (changing them reuses the cached recordings).

@@ -9,7 +9,7 @@ half a digital step) or saturated (more than half its samples at the digital min
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -123,11 +123,6 @@ def pick_channel(header: EdfHeader, modality: str, aliases: Sequence[str]) -> Ch
         f"{header.path}: no channel for modality '{modality}' (wanted one of "
         f"{', '.join(map(repr, aliases))}; the recording has: {', '.join(map(repr, header.labels)) or 'no signals'})"
     )
-
-
-def pick_channels(header: EdfHeader, modalities: Mapping[str, Sequence[str]]) -> dict[str, ChannelInfo]:
-    """Modality -> channel for every modality; ChannelError for the first one missing."""
-    return {name: pick_channel(header, name, aliases) for name, aliases in modalities.items()}
 
 
 def read_channel(path: str | Path, channel: ChannelInfo) -> np.ndarray:

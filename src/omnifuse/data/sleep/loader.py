@@ -10,7 +10,7 @@ in ``info["skipped"]``. Each recording is cached on its own (file contents + set
 dropped as movement or unscored (incl. hypnogram ``Sleep stage ?``), the edge wake trimmed
 and those kept; ``info["channels"]`` names the channel picked for each modality.
 
-Noisy recordings (seed 003 section 4.4, :mod:`omnifuse.data.sleep.quality`) are kept and
+Noisy recordings (Whitlow et al. 2025 section 4.4, :mod:`omnifuse.data.sleep.quality`) are kept and
 listed in ``info["noisy"]`` (recording -> noisy modalities); unless ``mark_noisy`` is off,
 ``splits`` is "noisy" for every epoch of such a recording and "clean" for the others.
 """

@@ -1,4 +1,4 @@
-"""Signal side of seed 003 section 3.1: resample to 100 Hz, FIR band-pass, log-magnitude STFT.
+"""Signal side of MedFuseSleep (Whitlow et al. 2025) section 3.1: resample to 100 Hz, FIR band-pass, log-magnitude STFT.
 
 * Resampling: :func:`scipy.signal.resample_poly` with the rational factor ``target / rate``
   (``limit_denominator(1000)``; 125 -> 100 Hz is 4/5, 256 -> 100 Hz is 25/64).

@@ -1,4 +1,4 @@
-"""Noisy-recording detection (seed 003 section 4.4, "Handling Noisy Modalities").
+"""Noisy-recording detection (Whitlow et al. 2025 section 4.4, "Handling Noisy Modalities").
 
 The paper's noisy subset of SHHS-1 holds the "patients whose EEG or EOG channels exhibit
 anomalously high standard deviation (STD) over long periods (>40% of total recording time)".

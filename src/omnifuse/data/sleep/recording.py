@@ -1,6 +1,6 @@
 """One night -> a small `MultimodalDataset` of 30 s epochs (the unit that is cached).
 
-Order of the steps (seed 003 section 3.1): read the hypnogram and label the 30 s grid;
+Order of the steps (Whitlow et al. 2025 section 3.1): read the hypnogram and label the 30 s grid;
 consolidate stages (N4 -> N3) and drop movement/unscored epochs; exclude the recording when
 a class is missing (``require_all_stages``); trim edge wake; refuse it when fewer than
 ``min_epochs`` remain; only then read, resample, filter and transform the picked channels.

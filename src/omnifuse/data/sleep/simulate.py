@@ -5,7 +5,7 @@ subject ``ss``), so the pairing and ``group_by="subject"`` rules are exercised. 
 "EEG Fpz-Cz", "EOG horizontal" and a distractor "EMG submental" (1 Hz), at the requested rates
 (EOG at 50 Hz by default, to exercise resampling). See :mod:`.simulate_stages` for the
 hypnograms, :mod:`.simulate_signals` for the signals and :mod:`.simulate_artefacts` for the
-noisy nights (one channel corrupted over 45-70% of the night, seed 003 section 4.4).
+noisy nights (one channel corrupted over 45-70% of the night, Whitlow et al. 2025 section 4.4).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def simulate_sleep(
         modalities: which of "eeg", "eog" to write (the distractor EMG is always written).
         sampling_rates: Hz per modality (default EEG 100, EOG 50).
         unimodal: the last ``unimodal`` nights carry a single modality, alternately EEG only
-            and EOG only (seed 003 section 4.5); needs two modalities.
+            and EOG only (Whitlow et al. 2025 section 4.5); needs two modalities.
         noisy: the ``noisy`` nights just before the unimodal ones have one channel corrupted
             over 45-70% of their epochs (:mod:`.simulate_artefacts`): EEG and EOG in turn, by
             movement/EMG bursts or electrode detachment (both kinds from two noisy nights on).

@@ -1,4 +1,4 @@
-"""Long-lasting artefacts that make a simulated channel noisy (seed 003 section 4.4).
+"""Long-lasting artefacts that make a simulated channel noisy (Whitlow et al. 2025 section 4.4).
 
 A noisy night has one channel corrupted over 45-70% of its epochs, in one to three long
 runs of whole epochs, by one of two artefacts:
@@ -28,10 +28,11 @@ CORRUPTED_SHARE = (0.45, 0.70)
 def corrupted_epochs(rng: np.random.Generator, n_epochs: int, share: tuple[float, float] = CORRUPTED_SHARE) -> np.ndarray:
     """Sorted epoch indices: one to three runs covering ``share`` of ``n_epochs``."""
     n_bad = int(round(rng.uniform(*share) * n_epochs))
-    n_runs = int(min(rng.integers(1, 4), n_bad))
+    n_runs = min(int(rng.integers(1, 4)), n_bad)
     runs = _partition(rng, n_bad, n_runs, minimum=1)
     gaps = _partition(rng, n_epochs - n_bad, n_runs + 1, minimum=0)
-    out, at = [], 0
+    out: list[int] = []
+    at = 0
     for gap, run in zip(gaps, runs):
         at += gap
         out.extend(range(at, at + run))
@@ -81,7 +82,7 @@ def _burst(rng: np.random.Generator, length: int, rms: float) -> np.ndarray:
 def _detached(rng: np.random.Generator, length: int, normal: float) -> np.ndarray:
     """Near-flat: a slow drift (0.005-0.05 Hz, up to 0.5-2x ``normal``) plus noise at 1/200 of it."""
     t = np.arange(length) / RATE
-    drift = sum(np.sin(2 * np.pi * rng.uniform(0.005, 0.05) * t + rng.uniform(0, 2 * np.pi)) for _ in range(3))
+    drift = sum((np.sin(2 * np.pi * rng.uniform(0.005, 0.05) * t + rng.uniform(0, 2 * np.pi)) for _ in range(3)), np.zeros(length))
     drift = (drift - drift[0]) / 3 * rng.uniform(0.5, 2.0) * normal
     return drift + rng.standard_normal(length) * normal / 200
 

@@ -102,7 +102,7 @@ def _saw(rng: np.random.Generator, length: int) -> np.ndarray:
 
 
 def _delta(rng: np.random.Generator, n: int, amp: float) -> np.ndarray:
-    return sum(_osc(rng, n, 0.5, 2.0, amp / np.sqrt(3)) for _ in range(3))
+    return sum((_osc(rng, n, 0.5, 2.0, amp / np.sqrt(3)) for _ in range(3)), np.zeros(n))
 
 
 def _eeg_epoch(night: _Night, stage: str, n: int) -> tuple[np.ndarray, np.ndarray]:

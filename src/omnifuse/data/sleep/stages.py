@@ -1,4 +1,4 @@
-"""Label side of seed 003 section 3.1: stage consolidation, dropping, subject filter, wake trimming.
+"""Label side of MedFuseSleep (Whitlow et al. 2025) section 3.1: stage consolidation, dropping, subject filter, wake trimming.
 
 Reading of the edge-trimming rule ``n_trim = (N_wake - N_2nd-dominant) / 2``: it applies only
 when Wake is the most frequent stage of the (consolidated, movement/unscored-free) recording.

@@ -7,7 +7,7 @@ with :class:`Html` so they are not escaped twice.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -43,7 +43,7 @@ def tag(name: str, content: object = "", **attrs: str) -> Html:
     return Html(f"<{name}{rendered}>{esc(content)}</{name}>")
 
 
-def join(parts: Sequence[object], sep: str = "") -> Html:
+def join(parts: Iterable[object], sep: str = "") -> Html:
     """Concatenate escaped parts."""
     return Html(sep.join(esc(p) for p in parts))
 

@@ -1,4 +1,4 @@
-"""Sleep staging models of seed 003 (MedFuseSleep) and its baselines, as omnifuse models.
+"""Sleep staging models of MedFuseSleep (Whitlow et al. 2025) and its baselines, as omnifuse models.
 
 Registered: ``medfusesleep`` (cross-modality attention + MS + AL), ``medfusesleep-base``
 (same architecture, CE only), ``early-sleep`` and ``midlate-sleep`` (section 3.5). All are

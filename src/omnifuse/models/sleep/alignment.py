@@ -1,4 +1,4 @@
-"""Contrastive alignment (AL, seed 003 section 3.4): InfoNCE between modality embeddings.
+"""Contrastive alignment (AL, Whitlow et al. 2025 section 3.4): InfoNCE between modality embeddings.
 
 For a pair of modalities (m, n) and the N epochs where both are present, the embedding of
 epoch i in m is scored against every epoch j in n by cosine similarity / tau; epoch i of n

@@ -1,4 +1,4 @@
-"""Multi-head self-attention with learnable relative position keys (Shaw et al. 2018, [58] of seed 003).
+"""Multi-head self-attention with learnable relative position keys (Shaw et al. 2018, [58] of Whitlow et al. 2025).
 
 Seed 003 section 4.1: "relative positional embeddings added to the attention keys". Following
 Shaw et al. (eqs. 4-5 of their paper, keys only), the logit of query ``i`` and key ``j`` is
@@ -46,7 +46,7 @@ class RelativeKeys(nn.Module):
 
 
 class RelativeSelfAttention(nn.Module):
-    """Multi-head self-attention (eqs. 1-2 of seed 003) with relative position keys."""
+    """Multi-head self-attention (eqs. 1-2 of Whitlow et al. 2025) with relative position keys."""
 
     def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, max_distance: int = 16) -> None:
         super().__init__()

@@ -1,4 +1,4 @@
-"""What the sleep-staging models of seed 003 share: options, the sequence contract, MS and AL.
+"""What the sleep-staging models of MedFuseSleep (Whitlow et al. 2025) share: options, the sequence contract, MS and AL.
 
 Sequence contract: a batch of ``B`` rows is ``B / L`` blocks of ``L = sequence_length``
 consecutive epochs of one recording (see :mod:`omnifuse.training.sequences`); the model
@@ -33,7 +33,7 @@ from omnifuse.models.sleep.alignment import alignment_loss
 from omnifuse.models.sleep.options import Architecture, SleepOptions, parse_options
 from omnifuse.training.config import TrainConfig
 
-PAPER = "MedFuseSleep (seed 003)"
+PAPER = "MedFuseSleep (Whitlow et al. 2025)"
 
 
 class SleepSequenceModel(MultimodalModel, ABC):

@@ -1,4 +1,4 @@
-"""Cross-modality attention (CMA, seed 003 section 3.3, eqs. 6-7) for any number of modalities.
+"""Cross-modality attention (CMA, Whitlow et al. 2025 section 3.3, eqs. 6-7) for any number of modalities.
 
 For two modalities, eq. 6 lets the sequence ``Z_2`` query ``Z_1`` (``CA(Z_1 -> Z_2)``) and
 vice versa. With M modalities, the sequence of modality m queries the sequences of every

@@ -1,4 +1,4 @@
-"""Early fusion baseline of seed 003 (section 3.5): modalities concatenated at the input,
+"""Early fusion baseline of MedFuseSleep (Whitlow et al. 2025) (section 3.5): modalities concatenated at the input,
 one inner/outer transformer.
 
 Each STFT frame is the concatenation of every modality's bins (absent ones as zeros) and

@@ -1,4 +1,4 @@
-"""The hierarchical (inner/outer) transformer of seed 003 section 3.2."""
+"""The hierarchical (inner/outer) transformer of MedFuseSleep (Whitlow et al. 2025) section 3.2."""
 
 from __future__ import annotations
 

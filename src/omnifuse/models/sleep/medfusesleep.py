@@ -1,4 +1,4 @@
-"""MedFuseSleep (seed 003): per-modality hierarchical transformers, cross-modality attention,
+"""MedFuseSleep (Whitlow et al. 2025): per-modality hierarchical transformers, cross-modality attention,
 summation over present modalities, and the MS + AL objectives; and MedFuseSleep-Base.
 
 ``weights`` of the output: per epoch, the cross-attention mass each modality receives from

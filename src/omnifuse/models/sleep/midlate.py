@@ -1,4 +1,4 @@
-"""Mid-late fusion baseline of seed 003 (section 3.5): per-modality hierarchical transformers,
+"""Mid-late fusion baseline of MedFuseSleep (Whitlow et al. 2025) (section 3.5): per-modality hierarchical transformers,
 fused by summation over the present modalities, no cross-modal interaction.
 
 Vanilla by default (``model.ms=false``, ``model.al=false``); the paper's "+MS", "+AL" rows

@@ -1,4 +1,4 @@
-"""``config.model`` of the sleep models (seed 003): size presets, losses, sequence length."""
+"""``config.model`` of the sleep models (Whitlow et al. 2025): size presets, losses, sequence length."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class Architecture:
     max_relative_distance: int
 
 
-#: ``model.size`` presets. "paper" is section 4.1 of seed 003: d_model 128, 8 heads
+#: ``model.size`` presets. "paper" is section 4.1 of MedFuseSleep (Whitlow et al. 2025): d_model 128, 8 heads
 #: (d_k 16), d_ff 1024, 4 post-norm layers per inner and outer block, head dropout 0.3.
 #: The transformer dropout is not given by the paper; 0.1 is SleepTransformer's [13].
 #: The clipping distance 16 of the relative positions is Shaw et al.'s [58].

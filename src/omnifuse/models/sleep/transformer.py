@@ -1,4 +1,4 @@
-"""Post-norm transformer encoder layers with relative position keys (seed 003 eqs. 1-5)."""
+"""Post-norm transformer encoder layers with relative position keys (Whitlow et al. 2025 eqs. 1-5)."""
 
 from __future__ import annotations
 
