@@ -94,7 +94,8 @@ def p_value(results: dict[str, Any], a: str, b: str) -> float | None:
 def render_cohort(title: str, results: dict[str, Any]) -> list[str]:
     methods = results["methods"]
     baselines = [b for b in BASELINES if b in methods]
-    best = max(baselines, key=lambda b: methods[b]["metrics"]["auroc"]["mean"]) if baselines else None
+    # the comparison's reference only (nothing is chosen with it): the strongest baseline here
+    best = max(baselines, key=lambda b: methods[b]["metrics"]["auroc"]["mean"] or 0.0) if baselines else None
     protocol = results["protocol"]
     how = (f"{protocol['folds']}-fold x {protocol['seeds']} seed(s), Student-t interval over folds"
            if protocol["type"] == "kfold" else
@@ -112,8 +113,9 @@ def render_cohort(title: str, results: dict[str, Any]) -> list[str]:
         delta = "–"
         if best is not None and name != best:
             p = p_value(results, name, best)
-            diff = auroc["mean"] - methods[best]["metrics"]["auroc"]["mean"]
-            delta = f"{diff:+.3f} ({num(p)})"
+            reference = methods[best]["metrics"]["auroc"]["mean"]
+            if auroc["mean"] is not None and reference is not None:
+                delta = f"{auroc['mean'] - reference:+.3f} ({num(p)})"
         lines.append(f"| {name} | {num(auroc['mean'])} [{num(auroc['ci_low'])}, {num(high)}] | "
                      f"{num(m['macro_f1']['mean'])} | {num(m['brier']['mean'])} | {delta} | "
                      f"{methods[name]['train_seconds']:.1f} |")

@@ -69,3 +69,15 @@ def test_stacking_handles_multiclass():
     probs = fit("sk-stack", SplitContext(ds, pool)).predict_proba(test)
     assert probs.shape == (len(test), 3)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+
+
+def test_multiclass_modality_missing_a_class_in_training():
+    ds, _ = default_cohort(3, seed=3, n_samples=150, n_classes=3, class_weights=(0.4, 0.3, 0.3))
+    j = 0
+    mask = ds.mask.copy()
+    mask[ds.y == 2, j] = False  # the first modality never seen with class 2
+    ds = ds.replace(mask=mask)
+    pool, test = holdout_indices(ds, np.arange(len(ds)), 0.25, seed=0)
+    probs = fit("sk-stack", SplitContext(ds, pool)).predict_proba(test)
+    assert probs.shape == (len(test), 3)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)

@@ -89,3 +89,11 @@ def test_auto_monitor_watches_auroc_when_validation_has_every_class(split, cohor
     negatives = np.flatnonzero(cohort3.y == 0)
     one_class = SplitContext(cohort3, context.train, negatives[:10])
     assert fit("concat", one_class, FAST).config.monitor == "val_loss"
+
+
+def test_an_omnifuse_ensemble_reports_embeddings_for_the_report(split):
+    context, test = split
+    fitted = fit("omnifuse", context, {**FAST, "ensemble": 2})
+    out = next(fitted.outputs(test[:5]))
+    assert set(out.embeddings) == set(context.dataset.modalities)
+    assert fitted.predict_details(test[:5]).imputed.dtype == bool

@@ -83,3 +83,15 @@ def test_bad_selection_options_name_the_field(select, message):
     ds = wide_cohort()
     with pytest.raises(ConfigError, match=message):
         fit("concat", SplitContext(ds, np.arange(120), np.arange(120, 160)), {**FAST, "select": select})
+
+
+def test_variance_filter_never_prefers_constant_features():
+    ds = wide_cohort()
+    x = ds.data["genes"].copy()
+    x[:, 0] = 5.0  # constant: the scaler stores std 1 for it, its real variance is 0
+    x[:, 1:] *= 0.1  # every other feature has std well below 1
+    x[:, 3] *= 30.0
+    ds = ds.replace(data={**ds.data, "genes": x})
+    context = SplitContext(ds, np.arange(120), np.arange(120, 160))
+    fitted = fit("concat", context, {**FAST, "select": {"genes": {"variance_keep": 0.02}}})
+    assert fitted.history["selected_features"] == {"genes": ["g3"]}

@@ -101,7 +101,9 @@ def train(
         "train_seconds": fitted.train_seconds,
         "n_params": fitted.n_params(),
         "validation": val_metrics,
-        "validation_note": "the validation set also chose the best epoch: these metrics are optimistic",
+        "validation_note": "the validation set also chose the best epoch: these metrics are optimistic"
+                           + ("; ensemble members after the first carved their own validation sets, partly "
+                              "training on this one: more optimistic still" if fitted.config.ensemble > 1 else ""),
         "config": fitted.config.model_dump(),
         "bundle": "bundle",
     }

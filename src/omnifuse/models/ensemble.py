@@ -26,8 +26,8 @@ class EnsembleModel(nn.Module):
 
     ``forward`` returns logits whose probabilities are the members' mean (log-probabilities
     for softmax tasks, logits of the mean for multilabel tasks), the mean of the members'
-    unimodal probabilities and weights, and ``spread``: the standard deviation over members
-    of each class probability.
+    unimodal probabilities and weights, the first member's embeddings, and ``spread``: the
+    standard deviation over members of each class probability.
     """
 
     def __init__(self, members: Sequence[nn.Module], task: str) -> None:
@@ -56,7 +56,9 @@ class EnsembleModel(nn.Module):
         weights = None
         if all(o.weights is not None for o in outputs):
             weights = torch.stack([o.weights for o in outputs]).mean(dim=0)  # type: ignore[misc]
-        return ModelOutput(self._logits(probs.mean(dim=0)), modality_logits, weights, {}, {},
+        # embeddings of different members live in different spaces: report the first member's
+        # (reports compare original and imputed embeddings of one model)
+        return ModelOutput(self._logits(probs.mean(dim=0)), modality_logits, weights, {}, outputs[0].embeddings,
                            spread=probs.std(dim=0, unbiased=False))
 
     def _logits(self, probs: torch.Tensor) -> torch.Tensor:

@@ -96,8 +96,12 @@ class StackingBaseline(SklearnBaseline):
             return self._scores(self.make_estimator().fit(xm, y), xm)
         cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.config.seed)
         method = "decision_function" if self.task == "binary" else "predict_log_proba"
-        scores = cross_val_predict(self.make_estimator(), xm, y, cv=cv, method=method)
-        return scores.reshape(len(xm), -1)
+        scores = cross_val_predict(self.make_estimator(), xm, y, cv=cv, method=method).reshape(len(xm), -1)
+        if self.task == "binary" or scores.shape[1] == self.n_classes:
+            return scores
+        full = np.full((len(xm), self.n_classes), np.log(1e-12))  # classes absent from these rows
+        full[:, np.unique(y).astype(np.int64)] = scores
+        return full
 
     def _subsets(self, usable: np.ndarray) -> list[tuple[int, ...]]:
         m = usable.shape[1]

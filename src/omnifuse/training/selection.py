@@ -27,9 +27,12 @@ def fit_selections(model: nn.Module, context: "SplitContext") -> dict[str, list[
         if not isinstance(encoder, SelectedEncoder):
             continue
         rows = torch.as_tensor(context.train[ds.mask[context.train, j]])
+        x = full["inputs"][name][rows]
         std = context.scaler.std.get(name)
-        encoder.fit_columns(None if std is None else torch.as_tensor(std), full["inputs"][name][rows],
-                            full["y"][rows], ds.task)
+        # raw training std: the scaler stores 1 for constant features, so recover it from the
+        # standardised rows (a constant feature has standardised std 0)
+        raw_std = None if std is None else x.reshape(len(x), -1).float().std(dim=0, unbiased=False) * torch.as_tensor(std)
+        encoder.fit_columns(raw_std, x, full["y"][rows], ds.task)
         names = ds.specs[name].feature_names
         kept[name] = [names[int(c)] for c in encoder.columns] if names else [str(int(c)) for c in encoder.columns]
     return kept
