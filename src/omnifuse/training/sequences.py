@@ -145,6 +145,8 @@ def sequence_outputs(model: torch.nn.Module, store: "object", ids: Sequence[str]
                   **{f"e/{k}": v for k, v in out.embeddings.items()}}
         if out.weights is not None:
             fields["weights"] = out.weights
+        if out.spread is not None:  # seed ensembles: the members' spread, averaged like the rest
+            fields["spread"] = out.spread
         target = torch.as_tensor(np.ascontiguousarray(rows))
         for key, value in fields.items():
             if key not in sums:
@@ -159,4 +161,5 @@ def sequence_outputs(model: torch.nn.Module, store: "object", ids: Sequence[str]
         weights=mean.get("weights"),
         losses={},
         embeddings={k[2:]: v for k, v in mean.items() if k.startswith("e/")},
+        spread=mean.get("spread"),
     )
