@@ -78,6 +78,7 @@ def test_selected_columns_survive_the_bundle(tmp_path):
     ({"omics": {"top_k": 0}}, "select.omics.top_k"),
     ({"omics": {"topk": 3}}, "select.omics.topk"),
     ({"genes": {"variance_keep": 1.5}}, "select.genes.variance_keep"),
+    ({"omic": {"top_k": 3}}, "select.omic: not a modality or modality kind"),
 ])
 def test_bad_selection_options_name_the_field(select, message):
     ds = wide_cohort()

@@ -57,6 +57,11 @@ class MultimodalModel(nn.Module):
 
     def build_encoders(self, output_dim: int) -> nn.ModuleDict:
         """One encoder per modality, configured by ``config.encoders[name or kind]``."""
+        known = set(self.modalities) | {self.specs[m].kind for m in self.modalities}
+        unknown = sorted(set(self.config.select) - known)
+        if unknown:
+            raise ConfigError(f"select.{unknown[0]}: not a modality or modality kind of this data "
+                              f"(valid: {', '.join(sorted(known))})")
         encoders = {}
         for name in self.modalities:
             spec = self.specs[name]
