@@ -55,7 +55,7 @@ def test_train_writes_a_run(cohort_dir, tmp_path, monkeypatch, capsys):
         (["--model", "lmf", "--set", "fusion.rank=abc"], "fusion 'lmf': invalid options"),
         (["--model", "concat", "--set", "encoders.tabular.dropout=abc"], "invalid mlp encoder options"),
         (["--model", "sk-logreg", "--set", "model.C=abc"], "model.C: expected float, got 'abc'"),
-        (["--model", "omnifuse", "--set", "model.n_blocks=0"], "omnifuse: model.n_blocks"),
+        (["--model", "omnifuse", "--set", "model.n_blocks=0"], "omnifuse: option 'model.n_blocks': Input should be"),
     ],
 )
 def test_train_config_errors(cohort_dir, tmp_path, monkeypatch, capsys, args, message):

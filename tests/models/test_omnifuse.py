@@ -160,7 +160,7 @@ def test_configuration_errors(cohort):
     ds, _ = cohort
     with pytest.raises(ConfigError, match="imp_backward needs model.imp_forward"):
         OmniFuseModel.from_dataset(ds, small(imp_forward=False, imp_backward=True))
-    with pytest.raises(ConfigError, match="omnifuse: model.bogus"):
+    with pytest.raises(ConfigError, match="omnifuse: unknown option .model.bogus. .valid: dwfuse"):
         OmniFuseModel.from_dataset(ds, small(bogus=1))
     with pytest.raises(ConfigError, match="does not support multilabel"):
         OmniFuseModel(ds.specs, "multilabel", 2, small())

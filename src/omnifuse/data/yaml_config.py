@@ -8,6 +8,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from omnifuse.utils.validation import validation_message
 from omnifuse.errors import DataError
 
 M = TypeVar("M", bound=BaseModel)
@@ -24,6 +25,4 @@ def read_yaml_model(path: Path, model: type[M]) -> M:
     except yaml.YAMLError as exc:
         raise DataError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise DataError(f"{path}: field '{where}': {err['msg']}") from exc
+        raise DataError(validation_message(exc, str(path))) from exc

@@ -15,6 +15,7 @@ from typing import Any, Optional
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from omnifuse.utils.validation import validation_message
 from omnifuse.data.spec import VECTOR_KINDS, ModalitySpec
 from omnifuse.encoders.base import Encoder
 from omnifuse.errors import ConfigError
@@ -57,8 +58,7 @@ def selection_for(spec: ModalitySpec, select: Mapping[str, Any]) -> SelectionOpt
     try:
         options = SelectionOptions.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(f"{where}.{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        raise ConfigError(validation_message(exc, "config", prefix=where, label="key")) from None
     return options if options.kept(spec.n_features) < spec.n_features else None
 
 

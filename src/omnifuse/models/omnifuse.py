@@ -18,6 +18,7 @@ import torch
 from pydantic import ValidationError
 from torch import nn
 
+from omnifuse.utils.validation import validation_message
 from omnifuse.data.collate import SeriesBatch
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.errors import ConfigError
@@ -63,8 +64,8 @@ class OmniFuseModel(MultimodalModel):
         try:
             self.options = OmniFuseOptions.model_validate(config.model)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            raise ConfigError(f"omnifuse: model.{'.'.join(map(str, err['loc']))}: {err['msg']}") from exc
+            raise ConfigError(validation_message(exc, "omnifuse", prefix="model", valid=OmniFuseOptions.model_fields,
+                                                 label="option")) from exc
         opts = self.options
         if opts.imp_backward and not opts.imp_forward:
             raise ConfigError("omnifuse: model.imp_backward needs model.imp_forward (the cycle starts from it)")

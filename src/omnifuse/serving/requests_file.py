@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from omnifuse.utils.validation import validation_message
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.schema import DatasetSchema
 from omnifuse.errors import DataError
@@ -37,10 +38,8 @@ def read_patients(path: Path, schema: DatasetSchema) -> tuple[MultimodalDataset,
     try:
         patients = BatchRequest.model_validate(raw).patients if batch else [PatientRequest.model_validate(raw)]
     except ValidationError as exc:
-        err = exc.errors()[0]
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
         hint = "" if batch or isinstance(raw, dict) else ' (expected {"modalities": {...}} or {"patients": [...]})'
-        raise DataError(f"{path}: field '{dotted(tuple(err['loc']))}': {err['msg']}{more}{hint}") from None
+        raise DataError(validation_message(exc, str(path), count_more=True, locate=dotted) + hint) from None
     locs = [("patients", i, "modalities") for i in range(len(patients))] if batch else [("modalities",)]
     try:
         dataset = patients_dataset([p.modalities for p in patients], schema, locs=locs)

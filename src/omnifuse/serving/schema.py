@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from omnifuse.utils.validation import validation_message
 from omnifuse.errors import DataError
 from omnifuse.utils.jsonio import to_jsonable as jsonable  # noqa: F401  (serving.bundle imports it from here)
 
@@ -80,10 +81,7 @@ def read_json_model(path: Path, model: type[BaseModel]) -> Any:
     try:
         parsed: Any = model.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-        raise DataError(f"{path}: field '{where}': {err['msg']}{more}") from None
+        raise DataError(validation_message(exc, str(path), count_more=True)) from None
     if parsed.format_version > FORMAT_VERSION:
         raise DataError(f"{path}: format_version {parsed.format_version} is newer than this omnifuse "
                         f"reads ({FORMAT_VERSION}); upgrade omnifuse")

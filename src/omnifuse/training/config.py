@@ -8,6 +8,7 @@ from typing import Any, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from omnifuse.utils.validation import validation_message
 from omnifuse.errors import ConfigError
 from omnifuse.utils.yaml_file import read_yaml_mapping
 
@@ -129,12 +130,7 @@ def validate_config(raw: dict[str, Any], source: str = "config") -> TrainConfig:
     try:
         config = TrainConfig.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            valid = ", ".join(sorted(TrainConfig.model_fields))
-            raise ConfigError(f"{source}: unknown key '{where}' (valid: {valid})") from exc
-        raise ConfigError(f"{source}: '{where}': {err['msg']}") from exc
+        raise ConfigError(validation_message(exc, source, valid=sorted(TrainConfig.model_fields), label="key")) from exc
     if config.ddp not in DDP_STRATEGIES:
         raise ConfigError(f"{source}: unknown ddp '{config.ddp}' (valid: {', '.join(DDP_STRATEGIES)})")
     if config.monitor not in MONITORS:

@@ -8,6 +8,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from omnifuse.utils.validation import validation_message
 from omnifuse.errors import ConfigError
 
 
@@ -83,9 +84,5 @@ def parse_options(model_name: str, raw: Mapping[str, Any], defaults: Mapping[str
     try:
         return SleepOptions.model_validate({**defaults, **raw})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(map(str, err["loc"]))
-        if err["type"] == "extra_forbidden":
-            valid = ", ".join(SleepOptions.model_fields)
-            raise ConfigError(f"{model_name}: unknown option 'model.{where}' (valid: {valid})") from exc
-        raise ConfigError(f"{model_name}: model.{where}: {err['msg']}") from exc
+        raise ConfigError(validation_message(exc, model_name, prefix="model", valid=SleepOptions.model_fields,
+                                             label="option")) from exc
