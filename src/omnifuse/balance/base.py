@@ -17,13 +17,13 @@ holds them (see :meth:`Strategy.from_config`).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import lightning as L
 import torch
 
+from omnifuse.utils.options import check_options, constructor_options
 from omnifuse.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -69,9 +69,7 @@ class Strategy(L.Callback):
     @classmethod
     def param_names(cls) -> tuple[str, ...]:
         """The hyperparameters ``config.strategy`` may set (the keyword arguments of ``__init__``)."""
-        named = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        params = inspect.signature(cls.__init__).parameters.values()
-        return tuple(p.name for p in params if p.name != "self" and p.kind in named)
+        return constructor_options(cls)
 
     @classmethod
     def from_config(cls, config: "TrainConfig | Mapping[str, Any] | None" = None,
@@ -89,13 +87,7 @@ class Strategy(L.Callback):
         else:
             raw = dict(config.strategy)
         kwargs = {k: v for k, v in raw.items() if k not in RESERVED_KEYS}
-        valid = cls.param_names()
-        unknown = sorted(set(kwargs) - set(valid))
-        if unknown:
-            raise ConfigError(
-                f"strategy '{cls.name}': unknown option(s) {', '.join(repr(k) for k in unknown)} "
-                f"(valid: {', '.join(sorted(valid + RESERVED_KEYS))})"
-            )
+        kwargs = check_options(cls, kwargs, f"strategy '{cls.name}'", also_valid=RESERVED_KEYS)
         if task is not None:
             cls.check_task(task)
         try:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
+from omnifuse.utils.options import check_options, constructor_options
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.encoders.base import Encoder
 from omnifuse.encoders.dae import DenoisingAEEncoder
@@ -48,8 +48,7 @@ def default_encoder_type(kind: str) -> str | None:
 
 def encoder_options(type_: str) -> tuple[str, ...]:
     """Config keys accepted by encoder ``type_`` besides ``type``."""
-    params = inspect.signature(ENCODER_TYPES[type_].__init__).parameters
-    return tuple(p for p in params if p not in ("self", "input_dim", "output_dim"))
+    return constructor_options(ENCODER_TYPES[type_], skip=("input_dim", "output_dim"))
 
 
 def build_encoder(spec: ModalitySpec, output_dim: int | None = 64, config: dict[str, Any] | None = None) -> Encoder:
@@ -82,13 +81,8 @@ def build_encoder(spec: ModalitySpec, output_dim: int | None = 64, config: dict[
             f"{where}: unknown encoder type {type_!r} (valid for {spec.kind}: {', '.join(valid_types)})"
         )
     type_ = type_.lower()
-    valid_keys = encoder_options(type_)
-    unknown = sorted(set(options) - set(valid_keys))
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown {type_} encoder option(s) {', '.join(map(repr, unknown))} "
-            f"(valid: type, {', '.join(valid_keys)})"
-        )
+    options = check_options(ENCODER_TYPES[type_], options, f"{where}: {type_} encoder",
+                            skip=("input_dim", "output_dim"), also_valid=("type",))
     input_dim = spec.n_features
     if input_dim < 1:
         raise ConfigError(f"{where}: no features to encode (empty feature_names and shape)")

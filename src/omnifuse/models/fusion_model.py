@@ -6,13 +6,13 @@ Every operator of :mod:`omnifuse.fusion` becomes a registered model of the same 
 from __future__ import annotations
 
 from collections.abc import Mapping
-import inspect
 from functools import partial
 from typing import Any
 
 import torch
 from torch import nn
 
+from omnifuse.utils.options import check_options
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.errors import ConfigError
@@ -65,12 +65,9 @@ def build_fusion(name: str, n_modalities: int, dim: int, options: Mapping[str, A
     if name not in FUSION_OPERATORS:
         raise ConfigError(f"unknown fusion '{name}' (valid: {', '.join(sorted(FUSION_OPERATORS))})")
     cls = FUSION_OPERATORS[name]
-    valid = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "n_modalities", "dim")]
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        raise ConfigError(f"fusion '{name}': unknown option '{unknown[0]}' (valid: {', '.join(valid) or 'none'})")
+    kwargs = check_options(cls, options, f"fusion '{name}'", skip=("n_modalities", "dim"))
     try:
-        return cls(n_modalities, dim, **options)
+        return cls(n_modalities, dim, **kwargs)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"fusion '{name}': invalid options {dict(options)} ({exc})") from exc
 
