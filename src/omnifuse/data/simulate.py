@@ -66,7 +66,7 @@ def make_lowquality(
 ) -> tuple[MultimodalDataset, SimulationTruth]:
     """Simulate a cohort; ``options`` are the fields of :class:`SimConfig`. Same seed, same data."""
     cfg = modalities if isinstance(modalities, SimConfig) else SimConfig(modalities=modalities, **options)
-    mods: tuple[SimModality, ...] = tuple(cfg.modalities)
+    mods = cfg.modality_specs
     n, k, d, spp = int(cfg.n_samples), int(cfg.n_classes), int(cfg.latent_dim), int(cfg.samples_per_patient)
     core, miss, split, syn, *per_mod = np.random.SeedSequence(cfg.seed).spawn(4 + len(mods))
     rng = np.random.default_rng(core)
@@ -157,6 +157,7 @@ def default_cohort(n_modalities: int = 3, seed: int = 0, **overrides: Any) -> tu
     """
     ehr = SimModality("ehr", "tabular", 20, 0.85, "gaussian", 0.5, 0.1)
     vitals = SimModality("vitals", "timeseries", 6, 0.6, "gaussian", 0.5, 0.3, "severity", 0.4)
+    cfg: dict[str, Any]
     if n_modalities == 3:
         notes = SimModality("notes", "embedding", 32, 0.15, "heavy_tailed", 1.0, 0.2, "label", 0.3)
         cfg = dict(modalities=(ehr, vitals, notes), n_samples=1000, class_weights=(0.7, 0.3),
@@ -205,7 +206,7 @@ def _truth(cfg: SimConfig, mods: Sequence[SimModality], present: np.ndarray,
         missing_rates={n: round(rates[n], 6) for n in names},
         lazy_modalities=lazy,
         lazy_combination=lazy,
-        synergy=tuple(cfg.synergy),
+        synergy=tuple(tuple(group) for group in cfg.synergy),
         synergy_features={n: list(v) for n, v in sorted(synergy_features.items())},
         signal=signal,
         signal_strength={n: by_name[n].signal_strength for n in names},

@@ -118,6 +118,13 @@ class SimConfig:
     n_sites: int = 3
     seed: int = 0
 
+    @property
+    def modality_specs(self) -> tuple[SimModality, ...]:
+        """The modalities (``__post_init__`` has expanded an int M into M specs)."""
+        if isinstance(self.modalities, (int, np.integer)):
+            return default_modalities(int(self.modalities))
+        return tuple(self.modalities)
+
     def __post_init__(self) -> None:
         if isinstance(self.modalities, (int, np.integer)):
             self.modalities = default_modalities(int(self.modalities))

@@ -60,7 +60,7 @@ def _series(r: np.random.Generator, m: SimModality, h: np.ndarray, site: np.ndar
     n, d = h.shape
     c = m.n_features
     w_level, w_trend = (r.standard_normal((c, d)) / np.sqrt(d) for _ in range(2))
-    lengths = r.integers(MIN_STEPS, MAX_STEPS + 1, size=n)
+    lengths = r.integers(MIN_STEPS, MAX_STEPS + 1, size=int(n))
     steps = np.arange(MAX_STEPS)[None, :] < lengths[:, None]
     times = np.sort(np.where(steps, r.uniform(0.0, HORIZON_HOURS, (n, MAX_STEPS)), np.inf), axis=1)
     times[~steps] = np.nan

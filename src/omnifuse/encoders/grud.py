@@ -84,6 +84,8 @@ class GRUDEncoder(Encoder):
         "dropout": {"type": "float", "low": 0.0, "high": 0.5},
     }
 
+    x_mean: torch.Tensor  # registered buffer
+
     def __init__(
         self,
         input_dim: int,

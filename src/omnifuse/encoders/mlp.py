@@ -55,7 +55,7 @@ class MLPEncoder(Encoder):
         self,
         input_dim: int,
         output_dim: int = 64,
-        hidden: Sequence[int] = (128,),
+        hidden: int | Sequence[int] = (128,),
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
