@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from omnifuse.data import Labels
 from omnifuse.data.labels import SURVIVAL_DTYPE, labels_from_values, survival_from_values
+from omnifuse.data.loaders import load_dataset, write_folder
+from omnifuse.data.loaders.folder import load_folder
+from omnifuse.data.storage import load_dataset_npz, save_dataset
 from omnifuse.errors import DataError
+
+
+def write(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+SURV = {
+    "labels.csv": "sample_id,time,event,group\na,10,1,p1\nb,20.5,0,p1\nc,3,1,p2\nd,7,0,p3\ne,12,1,p4\nf,40,0,p5\n",
+    "clin.csv": "sample_id,age,bmi\na,50,20\nb,61,\nc,,\nd,70,31\ne,44,25\nf,39,22\n",
+    "genes.csv": "sample_id,g1,g2\na,1,2\nc,5,6\nd,3,4\nf,1,1\n",
+    "modalities.yaml": "task: survival\ntime_unit: days\nmodalities:\n  genes: {kind: omics}\n",
+}
 
 
 # ---------------------------------------------------------------------- the container
@@ -69,3 +89,75 @@ def test_survival_from_values_parses_and_names_rows():
         survival_from_values(["1", "-2"], ["1", "0"], "days", source="src")
     with pytest.raises(DataError, match=r"^src: no observed event in column 'event' \(all 2 samples are censored\)"):
         survival_from_values(["1", "2"], ["0", "0"], "days", source="src")
+
+
+# ---------------------------------------------------------------------- folder format
+def test_folder_survival_cohort_loads(tmp_path):
+    ds = load_folder(write(tmp_path / "c", SURV), use_cache=False)
+    assert ds.task == "survival" and ds.class_names == () and ds.labels.time_unit == "days"
+    assert ds.labels.time.tolist() == [10, 20.5, 3, 7, 12, 40]
+    assert ds.labels.event.tolist() == [True, False, True, False, True, False]
+    assert ds.modalities == ("clin", "genes") and ds.specs["genes"].kind == "omics"
+    assert ds.availability("clin").tolist() == [True, True, False, True, True, True]
+    assert ds.groups.tolist() == ["p1", "p1", "p2", "p3", "p4", "p5"]
+
+
+def test_folder_survival_with_declared_columns_and_extra_columns(tmp_path):
+    files = {
+        "labels.csv": "sample_id,t_dm,e_dm,site\na,10,1,x\nb,20,0,y\nc,5,true,x\n",
+        "clin.csv": "sample_id,age\na,50\nb,61\nc,44\n",
+        "modalities.yaml": "task: survival\ntime_unit: months\ntime: t_dm\nevent: e_dm\n",
+    }
+    ds = load_folder(write(tmp_path / "c", files), use_cache=False)
+    assert ds.labels.time.tolist() == [10, 20, 5] and ds.labels.event.tolist() == [True, False, True]
+    assert ds.labels.time_unit == "months" and len(ds) == 3
+
+
+@pytest.mark.parametrize(
+    "labels, yaml, message",
+    [
+        ("sample_id,time,event\na,10,1\nb,-3,0\n", None, r"labels.csv: row 3 \(sample 'b'\), column 'time': negative time -3$"),
+        ("sample_id,time,event\na,10,1\nb,,0\n", None, r"labels.csv: row 3 \(sample 'b'\) has no time in column 'time'$"),
+        ("sample_id,time,event\na,10,1\nb,soon,0\n", None, r"labels.csv: row 3 \(sample 'b'\), column 'time': time 'soon' is not a number$"),
+        ("sample_id,time,event\na,10,1\nb,4,\n", None, r"labels.csv: row 3 \(sample 'b'\) has no event in column 'event'$"),
+        ("sample_id,time,event\na,10,1\nb,4,2\n", None, r"labels.csv: row 3 \(sample 'b'\), column 'event': event '2' must be 1 \(observed\) or 0 \(censored\)$"),
+        ("sample_id,time,event\na,10,1\nb,4,yes\n", None, r"row 3 \(sample 'b'\), column 'event': event 'yes' must be"),
+        ("sample_id,time,event\na,10,0\nb,4,0\n", None, r"labels.csv: no observed event in column 'event' \(all 2 samples are censored\)"),
+        ("sample_id,time,status\na,10,1\nb,4,0\n", None, r"labels.csv: no column 'event' \(the survival event\); name the column holding it with 'event:'"),
+        ("sample_id,time,event\na,10,1\nb,4,0\n", "task: survival\n", r"modalities.yaml: field 'time_unit'.*needs the unit of the times"),
+        ("sample_id,time,event\na,10,1\nb,4,0\n", "time_unit: days\n", r"modalities.yaml: field 'time_unit'.*only applies to 'task: survival'"),
+        ("sample_id,time,event\na,10,1\nb,4,0\n", "task: survival\ntime_unit: days\nlabel: event\n", r"field 'task'.*not a 'label' column"),
+        ("sample_id,time,event\na,10,1\nb,4,0\n", "task: cox\n", r"field 'task'.*unknown task 'cox' \(valid: survival"),
+        ("sample_id,time,event\na,10,1\nb,4,0\n", "", r"cannot tell the label column among \['time', 'event'\].*declare 'task: survival'"),
+    ],
+)
+def test_folder_survival_errors_name_file_and_row(tmp_path, labels, yaml, message):
+    files = {"labels.csv": labels, "clin.csv": "sample_id,age\na,50\nb,61\n"}
+    files["modalities.yaml"] = "task: survival\ntime_unit: days\n" if yaml is None else yaml
+    with pytest.raises(DataError, match=message):
+        load_folder(write(tmp_path / "c", files), use_cache=False)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_folder_survival_round_trips_through_the_writer(tmp_path, fmt):
+    ds = load_folder(write(tmp_path / "c", SURV), use_cache=False)
+    out = write_folder(ds, tmp_path / "out", fmt=fmt)
+    assert "task: survival" in (out / "modalities.yaml").read_text()
+    assert (out / "labels.csv").read_text().splitlines()[0] == "sample_id,time,event,group"
+    back = load_dataset(out, use_cache=False)
+    np.testing.assert_array_equal(back.labels.y, ds.labels.y)
+    assert back.labels.time_unit == "days" and back.groups.tolist() == ds.groups.tolist()
+    np.testing.assert_array_equal(back.mask, ds.mask)
+
+
+def test_survival_survives_the_cache_and_storage(tmp_path, isolated_cache):
+    folder = write(tmp_path / "c", SURV)
+    first = load_folder(folder)
+    again = load_folder(folder)  # from the cache
+    assert any(isolated_cache.rglob("meta.json"))
+    np.testing.assert_array_equal(again.labels.y, first.labels.y)
+    assert again.task == "survival" and again.labels.time_unit == "days"
+    save_dataset(first, tmp_path)
+    stored = load_dataset_npz(tmp_path)
+    np.testing.assert_array_equal(stored.labels.y, first.labels.y)
+    assert stored.labels.to_dict() == first.labels.to_dict()
