@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from omnifuse.data import Labels
+from omnifuse.data import Labels, ModalitySpec, MultimodalDataset
 from omnifuse.data.labels import SURVIVAL_DTYPE, labels_from_values, survival_from_values
 from omnifuse.data.loaders import load_dataset, write_folder
 from omnifuse.data.loaders.folder import load_folder
+from omnifuse.data.splits import holdout_indices, kfold_indices
 from omnifuse.data.storage import load_dataset_npz, save_dataset
 from omnifuse.errors import DataError
 
@@ -28,6 +29,18 @@ SURV = {
     "genes.csv": "sample_id,g1,g2\na,1,2\nc,5,6\nd,3,4\nf,1,1\n",
     "modalities.yaml": "task: survival\ntime_unit: days\nmodalities:\n  genes: {kind: omics}\n",
 }
+
+
+def surv_cohort(time, event, groups=None) -> MultimodalDataset:
+    n = len(time)
+    return MultimodalDataset(
+        [ModalitySpec("x", "tabular", ("f",), (1,))],
+        {"x": np.zeros((n, 1), np.float32)},
+        np.ones((n, 1), bool),
+        Labels.survival(time, event, "months"),
+        [f"s{i}" for i in range(n)],
+        groups=groups,
+    )
 
 
 # ---------------------------------------------------------------------- the container
@@ -161,3 +174,44 @@ def test_survival_survives_the_cache_and_storage(tmp_path, isolated_cache):
     stored = load_dataset_npz(tmp_path)
     np.testing.assert_array_equal(stored.labels.y, first.labels.y)
     assert stored.labels.to_dict() == first.labels.to_dict()
+
+
+# ---------------------------------------------------------------------- splits
+def test_splits_stratify_by_event_and_keep_patients_together():
+    rng = np.random.default_rng(0)
+    n = 200
+    groups = [f"p{i // 2}" for i in range(n)]  # two samples per patient
+    event = np.repeat(rng.random(n // 2) < 0.3, 2)
+    ds = surv_cohort(rng.exponential(10, n), event, groups)
+    folds = kfold_indices(ds, n_splits=5, seed=1)
+    overall = event.mean()
+    for train, test in folds:
+        assert not set(ds.groups[train]) & set(ds.groups[test])
+        assert abs(event[test].mean() - overall) < 0.06
+    assert sorted(np.concatenate([t for _, t in folds]).tolist()) == list(range(n))
+    kept, held = holdout_indices(ds, np.arange(n), 0.25, seed=2)
+    assert not set(ds.groups[kept]) & set(ds.groups[held])
+    assert abs(event[held].mean() - overall) < 0.06
+
+
+# ---------------------------------------------------------------------- summary
+def test_summary_reports_events_follow_up_and_kaplan_meier():
+    # KM by hand: times 1..6; events at 1, 3, 4; censored at 2, 5, 6
+    ds = surv_cohort([1, 2, 3, 4, 5, 6], [1, 0, 1, 1, 0, 0])
+    summary = ds.summary()
+    assert summary["task"] == "survival" and summary["labels"] == {"events": 3, "censored": 3}
+    surv = summary["survival"]
+    assert surv["time_unit"] == "months" and surv["n_events"] == 3 and surv["censored_share"] == 0.5
+    # S: 5/6 after t=1, *3/4 after t=3 -> 0.625, *2/3 after t=4 -> 0.4167: median survival 4
+    assert surv["median_survival"] == 4.0
+    # reverse KM (censoring as the event): 4/5 after t=2, *1/2 after t=5 -> 0.4: median follow-up 5
+    assert surv["median_follow_up"] == 5.0
+    km = {entry["quantile"]: entry for entry in surv["kaplan_meier"]}
+    assert km[0.25]["time"] == 2.25 and km[0.25]["survival"] == round(5 / 6, 4)
+    assert km[0.5]["time"] == 3.5 and km[0.5]["survival"] == 0.625
+    assert km[0.75]["time"] == 4.75 and km[0.75]["survival"] == round(0.625 * 2 / 3, 4)
+
+
+def test_summary_median_not_reached():
+    surv = surv_cohort([1, 2, 3, 4], [1, 0, 0, 0]).summary()["survival"]
+    assert surv["median_survival"] is None and surv["censored_share"] == 0.75
