@@ -215,3 +215,10 @@ def test_summary_reports_events_follow_up_and_kaplan_meier():
 def test_summary_median_not_reached():
     surv = surv_cohort([1, 2, 3, 4], [1, 0, 0, 0]).summary()["survival"]
     assert surv["median_survival"] is None and surv["censored_share"] == 0.75
+
+
+def test_batches_refuse_survival_until_they_carry_time_and_event():
+    from omnifuse.data.collate import make_batch
+
+    with pytest.raises(DataError, match=r"survival is not supported by batches \(make_batch\) yet"):
+        make_batch(surv_cohort([1.0, 2.0], [1, 0]), [0, 1])
