@@ -33,11 +33,12 @@ S = TypeVar("S")
 P = TypeVar("P")
 
 
-def import_tree(package: str) -> None:
-    """Import ``package`` and every module and subpackage below it."""
+def import_tree(package: str, skip: tuple[str, ...] = ()) -> None:
+    """Import ``package`` and every module and subpackage below it, except those in ``skip``."""
     module = importlib.import_module(package)
     for info in pkgutil.walk_packages(getattr(module, "__path__", []), prefix=f"{package}."):
-        importlib.import_module(info.name)
+        if info.name not in skip:
+            importlib.import_module(info.name)
 
 
 class Registry(Generic[T]):
@@ -49,15 +50,18 @@ class Registry(Generic[T]):
             the first time the registry is read.
         order: sort key of a part for :meth:`names` / :meth:`all` (ties: by name); default
             by name alone.
+        skip: modules below ``packages`` that hold no part and are costly to import (not
+            imported to fill the registry).
 
     Registering the same part twice under one name is a no-op (a module imported twice);
     another part under a taken name is an error.
     """
 
     def __init__(self, what: str, packages: str | tuple[str, ...] = (),
-                 order: Callable[[T], Any] | None = None) -> None:
+                 order: Callable[[T], Any] | None = None, skip: tuple[str, ...] = ()) -> None:
         self.what = what
         self._packages = (packages,) if isinstance(packages, str) else tuple(packages)
+        self._skip = tuple(skip)
         self._order = order
         self._parts: dict[str, T] = {}
         self._derivations: list[tuple[Registry[Any], Callable[[str, Any], T]]] = []
@@ -158,7 +162,7 @@ class Registry(Generic[T]):
         # is being imported walks the packages again (finished modules are not re-run).
         if not self._loaded:
             for package in self._packages:
-                import_tree(package)
+                import_tree(package, self._skip)
             self._loaded = True
 
     def _contents(self) -> dict[str, T]:
