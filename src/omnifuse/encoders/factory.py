@@ -113,7 +113,7 @@ def build_encoder(spec: ModalitySpec, output_dim: int | None = 64, config: dict[
                 f"{where}: the {type_} encoder keeps the input size {input_dim}, "
                 f"but output_dim={output_dim}; use output_dim=None or type '{valid_types[0]}'"
             )
-        return cls(input_dim, **options)  # type: ignore[call-arg]
+        return cls(input_dim, **options)
     if output_dim is None:
         keeping = [f"{name} ({', '.join(part.kinds)})" for name, part in ENCODERS.items() if part.keeps_input_size]
         raise ConfigError(
