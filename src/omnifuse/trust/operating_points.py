@@ -124,7 +124,7 @@ def operating_point_metrics(probs: np.ndarray, y: np.ndarray, threshold: float |
     Multiclass (argmax; ``threshold`` must be None): ``sensitivity`` per class name,
     ``weighted_f1``, ``mcc`` and ``accuracy``.
     """
-    task = _task(probs, task)
+    task = decision_task(probs, task)
     if task == "multiclass":
         if threshold is not None:
             raise ConfigError("a threshold is for binary tasks; multiclass decisions are the argmax")
@@ -169,7 +169,7 @@ def operating_point_intervals(probs: np.ndarray, y: np.ndarray, threshold: float
     resamples, as :func:`omnifuse.evaluation.statistics.bootstrap_all`). The threshold is
     held fixed: choose it on validation samples, then bootstrap the test samples.
     """
-    task = _task(probs, task)
+    task = decision_task(probs, task)
     p, t = as_arrays(probs, y, task)
     if task == "binary":
         thr = 0.5 if threshold is None else _threshold(threshold)
@@ -293,7 +293,8 @@ def _threshold(value: float) -> float:
     return value
 
 
-def _task(probs: np.ndarray, task: str | None) -> str:
+def decision_task(probs: np.ndarray, task: str | None = None) -> str:
+    """``task`` checked (binary or multiclass), or inferred: 1-D or 2-column ``probs`` are binary."""
     if task is None:
         shape = np.shape(probs)
         task = "binary" if len(shape) == 1 or shape[1] <= 2 else "multiclass"
