@@ -17,17 +17,15 @@ module's cluster path a one-line call and drop the private import.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from omnifuse.errors import ConfigError
 from omnifuse.evaluation.metrics import METRICS, as_arrays, compute_metrics
-from omnifuse.evaluation.statistics import _FastMetrics, bootstrap_all  # see the module docstring
+from omnifuse.evaluation.statistics import MetricFn, _FastMetrics, bootstrap_all  # _FastMetrics: see the docstring
 
 _CHUNK_CELLS = 2_000_000  # resamples x samples weighed at once (bounds memory)
-
-MetricFn = Callable[[np.ndarray, np.ndarray], float]
 
 
 def intervals(

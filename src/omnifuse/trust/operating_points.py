@@ -100,12 +100,13 @@ def choose_threshold(probs: np.ndarray, y: np.ndarray, rule: str | float | Rule 
         return float(thresholds[int(np.argmax(f1))])
     fpr, tpr, thresholds = skm.roc_curve(t, p1, drop_intermediate=False)
     # thresholds decrease; thresholds[0] = inf (nobody positive) is not a usable threshold
+    target = float(parsed.value or 0.0)
     if parsed.kind == "youden":
         k = 1 + int(np.argmax((tpr - fpr)[1:]))
     elif parsed.kind == "sens":
-        k = max(1, int(np.argmax(tpr >= parsed.value - 1e-12)))
+        k = max(1, int(np.argmax(tpr >= target - 1e-12)))
     else:
-        feasible = np.flatnonzero(1 - fpr >= parsed.value - 1e-12)  # type: ignore[operator]
+        feasible = np.flatnonzero(1 - fpr >= target - 1e-12)
         k = int(feasible[-1])
         if k == 0:  # only "nobody positive" reaches it: just above the highest probability
             return float(np.nextafter(thresholds[1], np.inf))
@@ -188,7 +189,7 @@ def binary_metric_fns(threshold: float) -> list[MetricFn]:
     """The binary operating-point metrics as ``f(probs (n, 2), y) -> float`` callables
     (named as in :data:`BINARY_METRICS`), computed from the confusion counts with numpy so a
     thousand resamples stay fast; equal to scikit-learn's values (tested)."""
-    fns = []
+    fns: list[MetricFn] = []
     for name in BINARY_METRICS:
         def fn(p: np.ndarray, t: np.ndarray, _name: str = name) -> float:
             return _from_counts(_counts(p[:, 1] >= threshold, t), _name)
