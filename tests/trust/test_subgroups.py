@@ -72,6 +72,8 @@ def test_unknown_column_names_it_and_lists_the_available_ones(cohort):
     assert str(err.value) == "subgroup column 'ethnicity' not found (available: icu_type, sex, age)"
     with pytest.raises(ConfigError, match="rows for"):
         audit_subgroups(p, y, df.iloc[:10])
+    with pytest.raises(ConfigError, match=r"a fixed threshold must be in \(0, 1\)"):
+        audit_subgroups(p, y, df, threshold=1.5)
 
 
 def test_single_class_subgroup_gets_nan_auroc_and_a_note_not_a_crash():

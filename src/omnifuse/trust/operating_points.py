@@ -140,7 +140,7 @@ def operating_point_metrics(probs: np.ndarray, y: np.ndarray, threshold: float |
             "mcc": _mcc(t, pred),
             "accuracy": float(skm.accuracy_score(t, pred)) if len(t) else float("nan"),
         }
-    thr = 0.5 if threshold is None else _threshold(threshold)
+    thr = 0.5 if threshold is None else check_threshold(threshold)
     p1, t = _binary(probs, y)
     pred = (p1 >= thr).astype(np.int64)
     tn, fp, fn, tp = (int(c) for c in skm.confusion_matrix(t, pred, labels=[0, 1]).ravel())
@@ -173,7 +173,7 @@ def operating_point_intervals(probs: np.ndarray, y: np.ndarray, threshold: float
     task = decision_task(probs, task)
     p, t = as_arrays(probs, y, task)
     if task == "binary":
-        thr = 0.5 if threshold is None else _threshold(threshold)
+        thr = 0.5 if threshold is None else check_threshold(threshold)
         fns = binary_metric_fns(thr)
     else:
         if threshold is not None:
@@ -287,7 +287,8 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _threshold(value: float) -> float:
+def check_threshold(value: float) -> float:
+    """``value`` as a float; outside (0, 1) a one-line ConfigError."""
     value = float(value)
     if not 0 < value < 1:
         raise ConfigError(f"operating point '{value:g}': a fixed threshold must be in (0, 1)")

@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 from omnifuse.errors import ConfigError
 from omnifuse.evaluation.metrics import METRICS, as_arrays
 from omnifuse.trust._bootstrap import MetricFn, intervals
-from omnifuse.trust.operating_points import binary_metric_fns, decision_task, multiclass_metric_fns
+from omnifuse.trust.operating_points import binary_metric_fns, check_threshold, decision_task, multiclass_metric_fns
 from omnifuse.utils.jsonio import to_jsonable
 
 MISSING = "(missing)"
@@ -125,7 +125,7 @@ def audit_subgroups(probs: np.ndarray, y: np.ndarray, subgroups: pd.DataFrame, t
         if col not in available:
             raise ConfigError(f"subgroup column '{col}' not found (available: {', '.join(available) or 'none'})")
     names = [str(c) for c in range(p.shape[1])] if class_names is None else [str(c) for c in class_names]
-    thr = (0.5 if threshold is None else float(threshold)) if task == "binary" else None
+    thr = (0.5 if threshold is None else check_threshold(threshold)) if task == "binary" else None
     fns = binary_metric_fns(thr) if thr is not None else multiclass_metric_fns(names)
     metrics: list[str | MetricFn] = [*METRICS, *fns]
     patient = None if groups is None else np.asarray(groups).astype(str)
