@@ -71,7 +71,7 @@ def test_integrated_gradients_are_complete(planted, name, options):
 
 def test_time_series_attributions_per_channel_and_window(planted):
     context, test = planted
-    fitted = _untrained("concat", context)
+    fitted = _untrained("concat", context, **FAST_SERIES)
     ds = context.dataset
     j = ds.modalities.index("vitals")
     rows = test[ds.mask[test, j]][:4]
