@@ -21,6 +21,7 @@ from omnifuse.evaluation.documents import (
     write_document,
 )
 from omnifuse.evaluation.study import Study, SweepOptions, run_study, sweep_fitted
+from tests.test_cli import run
 
 READERS = {"results.json": read_results, "robustness.json": read_robustness, "details.json": read_details}
 
@@ -156,3 +157,10 @@ def test_nan_in_memory_is_null_in_the_file_and_none_when_read(study: Study, tmp_
     assert '"ci_low": null' in (tmp_path / "results.json").read_text()
     assert read_results(tmp_path / "results.json") == doc
 
+
+def test_the_cli_prints_a_bad_document_as_one_line_without_traceback(written: Path, monkeypatch, capsys):
+    _edit(written / "results.json", lambda d: d.pop("schema_version"))
+    code, _, err = run(monkeypatch, capsys, "report", str(written))
+    assert code == 2 and "Traceback" not in err
+    assert f"{written / 'results.json'}: field 'schema_version': Field required" in " ".join(err.split())
+    assert not (written / "report.html").exists()

@@ -11,7 +11,7 @@ import omnifuse
 from omnifuse.errors import DataError
 from omnifuse.evaluation.report import build_report
 
-from .conftest import write_cohort
+from .conftest import minimal_method_details, minimal_results, write_cohort
 
 PNG = "data:image/png;base64,"
 HEADINGS = [
@@ -97,10 +97,12 @@ def test_malformed_json_names_the_file(cohorts_dir: Path):
 
 
 def test_null_metrics_nan_tokens_and_partial_inputs_do_not_crash(tmp_path: Path):
-    doc = {"task": "binary", "methods": {
-        "empty": {"metrics": {"auroc": {"mean": None, "ci_low": None, "ci_high": None}}, "train_seconds": None},
-        "undefined": {"metrics": {"auroc": {"mean": float("nan"), "values": [None]}}, "n_params": None},
-    }, "tests": [{"a": "empty", "b": "undefined", "metric": "auroc", "p_value": None}]}
+    undefined = {"mean": None, "std": None, "values": [], "ci_low": None, "ci_high": None}
+    doc = minimal_results(methods={
+        "empty": {"kind": "fusion", "metrics": {"auroc": undefined}, "train_seconds": None, "n_params": 0},
+        "undefined": {"kind": "fusion", "metrics": {"auroc": undefined | {"mean": float("nan"), "values": [None]}},
+                      "train_seconds": float("nan"), "n_params": 0},
+    }, tests=[{"a": "empty", "b": "undefined", "metric": "auroc", "p_value": None, "test": "t-test"}])
     (tmp_path / "results.json").write_text(json.dumps(doc))
     assert "NaN" in (tmp_path / "results.json").read_text()
     text = build_report(tmp_path).read_text(encoding="utf-8")
@@ -117,7 +119,7 @@ def test_only_robustness_and_a_multilabel_confusion_matrix(tmp_path: Path):
     (run / "robustness.json").write_text((source / "robustness.json").read_text())
     details = json.loads((source / "details.json").read_text())
     details["task"], details["classes"] = "multilabel", ["fever", "sepsis"]
-    details["methods"] = {"late": {"confusion_matrix": [[[50, 3], [4, 20]], [[40, 10], [None, 30]]]}}
+    details["methods"] = {"late": minimal_method_details(confusion_matrix=[[[50, 3], [4, 20]], [[40, 10], [0, 30]]])}
     (run / "details.json").write_text(json.dumps(details))
     text = build_report(run).read_text(encoding="utf-8")
     assert headings(text) == ["Dataset", "Robustness summary", "Robustness to missing modalities",

@@ -17,6 +17,7 @@ one line naming the file and the field.
 from omnifuse.evaluation.documents.base import Document, MetricCell, MetricStat, Value, read_json, write_document
 from omnifuse.evaluation.documents.details import (
     Calibration,
+    ConfusionMatrix,
     DatasetSummary,
     DetailsDocument,
     Embeddings,
@@ -51,6 +52,7 @@ from omnifuse.evaluation.documents.robustness import (
 __all__ = [
     "BenchmarkProtocol",
     "Calibration",
+    "ConfusionMatrix",
     "Curve",
     "DatasetSummary",
     "DetailsDocument",

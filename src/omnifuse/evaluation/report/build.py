@@ -19,7 +19,6 @@ from omnifuse.evaluation.report.robustness_table import robustness_table_blocks
 from omnifuse.evaluation.report.staging import hypnogram_blocks, per_class_blocks
 from omnifuse.evaluation.report.traces import trace_blocks
 from omnifuse.evaluation.report.tuning import tuning_blocks
-from omnifuse.evaluation.report.values import as_dict
 from omnifuse.utils.atomic import atomic_file
 
 DEFAULT_TITLE = "omnifuse report"
@@ -72,7 +71,7 @@ def _method_names(cohorts: list[Cohort]) -> list[str]:
     names: list[str] = []
     for cohort in cohorts:
         for doc in (cohort.results, cohort.robustness, cohort.details):
-            names += [n for n in as_dict((doc or {}).get("methods")) if n not in names]
+            names += [n for n in (doc.methods if doc is not None else {}) if n not in names]
     return names
 
 

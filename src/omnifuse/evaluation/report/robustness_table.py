@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from omnifuse.evaluation.documents import MethodRobustness
 from omnifuse.evaluation.report.html import Block, Html, esc, paragraph, swatch, table, tag
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import Palette
-from omnifuse.evaluation.report.values import MISSING, as_dict, fmt, metric_label, num, present_metrics
+from omnifuse.evaluation.report.values import MISSING, fmt, metric_label, num, present_metrics
 
 #: Metric of the robustness curves, bars and summary (read at call time, so it can be changed).
 DEFAULT_METRIC = "auroc"
 SECOND_METRICS: tuple[str, ...] = ("macro_f1", "balanced_accuracy", "accuracy", "auprc")
 
 
-def summary_metrics(methods: dict[str, Any], metric: str | None = None) -> list[str]:
+def summary_metrics(methods: dict[str, MethodRobustness], metric: str | None = None) -> list[str]:
     """``metric`` (default ``DEFAULT_METRIC``) plus one more, among those the summaries hold."""
     metric = metric or DEFAULT_METRIC
-    blocks = [as_dict(as_dict(m.get("relative_robustness")).get("overall")) for m in methods.values()]
-    blocks += [as_dict(as_dict(m.get("effective_robustness")).get("overall")) for m in methods.values()]
+    blocks = [m.relative_robustness.overall for m in methods.values()]
+    blocks += [m.effective_robustness.overall for m in methods.values() if m.effective_robustness is not None]
     present = present_metrics(blocks) or [k for b in blocks for k in b]
     chosen = [metric] if metric in present else present[:1]
     extra = [m for m in SECOND_METRICS if m in present and m not in chosen]
@@ -28,20 +27,23 @@ def summary_metrics(methods: dict[str, Any], metric: str | None = None) -> list[
 
 def robustness_table_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) -> list[Block]:
     """The "Robustness summary" block from ``robustness.json``."""
-    robustness = cohort.robustness or {}
-    methods = {name: as_dict(m) for name, m in as_dict(robustness.get("methods")).items()}
-    metrics = summary_metrics(methods, metric)
-    if not methods or not metrics:
+    robustness = cohort.robustness
+    if robustness is None or not robustness.methods:
         return []
-    named = [robustness.get("baseline")] + [as_dict(m.get("effective_robustness")).get("baseline")
-                                            for m in methods.values()]
-    baseline = next((b for b in named if isinstance(b, str) and b), None)
+    methods = robustness.methods
+    metrics = summary_metrics(methods, metric)
+    if not metrics:
+        return []
+    named = [robustness.baseline] + [m.effective_robustness.baseline for m in methods.values()
+                                     if m.effective_robustness is not None]
+    baseline = next((b for b in named if b), None)
 
     def relative(name: str, m: str) -> float | None:
-        return num(as_dict(as_dict(methods[name].get("relative_robustness")).get("overall")).get(m))
+        return num(methods[name].relative_robustness.overall.get(m))
 
     def effective(name: str, m: str) -> float | None:
-        return num(as_dict(as_dict(methods[name].get("effective_robustness")).get("overall")).get(m))
+        summary = methods[name].effective_robustness
+        return num(summary.overall.get(m)) if summary is not None else None
 
     order = sorted(methods, key=lambda n: (relative(n, metrics[0]) is None, -(relative(n, metrics[0]) or 0.0)))
     columns = [(f"Relative · {metric_label(m)}", relative, m, False) for m in metrics]

@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from omnifuse.evaluation.documents import MethodResult
 from omnifuse.evaluation.report.html import Block, Html, figure, join
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import Palette, new_figure, to_data_uri
@@ -17,21 +18,21 @@ MARKERS = "osD^v<>ph*"
 CAPTION = "TLA mines the combination whose unimodal/joint prediction is worst each epoch"
 
 
-def lazy_histories(method: dict[str, Any]) -> list[list[dict[str, Any]]]:
+def lazy_histories(method: MethodResult) -> list[list[dict[str, Any]]]:
     """Per repeat, the ``omnifuse.lazy_history`` entries (repeats without one give [])."""
-    return [[as_dict(e) for e in as_list(as_dict(as_dict(t).get("omnifuse")).get("lazy_history"))]
-            for t in as_list(method.get("traces"))]
+    return [[as_dict(e) for e in as_list(as_dict(t.get("omnifuse")).get("lazy_history"))] for t in method.traces]
 
 
 def trace_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     """"OmniFuse lazy-combination mining": one figure per method with TLA traces."""
-    results = cohort.results or {}
-    repeats = [str(r) for r in as_list(results.get("repeats"))]
+    results = cohort.results
+    if results is None:
+        return []
     figures = []
-    for name, method in as_dict(results.get("methods")).items():
-        histories = lazy_histories(as_dict(method))
+    for name, method in results.methods.items():
+        histories = lazy_histories(method)
         if any(histories):
-            figures.append(_figure(name, histories, repeats, palette.colour(name)))
+            figures.append(_figure(name, histories, results.repeats, palette.colour(name)))
     if not figures:
         return []
     return [Block("traces", "OmniFuse lazy-combination mining (TLA)", join(figures))]
