@@ -133,3 +133,20 @@ def test_no_pyplot_figures_are_left_open(cohort_dir: Path):
     before = plt.get_fignums()
     build_report(cohort_dir)
     assert plt.get_fignums() == before
+
+
+def test_hostile_names_are_escaped_everywhere(tmp_path: Path):
+    """A modality, a method and a cohort title that are HTML show as text, never as markup."""
+    folder = write_cohort(tmp_path / "run", "<i>cohort</i> & co")
+    script, image = "<script>alert(1)</script>", "<img src=x onerror=alert(1)>"
+    for name in ("results.json", "robustness.json", "details.json"):
+        path = folder / name
+        path.write_text(path.read_text().replace("protein", script).replace('"late"', json.dumps(image)))
+    text = build_report(folder).read_text(encoding="utf-8")
+    assert headings(text) == HEADINGS and text.count(PNG) == FIGURES_PER_COHORT
+    assert "<script" not in text and "<img src=x" not in text and "<i>" not in text
+    escaped_script = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert f"lazy modality combination is <strong>{escaped_script}</strong>" in text
+    assert f"<td class=\"txt\">{escaped_script}</td>" in text  # the modality table
+    assert "&lt;img src=x onerror=alert(1)&gt;<span class=\"kind\">fusion</span>" in text  # the benchmark table
+    assert "<h2>&lt;i&gt;cohort&lt;/i&gt; &amp; co</h2>" in text

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from omnifuse.evaluation.documents import MethodResult, ResultsDocument
-from omnifuse.evaluation.report.html import Block, Html, esc, paragraph, swatch, table, tag
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import Palette
+from omnifuse.evaluation.report.render import Block, render
 from omnifuse.evaluation.report.values import (
     MISSING,
     fmt,
@@ -23,6 +25,26 @@ ALPHA = 0.05
 MARK = "†"
 
 
+@dataclass(frozen=True)
+class _Cell:
+    """One metric of one method: its mean (None: undefined), and how it is marked."""
+
+    mean: str | None
+    best: bool = False
+    marked: bool = False
+    interval: str | None = None
+
+
+@dataclass(frozen=True)
+class _Row:
+    name: str
+    colour: str
+    kind: str
+    cells: list[_Cell]
+    seconds: str
+    params: str
+
+
 def benchmark_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     """The "Benchmark" block from ``results.json`` (empty when it has no methods)."""
     results = cohort.results
@@ -33,22 +55,15 @@ def benchmark_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     order = sort_methods(methods, "auroc")
     best = {metric: best_method(methods, metric) for metric in metrics}
     pvalues = _pvalues(results)
-    header: list[object] = ["Method"] + [
-        f"{metric_label(m)} {'↑' if higher_is_better(m) else '↓'}" for m in metrics] + ["Train s", "Params"]
-    rows = []
-    for name in order:
-        method = methods[name]
-        kind = method.kind
-        label = swatch(palette.colour(name)) + esc(name) + (tag("span", kind, class_="kind") if kind else "")
-        cells: list[object] = [label]
-        for metric in metrics:
-            cells.append(_cell(name, method, metric, best[metric], pvalues))
-        cells += [fmt(method.train_seconds, 1), fmt_int(method.n_params)]
-        rows.append(cells)
-    notes = _footnote(results, pvalues, [m for m in SIGNIFICANCE_METRICS if m in metrics])
-    intro = paragraph(f"{_protocol(results)} Each cell: mean over repeats, with its confidence interval "
-                      "below. Methods are sorted by AUROC.")
-    return [Block("benchmark", "Benchmark", intro + table(header, rows) + notes)]
+    header = ["Method"] + [f"{metric_label(m)} {'↑' if higher_is_better(m) else '↓'}" for m in metrics]
+    rows = [_Row(name, palette.colour(name), methods[name].kind,
+                 [_cell(name, methods[name], metric, best[metric], pvalues) for metric in metrics],
+                 fmt(methods[name].train_seconds, 1), fmt_int(methods[name].n_params)) for name in order]
+    intro = (f"{_protocol(results)} Each cell: mean over repeats, with its confidence interval below. "
+             "Methods are sorted by AUROC.")
+    body = render("benchmark.html.j2", intro=intro, header=header + ["Train s", "Params"], rows=rows, mark=MARK,
+                  missing=MISSING, footnote=_footnote(results, pvalues, [m for m in SIGNIFICANCE_METRICS if m in metrics]))
+    return [Block("benchmark", "Benchmark", body)]
 
 
 def sort_methods(methods: dict[str, MethodResult], metric: str) -> list[str]:
@@ -77,20 +92,16 @@ def _pvalues(results: ResultsDocument) -> dict[tuple[frozenset[str], str], float
 
 
 def _cell(name: str, method: MethodResult, metric: str, best: str | None,
-          pvalues: dict[tuple[frozenset[str], str], float]) -> Html:
+          pvalues: dict[tuple[frozenset[str], str], float]) -> _Cell:
     mean, low, high = stat(method.metrics, metric)
     if mean is None:
-        return esc(MISSING)
-    value = esc(fmt(mean))
-    if name == best:
-        value = tag("strong", value)
+        return _Cell(None)
+    marked = False
     if metric in SIGNIFICANCE_METRICS and best is not None and name != best:
         p = pvalues.get((frozenset((name, best)), metric))
-        if p is not None and p < ALPHA:
-            value = value + tag("sup", MARK)
-    if low is not None and high is not None:
-        value = value + Html("<br>") + tag("small", f"[{low:.2f}, {high:.2f}]")
-    return value
+        marked = p is not None and p < ALPHA
+    interval = f"[{low:.2f}, {high:.2f}]" if low is not None and high is not None else None
+    return _Cell(fmt(mean), best=name == best, marked=marked, interval=interval)
 
 
 def _protocol(results: ResultsDocument) -> str:
@@ -103,7 +114,7 @@ def _protocol(results: ResultsDocument) -> str:
 
 
 def _footnote(results: ResultsDocument, pvalues: dict[tuple[frozenset[str], str], float],
-              tested: list[str]) -> Html:
+              tested: list[str]) -> str:
     lines = [f"Intervals: {results.protocol.ci}.",
              "Bold: best mean per metric (↑ higher is better, ↓ lower is better)."]
     tests = sorted({t.test for t in results.tests if t.test})
@@ -114,4 +125,4 @@ def _footnote(results: ResultsDocument, pvalues: dict[tuple[frozenset[str], str]
                      + " Unmarked methods are not significantly different from the best one.")
     elif tested:
         lines.append("No significance tests were recorded.")
-    return paragraph(" ".join(lines))
+    return " ".join(lines)

@@ -9,9 +9,9 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 
 from omnifuse.evaluation.documents import DatasetSummary, DetailsDocument, ModalitySummary
-from omnifuse.evaluation.report.html import Block, Html, esc, facts, figure, join, paragraph, table, tag
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import NEUTRAL, Palette, new_figure, to_data_uri
+from omnifuse.evaluation.report.render import Block, Plot, figures, render
 from omnifuse.evaluation.report.values import MISSING, fmt_int
 
 MAX_PATTERN_ROWS = 32
@@ -21,16 +21,16 @@ def dataset_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     """The "Dataset" block (empty list when no file describes the data)."""
     details = cohort.details
     data = details.dataset if details is not None else None
-    parts: list[Html] = [facts(_facts(cohort))]
-    if details is not None and details.truth:
-        parts.append(_truth(details.truth))
-    if data is not None and data.modalities:
-        parts.append(_modality_table(data.modalities))
-    figures = [f for f in (_label_figure(data), _availability_figure(data, details)) if f] if data else []
-    if figures:
-        parts.append(tag("div", join(figures), class_="row"))
-    body = join(p for p in parts if p)
-    return [Block("dataset", "Dataset", body)] if body else []
+    items = _facts(cohort)
+    truth = details.truth if details is not None and details.truth else {}
+    lazy, settings = _truth(truth)
+    modalities = _modality_rows(data.modalities) if data is not None else []
+    shown = [f for f in (_label_figure(data), _availability_figure(data, details)) if f] if data else []
+    if not (items or lazy or settings or modalities or shown):
+        return []
+    body = render("dataset.html.j2", items=items, lazy=lazy, settings=settings, modalities=modalities,
+                  figures=figures(shown, row=True) if shown else "")
+    return [Block("dataset", "Dataset", body)]
 
 
 def _facts(cohort: Cohort) -> list[tuple[str, object]]:
@@ -64,18 +64,12 @@ def _facts(cohort: Cohort) -> list[tuple[str, object]]:
     return items
 
 
-def _truth(truth: dict[str, Any]) -> Html:
+def _truth(truth: dict[str, Any]) -> tuple[str, str]:
+    """The lazy combination of simulated data (or ""), and a sentence on the other settings (or "")."""
     lazy = truth.get("lazy_combination")
-    parts: list[Html] = []
-    if lazy:
-        name = "+".join(str(m) for m in lazy) if isinstance(lazy, list) else str(lazy)
-        parts.append(paragraph(Html(f"Ground truth (simulated data): the lazy modality combination is "
-                                    f"<strong>{esc(name)}</strong>; OmniFuse's mining (below) should pick it "
-                                    f"out."), class_="truth"))
+    name = ("+".join(str(m) for m in lazy) if isinstance(lazy, list) else str(lazy)) if lazy else ""
     others = [f"{k} = {_short(v)}" for k, v in truth.items() if k != "lazy_combination"]
-    if others:
-        parts.append(paragraph("Other simulation settings: " + "; ".join(others) + "."))
-    return join(parts)
+    return name, ("Other simulation settings: " + "; ".join(others) + ".") if others else ""
 
 
 def _short(value: Any, limit: int = 160) -> str:
@@ -83,17 +77,17 @@ def _short(value: Any, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _modality_table(mods: dict[str, ModalitySummary]) -> Html:
+def _modality_rows(mods: dict[str, ModalitySummary]) -> list[list[str]]:
     rows = []
     for name, spec in mods.items():
         total = spec.n_present + spec.n_absent
         share = f"{100 * spec.n_absent / total:.1f}%" if total > 0 else MISSING
         rows.append([name, spec.kind or MISSING, fmt_int(spec.n_features), fmt_int(spec.n_present),
                      fmt_int(spec.n_absent), share])
-    return table(["Modality", "Kind", "Features", "Present", "Absent", "Absent %"], rows, numeric_from=2)
+    return rows
 
 
-def _label_figure(data: DatasetSummary) -> Html | None:
+def _label_figure(data: DatasetSummary) -> Plot | None:
     labels = data.labels
     if not labels:
         return None
@@ -113,10 +107,10 @@ def _label_figure(data: DatasetSummary) -> Html | None:
     ax.set_xlim(0, counts.max() * 1.35 if counts.max() > 0 else 1)
     caption = "Label balance: samples per class" + (
         " (a sample may carry several labels)." if data.task == "multilabel" else ".")
-    return figure(to_data_uri(fig), "label balance", caption)
+    return Plot(to_data_uri(fig), "label balance", caption)
 
 
-def _availability_figure(data: DatasetSummary, details: DetailsDocument | None) -> Html | None:
+def _availability_figure(data: DatasetSummary, details: DetailsDocument | None) -> Plot | None:
     patterns = data.patterns
     if not patterns:
         return None
@@ -152,4 +146,4 @@ def _availability_figure(data: DatasetSummary, details: DetailsDocument | None) 
                "(filled = present), most frequent first, with the number (and share) of samples at the row end.")
     if hidden > 0:
         caption += f" {hidden} rarer patterns are not shown."
-    return figure(to_data_uri(fig), "availability patterns", caption)
+    return Plot(to_data_uri(fig), "availability patterns", caption)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from matplotlib.lines import Line2D
 
 from omnifuse.evaluation.documents import Embeddings
-from omnifuse.evaluation.report.html import Block, figure
+from omnifuse.evaluation.report.render import Block, figure
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import Palette, class_colour, panel_grid, to_data_uri
 from omnifuse.evaluation.report.values import nums

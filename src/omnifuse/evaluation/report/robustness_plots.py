@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from omnifuse.evaluation.documents import Curve, MethodRobustness
-from omnifuse.evaluation.report.html import Block, figure
+from omnifuse.evaluation.report.render import Block, figure
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import Palette, new_figure, panel_grid, to_data_uri
 from omnifuse.evaluation.metrics import METRICS

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from omnifuse.evaluation.report.html import Block, figure, join, paragraph, swatch, table
+from dataclasses import dataclass
+
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import Palette, new_figure, to_data_uri
+from omnifuse.evaluation.report.render import Block, figure, render
 from omnifuse.evaluation.report.values import fmt
+
+
+@dataclass(frozen=True)
+class _Row:
+    name: str
+    colour: str
+    values: list[str]
 
 
 def per_class_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
@@ -18,13 +27,12 @@ def per_class_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     for name, method in details.methods.items():
         f1 = method.per_class_f1
         if f1:
-            rows.append([join([swatch(palette.colour(name)), " ", name])] + [fmt(f1.get(c)) for c in classes])
+            rows.append(_Row(name, palette.colour(name), [fmt(f1.get(c)) for c in classes]))
     if not rows:
         return []
-    body = join([table(["Method", *classes], rows),
-                 paragraph("F1 of each class on the pooled clean test predictions (one-vs-rest). For sleep "
-                           "staging, N1 is the hardest stage for every published method.")])
-    return [Block("per-class", "Per-class F1", body)]
+    text = ("F1 of each class on the pooled clean test predictions (one-vs-rest). For sleep staging, N1 is the "
+            "hardest stage for every published method.")
+    return [Block("per-class", "Per-class F1", render("per_class.html.j2", classes=classes, rows=rows, text=text))]
 
 
 def hypnogram_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
