@@ -109,7 +109,7 @@ def read_document(path: Path, model: type[D]) -> D:
     try:
         version = _Version.model_validate(raw).schema_version
     except ValidationError as exc:
-        hint = (f" (not a {model.NAME} document, or written by an omnifuse older than schema versions: "
+        hint = (f" (written before omnifuse documents had a schema version, or not a {model.NAME} document: "
                 "run the command that writes it again)")
         raise DataError(validation_message(exc, str(path)) + hint) from None
     if version > current:
