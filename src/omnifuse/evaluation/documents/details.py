@@ -84,6 +84,7 @@ class DatasetSummary(Strict):
     splits: dict[str, int]
     patterns: dict[str, int]
     info: dict[str, Any] = Field(default_factory=dict)
+    survival: dict[str, Any] | None = Field(default=None, description="Events and follow-up of a survival cohort.")
 
 
 class DetailsDocument(Document):
