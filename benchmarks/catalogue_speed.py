@@ -9,7 +9,6 @@ sees it) and reports the wall time and the per-method mean training time from re
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,8 @@ METHODS = "concat,sum,product,tensor,lmf,gmu,se-gate,attention,cross-attention,m
 
 
 def main() -> None:
+    from omnifuse.evaluation.documents import read_results
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--repeats", type=int, default=3)
@@ -36,9 +37,9 @@ def main() -> None:
             subprocess.run([str(omnifuse), "benchmark", "--data", str(args.data), "--models", args.models,
                             "--folds", "5", "--out", out], check=True, capture_output=True)
             walls.append(time.perf_counter() - start)
-            results = json.loads((Path(out) / "results.json").read_text())
-            for name, method in results["methods"].items():
-                per_method.setdefault(name, []).append(method["train_seconds"])
+            results = read_results(Path(out) / "results.json")
+            for name, method in results.methods.items():
+                per_method.setdefault(name, []).append(method.train_seconds)
     print(f"| command | wall s (median [min-max] of {args.repeats}) |\n|---|---|")
     print(f"| omnifuse benchmark, {len(per_method)} methods x 5 folds | "
           f"{statistics.median(walls):.1f} [{min(walls):.1f}-{max(walls):.1f}] |\n")

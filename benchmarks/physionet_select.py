@@ -82,7 +82,7 @@ def main() -> None:
         config["encoders"] = {**base.get("encoders", {}), **CANDIDATES[name]["encoders"]}  # replace, not merge
         start = time.perf_counter()
         doc = run_benchmark(ds, models, train_split="fit", test_split="select", seeds=1, config=config,
-                            on_step=lambda m, r, c=name: print(f"[{c}] {m} ({r})", flush=True))
+                            on_step=lambda m, r, c=name: print(f"[{c}] {m} ({r})", flush=True)).model_dump(mode="json")
         doc["candidate"], doc["wall_seconds"] = name, time.perf_counter() - start
         (args.out / f"{name}.json").write_text(json.dumps(doc, indent=1, default=str))
         aurocs = {m: round(doc["methods"][m]["metrics"]["auroc"]["mean"], 4) for m in models}

@@ -21,11 +21,13 @@ markers in BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from omnifuse.evaluation.documents import ResultsDocument
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -42,13 +44,13 @@ COHORTS: dict[str, tuple[str, dict[str, Any], str | None]] = {
 }
 
 
-def run_cohort(cohort: str, models: list[str], tune_trials: int, seeds: int | None = None) -> dict[str, Any] | None:
+def run_cohort(cohort: str, models: list[str], tune_trials: int, seeds: int | None = None) -> ResultsDocument | None:
     """Benchmark ``models`` on ``cohort`` (``seeds`` overrides its number of seeds); None when
     its data is absent."""
     from omnifuse.data.loaders import load_dataset
     from omnifuse.evaluation.benchmark import run_benchmark
+    from omnifuse.evaluation.documents import write_document
     from omnifuse.training.config import load_config
-    from omnifuse.utils.jsonio import write_json
 
     folder, protocol, config_file = COHORTS[cohort]
     protocol = {**protocol, **({"seeds": seeds} if seeds else {})}
@@ -71,69 +73,70 @@ def run_cohort(cohort: str, models: list[str], tune_trials: int, seeds: int | No
             results = tuned_benchmark(ds, models, tune_trials, 3, config=config, on_step=step, **protocol)
         else:
             results = run_benchmark(ds, models, config=config, on_step=step, **protocol)
-    results["dataset"] = f"../shared/data/{folder}"
-    results["wall_seconds"] = time.perf_counter() - start
+    results.dataset = f"../shared/data/{folder}"
+    results.wall_seconds = time.perf_counter() - start
     out = RESULTS / (cohort + ("-tuned" if tune_trials else ""))
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "results.json", results)  # strict JSON: undefined values become null
+    write_document(out / "results.json", results)  # strict JSON: undefined values become null
     return results
 
 
 # ---------------------------------------------------------------- rendering
-def num(value: Any) -> str:
-    return "–" if value is None or value != value else f"{value:.3f}"
+def num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
 
 
-def p_value(results: dict[str, Any], a: str, b: str) -> float | None:
-    for t in results.get("tests", []):
-        if t["metric"] == "auroc" and {t["a"], t["b"]} == {a, b}:
-            return t["p_value"]
+def p_value(results: ResultsDocument, a: str, b: str) -> float | None:
+    for t in results.tests:
+        if t.metric == "auroc" and {t.a, t.b} == {a, b}:
+            return t.p_value
     return None
 
 
-def render_cohort(title: str, results: dict[str, Any]) -> list[str]:
-    methods = results["methods"]
+def render_cohort(title: str, results: ResultsDocument) -> list[str]:
+    methods = results.methods
     baselines = [b for b in BASELINES if b in methods]
     # the comparison's reference only (nothing is chosen with it): the strongest baseline here
-    best = max(baselines, key=lambda b: methods[b]["metrics"]["auroc"]["mean"] or 0.0) if baselines else None
-    protocol = results["protocol"]
-    how = (f"{protocol['folds']}-fold x {protocol['seeds']} seed(s), Student-t interval over folds"
-           if protocol["type"] == "kfold" else
-           f"train {protocol['train_split']} -> test {protocol['test_split']}, {protocol['seeds']} seed(s), bootstrap interval")
-    tuned = " (tuned by nested CV)" if any("tuned_configs" in m for m in methods.values()) else ""
-    lines = [f"**{title}**{tuned}: {results['n_samples']} samples, {how}. "
+    best = max(baselines, key=lambda b: methods[b].metrics["auroc"].mean or 0.0) if baselines else None
+    protocol = results.protocol
+    how = (f"{protocol.folds}-fold x {protocol.seeds} seed(s), Student-t interval over folds"
+           if protocol.type == "kfold" else
+           f"train {protocol.train_split} -> test {protocol.test_split}, {protocol.seeds} seed(s), bootstrap interval")
+    tuned = " (tuned by nested CV)" if any(m.tuned_configs for m in methods.values()) else ""
+    lines = [f"**{title}**{tuned}: {results.n_samples} samples, {how}. "
              f"Paired test against the best simple baseline ({best}): {_test_name(results)}.", "",
              f"| method | AUROC [95% CI] | macro-F1 | Brier | vs {best}: ΔAUROC (p) | train s/fit |",
              "|---|---|---|---|---|---|"]
-    order = sorted(methods, key=lambda m: -(methods[m]["metrics"]["auroc"]["mean"] or 0.0))
+    order = sorted(methods, key=lambda m: -(methods[m].metrics["auroc"].mean or 0.0))
     for name in order:
-        m = methods[name]["metrics"]
+        m = methods[name].metrics
         auroc = m["auroc"]
-        high = None if auroc["ci_high"] is None else min(auroc["ci_high"], 1.0)
+        high = None if auroc.ci_high is None else min(auroc.ci_high, 1.0)
         delta = "–"
         if best is not None and name != best:
             p = p_value(results, name, best)
-            reference = methods[best]["metrics"]["auroc"]["mean"]
-            if auroc["mean"] is not None and reference is not None:
-                delta = f"{auroc['mean'] - reference:+.3f} ({num(p)})"
-        lines.append(f"| {name} | {num(auroc['mean'])} [{num(auroc['ci_low'])}, {num(high)}] | "
-                     f"{num(m['macro_f1']['mean'])} | {num(m['brier']['mean'])} | {delta} | "
-                     f"{methods[name]['train_seconds']:.1f} |")
+            reference = methods[best].metrics["auroc"].mean
+            if auroc.mean is not None and reference is not None:
+                delta = f"{auroc.mean - reference:+.3f} ({num(p)})"
+        lines.append(f"| {name} | {num(auroc.mean)} [{num(auroc.ci_low)}, {num(high)}] | "
+                     f"{num(m['macro_f1'].mean)} | {num(m['brier'].mean)} | {delta} | "
+                     f"{methods[name].train_seconds or 0.0:.1f} |")
     return lines + [""]
 
 
-def _test_name(results: dict[str, Any]) -> str:
-    tests = results.get("tests") or [{}]
-    return str(tests[0].get("test", "paired test"))
+def _test_name(results: ResultsDocument) -> str:
+    return results.tests[0].test if results.tests else "paired test"
 
 
 def render_all() -> str:
+    from omnifuse.evaluation.documents import read_results
+
     blocks = [BEGIN, "", "Rebuilt by `python benchmarks/quality.py` (raw results in benchmarks/results/quality/).", ""]
     for cohort in COHORTS:
         for suffix, label in (("", "defaults"), ("-tuned", "tuned")):
             path = RESULTS / (cohort + suffix) / "results.json"
             if path.exists():
-                blocks += render_cohort(f"{cohort}, {label}", json.loads(path.read_text()))
+                blocks += render_cohort(f"{cohort}, {label}", read_results(path))
     blocks.append(END)
     return "\n".join(blocks)
 

@@ -9,6 +9,7 @@ import pytest
 from omnifuse.cli.common import console
 from omnifuse.cli.evaluate import _print_robustness
 from omnifuse.cli.output import BENCHMARK_COLUMNS, print_benchmark, print_summary
+from omnifuse.evaluation.documents import ResultsDocument, RobustnessDocument
 from tests.test_cli import run
 
 
@@ -22,17 +23,19 @@ def width(monkeypatch: pytest.MonkeyPatch):
 
 
 def metric(mean: float, half: float) -> dict[str, float]:
-    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half}
+    return {"mean": mean, "std": half, "values": [mean], "ci_low": mean - half, "ci_high": mean + half}
 
 
-def results() -> dict:
+def results() -> ResultsDocument:
     methods = {}
     for k, name in enumerate(["modality-dropout", "medfusesleep-base", "sk-logreg"]):
         metrics = {m: metric(0.9 + k / 100 + j / 1000, 0.012 + k / 1000) for j, m in enumerate(BENCHMARK_COLUMNS)}
         metrics["ece"] = metric(0.05, float("nan"))  # a single fold: no interval
-        methods[name] = {"metrics": metrics, "train_seconds": 1234.5 + k, "n_params": 12_345_678 + k}
-    return {"dataset": "/data/some/long/path/to/a/cohort", "methods": methods,
-            "protocol": {"type": "kfold", "folds": 5, "seeds": 3}}
+        methods[name] = {"kind": "fusion", "metrics": metrics, "train_seconds": 1234.5 + k, "n_params": 12_345_678 + k}
+    return ResultsDocument.model_validate({
+        "dataset": "/data/some/long/path/to/a/cohort", "task": "binary", "classes": ["no", "yes"], "n_samples": 100,
+        "modalities": ["a", "b"], "methods": methods, "repeats": [], "config": {}, "tests": [],
+        "protocol": {"type": "kfold", "folds": 5, "seeds": 3, "ci": "Student-t interval over folds"}})
 
 
 def numbers(doc: dict) -> list[str]:
@@ -40,7 +43,8 @@ def numbers(doc: dict) -> list[str]:
     for method in doc["methods"].values():
         for m in BENCHMARK_COLUMNS:
             cell = method["metrics"][m]
-            half = (cell["ci_high"] - cell["ci_low"]) / 2
+            defined = cell["ci_high"] is not None and cell["ci_low"] is not None
+            half = (cell["ci_high"] - cell["ci_low"]) / 2 if defined else float("nan")
             out += [f"{cell['mean']:.3f}"] + ([f"±{half:.3f}"] if half == half else [])
         out += [f"{method['train_seconds']:.1f}", f"{method['n_params']:,}"]
     return out
@@ -53,7 +57,7 @@ def test_benchmark_table_prints_every_number_whole(width, capsys, columns):
     print_benchmark(doc)
     out = capsys.readouterr().out
     assert "…" not in out and max(len(line) for line in out.splitlines()) <= columns
-    for text in [*numbers(doc), *doc["methods"]]:
+    for text in [*numbers(doc.model_dump()), *doc.methods]:
         assert text in out, text
     if columns == 200:  # wide enough: one line per method, intervals beside the means
         assert "0.900 ±0.012" in out
@@ -76,13 +80,20 @@ def test_benchmark_through_the_cli_at_80_columns(width, tmp_path, monkeypatch, c
 
 def test_robustness_table_at_80_columns(width, capsys):
     pattern = "clinical_notes+genomics_panel+imaging_features+vital_signs"
+    baseline = "a-very-long-baseline-model-name"
+
+    def cell(mean: float) -> dict:
+        return {"auroc": {"mean": mean, "ci_low": None, "ci_high": None}}
+
     methods = {
-        name: {"clean": {"auroc": {"mean": 0.912}}, "relative_robustness": {"overall": {"auroc": 0.987}},
-               "effective_robustness": {"overall": {"auroc": -0.0123}},
-               "patterns": {pattern: {"auroc": {"mean": 0.61}}, "clinical_notes": {"auroc": {"mean": 0.8}}}}
+        name: {"clean": cell(0.912), "relative_robustness": {"overall": {"auroc": 0.987}},
+               "effective_robustness": {"overall": {"auroc": -0.0123}, "baseline": baseline},
+               "patterns": {pattern: cell(0.61), "clinical_notes": cell(0.8)}, "missing": {}, "noise": {}}
         for name in ("omnifuse", "modality-dropout-with-a-long-name")
     }  # fmt: skip
-    _print_robustness({"baseline": "a-very-long-baseline-model-name", "methods": methods})
+    _print_robustness(RobustnessDocument.model_validate({
+        "dataset": "d", "task": "binary", "modalities": ["clinical_notes"], "draws": 1, "repeats": 1, "interval": "t",
+        "baseline": baseline, "levels": {"missing": [0.0], "noise": {}}, "pattern_counts": {}, "methods": methods}))
     out = capsys.readouterr().out
     assert "…" not in out
     for text in ("0.912", "0.987", "-0.012", "(0.610)"):

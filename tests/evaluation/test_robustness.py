@@ -48,22 +48,22 @@ def test_sweep_document_schema_and_monotone_degradation(cohort, trained):
                             bootstrap=True, n_boot=50)
     sweep.evaluate(models, test)
     doc = sweep.document(baseline="concat")
-    assert doc["baseline"] == "concat" and doc["levels"]["missing"][0] == 0.0
+    assert doc.baseline == "concat" and doc.levels.missing[0] == 0.0
     for name in models:
-        m = doc["methods"][name]
-        clean = m["clean"]["auroc"]["mean"]
-        assert m["missing"]["any"]["0.0"]["auroc"]["mean"] == clean
-        assert set(m["missing"]) == {*cohort.modalities, "any"}
-        assert list(m["missing"]["any"]) == ["0.0"] + [f"0.{k}" for k in range(1, 10)]
-        cell = m["missing"]["any"]["0.5"]["auroc"]
-        assert cell["ci_low"] <= cell["mean"] <= cell["ci_high"]
+        m = doc.methods[name]
+        clean = m.clean["auroc"].mean
+        assert m.missing["any"]["0.0"]["auroc"].mean == clean
+        assert set(m.missing) == {*cohort.modalities, "any"}
+        assert list(m.missing["any"]) == ["0.0"] + [f"0.{k}" for k in range(1, 10)]
+        cell = m.missing["any"]["0.5"]["auroc"]
+        assert cell.ci_low <= cell.mean <= cell.ci_high
         # "notes" is the simulator's uninformative modality: alone it is far below the clean score
-        assert m["patterns"]["notes"]["auroc"]["mean"] < clean - 0.1
-        assert m["noise"]["ehr"]["gaussian"]["4.0"]["auroc"]["mean"] < clean
-        assert set(m["patterns"]) == {"ehr", "notes", "vitals", "ehr+notes", "ehr+vitals", "notes+vitals", "ehr+notes+vitals"}
-        assert m["relative_robustness"]["overall"]["auroc"] < clean
-    assert doc["methods"]["concat"]["effective_robustness"]["overall"]["auroc"] == pytest.approx(0.0)
-    assert doc["pattern_counts"]["ehr+notes+vitals"] == len(test)
+        assert m.patterns["notes"]["auroc"].mean < clean - 0.1
+        assert m.noise["ehr"]["gaussian"]["4.0"]["auroc"].mean < clean
+        assert set(m.patterns) == {"ehr", "notes", "vitals", "ehr+notes", "ehr+vitals", "notes+vitals", "ehr+notes+vitals"}
+        assert m.relative_robustness.overall["auroc"] < clean
+    assert doc.methods["concat"].effective_robustness.overall["auroc"] == pytest.approx(0.0)
+    assert doc.pattern_counts["ehr+notes+vitals"] == len(test)
 
 
 def test_corruptions_are_paired_and_reproducible(cohort, trained):
@@ -75,10 +75,10 @@ def test_corruptions_are_paired_and_reproducible(cohort, trained):
         sweep.evaluate(models, test)
         sweep.evaluate(models, test)
         docs.append(sweep.document())
-    a, b = (d["methods"]["concat"]["missing"]["any"]["0.6"]["auroc"]["mean"] for d in docs)
+    a, b = (d.methods["concat"].missing["any"]["0.6"]["auroc"].mean for d in docs)
     assert a == b
     # two repeats give a Student-t interval
-    assert docs[0]["repeats"] == 2 and "Student-t" in docs[0]["interval"]
+    assert docs[0].repeats == 2 and "Student-t" in docs[0].interval
 
 
 def test_pattern_without_samples_is_undefined_not_an_error(cohort, trained):
@@ -90,5 +90,5 @@ def test_pattern_without_samples_is_undefined_not_an_error(cohort, trained):
     sweep = RobustnessSweep(sub, plan_conditions(sub, missing_rates=(0.0,), noise_levels={}), draws=1)
     sweep.evaluate(model, np.arange(len(sub)))
     doc = sweep.document()
-    assert np.isnan(doc["methods"]["concat"]["patterns"]["notes"]["auroc"]["mean"])
-    assert doc["pattern_counts"]["notes"] == 0
+    assert doc.methods["concat"].patterns["notes"]["auroc"].mean is None  # undefined: None in memory, null in JSON
+    assert doc.pattern_counts["notes"] == 0

@@ -15,11 +15,14 @@ from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omnifuse.cli.common import console
 from omnifuse.cli.output import print_benchmark
 from omnifuse.utils.progress import progress_bar
+
+if TYPE_CHECKING:
+    from omnifuse.evaluation.documents import ResultsDocument
 
 COHORTS = (3, 5)
 #: Methods swept for robustness in the demo (all are benchmarked).
@@ -49,7 +52,8 @@ def _cohort_job(n_modalities: int, out: str, seed: int, folds: int, models: Sequ
         on_step=lambda name, label: events.put((n_modalities, f"{name} ({label})")),
         on_sweep=lambda label: events.put((n_modalities, f"robustness sweep ({label})")),
     )
-    study.results["dataset"] = title
+    assert study.results is not None  # a trained study has benchmark results
+    study.results.dataset = title
     study.write(folder, report=False)
     return {"n_modalities": n_modalities, "results": study.results, "robustness": study.robustness,
             "lazy": list(truth.lazy_combination)}
@@ -95,8 +99,9 @@ def _drain(events: Any, bar: Any, tasks: dict[int, Any], timeout: float) -> None
         return
 
 
-def _print_tla(results: dict[str, Any], truth: Sequence[str]) -> None:
-    traces = results["methods"].get("omnifuse", {}).get("traces", [])
+def _print_tla(results: ResultsDocument, truth: Sequence[str]) -> None:
+    method = results.methods.get("omnifuse")
+    traces = method.traces if method is not None else []
     mined = Counter("+".join(sorted(e["lazy"])) for t in traces for e in t.get("omnifuse", {}).get("lazy_history", []))
     if mined:
         common = ", ".join(f"{k} ({v})" for k, v in mined.most_common(3))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 import typer
@@ -12,6 +12,9 @@ from omnifuse.cli.app import app
 from omnifuse.cli.common import DataOption, StrictOption, console, load_data
 from omnifuse.cli.train import ConfigOption, ModalitiesOption, SetOption, _restrict, check_output_dir
 from omnifuse.errors import ConfigError
+
+if TYPE_CHECKING:
+    from omnifuse.evaluation.documents import RobustnessDocument
 
 TestSplitOption = typer.Option(None, "--test-split", help="Evaluate on these splits (e.g. b); default all samples.")
 
@@ -206,20 +209,22 @@ def _sweep_runs(ds: Any, runs: list[str], test_split: str | None, options: Any, 
     return sweep_fitted(ds, fitted, _test_indices(ds, test_split), options, baseline=baseline, title=title)
 
 
-def _print_robustness(doc: dict[str, Any]) -> None:
+def _print_robustness(doc: RobustnessDocument) -> None:
     from rich.table import Column, Table
 
-    baseline = doc.get("baseline")
-    effective = f"effective vs {baseline}" if baseline else "effective"
+    def number(value: float | None, signed: bool = False) -> str:
+        return "–" if value is None else f"{value:+.3f}" if signed else f"{value:.3f}"
+
+    effective = f"effective vs {doc.baseline}" if doc.baseline else "effective"
     table = Table(Column("method", overflow="fold"), "clean auroc", "relative robustness", Column(effective, overflow="fold"),
                   Column("worst pattern", overflow="fold"), title="robustness (auroc; areas over missing rates and noise levels)")
-    for name, m in doc["methods"].items():
-        clean = m["clean"]["auroc"]["mean"]
-        rr = m["relative_robustness"].get("overall", {}).get("auroc", float("nan"))
-        er = m["effective_robustness"].get("overall", {}).get("auroc", float("nan")) if m["effective_robustness"] else float("nan")
-        scored = [(v["auroc"]["mean"], k) for k, v in m["patterns"].items() if v["auroc"]["mean"] == v["auroc"]["mean"]]
+    for name, m in doc.methods.items():
+        clean = m.clean["auroc"].mean
+        rr = m.relative_robustness.overall.get("auroc")
+        er = m.effective_robustness.overall.get("auroc") if m.effective_robustness else None
+        scored = [(mean, k) for k, v in m.patterns.items() if (mean := v["auroc"].mean) is not None]
         worst = min(scored)[1] + f" ({min(scored)[0]:.3f})" if scored else "–"
-        table.add_row(name, f"{clean:.3f}", f"{rr:.3f}", f"{er:+.3f}" if er == er else "–", worst)
+        table.add_row(name, number(clean), number(rr), number(er, signed=True), worst)
     console.print(table)
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.markup import escape
 from rich.table import Column, Table
 
 from omnifuse.cli.common import console
+
+if TYPE_CHECKING:
+    from omnifuse.evaluation.documents import ResultsDocument
 
 
 def _name(header: str) -> Column:
@@ -70,17 +73,16 @@ BENCHMARK_COLUMNS = ("auroc", "auprc", "macro_f1", "kappa", "brier", "ece")
 SHORT_HEADERS = {"auroc": "AUROC", "auprc": "AUPRC", "macro_f1": "F1", "kappa": "kappa", "brier": "Brier", "ece": "ECE"}
 
 
-def print_benchmark(results: dict[str, Any]) -> None:
+def print_benchmark(results: ResultsDocument) -> None:
     """One row per method: mean ± half-width of the 95% interval per metric, time, parameters.
 
     Every number is printed whole: when the one-line layout is wider than the console, each
     cell puts its interval under its mean (short headers); when even that does not fit,
     each method gets its own lines.
     """
-    protocol = results["protocol"]
-    title = (f"{results['dataset']} — {protocol['type']}"
-             + (f" {protocol.get('folds')} folds" if protocol["type"] == "kfold" else f" test={protocol['test_split']}")
-             + f", {protocol['seeds']} seed(s)")
+    protocol = results.protocol
+    split = f" {protocol.folds} folds" if protocol.type == "kfold" else f" test={protocol.test_split}"
+    title = f"{results.dataset} — {protocol.type}{split}, {protocol.seeds} seed(s)"
     rows = _benchmark_rows(results)
     wide = Table(Column("method", no_wrap=True), *BENCHMARK_COLUMNS, "train s", "params", title=title)
     for name, cells, seconds, params in rows:
@@ -110,27 +112,27 @@ def _natural_width(table: Table) -> int:
     return console.measure(table, options=console.options.update_width(10_000)).maximum
 
 
-def _benchmark_rows(results: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]], str, str]]:
+def _benchmark_rows(results: ResultsDocument) -> list[tuple[str, list[tuple[str, str]], str, str]]:
     """Per method: name, (mean, "±half") per metric (the best in bold), train seconds, parameters."""
     best = {m: _best(results, m) for m in BENCHMARK_COLUMNS}
     rows = []
-    for name, method in results["methods"].items():
+    for name, method in results.methods.items():
         cells = []
         for metric in BENCHMARK_COLUMNS:
-            m = method["metrics"][metric]
-            half = (m["ci_high"] - m["ci_low"]) / 2
-            mean, interval = f"{m['mean']:.3f}", (f"±{half:.3f}" if half == half else "")
+            m = method.metrics[metric]
+            mean = "–" if m.mean is None else f"{m.mean:.3f}"
+            interval = "" if m.ci_low is None or m.ci_high is None else f"±{(m.ci_high - m.ci_low) / 2:.3f}"
             if name == best[metric]:
                 mean, interval = f"[bold]{mean}[/bold]", f"[bold]{interval}[/bold]" if interval else ""
             cells.append((mean, interval))
-        rows.append((escape(name), cells, f"{method['train_seconds']:.1f}", f"{method['n_params']:,}"))
+        seconds = "–" if method.train_seconds is None else f"{method.train_seconds:.1f}"
+        rows.append((escape(name), cells, seconds, f"{method.n_params:,}"))
     return rows
 
 
-def _best(results: dict[str, Any], metric: str) -> str | None:
+def _best(results: ResultsDocument, metric: str) -> str | None:
     lower = metric in ("brier", "ece")
-    scored = [(m["metrics"][metric]["mean"], name) for name, m in results["methods"].items()
-              if m["metrics"][metric]["mean"] == m["metrics"][metric]["mean"]]
+    scored = [(mean, name) for name, m in results.methods.items() if (mean := m.metrics[metric].mean) is not None]
     if not scored:
         return None
     return (min if lower else max)(scored)[1]

@@ -159,9 +159,11 @@ def benchmark(
             results = tuned_benchmark(ds, names, tune_trials, tune_folds, **options)
         else:
             results = run_benchmark(ds, names, **options)
-    results["dataset"] = str(data)
+    from omnifuse.evaluation.documents import write_document
+
+    results.dataset = str(data)
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "results.json", results)
+    write_document(out / "results.json", results)
     print_benchmark(results)
     console.print(f"results written to {out / 'results.json'}")
 

@@ -19,14 +19,24 @@ import itertools
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
 from omnifuse.data.dataset import MultimodalDataset
+from omnifuse.data.labels import Task
 from omnifuse.data.splits import holdout_indices, kfold_indices
 from omnifuse.evaluation.metrics import METRICS, compute_metrics
 from omnifuse.evaluation.comparisons import corrected_paired_ttest, paired_bootstrap_pvalue
+from omnifuse.evaluation.documents import (
+    BenchmarkProtocol,
+    HoldoutProtocol,
+    KFoldProtocol,
+    MethodResult,
+    MetricSummary,
+    PairedTest,
+    ResultsDocument,
+)
 from omnifuse.evaluation.statistics import bootstrap_all, mean_ci, summarize
 from omnifuse.models.registry import get_model
 from omnifuse.training.config import TrainConfig, merge, validate_config
@@ -102,7 +112,7 @@ def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, 
                   config: dict[str, Any] | None = None, n_boot: int = 500,
                   on_step: Callable[[str, str], None] | None = None,
                   on_repeat: Callable[[Repeat, dict[str, FittedModel]], None] | None = None,
-                  tuner: ConfigTuner | None = None) -> dict[str, Any]:
+                  tuner: ConfigTuner | None = None) -> ResultsDocument:
     """Run every model on the same repeats; returns the ``results.json`` document.
 
     ``on_repeat(repeat, fitted_by_name)`` is called after each repeat's models are trained
@@ -144,38 +154,34 @@ def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, 
                 fitted_models[name] = fitted
             if on_repeat is not None:
                 on_repeat(rep, fitted_models)
-    results = _results(ds, models, records, repeats, folds, seeds, train_split, test_split, user, n_boot)
-    if tuner is not None:
-        results["protocol"]["tuning"] = tuner.describe()
-        for name in models:
-            results["methods"][name]["tuned_configs"] = records[name].tuned_configs
-    return results
+    return _results(ds, models, records, repeats, folds, seeds, train_split, test_split, user, n_boot,
+                    tuning=tuner.describe() if tuner is not None else None)
 
 
 def _results(ds: MultimodalDataset, models: Sequence[str], records: dict[str, MethodRecord], repeats: list[Repeat],
              folds: int, seeds: int, train_split: str | None, test_split: str | None, user: dict[str, Any],
-             n_boot: int) -> dict[str, Any]:
-    methods: dict[str, Any] = {}
+             n_boot: int, tuning: dict[str, Any] | None = None) -> ResultsDocument:
+    methods: dict[str, MethodResult] = {}
     for name in models:
         rec = records[name]
         metrics = {}
         for metric, values in rec.metrics.items():
             summary = summarize(values)
             if rec.bootstrap:
-                summary["ci_low"] = float(np.nanmean([b[metric]["ci_low"] for b in rec.bootstrap]))
-                summary["ci_high"] = float(np.nanmean([b[metric]["ci_high"] for b in rec.bootstrap]))
+                low = float(np.nanmean([b[metric]["ci_low"] for b in rec.bootstrap]))
+                high = float(np.nanmean([b[metric]["ci_high"] for b in rec.bootstrap]))
             else:
-                _, low, high = mean_ci(values)
-                summary["ci_low"], summary["ci_high"] = float(low), float(high)
-            metrics[metric] = summary
-        methods[name] = {
-            "kind": get_model(name).kind,
-            "metrics": metrics,
-            "train_seconds": float(np.mean(rec.seconds)),
-            "n_params": rec.n_params,
-        }
-        if any(rec.traces):
-            methods[name]["traces"] = rec.traces
+                _, lo, hi = mean_ci(values)
+                low, high = float(lo), float(hi)
+            metrics[metric] = MetricSummary.model_validate(summary | {"ci_low": low, "ci_high": high})
+        methods[name] = MethodResult(
+            kind=get_model(name).kind,
+            metrics=metrics,
+            train_seconds=float(np.mean(rec.seconds)),
+            n_params=rec.n_params,
+            traces=rec.traces if any(rec.traces) else [],
+            tuned_configs=rec.tuned_configs,
+        )
     if test_split is not None:
         y_test = ds.y[repeats[0].test]
 
@@ -189,25 +195,25 @@ def _results(ds: MultimodalDataset, models: Sequence[str], records: dict[str, Me
             return corrected_paired_ttest(records[a].metrics[metric], records[b].metrics[metric], ratio)
         test_name = "corrected resampled t-test over folds (Nadeau & Bengio 2003)"
     tests = [
-        {"a": a, "b": b, "metric": metric, "p_value": p_value(a, b, metric), "test": test_name}
+        PairedTest(a=a, b=b, metric=metric, p_value=p_value(a, b, metric), test=test_name)
         for a, b in itertools.combinations(models, 2)
         for metric in TESTED_METRICS
     ]
-    protocol = (
-        {"type": "holdout", "train_split": train_split, "test_split": test_split, "seeds": seeds,
-         "ci": "percentile bootstrap on the test set, averaged over seeds"}
+    protocol: BenchmarkProtocol = (
+        HoldoutProtocol(train_split=train_split, test_split=test_split, seeds=seeds,
+                        ci="percentile bootstrap on the test set, averaged over seeds", tuning=tuning)
         if test_split is not None
-        else {"type": "kfold", "folds": folds, "seeds": seeds, "ci": "Student-t interval over folds"}
+        else KFoldProtocol(folds=folds, seeds=seeds, ci="Student-t interval over folds", tuning=tuning)
     )
-    return {
-        "dataset": ds.info.get("path", ds.info.get("source", "in-memory")),
-        "task": ds.task,
-        "classes": list(ds.class_names),
-        "n_samples": len(ds),
-        "modalities": list(ds.modalities),
-        "protocol": protocol,
-        "repeats": [r.label for r in repeats],
-        "config": user,
-        "methods": methods,
-        "tests": tests,
-    }
+    return ResultsDocument(
+        dataset=str(ds.info.get("path", ds.info.get("source", "in-memory"))),
+        task=cast(Task, ds.task),
+        classes=list(ds.class_names),
+        n_samples=len(ds),
+        modalities=list(ds.modalities),
+        protocol=protocol,
+        repeats=[r.label for r in repeats],
+        config=user,
+        methods=methods,
+        tests=tests,
+    )

@@ -5,12 +5,22 @@ matrices, calibration, per-modality weights, and a t-SNE of original vs imputed 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 
 from omnifuse.data.corrupt import DropPattern
 from omnifuse.data.dataset import MultimodalDataset
+from omnifuse.data.labels import Task
+from omnifuse.evaluation.documents import (
+    Calibration,
+    DatasetSummary,
+    DetailsDocument,
+    Embeddings,
+    Hypnogram,
+    MethodDetails,
+    ModalityWeights,
+)
 from omnifuse.evaluation.metrics import calibration_curve, confusion_matrix
 from omnifuse.training.fit import FittedModel
 
@@ -34,8 +44,8 @@ class DetailsCollector:
         self._probs: dict[str, list[np.ndarray]] = {}
         self._y: dict[str, list[np.ndarray]] = {}
         self._weights: dict[str, dict[str, list[np.ndarray]]] = {}
-        self._embeddings: dict[str, dict[str, Any]] = {}
-        self._hypnogram: dict[str, Any] | None = None
+        self._embeddings: dict[str, Embeddings] = {}
+        self._hypnogram: Hypnogram | None = None
         self._repeats = 0
 
     def add(self, fitted: Mapping[str, FittedModel], test: np.ndarray) -> None:
@@ -71,11 +81,11 @@ class DetailsCollector:
         rows = np.flatnonzero(recordings == first)
         rows = rows[np.argsort(positions[rows])]
         if self._hypnogram is None:
-            self._hypnogram = {"recording": first, "epoch_seconds": 30,
-                               "position": positions[rows].tolist(), "true": data.y[rows].tolist(), "methods": {}}
-        self._hypnogram["methods"][name] = probs[rows].argmax(axis=1).tolist()
+            self._hypnogram = Hypnogram(recording=str(first), epoch_seconds=30, position=positions[rows].tolist(),
+                                        true=data.y[rows].tolist(), methods={})
+        self._hypnogram.methods[name] = probs[rows].argmax(axis=1).tolist()
 
-    def _tsne(self, model: FittedModel, data: MultimodalDataset) -> dict[str, Any] | None:
+    def _tsne(self, model: FittedModel, data: MultimodalDataset) -> Embeddings | None:
         """Embeddings of one modality for complete samples: as encoded, and as imputed when
         that modality is dropped; projected together with t-SNE."""
         from sklearn.manifold import TSNE
@@ -95,51 +105,52 @@ class DetailsCollector:
         perplexity = float(min(30.0, (len(points) - 1) / 3))
         xy = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=self.seed).fit_transform(points)
         labels = sample.y if sample.y.ndim == 1 else sample.y.argmax(axis=1)
-        return {
-            "modality": target,
-            "x": [round(float(v), 4) for v in xy[:, 0]],
-            "y": [round(float(v), 4) for v in xy[:, 1]],
-            "source": ["original"] * len(original) + ["imputed"] * len(imputed),
-            "label": [int(v) for v in np.concatenate([labels, labels])],
-        }
+        source = cast(list[Literal["original", "imputed"]], ["original"] * len(original) + ["imputed"] * len(imputed))
+        return Embeddings(
+            modality=target,
+            x=[round(float(v), 4) for v in xy[:, 0]],
+            y=[round(float(v), 4) for v in xy[:, 1]],
+            source=source,
+            label=[int(v) for v in np.concatenate([labels, labels])],
+        )
 
-    def document(self, title: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The ``details.json`` document."""
+    def document(self, title: str, extra: dict[str, Any] | None = None) -> DetailsDocument:
+        """The ``details.json`` document (``extra`` sets further fields such as the ground truth)."""
         ds = self.dataset
-        methods: dict[str, Any] = {}
+        methods: dict[str, MethodDetails] = {}
         rng = np.random.default_rng(self.seed)
         for name, chunks in self._probs.items():
             probs, y = np.concatenate(chunks), np.concatenate(self._y[name])
             curve = calibration_curve(probs, y, ds.task)
             matrix = confusion_matrix(probs, y, ds.task)
-            entry: dict[str, Any] = {
-                "confusion_matrix": matrix.tolist(),
-                "per_class_f1": _per_class_f1(matrix, ds.class_names) if ds.task == "multiclass" else {},
-                "calibration": {k: [None if not np.isfinite(v) else float(v) for v in curve[k]]
-                                for k in ("confidence", "accuracy")} | {"count": [int(c) for c in curve["count"]]},
-            }
+            weights = None
             if name in self._weights:
-                values = {}
+                values: dict[str, list[float | None]] = {}
                 for modality, parts in self._weights[name].items():
                     w = np.concatenate(parts)
                     if len(w) > self.weight_samples:
                         w = rng.choice(w, size=self.weight_samples, replace=False)
                     values[modality] = [round(float(v), 5) for v in w]
-                entry["weights"] = {"name": _weights_name(name), "values": values}
-            if name in self._embeddings:
-                entry["embeddings"] = self._embeddings[name]
-            methods[name] = entry
-        return {
-            "title": title,
-            "task": ds.task,
-            "classes": list(ds.class_names),
-            "modalities": list(ds.modalities),
-            "evaluated_on": "clean test samples, pooled over repeats",
-            "dataset": ds.summary(),
-            **({"hypnogram": self._hypnogram} if self._hypnogram else {}),
+                weights = ModalityWeights(name=_weights_name(name), values=values)
+            methods[name] = MethodDetails(
+                confusion_matrix=matrix.tolist(),
+                per_class_f1=_per_class_f1(matrix, ds.class_names) if ds.task == "multiclass" else {},
+                calibration=Calibration(confidence=curve["confidence"].tolist(), accuracy=curve["accuracy"].tolist(),
+                                        count=[int(c) for c in curve["count"]]),
+                weights=weights,
+                embeddings=self._embeddings.get(name),
+            )
+        return DetailsDocument(
+            title=title,
+            task=cast(Task, ds.task),
+            classes=list(ds.class_names),
+            modalities=list(ds.modalities),
+            evaluated_on="clean test samples, pooled over repeats",
+            dataset=DatasetSummary.model_validate(ds.summary()),
+            hypnogram=self._hypnogram,
+            methods=methods,
             **(extra or {}),
-            "methods": methods,
-        }
+        )
 
 
 def _per_class_f1(matrix: np.ndarray, classes: "tuple[str, ...] | list[str]") -> dict[str, float | None]:

@@ -21,13 +21,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from omnifuse.data.corrupt import apply_corruptions
 from omnifuse.data.dataset import MultimodalDataset
+from omnifuse.data.labels import Task
 from omnifuse.evaluation.conditions import CLEAN, Condition, level_key
+from omnifuse.evaluation.documents import (
+    EffectiveRobustness,
+    Levels,
+    MethodRobustness,
+    RobustnessDocument,
+    RobustnessSummary,
+)
 from omnifuse.evaluation.metrics import HIGHER_IS_BETTER, METRICS, compute_metrics
 from omnifuse.evaluation.statistics import bootstrap_all, mean_ci
 from omnifuse.training.fit import FittedModel
@@ -128,8 +136,9 @@ class RobustnessSweep:
             out[m] = {"mean": mean, "ci_low": float(np.clip(low, lo, hi)), "ci_high": float(np.clip(high, lo, hi))}
         return out
 
-    def method_document(self, method: str) -> dict[str, Any]:
-        """The ``methods[method]`` entry of ``robustness.json`` (without the summaries)."""
+    def method_curves(self, method: str) -> dict[str, Any]:
+        """The curves of one method: ``{"clean", "missing", "patterns", "noise"}`` as nested
+        ``{..., level: {metric: {"mean", "ci_low", "ci_high"}}}`` (what the summaries are computed on)."""
         clean = self.cell(method, CLEAN)
         doc: dict[str, Any] = {"clean": clean, "missing": {}, "patterns": {}, "noise": {}}
         for condition in self.conditions:
@@ -146,39 +155,44 @@ class RobustnessSweep:
                 curve[path[3]] = cell
         return doc
 
-    def document(self, baseline: str | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The ``robustness.json`` document (``extra`` adds top-level keys such as the protocol)."""
-        methods = {name: self.method_document(name) for name in self.methods}
-        if baseline is not None and baseline not in methods:
+    def document(self, baseline: str | None = None, extra: dict[str, Any] | None = None) -> RobustnessDocument:
+        """The ``robustness.json`` document (``extra`` sets further fields such as the protocol)."""
+        curves = {name: self.method_curves(name) for name in self.methods}
+        if baseline is not None and baseline not in curves:
             baseline = None
-        for name, doc in methods.items():
-            doc["relative_robustness"] = relative_robustness(doc)
-            doc["effective_robustness"] = (
-                effective_robustness(doc, methods[baseline]) | {"baseline": baseline} if baseline else {})
+        methods = {
+            name: MethodRobustness(
+                **doc,
+                relative_robustness=RobustnessSummary.model_validate(relative_robustness(doc)),
+                effective_robustness=(EffectiveRobustness.model_validate(
+                    effective_robustness(doc, curves[baseline]) | {"baseline": baseline}) if baseline else None),
+            )
+            for name, doc in curves.items()
+        }
         patterns = {path[1]: count for path, count in self.sample_counts.items() if path[0] == "patterns"}
-        levels: dict[str, Any] = {"missing": [], "noise": {}}
+        missing: list[float] = []
+        noise: dict[str, list[float]] = {}
         for condition in self.conditions:
-            if condition.path[0] == "missing" and float(condition.path[2]) not in levels["missing"]:
-                levels["missing"].append(float(condition.path[2]))
+            if condition.path[0] == "missing" and float(condition.path[2]) not in missing:
+                missing.append(float(condition.path[2]))
             if condition.path[0] == "noise":
-                kinds = levels["noise"].setdefault(condition.path[2], [0.0])
+                kinds = noise.setdefault(condition.path[2], [0.0])
                 if float(condition.path[3]) not in kinds:
                     kinds.append(float(condition.path[3]))
-        levels["missing"] = [0.0, *sorted(levels["missing"])]
-        return {
-            "dataset": self.dataset.info.get("path", self.dataset.info.get("source", "in-memory")),
-            "task": self.dataset.task,
-            "modalities": list(self.dataset.modalities),
-            "draws": self.draws,
-            "repeats": self.n_repeats,
-            "interval": ("percentile bootstrap on the test set, averaged over draws and seeds" if self.bootstrap
-                         else "Student-t interval over repeats (folds x seeds)"),
-            "baseline": baseline,
-            "levels": levels,
-            "pattern_counts": {k: int(round(v / max(1, self.n_repeats))) for k, v in patterns.items()},
+        return RobustnessDocument(
+            dataset=str(self.dataset.info.get("path", self.dataset.info.get("source", "in-memory"))),
+            task=cast(Task, self.dataset.task),
+            modalities=list(self.dataset.modalities),
+            draws=self.draws,
+            repeats=self.n_repeats,
+            interval=("percentile bootstrap on the test set, averaged over draws and seeds" if self.bootstrap
+                      else "Student-t interval over repeats (folds x seeds)"),
+            baseline=baseline,
+            levels=Levels(missing=[0.0, *sorted(missing)], noise=noise),
+            pattern_counts={k: int(round(v / max(1, self.n_repeats))) for k, v in patterns.items()},
+            methods=methods,
             **(extra or {}),
-            "methods": methods,
-        }
+        )
 
 
 # ---------------------------------------------------------------------- summaries

@@ -14,9 +14,15 @@ from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.evaluation.benchmark import Repeat, run_benchmark
 from omnifuse.evaluation.conditions import MISSING_RATES, NOISE_LEVELS, plan_conditions
 from omnifuse.evaluation.details import DetailsCollector
+from omnifuse.evaluation.documents import (
+    DetailsDocument,
+    ResultsDocument,
+    RobustnessDocument,
+    TrainedRunsProtocol,
+    write_document,
+)
 from omnifuse.evaluation.robustness import RobustnessSweep
 from omnifuse.training.fit import FittedModel
-from omnifuse.utils.jsonio import write_json
 
 
 @dataclass(frozen=True)
@@ -46,18 +52,18 @@ class SweepOptions:
 class Study:
     """The three documents a study writes (``results`` is None for trained runs)."""
 
-    results: dict[str, Any] | None
-    robustness: dict[str, Any]
-    details: dict[str, Any]
+    results: ResultsDocument | None
+    robustness: RobustnessDocument
+    details: DetailsDocument
 
     def write(self, out: Path, report: bool = True) -> Path | None:
         """Write results.json, robustness.json and details.json into ``out`` and, with
         ``report``, the HTML report; returns the report's path."""
         out.mkdir(parents=True, exist_ok=True)
         if self.results is not None:
-            write_json(out / "results.json", self.results)
-        write_json(out / "robustness.json", self.robustness)
-        write_json(out / "details.json", self.details)
+            write_document(out / "results.json", self.results)
+        write_document(out / "robustness.json", self.robustness)
+        write_document(out / "details.json", self.details)
         if not report:
             return None
         from omnifuse.evaluation.report import build_report
@@ -78,7 +84,10 @@ def run_study(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, seed
               on_step: Callable[[str, str], None] | None = None,
               on_sweep: Callable[[str], None] | None = None) -> Study:
     """Train ``models`` on every repeat (as ``omnifuse benchmark``), then sweep each
-    repeat's trained models over the test-time conditions and gather report details."""
+    repeat's trained models over the test-time conditions and gather report details.
+
+    ``extra`` sets further fields of the robustness and details documents (the simulator's
+    ``truth``)."""
     options = options or SweepOptions()
     sweep = _sweep(ds, options, bootstrap=test_split is not None)
     details = DetailsCollector(ds, seed=options.seed)
@@ -92,8 +101,8 @@ def run_study(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, seed
 
     results = run_benchmark(ds, list(models), folds=folds, seeds=seeds, train_split=train_split,
                             test_split=test_split, config=config, on_step=on_step, on_repeat=after_repeat)
-    protocol = {"protocol": results["protocol"], **(extra or {})}
-    title = title or str(results["dataset"])
+    protocol = {"protocol": results.protocol, **(extra or {})}
+    title = title or results.dataset
     return Study(results, sweep.document(baseline, protocol), details.document(title, extra))
 
 
@@ -106,6 +115,6 @@ def sweep_fitted(ds: MultimodalDataset, fitted: Mapping[str, FittedModel], test:
     sweep.evaluate(fitted, test)
     details = DetailsCollector(ds, seed=options.seed)
     details.add(fitted, test)
-    protocol = {"protocol": {"type": "trained runs", "n_test": int(len(test))}, **(extra or {})}
+    protocol = {"protocol": TrainedRunsProtocol(n_test=int(len(test))), **(extra or {})}
     title = title or str(ds.info.get("path", "trained runs"))
     return Study(None, sweep.document(baseline, protocol), details.document(title, extra))

@@ -1,4 +1,5 @@
-"""Synthetic but realistic report inputs: results.json, robustness.json and details.json."""
+"""Synthetic but realistic report inputs: results.json, robustness.json and details.json
+(valid documents of the current schema version), and minimal documents for focused tests."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def results_doc(rng: np.random.Generator, task: str, classes: list[str]) -> dict
         metrics = {m: _summary(rng, None if skill is None else (1 - skill) / 3 if m in ("brier", "ece") else skill)
                    for m in METRICS}
         methods[name] = {"kind": kind, "metrics": metrics, "train_seconds": None if skill is None else 12.5,
-                         "n_params": None if skill is None else 123456}
+                         "n_params": 0 if skill is None else 123456}
     combos = ["+".join(c) for r in (1, 2, 3) for c in itertools.combinations(MODALITIES, r)]
     methods["omnifuse"]["traces"] = [
         {"omnifuse": {"lazy_history": [
@@ -59,7 +60,7 @@ def results_doc(rng: np.random.Generator, task: str, classes: list[str]) -> dict
     tests = [{"a": a, "b": b, "metric": metric, "p_value": p, "test": "corrected resampled t-test over folds"}
              for (a, b), p in zip(itertools.combinations(METHODS, 2), [0.3, 0.01, None, 0.2, 0.5, 0.9])
              for metric in ("auroc", "macro_f1")]
-    return {"dataset": "simulated cohort", "task": task, "classes": classes, "n_samples": 300,
+    return {"schema_version": 1, "dataset": "simulated cohort", "task": task, "classes": classes, "n_samples": 300,
             "modalities": MODALITIES,
             "protocol": {"type": "kfold", "folds": 3, "seeds": 1, "ci": "Student-t interval over folds"},
             "repeats": REPEATS, "config": {"max_epochs": 8}, "methods": methods, "tests": tests}
@@ -73,20 +74,24 @@ def robustness_doc(rng: np.random.Generator, task: str) -> dict[str, Any]:
 
         def curve(levels: list[float], slope: float) -> dict[str, Any]:
             return {str(lv): _point(rng, None if skill is None else skill - slope * lv) for lv in levels}
+        missing = {k: curve(MISSING_LEVELS, 0.2) for k in [*MODALITIES, "any"]}
         methods[name] = {
-            "missing": {k: curve(MISSING_LEVELS, 0.2) for k in [*MODALITIES, "any"]},
+            "clean": missing["any"]["0.0"],
+            "missing": missing,
             "patterns": {p: _point(rng, None if skill is None else skill - 0.05 * (3 - p.count("+")))
                          for p in patterns},
             "noise": {m: {kind: curve(levels, 0.05) for kind, levels in NOISE_LEVELS.items()} for m in MODALITIES},
             "relative_robustness": {"overall": {"auroc": None if skill is None else skill - 0.05,
                                                 "macro_f1": None if skill is None else skill - 0.1}},
-            "effective_robustness": ({} if name == "concat" else
+            "effective_robustness": (None if name == "concat" else
                                      {"baseline": "concat", "overall": {"auroc": None if skill is None else 0.01}}),
         }
     # a level with an undefined value and a bare NaN in the middle of a curve
     methods["late"]["missing"]["mrna"]["0.5"]["auroc"]["mean"] = float("nan")
-    return {"dataset": "simulated cohort", "task": task, "modalities": MODALITIES,
-            "protocol": {"type": "kfold", "folds": 3}, "baseline": "concat",
+    return {"schema_version": 1, "dataset": "simulated cohort", "task": task, "modalities": MODALITIES,
+            "draws": 2, "repeats": 3, "interval": "Student-t interval over repeats (folds x seeds)",
+            "protocol": {"type": "kfold", "folds": 3, "seeds": 1, "ci": "Student-t interval over folds"},
+            "baseline": "concat",
             "levels": {"missing": MISSING_LEVELS, "noise": NOISE_LEVELS},
             "pattern_counts": {p: 20 + 10 * i for i, p in enumerate(patterns)}, "methods": methods}
 
@@ -95,8 +100,9 @@ def details_doc(rng: np.random.Generator, title: str, task: str, classes: list[s
     c = len(classes)
     methods: dict[str, Any] = {}
     for name in METHODS:
-        if name == "broken":
-            methods[name] = {"calibration": {"confidence": [None] * 15, "accuracy": [None] * 15, "count": [0] * 15}}
+        if name == "broken":  # predicts the first class for everyone
+            methods[name] = {"confusion_matrix": [[10] + [0] * (c - 1) for _ in range(c)],
+                             "calibration": {"confidence": [None] * 15, "accuracy": [None] * 15, "count": [0] * 15}}
             continue
         cm = rng.integers(0, 12, size=(c, c)) + np.eye(c, dtype=int) * 60
         conf = [None if i < 3 else (i + 0.5) / 15 for i in range(15)]
@@ -118,7 +124,7 @@ def details_doc(rng: np.random.Generator, title: str, task: str, classes: list[s
     cohort_labels = rng.choice(c, size=300, p=np.linspace(2, 1, c) / np.linspace(2, 1, c).sum())
     patterns = {"mirna+mrna+protein": 150, "mirna+mrna": 60, "mrna+protein": 40, "mrna": 30, "protein": 20}
     return {
-        "title": title, "task": task, "classes": classes, "modalities": MODALITIES,
+        "schema_version": 1, "title": title, "task": task, "classes": classes, "modalities": MODALITIES,
         "evaluated_on": "test folds pooled",
         "dataset": {"n_samples": 300, "n_groups": 280, "task": task,
                     "modalities": {m: {"kind": "omics", "n_features": 200 + 100 * i,
@@ -129,6 +135,27 @@ def details_doc(rng: np.random.Generator, title: str, task: str, classes: list[s
         "truth": {"lazy_combination": ["protein"], "noise_sd": 0.5},
         "methods": methods,
     }
+
+
+def minimal_results(**fields: Any) -> dict[str, Any]:
+    """A valid results.json document without any method (``fields`` replace its fields)."""
+    return {"schema_version": 1, "dataset": "d", "task": "binary", "classes": ["negative", "positive"],
+            "n_samples": 10, "modalities": ["a"], "repeats": [], "config": {}, "methods": {}, "tests": [],
+            "protocol": {"type": "kfold", "folds": 2, "seeds": 1, "ci": "Student-t interval over folds"}} | fields
+
+
+def minimal_details(classes: list[str], **fields: Any) -> dict[str, Any]:
+    """A valid details.json document with nothing plottable (``fields`` replace its fields)."""
+    task = "binary" if len(classes) == 2 else "multiclass"
+    return {"schema_version": 1, "title": "t", "task": task, "classes": classes, "modalities": [],
+            "evaluated_on": "clean test samples", "methods": {},
+            "dataset": {"n_samples": 0, "n_groups": 0, "task": task, "modalities": {}, "labels": {}, "splits": {},
+                        "patterns": {}}} | fields
+
+
+def minimal_method_details(**fields: Any) -> dict[str, Any]:
+    """A details.json method entry with no confusion matrix and empty calibration bins."""
+    return {"confusion_matrix": [], "calibration": {"confidence": [], "accuracy": [], "count": []}} | fields
 
 
 def write_cohort(folder: Path, title: str, task: str = "binary", n_classes: int = 2, seed: int = 0) -> Path:

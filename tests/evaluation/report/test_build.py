@@ -11,7 +11,7 @@ import omnifuse
 from omnifuse.errors import DataError
 from omnifuse.evaluation.report import build_report
 
-from .conftest import write_cohort
+from .conftest import minimal_method_details, minimal_results, write_cohort
 
 PNG = "data:image/png;base64,"
 HEADINGS = [
@@ -97,10 +97,12 @@ def test_malformed_json_names_the_file(cohorts_dir: Path):
 
 
 def test_null_metrics_nan_tokens_and_partial_inputs_do_not_crash(tmp_path: Path):
-    doc = {"task": "binary", "methods": {
-        "empty": {"metrics": {"auroc": {"mean": None, "ci_low": None, "ci_high": None}}, "train_seconds": None},
-        "undefined": {"metrics": {"auroc": {"mean": float("nan"), "values": [None]}}, "n_params": None},
-    }, "tests": [{"a": "empty", "b": "undefined", "metric": "auroc", "p_value": None}]}
+    undefined = {"mean": None, "std": None, "values": [], "ci_low": None, "ci_high": None}
+    doc = minimal_results(methods={
+        "empty": {"kind": "fusion", "metrics": {"auroc": undefined}, "train_seconds": None, "n_params": 0},
+        "undefined": {"kind": "fusion", "metrics": {"auroc": undefined | {"mean": float("nan"), "values": [None]}},
+                      "train_seconds": float("nan"), "n_params": 0},
+    }, tests=[{"a": "empty", "b": "undefined", "metric": "auroc", "p_value": None, "test": "t-test"}])
     (tmp_path / "results.json").write_text(json.dumps(doc))
     assert "NaN" in (tmp_path / "results.json").read_text()
     text = build_report(tmp_path).read_text(encoding="utf-8")
@@ -117,7 +119,7 @@ def test_only_robustness_and_a_multilabel_confusion_matrix(tmp_path: Path):
     (run / "robustness.json").write_text((source / "robustness.json").read_text())
     details = json.loads((source / "details.json").read_text())
     details["task"], details["classes"] = "multilabel", ["fever", "sepsis"]
-    details["methods"] = {"late": {"confusion_matrix": [[[50, 3], [4, 20]], [[40, 10], [None, 30]]]}}
+    details["methods"] = {"late": minimal_method_details(confusion_matrix=[[[50, 3], [4, 20]], [[40, 10], [0, 30]]])}
     (run / "details.json").write_text(json.dumps(details))
     text = build_report(run).read_text(encoding="utf-8")
     assert headings(text) == ["Dataset", "Robustness summary", "Robustness to missing modalities",
@@ -131,3 +133,20 @@ def test_no_pyplot_figures_are_left_open(cohort_dir: Path):
     before = plt.get_fignums()
     build_report(cohort_dir)
     assert plt.get_fignums() == before
+
+
+def test_hostile_names_are_escaped_everywhere(tmp_path: Path):
+    """A modality, a method and a cohort title that are HTML show as text, never as markup."""
+    folder = write_cohort(tmp_path / "run", "<i>cohort</i> & co")
+    script, image = "<script>alert(1)</script>", "<img src=x onerror=alert(1)>"
+    for name in ("results.json", "robustness.json", "details.json"):
+        path = folder / name
+        path.write_text(path.read_text().replace("protein", script).replace('"late"', json.dumps(image)))
+    text = build_report(folder).read_text(encoding="utf-8")
+    assert headings(text) == HEADINGS and text.count(PNG) == FIGURES_PER_COHORT
+    assert "<script" not in text and "<img src=x" not in text and "<i>" not in text
+    escaped_script = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert f"lazy modality combination is <strong>{escaped_script}</strong>" in text
+    assert f"<td class=\"txt\">{escaped_script}</td>" in text  # the modality table
+    assert "&lt;img src=x onerror=alert(1)&gt;<span class=\"kind\">fusion</span>" in text  # the benchmark table
+    assert "<h2>&lt;i&gt;cohort&lt;/i&gt; &amp; co</h2>" in text

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -5,6 +6,8 @@ import pytest
 from omnifuse.errors import DataError
 from omnifuse.evaluation.report.load import load_cohorts, read_json
 from omnifuse.evaluation.report.values import fmt, level_items, num, ordered, pattern_sort_key
+
+from .conftest import minimal_details, minimal_results
 
 
 def test_read_json_turns_nan_and_infinity_into_none(tmp_path: Path):
@@ -26,12 +29,12 @@ def test_read_json_errors_name_the_file(tmp_path: Path):
 def test_direct_files_win_and_subfolders_are_sorted(tmp_path: Path):
     for name in ("b-run", "a-run", ".hidden"):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "results.json").write_text("{}")
+        (tmp_path / name / "results.json").write_text(json.dumps(minimal_results()))
     (tmp_path / "c-empty").mkdir()
     assert [c.name for c in load_cohorts(tmp_path)] == ["a-run", "b-run"]
-    (tmp_path / "details.json").write_text('{"title": "  "}')
+    (tmp_path / "details.json").write_text(json.dumps(minimal_details(["a", "b"], title="  ")))
     [cohort] = load_cohorts(tmp_path)
-    assert cohort.title == tmp_path.name and cohort.details == {"title": "  "} and cohort.results is None
+    assert cohort.title == tmp_path.name and cohort.details.title == "  " and cohort.results is None
 
 
 def test_values_are_tolerant():

@@ -3,27 +3,47 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+from markupsafe import Markup
 
 import omnifuse
 from omnifuse.evaluation.report.benchmark_table import benchmark_blocks
 from omnifuse.evaluation.report.dataset import dataset_blocks
-from omnifuse.evaluation.report.html import Block, Html, esc, join, page, paragraph, tag
 from omnifuse.evaluation.report.load import Cohort, load_cohorts
 from omnifuse.evaluation.report.plots import Palette, report_style
 from omnifuse.evaluation.report.predictions import calibration_blocks, confusion_blocks
+from omnifuse.evaluation.report.render import Block, render
 from omnifuse.evaluation.report.representations import tsne_blocks, weight_blocks
 from omnifuse.evaluation.report.robustness_plots import pattern_blocks, robustness_curve_blocks
 from omnifuse.evaluation.report.robustness_table import robustness_table_blocks
 from omnifuse.evaluation.report.staging import hypnogram_blocks, per_class_blocks
 from omnifuse.evaluation.report.traces import trace_blocks
 from omnifuse.evaluation.report.tuning import tuning_blocks
-from omnifuse.evaluation.report.values import as_dict
 from omnifuse.utils.atomic import atomic_file
 
 DEFAULT_TITLE = "omnifuse report"
 REPORT_NAME = "report.html"
+
+@dataclass(frozen=True)
+class _Part:
+    """A block as the page shows it: its anchor in the table of contents, heading and body."""
+
+    anchor: str
+    heading: str
+    body: Markup
+
+
+@dataclass(frozen=True)
+class _Section:
+    """One cohort's section of the page."""
+
+    title: str
+    slug: str
+    blocks: list[_Part]
+
 
 #: Section renderers, in the order their blocks appear in each cohort.
 RENDERERS: tuple[Callable[[Cohort, Palette], list[Block]], ...] = (
@@ -48,22 +68,23 @@ def build_report(directory: Path, title: str | None = None) -> Path:
 
     ``directory`` holds ``results.json``, ``robustness.json``, ``details.json`` and/or ``tune.json``, or
     sub-folders that do (one section each). Returns the path of the report; raises
-    :class:`omnifuse.errors.DataError` when there is nothing to report or a file is not
-    valid JSON.
+    :class:`omnifuse.errors.DataError` when there is nothing to report or a file is not a
+    valid document (one line naming the file and the field).
     """
     directory = Path(directory)
     cohorts = load_cohorts(directory)
     palette = Palette(_method_names(cohorts))
     title = title or DEFAULT_TITLE
     with report_style():
-        sections = [(cohort, [b for render in RENDERERS for b in render(cohort, palette)]) for cohort in cohorts]
+        sections = [(cohort, [b for renderer in RENDERERS for b in renderer(cohort, palette)]) for cohort in cohorts]
     stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     subtitle = f"Generated {stamp} by omnifuse {omnifuse.__version__} from {directory.resolve().name or directory}"
-    body = join(_section(cohort, blocks) for cohort, blocks in sections)
-    document = page(title, subtitle, _toc(sections), body)
+    document = render("report.html.j2", title=title, subtitle=subtitle,
+                      cohorts=[_Section(c.title, c.slug, [_Part(_anchor(c, b), b.heading, b.body) for b in blocks])
+                               for c, blocks in sections])
     target = directory / REPORT_NAME
     with atomic_file(target, "wb") as handle:
-        handle.write(document.encode("utf-8"))  # type: ignore[attr-defined]
+        handle.write(document.encode("utf-8"))
     return target
 
 
@@ -72,32 +93,9 @@ def _method_names(cohorts: list[Cohort]) -> list[str]:
     names: list[str] = []
     for cohort in cohorts:
         for doc in (cohort.results, cohort.robustness, cohort.details):
-            names += [n for n in as_dict((doc or {}).get("methods")) if n not in names]
+            names += [n for n in (doc.methods if doc is not None else {}) if n not in names]
     return names
 
 
 def _anchor(cohort: Cohort, block: Block) -> str:
     return f"{cohort.slug}-{block.key}"
-
-
-def _section(cohort: Cohort, blocks: list[Block]) -> Html:
-    parts = [tag("h2", cohort.title)]
-    if not blocks:
-        parts.append(paragraph("The files for this cohort hold nothing that can be shown."))
-    for block in blocks:
-        parts.append(Html(f'<section class="block" id="{esc(_anchor(cohort, block))}">')
-                     + tag("h3", block.heading) + block.body + Html("</section>"))
-    return Html(f'<section class="cohort" id="{esc(cohort.slug)}">') + join(parts) + Html("</section>")
-
-
-def _toc(sections: list[tuple[Cohort, list[Block]]]) -> Html:
-    def links(cohort: Cohort, blocks: list[Block]) -> Html:
-        return tag("ul", join(tag("li", tag("a", b.heading, href=f"#{_anchor(cohort, b)}")) for b in blocks),
-                   class_="blocks")
-
-    if len(sections) == 1:
-        cohort, blocks = sections[0]
-        items = links(cohort, blocks)
-    else:
-        items = tag("ul", join(tag("li", tag("a", c.title, href=f"#{c.slug}") + links(c, b)) for c, b in sections))
-    return tag("nav", tag("h2", "Contents") + items, class_="toc")

@@ -8,75 +8,68 @@ from typing import Any
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from omnifuse.evaluation.report.html import Block, Html, esc, facts, figure, join, paragraph, table, tag
+from omnifuse.evaluation.documents import DatasetSummary, DetailsDocument, ModalitySummary
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import NEUTRAL, Palette, new_figure, to_data_uri
-from omnifuse.evaluation.report.values import MISSING, as_dict, as_list, fmt_int, num
+from omnifuse.evaluation.report.render import Block, Plot, figures, render
+from omnifuse.evaluation.report.values import MISSING, fmt_int
 
 MAX_PATTERN_ROWS = 32
 
 
 def dataset_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     """The "Dataset" block (empty list when no file describes the data)."""
-    details = cohort.details or {}
-    results = cohort.results or {}
-    data = as_dict(details.get("dataset"))
-    parts: list[Html] = [facts(_facts(details, data, results, cohort.robustness or {}))]
-    truth = as_dict(details.get("truth"))
-    if truth:
-        parts.append(_truth(truth))
-    mods = as_dict(data.get("modalities"))
-    if mods:
-        parts.append(_modality_table(mods))
-    figures = [f for f in (_label_figure(data), _availability_figure(data, details)) if f]
-    if figures:
-        parts.append(tag("div", join(figures), class_="row"))
-    body = join(p for p in parts if p)
-    return [Block("dataset", "Dataset", body)] if body else []
+    details = cohort.details
+    data = details.dataset if details is not None else None
+    items = _facts(cohort)
+    truth = details.truth if details is not None and details.truth else {}
+    lazy, settings = _truth(truth)
+    modalities = _modality_rows(data.modalities) if data is not None else []
+    shown = [f for f in (_label_figure(data), _availability_figure(data, details)) if f] if data else []
+    if not (items or lazy or settings or modalities or shown):
+        return []
+    body = render("dataset.html.j2", items=items, lazy=lazy, settings=settings, modalities=modalities,
+                  figures=figures(shown, row=True) if shown else "")
+    return [Block("dataset", "Dataset", body)]
 
 
-def _facts(details: dict[str, Any], data: dict[str, Any], results: dict[str, Any],
-           robustness: dict[str, Any]) -> list[tuple[str, object]]:
+def _facts(cohort: Cohort) -> list[tuple[str, object]]:
+    details, results, robustness = cohort.details, cohort.results, cohort.robustness
+    data = details.dataset if details is not None else None
     items: list[tuple[str, object]] = []
-    source = results.get("dataset") or robustness.get("dataset")
-    if isinstance(source, str):
+    source = results.dataset if results is not None else robustness.dataset if robustness is not None else None
+    if source:
         items.append(("Data", source))
-    task = data.get("task") or details.get("task") or results.get("task") or robustness.get("task")
-    if isinstance(task, str):
+    task = next((d.task for d in (data, details, results, robustness) if d is not None), None)
+    if task:
         items.append(("Task", task))
-    classes = as_list(details.get("classes")) or as_list(results.get("classes"))
+    classes = (details.classes if details is not None else []) or (results.classes if results is not None else [])
     if classes:
-        items.append(("Classes", ", ".join(str(c) for c in classes)))
-    n = num(data.get("n_samples")) if data else num(results.get("n_samples"))
+        items.append(("Classes", ", ".join(classes)))
+    n = data.n_samples if data is not None else results.n_samples if results is not None else None
     if n is not None:
-        groups = num(data.get("n_groups"))
+        groups = data.n_groups if data is not None else None
         suffix = f" ({fmt_int(groups)} patients/groups)" if groups is not None and groups != n else ""
         items.append(("Samples", fmt_int(n) + suffix))
-    modalities = list(as_dict(data.get("modalities"))) or as_list(details.get("modalities")) \
-        or as_list(results.get("modalities")) or as_list(robustness.get("modalities"))
+    modalities = next((list(m) for m in (data.modalities if data is not None else None,
+                                         details.modalities if details is not None else None,
+                                         results.modalities if results is not None else None,
+                                         robustness.modalities if robustness is not None else None) if m), [])
     if modalities:
-        items.append(("Modalities", ", ".join(str(m) for m in modalities)))
-    splits = as_dict(data.get("splits"))
-    if splits:
-        items.append(("Splits", ", ".join(f"{k}: {fmt_int(v)}" for k, v in splits.items())))
-    evaluated = details.get("evaluated_on")
-    if isinstance(evaluated, str):
-        items.append(("Plots below evaluated on", evaluated))
+        items.append(("Modalities", ", ".join(modalities)))
+    if data is not None and data.splits:
+        items.append(("Splits", ", ".join(f"{k}: {fmt_int(v)}" for k, v in data.splits.items())))
+    if details is not None:
+        items.append(("Plots below evaluated on", details.evaluated_on))
     return items
 
 
-def _truth(truth: dict[str, Any]) -> Html:
+def _truth(truth: dict[str, Any]) -> tuple[str, str]:
+    """The lazy combination of simulated data (or ""), and a sentence on the other settings (or "")."""
     lazy = truth.get("lazy_combination")
-    parts: list[Html] = []
-    if lazy:
-        name = "+".join(str(m) for m in lazy) if isinstance(lazy, list) else str(lazy)
-        parts.append(paragraph(Html(f"Ground truth (simulated data): the lazy modality combination is "
-                                    f"<strong>{esc(name)}</strong>; OmniFuse's mining (below) should pick it "
-                                    f"out."), class_="truth"))
+    name = ("+".join(str(m) for m in lazy) if isinstance(lazy, list) else str(lazy)) if lazy else ""
     others = [f"{k} = {_short(v)}" for k, v in truth.items() if k != "lazy_combination"]
-    if others:
-        parts.append(paragraph("Other simulation settings: " + "; ".join(others) + "."))
-    return join(parts)
+    return name, ("Other simulation settings: " + "; ".join(others) + ".") if others else ""
 
 
 def _short(value: Any, limit: int = 160) -> str:
@@ -84,25 +77,23 @@ def _short(value: Any, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _modality_table(mods: dict[str, Any]) -> Html:
+def _modality_rows(mods: dict[str, ModalitySummary]) -> list[list[str]]:
     rows = []
     for name, spec in mods.items():
-        spec = as_dict(spec)
-        present, absent = num(spec.get("n_present")), num(spec.get("n_absent"))
-        total = (present or 0) + (absent or 0)
-        share = f"{100 * absent / total:.1f}%" if absent is not None and total > 0 else MISSING
-        rows.append([name, spec.get("kind") or MISSING, fmt_int(spec.get("n_features")), fmt_int(present),
-                     fmt_int(absent), share])
-    return table(["Modality", "Kind", "Features", "Present", "Absent", "Absent %"], rows, numeric_from=2)
+        total = spec.n_present + spec.n_absent
+        share = f"{100 * spec.n_absent / total:.1f}%" if total > 0 else MISSING
+        rows.append([name, spec.kind or MISSING, fmt_int(spec.n_features), fmt_int(spec.n_present),
+                     fmt_int(spec.n_absent), share])
+    return rows
 
 
-def _label_figure(data: dict[str, Any]) -> Html | None:
-    labels = {str(k): num(v) for k, v in as_dict(data.get("labels")).items() if num(v) is not None}
+def _label_figure(data: DatasetSummary) -> Plot | None:
+    labels = data.labels
     if not labels:
         return None
     names = list(labels)
-    counts = np.array([labels[k] for k in names])
-    total = num(data.get("n_samples")) or float(counts.sum()) or 1.0
+    counts = np.array([labels[k] for k in names], dtype=float)
+    total = data.n_samples or float(counts.sum()) or 1.0
     fig = new_figure(4.2, 0.6 + 0.32 * len(names))
     ax = fig.subplots()
     y = np.arange(len(names))
@@ -115,15 +106,15 @@ def _label_figure(data: dict[str, Any]) -> Html | None:
         ax.text(c, i, f" {int(c):,} ({100 * c / total:.0f}%)", va="center", fontsize=7.5)
     ax.set_xlim(0, counts.max() * 1.35 if counts.max() > 0 else 1)
     caption = "Label balance: samples per class" + (
-        " (a sample may carry several labels)." if data.get("task") == "multilabel" else ".")
-    return figure(to_data_uri(fig), "label balance", caption)
+        " (a sample may carry several labels)." if data.task == "multilabel" else ".")
+    return Plot(to_data_uri(fig), "label balance", caption)
 
 
-def _availability_figure(data: dict[str, Any], details: dict[str, Any]) -> Html | None:
-    patterns = {str(k): num(v) for k, v in as_dict(data.get("patterns")).items() if num(v) is not None}
+def _availability_figure(data: DatasetSummary, details: DetailsDocument | None) -> Plot | None:
+    patterns = data.patterns
     if not patterns:
         return None
-    modalities = [str(m) for m in (list(as_dict(data.get("modalities"))) or as_list(details.get("modalities")))]
+    modalities = list(data.modalities) or (details.modalities if details is not None else [])
     if not modalities:
         modalities = sorted({m for p in patterns for m in p.split("+") if m})
     order = sorted(patterns, key=lambda p: (-patterns[p], p))
@@ -155,4 +146,4 @@ def _availability_figure(data: dict[str, Any], details: dict[str, Any]) -> Html 
                "(filled = present), most frequent first, with the number (and share) of samples at the row end.")
     if hidden > 0:
         caption += f" {hidden} rarer patterns are not shown."
-    return figure(to_data_uri(fig), "availability patterns", caption)
+    return Plot(to_data_uri(fig), "availability patterns", caption)

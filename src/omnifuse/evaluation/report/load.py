@@ -1,19 +1,31 @@
-"""Find and read the JSON outputs a report is built from.
+"""Find and read the documents a report is built from.
 
 A folder holds ``results.json``, ``robustness.json``, ``details.json`` and/or ``tune.json`` directly (one
 cohort), or sub-folders that each hold them (one cohort per sub-folder, sorted by name).
+The three evaluation documents are read through their typed readers
+(:mod:`omnifuse.evaluation.documents`): a file that does not validate stops the report
+with one line naming the file and the field.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from omnifuse.errors import DataError
+from omnifuse.evaluation.documents import (
+    DetailsDocument,
+    ResultsDocument,
+    RobustnessDocument,
+    read_details,
+    read_json,
+    read_results,
+    read_robustness,
+)
+
+__all__ = ["FILES", "Cohort", "load_cohorts", "read_json"]
 
 FILES: tuple[str, ...] = ("results.json", "robustness.json", "details.json", "tune.json")
 
@@ -24,35 +36,16 @@ class Cohort:
 
     name: str
     slug: str
-    results: dict[str, Any] | None
-    robustness: dict[str, Any] | None
-    details: dict[str, Any] | None
+    results: ResultsDocument | None
+    robustness: RobustnessDocument | None
+    details: DetailsDocument | None
     tune: dict[str, Any] | None = None
 
     @property
     def title(self) -> str:
         """``details.json``'s title, else the folder name."""
-        title = (self.details or {}).get("title")
-        return title if isinstance(title, str) and title.strip() else self.name
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object with NaN and infinities replaced by None; DataError naming the file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
-    except OSError as err:
-        raise DataError(f"{path}: cannot be read ({err.strerror})") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path}: malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
-    except RecursionError:
-        raise DataError(f"{path}: malformed JSON: nested too deeply") from None
-    if not isinstance(doc, dict):
-        raise DataError(f"{path}: expected a JSON object at the top level, got {type(doc).__name__}")
-    return _finite(doc)
+        title = self.details.title if self.details is not None else ""
+        return title if title.strip() else self.name
 
 
 def load_cohorts(directory: Path) -> list[Cohort]:
@@ -70,11 +63,16 @@ def load_cohorts(directory: Path) -> list[Cohort]:
     slugs: set[str] = set()
     cohorts = []
     for folder in folders:
-        docs = {name: read_json(folder / name) if (folder / name).is_file() else None for name in FILES}
+        def present(name: str) -> Path | None:
+            return folder / name if (folder / name).is_file() else None
+
+        results, robustness, details, tune = (present(name) for name in FILES)
         name = folder.resolve().name or str(folder)
-        cohorts.append(Cohort(name=name, slug=_unique_slug(name, slugs), results=docs["results.json"],
-                              robustness=docs["robustness.json"], details=docs["details.json"],
-                              tune=docs["tune.json"]))
+        cohorts.append(Cohort(name=name, slug=_unique_slug(name, slugs),
+                              results=read_results(results) if results else None,
+                              robustness=read_robustness(robustness) if robustness else None,
+                              details=read_details(details) if details else None,
+                              tune=read_json(tune) if tune else None))
     return cohorts
 
 
@@ -90,14 +88,3 @@ def _unique_slug(name: str, taken: set[str]) -> str:
         slug = f"{base}-{i}"
     taken.add(slug)
     return slug
-
-
-def _finite(value: Any) -> Any:
-    """Recursively replace non-finite floats (JSON ``NaN``/``Infinity``) by None."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value

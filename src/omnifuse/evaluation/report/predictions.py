@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from matplotlib.axes import Axes
 
-from omnifuse.evaluation.report.html import Block, figure
+from omnifuse.evaluation.documents import ConfusionMatrix
+from omnifuse.evaluation.report.render import Block, figure
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import Palette, new_figure, panel_grid, to_data_uri
-from omnifuse.evaluation.report.values import as_dict, as_list, num
 
 Matrix = tuple[str, str, np.ndarray, list[str]]  # method, title, counts (NaN = undefined), tick labels
 
 
 def confusion_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     """"Confusion matrices": one panel per method (per method and class when multilabel)."""
-    details = cohort.details or {}
-    classes = [str(c) for c in as_list(details.get("classes"))]
+    details = cohort.details
+    if details is None:
+        return []
     panels: list[Matrix] = []
-    for name, method in as_dict(details.get("methods")).items():
-        panels += _matrices(name, as_dict(method).get("confusion_matrix"), classes)
+    for name, entry in details.methods.items():
+        panels += _matrices(name, entry.confusion_matrix, details.classes)
     if not panels:
         return []
     size = max(len(p[3]) for p in panels)
@@ -39,14 +38,14 @@ def confusion_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
 
 def calibration_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     """"Calibration": one reliability diagram with every method and the diagonal."""
-    details = cohort.details or {}
+    details = cohort.details
+    if details is None:
+        return []
     curves = {}
-    for name, method in as_dict(details.get("methods")).items():
-        cal = as_dict(as_dict(method).get("calibration"))
-        conf, acc = as_list(cal.get("confidence")), as_list(cal.get("accuracy"))
-        count = as_list(cal.get("count")) or [None] * len(conf)
-        points = [(num(c), num(a)) for c, a, k in zip(conf, acc, count)
-                  if num(c) is not None and num(a) is not None and (num(k) is None or num(k) > 0)]
+    for name, method in details.methods.items():
+        cal = method.calibration
+        points = [(c, a) for c, a, k in zip(cal.confidence, cal.accuracy, cal.count)
+                  if c is not None and a is not None and k > 0]
         if points:
             curves[name] = points
     if not curves:
@@ -70,32 +69,19 @@ def calibration_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     return [Block("calibration", "Calibration", figure(to_data_uri(fig), "reliability diagram", caption))]
 
 
-def _matrices(name: str, value: Any, classes: list[str]) -> list[Matrix]:
-    rows = as_list(value)
-    if not rows:
+def _matrices(name: str, matrix: ConfusionMatrix, classes: list[str]) -> list[Matrix]:
+    try:
+        counts = np.asarray(matrix, dtype=float)
+    except ValueError:  # ragged rows
         return []
-    if all(isinstance(r, list) and r and all(isinstance(c, list) for c in r) for r in rows):  # multilabel
-        found = []
-        for i, cm in enumerate(rows):
-            counts = _numeric(cm)
-            if counts is not None and counts.shape == (2, 2):
-                label = classes[i] if i < len(classes) else str(i)
-                found.append((name, f"{name} · {label}", counts, ["absent", "present"]))
-        return found
-    counts = _numeric(rows)
-    if counts is None or counts.shape[0] != counts.shape[1]:
+    if counts.ndim == 3 and counts.shape[1:] == (2, 2):  # multilabel: one matrix per label
+        return [(name, f"{name} · {classes[i] if i < len(classes) else i}", cm, ["absent", "present"])
+                for i, cm in enumerate(counts)]
+    if counts.ndim != 2 or counts.shape[0] == 0 or counts.shape[0] != counts.shape[1]:
         return []
     n = counts.shape[0]
     ticks = classes if len(classes) == n else [str(i) for i in range(n)]
     return [(name, name, counts, ticks)]
-
-
-def _numeric(rows: Any) -> np.ndarray | None:
-    rows = as_list(rows)
-    if not rows or not all(isinstance(r, list) and len(r) == len(rows[0]) for r in rows):
-        return None
-    values = [[num(c) for c in r] for r in rows]
-    return np.array([[np.nan if c is None else c for c in r] for r in values], dtype=float)
 
 
 def _draw_matrix(ax: Axes, title: str, counts: np.ndarray, ticks: list[str], colour: str) -> None:

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from matplotlib.lines import Line2D
 
-from omnifuse.evaluation.report.html import Block, figure
+from omnifuse.evaluation.documents import Embeddings
+from omnifuse.evaluation.report.render import Block, figure
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import Palette, class_colour, panel_grid, to_data_uri
-from omnifuse.evaluation.report.values import as_dict, as_list, num, nums
+from omnifuse.evaluation.report.values import nums
 
 SOURCE_MARKERS = {"original": "o", "imputed": "X"}
 
 
 def weight_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     """"Modality weights": per method having weights, a box plot per modality."""
-    details = cohort.details or {}
+    details = cohort.details
+    if details is None:
+        return []
     panels = []
-    for name, method in as_dict(details.get("methods")).items():
-        weights = as_dict(as_dict(method).get("weights"))
-        values = {str(m): nums(v) for m, v in as_dict(weights.get("values")).items()}
+    for name, method in details.methods.items():
+        if method.weights is None:
+            continue
+        values = {m: nums(v) for m, v in method.weights.values.items()}
         values = {m: v for m, v in values.items() if v}
         if values:
-            panels.append((name, str(weights.get("name") or "weight"), values))
+            panels.append((name, method.weights.name or "weight", values))
     if not panels:
         return []
     most = max(len(p[2]) for p in panels)
@@ -48,10 +50,12 @@ def weight_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
 
 def tsne_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     """"Embeddings (t-SNE)": original vs imputed embeddings coloured by label."""
-    details = cohort.details or {}
-    classes = [str(c) for c in as_list(details.get("classes"))]
-    panels = [(name, as_dict(as_dict(m).get("embeddings"))) for name, m in as_dict(details.get("methods")).items()]
-    panels = [(name, e) for name, e in panels if _points(e)]
+    details = cohort.details
+    if details is None:
+        return []
+    classes = details.classes
+    panels = [(name, m.embeddings) for name, m in details.methods.items()
+              if m.embeddings is not None and _points(m.embeddings)]
     if not panels:
         return []
     fig, axes = panel_grid(len(panels), panel_w=3.4, panel_h=3.1, max_cols=3, extra_h=0.3)
@@ -71,7 +75,7 @@ def tsne_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
-        modality = emb.get("modality")
+        modality = emb.modality
         ax.set_title(f"{name}" + (f" · {modality}" if modality else ""), color=palette.colour(name),
                      fontweight="bold")
     handles = [Line2D([], [], linestyle="", marker="o", color=class_colour(k), label=_class(classes, k))
@@ -92,15 +96,6 @@ def _class(classes: list[str], k: int) -> str:
     return classes[k] if 0 <= k < len(classes) else f"class {k}"
 
 
-def _points(emb: dict[str, Any]) -> list[tuple[float, float, str, int]]:
-    """``(x, y, source, label)`` of the defined points (label -1 when unknown)."""
-    xs, ys = as_list(emb.get("x")), as_list(emb.get("y"))
-    sources = as_list(emb.get("source")) or ["original"] * len(xs)
-    labels = as_list(emb.get("label")) or [None] * len(xs)
-    found = []
-    for x, y, s, k in zip(xs, ys, sources, labels):
-        x, y, k = num(x), num(y), num(k)
-        if x is not None and y is not None:
-            source = s if s in SOURCE_MARKERS else "original"
-            found.append((x, y, source, int(k) if k is not None else -1))
-    return found
+def _points(emb: Embeddings) -> list[tuple[float, float, str, int]]:
+    """``(x, y, source, label)`` of the defined points."""
+    return [(x, y, s, k) for x, y, s, k in zip(emb.x, emb.y, emb.source, emb.label) if x is not None and y is not None]

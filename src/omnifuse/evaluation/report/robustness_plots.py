@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from matplotlib.axes import Axes
 
-from omnifuse.evaluation.report.html import Block, figure
+from omnifuse.evaluation.documents import Curve, MethodRobustness
+from omnifuse.evaluation.report.render import Block, figure
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import Palette, new_figure, panel_grid, to_data_uri
 from omnifuse.evaluation.metrics import METRICS
 from omnifuse.evaluation.report import robustness_table
 from omnifuse.evaluation.report.values import (
-    as_dict,
-    as_list,
     level_items,
     metric_label,
-    num,
     ordered,
     pattern_sort_key,
     stat,
@@ -46,13 +42,13 @@ def robustness_curve_blocks(cohort: Cohort, palette: Palette, metric: str | None
 
     Plots ``metric``, or the first metric in ``METRICS`` order with data when it has none.
     """
-    rob = cohort.robustness or {}
-    methods = {name: as_dict(m) for name, m in as_dict(rob.get("methods")).items()}
-    if not methods:
+    rob = cohort.robustness
+    if rob is None or not rob.methods:
         return []
-    modalities = [str(m) for m in as_list(rob.get("modalities"))]
-    baseline = rob.get("baseline") if isinstance(rob.get("baseline"), str) else None
-    noise_levels = as_dict(as_dict(rob.get("levels")).get("noise"))
+    methods = rob.methods
+    modalities = rob.modalities
+    baseline = rob.baseline
+    noise_levels = rob.levels.noise
     blocks = []
     for metric in metric_candidates(metric):
         missing = _missing_panels(methods, modalities, metric)
@@ -81,9 +77,11 @@ def robustness_curve_blocks(cohort: Cohort, palette: Palette, metric: str | None
 
 def pattern_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) -> list[Block]:
     """"Performance per availability pattern": grouped bars with CI error bars."""
-    rob = cohort.robustness or {}
-    methods = {name: as_dict(as_dict(m).get("patterns")) for name, m in as_dict(rob.get("methods")).items()}
-    counts = as_dict(rob.get("pattern_counts"))
+    rob = cohort.robustness
+    if rob is None:
+        return []
+    methods = {name: m.patterns for name, m in rob.methods.items()}
+    counts = rob.pattern_counts
     for metric in metric_candidates(metric):
         patterns = sorted({p for m in methods.values() for p in m
                            if any(stat(v.get(p), metric)[0] is not None for v in methods.values())},
@@ -106,7 +104,7 @@ def pattern_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) 
                         [max(0.0, stats[j][2] - stats[j][0]) if stats[j][2] is not None else 0.0 for j in keep]])
         ax.bar(x[keep] - 0.4 + step * (i + 0.5), means, step * 0.92, yerr=err, label=name,
                color=palette.colour(name), error_kw={"elinewidth": 0.8, "capsize": 1.5, "ecolor": "#333333"})
-    labels = [p + (f"\nn={int(num(counts.get(p)))}" if num(counts.get(p)) is not None else "") for p in patterns]
+    labels = [p + (f"\nn={counts[p]}" if p in counts else "") for p in patterns]
     ax.set_xticks(x, labels, rotation=35 if len(patterns) > 6 else 0, ha="right" if len(patterns) > 6 else "center")
     ax.grid(axis="x", visible=False)
     ax.set_ylabel(metric_label(metric))
@@ -121,33 +119,33 @@ def pattern_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) 
                   figure(to_data_uri(fig), "metric per availability pattern", caption))]
 
 
-def _series(levels: Any, metric: str) -> Series:
-    return [(level, *stat(value, metric)) for level, value in level_items(levels)]
+def _series(curve: Curve | None, metric: str) -> Series:
+    return [(level, *stat(cell, metric)) for level, cell in level_items(curve or {})]
 
 
 def _has_data(series: dict[str, Series]) -> bool:
     return any(point[1] is not None for s in series.values() for point in s)
 
 
-def _missing_panels(methods: dict[str, dict[str, Any]], modalities: list[str], metric: str) -> list[Panel]:
-    keys = ordered(modalities, [k for m in methods.values() for k in as_dict(m.get("missing"))], last=["any"])
+def _missing_panels(methods: dict[str, MethodRobustness], modalities: list[str], metric: str) -> list[Panel]:
+    keys = ordered(modalities, [k for m in methods.values() for k in m.missing], last=["any"])
     panels = []
     for key in keys:
-        series = {n: _series(as_dict(m.get("missing")).get(key), metric) for n, m in methods.items()}
+        series = {n: _series(m.missing.get(key), metric) for n, m in methods.items()}
         if _has_data(series):
             panels.append(("any modality" if key == "any" else key, series))
     return panels
 
 
-def _noise_panels(methods: dict[str, dict[str, Any]], modalities: list[str], level_spec: dict[str, Any],
+def _noise_panels(methods: dict[str, MethodRobustness], modalities: list[str], level_spec: dict[str, list[float]],
                   metric: str) -> tuple[list[Panel], list[str]]:
     """Panels per modality and kind of noise, and the kinds that have data."""
-    noise = {n: as_dict(m.get("noise")) for n, m in methods.items()}
+    noise = {n: m.noise for n, m in methods.items()}
     panels, used = [], []
     for mod in ordered(modalities, [k for v in noise.values() for k in v]):
-        kinds = ordered(level_spec, [k for v in noise.values() for k in as_dict(v.get(mod))])
+        kinds = ordered(level_spec, [k for v in noise.values() for k in v.get(mod, {})])
         for kind in kinds:
-            series = {n: _series(as_dict(v.get(mod)).get(kind), metric) for n, v in noise.items()}
+            series = {n: _series(v.get(mod, {}).get(kind), metric) for n, v in noise.items()}
             if _has_data(series):
                 panels.append((f"{mod} · {kind}", series))
                 used += [kind] if kind not in used else []

@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from omnifuse.evaluation.report.html import Block, Html, esc, paragraph, swatch, table, tag
+from omnifuse.evaluation.documents import MethodRobustness
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import Palette
-from omnifuse.evaluation.report.values import MISSING, as_dict, fmt, metric_label, num, present_metrics
+from omnifuse.evaluation.report.render import Block, render
+from omnifuse.evaluation.report.values import MISSING, fmt, metric_label, num, present_metrics
 
 #: Metric of the robustness curves, bars and summary (read at call time, so it can be changed).
 DEFAULT_METRIC = "auroc"
 SECOND_METRICS: tuple[str, ...] = ("macro_f1", "balanced_accuracy", "accuracy", "auprc")
 
 
-def summary_metrics(methods: dict[str, Any], metric: str | None = None) -> list[str]:
+@dataclass(frozen=True)
+class _Cell:
+    text: str
+    bold: bool = False
+
+
+@dataclass(frozen=True)
+class _Row:
+    name: str
+    colour: str
+    baseline: bool
+    cells: list[_Cell]
+
+
+def summary_metrics(methods: dict[str, MethodRobustness], metric: str | None = None) -> list[str]:
     """``metric`` (default ``DEFAULT_METRIC``) plus one more, among those the summaries hold."""
     metric = metric or DEFAULT_METRIC
-    blocks = [as_dict(as_dict(m.get("relative_robustness")).get("overall")) for m in methods.values()]
-    blocks += [as_dict(as_dict(m.get("effective_robustness")).get("overall")) for m in methods.values()]
+    blocks = [m.relative_robustness.overall for m in methods.values()]
+    blocks += [m.effective_robustness.overall for m in methods.values() if m.effective_robustness is not None]
     present = present_metrics(blocks) or [k for b in blocks for k in b]
     chosen = [metric] if metric in present else present[:1]
     extra = [m for m in SECOND_METRICS if m in present and m not in chosen]
@@ -28,20 +43,23 @@ def summary_metrics(methods: dict[str, Any], metric: str | None = None) -> list[
 
 def robustness_table_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) -> list[Block]:
     """The "Robustness summary" block from ``robustness.json``."""
-    robustness = cohort.robustness or {}
-    methods = {name: as_dict(m) for name, m in as_dict(robustness.get("methods")).items()}
-    metrics = summary_metrics(methods, metric)
-    if not methods or not metrics:
+    robustness = cohort.robustness
+    if robustness is None or not robustness.methods:
         return []
-    named = [robustness.get("baseline")] + [as_dict(m.get("effective_robustness")).get("baseline")
-                                            for m in methods.values()]
-    baseline = next((b for b in named if isinstance(b, str) and b), None)
+    methods = robustness.methods
+    metrics = summary_metrics(methods, metric)
+    if not metrics:
+        return []
+    named = [robustness.baseline] + [m.effective_robustness.baseline for m in methods.values()
+                                     if m.effective_robustness is not None]
+    baseline = next((b for b in named if b), None)
 
     def relative(name: str, m: str) -> float | None:
-        return num(as_dict(as_dict(methods[name].get("relative_robustness")).get("overall")).get(m))
+        return num(methods[name].relative_robustness.overall.get(m))
 
     def effective(name: str, m: str) -> float | None:
-        return num(as_dict(as_dict(methods[name].get("effective_robustness")).get("overall")).get(m))
+        summary = methods[name].effective_robustness
+        return num(summary.overall.get(m)) if summary is not None else None
 
     order = sorted(methods, key=lambda n: (relative(n, metrics[0]) is None, -(relative(n, metrics[0]) or 0.0)))
     columns = [(f"Relative · {metric_label(m)}", relative, m, False) for m in metrics]
@@ -50,15 +68,9 @@ def robustness_table_blocks(cohort: Cohort, palette: Palette, metric: str | None
     if not columns:
         return []
     best = [_best([get(n, m) for n in order if not (signed and n == baseline)]) for _, get, m, signed in columns]
-    rows = []
-    for name in order:
-        label = swatch(palette.colour(name)) + esc(name)
-        if name == baseline:
-            label = label + tag("span", "baseline", class_="kind")
-        cells: list[object] = [label]
-        cells += [_bold(get(name, m), b if not (signed and name == baseline) else None, signed)
-                  for (_, get, m, signed), b in zip(columns, best)]
-        rows.append(cells)
+    rows = [_Row(name, palette.colour(name), name == baseline,
+                 [_summary_cell(get(name, m), b if not (signed and name == baseline) else None, signed)
+                  for (_, get, m, signed), b in zip(columns, best)]) for name in order]
     header = ["Method"] + [c[0] for c in columns]
     against = f"the baseline '{baseline}'" if baseline else "the baseline"
     text = (
@@ -70,7 +82,8 @@ def robustness_table_blocks(cohort: Cohort, palette: Palette, metric: str | None
     )
     if not any(c[3] for c in columns):
         text += " No effective robustness was recorded (it needs a baseline)."
-    return [Block("robustness-summary", "Robustness summary", table(header, rows) + paragraph(text))]
+    body = render("robustness_summary.html.j2", header=header, rows=rows, text=text)
+    return [Block("robustness-summary", "Robustness summary", body)]
 
 
 def _best(values: list[float | None]) -> float | None:
@@ -78,8 +91,7 @@ def _best(values: list[float | None]) -> float | None:
     return max(defined) if defined else None
 
 
-def _bold(value: float | None, best: float | None, signed: bool = False) -> Html:
+def _summary_cell(value: float | None, best: float | None, signed: bool = False) -> _Cell:
     if value is None:
-        return esc(MISSING)
-    text = f"{value:+.3f}" if signed else fmt(value)
-    return tag("strong", text) if best is not None and value == best else esc(text)
+        return _Cell(MISSING)
+    return _Cell(f"{value:+.3f}" if signed else fmt(value), bold=best is not None and value == best)

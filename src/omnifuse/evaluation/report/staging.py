@@ -2,56 +2,64 @@
 
 from __future__ import annotations
 
-from omnifuse.evaluation.report.html import Block, figure, join, paragraph, swatch, table
+from dataclasses import dataclass
+
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import Palette, new_figure, to_data_uri
-from omnifuse.evaluation.report.values import as_dict, as_list, fmt, num
+from omnifuse.evaluation.report.render import Block, figure, render
+from omnifuse.evaluation.report.values import fmt
+
+
+@dataclass(frozen=True)
+class _Row:
+    name: str
+    colour: str
+    values: list[str]
 
 
 def per_class_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     """"Per-class F1": one row per method, one column per class (multiclass tasks)."""
-    details = cohort.details or {}
-    classes = [str(c) for c in as_list(details.get("classes"))]
+    details = cohort.details
+    if details is None:
+        return []
+    classes = details.classes
     rows = []
-    for name, method in as_dict(details.get("methods")).items():
-        f1 = as_dict(as_dict(method).get("per_class_f1"))
+    for name, method in details.methods.items():
+        f1 = method.per_class_f1
         if f1:
-            rows.append([join([swatch(palette.colour(name)), " ", name])] + [fmt(f1.get(c)) for c in classes])
+            rows.append(_Row(name, palette.colour(name), [fmt(f1.get(c)) for c in classes]))
     if not rows:
         return []
-    body = join([table(["Method", *classes], rows),
-                 paragraph("F1 of each class on the pooled clean test predictions (one-vs-rest). For sleep "
-                           "staging, N1 is the hardest stage for every published method.")])
-    return [Block("per-class", "Per-class F1", body)]
+    text = ("F1 of each class on the pooled clean test predictions (one-vs-rest). For sleep staging, N1 is the "
+            "hardest stage for every published method.")
+    return [Block("per-class", "Per-class F1", render("per_class.html.j2", classes=classes, rows=rows, text=text))]
 
 
 def hypnogram_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     """"Hypnogram": true stages of the first test night against each method's prediction."""
-    details = cohort.details or {}
-    hyp = as_dict(details.get("hypnogram"))
-    classes = [str(c) for c in as_list(details.get("classes"))]
-    true = [num(v) for v in as_list(hyp.get("true"))]
-    methods = {k: [num(v) for v in as_list(v)] for k, v in as_dict(hyp.get("methods")).items()}
-    if not true or not classes or not methods:
+    details = cohort.details
+    hyp = details.hypnogram if details is not None else None
+    if details is None or hyp is None or not hyp.true or not details.classes or not hyp.methods:
         return []
+    classes, true, methods = details.classes, hyp.true, hyp.methods
     order = _display_order(classes)
-    seconds = num(hyp.get("epoch_seconds")) or 30.0
+    seconds = hyp.epoch_seconds or 30.0
     hours = [k * seconds / 3600 for k in range(len(true))]
     rows = 1 + len(methods)
     fig = new_figure(9.0, 0.95 * rows + 0.6)
     axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
     for ax, (label, values, colour) in zip(axes, [("truth", true, "#222222"),
                                                   *[(k, v, palette.colour(k)) for k, v in methods.items()]]):
-        levels = [order.get(int(v), None) if v is not None else None for v in values]
+        levels = [order.get(v) for v in values]
         ax.step(hours, [lv if lv is not None else float("nan") for lv in levels], where="post", color=colour, linewidth=1.1)
         ax.set_yticks(range(len(classes)), [classes[i] for i in sorted(order, key=order.get)], fontsize=7)
         ax.set_ylim(len(classes) - 0.5, -0.5)
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
         if label != "truth":
-            agree = sum(a == b for a, b in zip(values, true) if a is not None and b is not None)
+            agree = sum(a == b for a, b in zip(values, true))
             ax.set_title(f"{label}: {agree / len(true):.0%} of epochs agree", fontsize=8, loc="right")
     axes[-1].set_xlabel("hours since the first scored epoch")
-    caption = (f"Recording {hyp.get('recording', '?')}: the expert hypnogram (top) and each method's predicted "
+    caption = (f"Recording {hyp.recording}: the expert hypnogram (top) and each method's predicted "
                "stage per 30 s epoch, stages ordered as on a clinical hypnogram (wake at the top, deep sleep at "
                "the bottom).")
     return [Block("hypnogram", "Hypnogram", figure(to_data_uri(fig), "hypnogram", caption))]

@@ -8,33 +8,34 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from omnifuse.evaluation.report.html import Block, Html, figure, join
+from omnifuse.evaluation.documents import MethodResult
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import Palette, new_figure, to_data_uri
+from omnifuse.evaluation.report.render import Block, Plot, figures
 from omnifuse.evaluation.report.values import as_dict, as_list, num, pattern_sort_key
 
 MARKERS = "osD^v<>ph*"
 CAPTION = "TLA mines the combination whose unimodal/joint prediction is worst each epoch"
 
 
-def lazy_histories(method: dict[str, Any]) -> list[list[dict[str, Any]]]:
+def lazy_histories(method: MethodResult) -> list[list[dict[str, Any]]]:
     """Per repeat, the ``omnifuse.lazy_history`` entries (repeats without one give [])."""
-    return [[as_dict(e) for e in as_list(as_dict(as_dict(t).get("omnifuse")).get("lazy_history"))]
-            for t in as_list(method.get("traces"))]
+    return [[as_dict(e) for e in as_list(as_dict(t.get("omnifuse")).get("lazy_history"))] for t in method.traces]
 
 
 def trace_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     """"OmniFuse lazy-combination mining": one figure per method with TLA traces."""
-    results = cohort.results or {}
-    repeats = [str(r) for r in as_list(results.get("repeats"))]
-    figures = []
-    for name, method in as_dict(results.get("methods")).items():
-        histories = lazy_histories(as_dict(method))
-        if any(histories):
-            figures.append(_figure(name, histories, repeats, palette.colour(name)))
-    if not figures:
+    results = cohort.results
+    if results is None:
         return []
-    return [Block("traces", "OmniFuse lazy-combination mining (TLA)", join(figures))]
+    shown = []
+    for name, method in results.methods.items():
+        histories = lazy_histories(method)
+        if any(histories):
+            shown.append(_figure(name, histories, results.repeats, palette.colour(name)))
+    if not shown:
+        return []
+    return [Block("traces", "OmniFuse lazy-combination mining (TLA)", figures(shown))]
 
 
 def _combo(entry: dict[str, Any]) -> str | None:
@@ -44,7 +45,7 @@ def _combo(entry: dict[str, Any]) -> str | None:
     return lazy if isinstance(lazy, str) and lazy else None
 
 
-def _figure(name: str, histories: list[list[dict[str, Any]]], repeats: list[str], colour: str) -> Html:
+def _figure(name: str, histories: list[list[dict[str, Any]]], repeats: list[str], colour: str) -> Plot:
     chosen = sorted({c for h in histories for c in map(_combo, h) if c}, key=pattern_sort_key)
     first = next(h for h in histories if h)
     scored = sorted({k for e in first for k in as_dict(e.get("scores"))}, key=pattern_sort_key)
@@ -75,7 +76,7 @@ def _figure(name: str, histories: list[list[dict[str, Any]]], repeats: list[str]
                "the first repeat (mean distance of the joint prediction from the label, higher = weaker "
                "prediction); the chosen one is ringed. A stable choice means one combination is consistently "
                "under-used by the model.")
-    return figure(to_data_uri(fig), f"{name} TLA traces", caption)
+    return Plot(to_data_uri(fig), f"{name} TLA traces", caption)
 
 
 def _heatmap(fig: Figure, ax: Axes, history: list[dict[str, Any]], scored: list[str]) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from omnifuse.evaluation.report.html import Block, Html, facts, figure, join, paragraph, table
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import NEUTRAL, Palette, new_figure, to_data_uri
+from omnifuse.evaluation.report.render import Block, Plot, figures, render
 from omnifuse.evaluation.report.values import as_dict, as_list, fmt, metric_label, num
 
 PRUNED_COLOUR = "#b8bfc8"
@@ -21,25 +21,23 @@ def tuning_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     model = str(doc.get("model", ""))
     metric = str(doc.get("metric", "auroc"))
     colour = palette.colour(model) if model else NEUTRAL
-    parts: list[Html] = [facts([
+    items = [
         ("model", model), ("metric", metric_label(metric)), ("inner folds", str(doc.get("folds", ""))),
         ("trials", f"{doc.get('n_complete', 0)} complete, {doc.get('n_pruned', 0)} pruned, {doc.get('n_failed', 0)} failed"),
         ("best", f"{fmt(doc.get('best_value'), 4)} (trial {doc.get('best_trial')})"),
-    ])]
-    if doc.get("protocol"):
-        parts.append(paragraph(str(doc["protocol"])))
-    parts.append(_history_figure(points, metric, str(doc.get("direction", "maximize")), colour))
+    ]
+    shown = [_history_figure(points, metric, str(doc.get("direction", "maximize")), colour)]
     importances = {k: v for k, v in as_dict(doc.get("importances")).items() if num(v) is not None}
     if importances:
-        parts.append(_importance_figure(importances, colour))
+        shown.append(_importance_figure(importances, colour))
     best = as_dict(doc.get("best_params"))
-    if best:
-        rows = [[k, fmt(v, 4) if isinstance(v, float) else str(v), fmt(importances.get(k), 2)] for k, v in best.items()]
-        parts.append(table(["parameter", "best value", "importance"], rows))
-    return [Block("tuning", "Hyperparameter tuning", join(parts))]
+    params = [[k, fmt(v, 4) if isinstance(v, float) else str(v), fmt(importances.get(k), 2)] for k, v in best.items()]
+    body = render("tuning.html.j2", items=items, protocol=str(doc.get("protocol") or ""), figures=figures(shown),
+                  params=params)
+    return [Block("tuning", "Hyperparameter tuning", body)]
 
 
-def _history_figure(points: list[dict[str, Any]], metric: str, direction: str, colour: str) -> Html:
+def _history_figure(points: list[dict[str, Any]], metric: str, direction: str, colour: str) -> Plot:
     fig = new_figure(7.0, 2.8)
     ax = fig.subplots()
     done = [(int(p["number"]), num(p.get("value"))) for p in points if p.get("state") == "COMPLETE" and num(p.get("value")) is not None]
@@ -58,17 +56,17 @@ def _history_figure(points: list[dict[str, Any]], metric: str, direction: str, c
     ax.set_xlabel("trial")
     ax.set_ylabel(f"mean inner-fold {metric_label(metric)}")
     ax.legend(loc="best", frameon=False)
-    return figure(to_data_uri(fig), "optimisation history",
+    return Plot(to_data_uri(fig), "optimisation history",
                   "Optimisation history: each complete trial's mean inner-fold score, the best so far, "
                   "and the trials the pruner stopped early")
 
 
-def _importance_figure(importances: dict[str, Any], colour: str) -> Html:
+def _importance_figure(importances: dict[str, Any], colour: str) -> Plot:
     items = sorted(importances.items(), key=lambda kv: float(kv[1]))
     fig = new_figure(7.0, max(1.6, 0.8 + 0.25 * len(items)))
     ax = fig.subplots()
     ax.barh([k for k, _ in items], [float(v) for _, v in items], color=colour)
     ax.set_xlabel("importance (fANOVA, share of the score's variance)")
     ax.grid(axis="y", visible=False)
-    return figure(to_data_uri(fig), "parameter importances",
+    return Plot(to_data_uri(fig), "parameter importances",
                   "Parameter importances over the complete trials (optuna.importance.get_param_importances)")

@@ -1,14 +1,15 @@
-"""Tolerant accessors and formatting for report JSON.
+"""Formatting for the report, and tolerant accessors for its untyped parts.
 
-Report inputs come from several writers and may hold ``null`` (or ``NaN``) where a value
-is undefined; nothing here raises on a missing key, a null or an unexpected type.
+The documents are typed (:mod:`omnifuse.evaluation.documents`), but a value may be
+undefined (None), and some parts are free-form (``tune.json``, training traces, the
+simulator's ground truth): nothing here raises on a missing key, a None or an unexpected type.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from omnifuse.evaluation.metrics import HIGHER_IS_BETTER, METRICS
 
@@ -71,10 +72,20 @@ def higher_is_better(metric: str) -> bool:
     return HIGHER_IS_BETTER.get(metric, True)
 
 
-def stat(block: Any, metric: str) -> tuple[float | None, float | None, float | None]:
-    """``(mean, ci_low, ci_high)`` of ``block[metric]`` (each None when undefined)."""
-    entry = as_dict(as_dict(block).get(metric))
-    return num(entry.get("mean")), num(entry.get("ci_low")), num(entry.get("ci_high"))
+class Estimate(Protocol):
+    """A metric with its interval (``MetricStat`` of robustness cells, ``MetricSummary`` of results)."""
+
+    mean: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+def stat(cell: Mapping[str, Estimate] | None, metric: str) -> tuple[float | None, float | None, float | None]:
+    """``(mean, ci_low, ci_high)`` of ``cell[metric]`` (each None when undefined or absent)."""
+    entry = (cell or {}).get(metric)
+    if entry is None:
+        return None, None, None
+    return num(entry.mean), num(entry.ci_low), num(entry.ci_high)
 
 
 def present_metrics(blocks: Iterable[Any]) -> list[str]:

@@ -1,0 +1,106 @@
+"""``results.json``: every method's metrics over the repeats of a benchmark, and paired tests.
+
+Written by ``omnifuse benchmark``, ``omnifuse robustness --models``, ``omnifuse demo`` and
+``benchmarks/quality.py`` (:func:`omnifuse.evaluation.benchmark.run_benchmark` builds it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field
+
+from omnifuse.data.labels import Task
+from omnifuse.evaluation.documents.base import Document, Strict, Value, read_document
+
+
+class KFoldProtocol(Strict):
+    """Stratified, patient-grouped k-fold cross-validation (x seeds)."""
+
+    type: Literal["kfold"] = "kfold"
+    folds: int
+    seeds: int
+    ci: str = Field(description="How the intervals were computed.")
+    tuning: dict[str, Any] | None = Field(default=None, description="Nested tuning, when methods were tuned.")
+
+
+class HoldoutProtocol(Strict):
+    """A fixed test split; each seed carves its validation set out of the training split."""
+
+    type: Literal["holdout"] = "holdout"
+    train_split: str | None
+    test_split: str
+    seeds: int
+    ci: str
+    tuning: dict[str, Any] | None = None
+
+
+class TrainedRunsProtocol(Strict):
+    """Already trained runs, scored on one test set (``omnifuse robustness --runs``)."""
+
+    type: Literal["trained runs"] = "trained runs"
+    n_test: int
+
+
+#: How a benchmark split the data.
+BenchmarkProtocol = Annotated[Union[KFoldProtocol, HoldoutProtocol], Field(discriminator="type")]
+#: How the models of a robustness sweep were obtained.
+Protocol = Annotated[Union[KFoldProtocol, HoldoutProtocol, TrainedRunsProtocol], Field(discriminator="type")]
+
+
+class MetricSummary(Strict):
+    """One metric over the repeats: mean, spread, each repeat's value and the interval."""
+
+    mean: Value
+    std: Value
+    values: list[Value]
+    ci_low: Value
+    ci_high: Value
+
+
+class MethodResult(Strict):
+    """One method of a benchmark."""
+
+    kind: str = Field(description="The model's kind in the registry (fusion, model, baseline, ...).")
+    metrics: dict[str, MetricSummary]
+    train_seconds: Value = Field(description="Mean training time per repeat.")
+    n_params: int
+    traces: list[dict[str, Any]] = Field(
+        default_factory=list, description="Per repeat, the model's training traces (e.g. OmniFuse's lazy_history); "
+                                          "empty when the model records none.")
+    tuned_configs: list[dict[str, Any]] = Field(
+        default_factory=list, description="Per repeat, the config chosen by nested tuning (empty: not tuned).")
+
+
+class PairedTest(Strict):
+    """A paired comparison of two methods on one metric."""
+
+    a: str
+    b: str
+    metric: str
+    p_value: Value
+    test: str
+
+
+class ResultsDocument(Document):
+    """The ``results.json`` document."""
+
+    NAME = "results"
+    schema_version: Literal[1] = 1
+    dataset: str
+    task: Task
+    classes: list[str]
+    n_samples: int
+    modalities: list[str]
+    protocol: BenchmarkProtocol
+    repeats: list[str] = Field(description="Labels of the repeats, in the order of every per-repeat list.")
+    config: dict[str, Any] = Field(description="The user's config (overrides of the defaults).")
+    methods: dict[str, MethodResult]
+    tests: list[PairedTest]
+    wall_seconds: Value = Field(default=None, description="Wall time of the whole run, when the runner records it.")
+
+
+def read_results(path: Path) -> ResultsDocument:
+    """``results.json`` at ``path``, validated; a one-line DataError names the file and field."""
+    return read_document(path, ResultsDocument)
