@@ -9,7 +9,7 @@ import torch
 
 from omnifuse.balance import GBlend
 from omnifuse.models.output import ModelOutput
-from omnifuse.training.losses import task_loss
+from omnifuse.tasks import task_loss
 
 MODS = ("a", "b")
 

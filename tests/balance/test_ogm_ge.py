@@ -16,7 +16,8 @@ from omnifuse.models.fusion_model import FusionModel
 from omnifuse.models.output import ModelOutput
 from omnifuse.training.batches import TensorStore
 from omnifuse.training.config import validate_config
-from omnifuse.training.losses import task_loss, unimodal_loss
+from omnifuse.tasks import task_loss
+from omnifuse.training.losses import unimodal_loss
 
 
 def binary_logits(p_true: list[float], y: torch.Tensor) -> torch.Tensor:

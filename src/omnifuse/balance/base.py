@@ -23,16 +23,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import lightning as L
 import torch
 
-from omnifuse.utils.options import check_options, constructor_options
 from omnifuse.errors import ConfigError
+from omnifuse.tasks import TASK_NAMES
+from omnifuse.utils.options import check_options, constructor_options
 
 if TYPE_CHECKING:
     from omnifuse.models.output import ModelOutput
     from omnifuse.training.config import TrainConfig
     from omnifuse.training.module import FusionModule
 
-ALL_TASKS = ("binary", "multiclass", "multilabel")
-CLASSIFICATION_TASKS = ("binary", "multiclass")
 #: Keys of ``config.strategy`` read by the registry (not by the strategy itself).
 RESERVED_KEYS = ("base",)
 
@@ -47,7 +46,7 @@ class Strategy(L.Callback):
     name: ClassVar[str] = ""
     kind: ClassVar[str] = "strategy"
     paper: ClassVar[str] = ""
-    tasks: ClassVar[tuple[str, ...]] = ALL_TASKS
+    tasks: ClassVar[tuple[str, ...]] = TASK_NAMES
     #: Configuration overrides the registered name implies. Strategies reading unimodal heads
     #: (``ModelOutput.modality_logits``) turn them on; the others leave them off, since heads
     #: that no loss uses would be dead weight (and an error under DDP, which needs every
@@ -188,19 +187,6 @@ def _per_modality(values: dict[str, torch.Tensor], what: str, modalities: tuple[
     if missing:
         raise ConfigError(f"strategy '{strategy}' needs per-modality {what} for {', '.join(missing)}; {hint}")
     return {m: values[m] for m in modalities}
-
-
-def true_class_scores(logits: torch.Tensor, y: torch.Tensor, present: torch.Tensor,
-                      reduction: str = "mean") -> torch.Tensor | None:
-    """Softmax probability of the true class, summed or averaged over present samples.
-
-    Returns None when no sample has the modality.
-    """
-    if not bool(present.any()):
-        return None
-    probs = torch.softmax(logits[present].detach().float(), dim=-1)
-    picked = probs.gather(1, y[present].long().view(-1, 1)).squeeze(1)
-    return picked.sum() if reduction == "sum" else picked.mean()
 
 
 def ratio_to_others(scores: Mapping[str, float | None]) -> dict[str, float | None]:

@@ -10,7 +10,7 @@ import lightning as L
 import torch
 
 from omnifuse.balance.base import Strategy, check_nonneg, check_unit, modality_logits_of, reduce_sum
-from omnifuse.training.losses import task_loss
+from omnifuse.tasks import task_loss
 
 if TYPE_CHECKING:
     from omnifuse.models.output import ModelOutput

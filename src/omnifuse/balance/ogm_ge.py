@@ -11,16 +11,15 @@ import torch
 from torch import nn
 
 from omnifuse.balance.base import (
-    CLASSIFICATION_TASKS,
     Strategy,
     check_nonneg,
     modality_logits_of,
     ratio_to_others,
     reduce_sum,
-    true_class_scores,
     world_size,
 )
 from omnifuse.errors import ConfigError
+from omnifuse.tasks import CLASSIFICATION_TASKS, true_class_probability
 
 
 class OGMGE(Strategy):
@@ -86,9 +85,9 @@ class OGMGE(Strategy):
         parts = torch.zeros(2, len(modalities), dtype=torch.float64, device=y.device)
         for j, m in enumerate(modalities):
             present = mask[:, j].bool()
-            total = true_class_scores(modality_logits[m], y, present, "sum")
-            if total is not None:
-                parts[0, j] = total.to(parts.device, torch.float64)
+            if bool(present.any()):
+                picked = true_class_probability(modality_logits[m][present].detach().float(), y[present])
+                parts[0, j] = picked.sum().to(parts.device, torch.float64)
                 parts[1, j] = float(present.sum())
         return parts
 

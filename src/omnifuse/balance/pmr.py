@@ -11,7 +11,6 @@ import torch
 import torch.nn.functional as F
 
 from omnifuse.balance.base import (
-    CLASSIFICATION_TASKS,
     Strategy,
     check_nonneg,
     check_unit,
@@ -20,6 +19,7 @@ from omnifuse.balance.base import (
     ratio_to_others,
     reduce_sum,
 )
+from omnifuse.tasks import CLASSIFICATION_TASKS
 
 if TYPE_CHECKING:
     from omnifuse.models.output import ModelOutput

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from omnifuse.errors import DataError
-
-Task = Literal["binary", "multiclass", "multilabel"]
-TASKS: tuple[str, ...] = ("binary", "multiclass", "multilabel")
+from omnifuse.tasks import TASK_NAMES
 
 #: Separator of several labels of one sample in a label column (multilabel tasks).
 MULTILABEL_SEPARATOR = "|"
@@ -33,8 +30,8 @@ class Labels:
     class_names: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise DataError(f"unknown task '{self.task}' (valid: {', '.join(TASKS)})")
+        if self.task not in TASK_NAMES:
+            raise DataError(f"unknown task '{self.task}' (valid: {', '.join(TASK_NAMES)})")
         self.class_names = tuple(str(c) for c in self.class_names)
         n_classes = len(self.class_names)
         if self.task == "multilabel":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from omnifuse.training.losses import task_loss
+from omnifuse.tasks import task_loss, true_class_probability
 
 
 def omega(p: torch.Tensor, beta: float) -> torch.Tensor:
@@ -25,11 +25,6 @@ def omega(p: torch.Tensor, beta: float) -> torch.Tensor:
     log_rest = torch.log1p(-p.clamp(max=1.0 - 1e-6))
     others = log_rest.sum(dim=1, keepdim=True) - log_rest  # sum over n != m, in log space
     return torch.exp(others * beta / (n_modalities - 1))
-
-
-def true_class_probability(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``(B,)`` softmax probability of the true class."""
-    return torch.softmax(logits, dim=-1).gather(1, y.long().view(-1, 1)).squeeze(1)
 
 
 def dwfuse_encoder_loss(modality_logits: list[torch.Tensor], y: torch.Tensor, beta: float,

@@ -18,7 +18,7 @@ from omnifuse.balance.base import move_batch, reduce_sum
 from omnifuse.fusion.dwfuse import dwfuse_encoder_loss
 from omnifuse.imputation.patterns import all_combinations
 from omnifuse.models.output import ModelOutput
-from omnifuse.training.losses import task_loss
+from omnifuse.tasks import task_loss
 
 
 class OmniFuseObjective(L.Callback):

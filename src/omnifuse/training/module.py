@@ -12,7 +12,8 @@ from torch import nn
 from omnifuse.errors import OmnifuseError
 from omnifuse.models.output import ModelOutput
 from omnifuse.training.config import TrainConfig
-from omnifuse.training.losses import probabilities, task_loss, unimodal_loss
+from omnifuse.tasks import probabilities, task_loss
+from omnifuse.training.losses import unimodal_loss
 
 
 class TrainingDiverged(OmnifuseError):
