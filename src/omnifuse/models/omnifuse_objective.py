@@ -15,10 +15,10 @@ import lightning as L
 import torch
 
 from omnifuse.balance.base import move_batch, reduce_sum
-from omnifuse.fusion.dwfuse import dwfuse_encoder_loss
+from omnifuse.fusion.dwfuse import omega
 from omnifuse.imputation.patterns import all_combinations
 from omnifuse.models.output import ModelOutput
-from omnifuse.tasks import task_loss
+from omnifuse.tasks import task_loss, true_class_probability
 
 
 class OmniFuseObjective(L.Callback):
@@ -114,6 +114,24 @@ class OmniFuseObjective(L.Callback):
         self.history = list(state_dict.get("history", []))
         if "generator" in state_dict:
             self.generator.set_state(state_dict["generator"])
+
+
+def dwfuse_encoder_loss(modality_logits: list[torch.Tensor], y: torch.Tensor, beta: float,
+                        present: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``L_enc = sum_m omega^m CE(g^m(v^m), y)`` (eq. 12), averaged over the batch.
+
+    With ``present`` (``(B, M)`` bool; used when absent modalities are not imputed), an absent
+    modality's head is neither trained on its placeholder nor counted as a confident "other"
+    modality (its p is taken as 0). Returns the loss and the ``(B, M)`` omega used.
+    """
+    p = torch.stack([true_class_probability(lg, y) for lg in modality_logits], dim=1)
+    if present is not None:
+        p = p * present.to(p.dtype)
+    w = omega(p, beta)
+    if present is not None:
+        w = w * present.to(w.dtype)
+    ce = torch.stack([task_loss(lg, y, "multiclass", reduction="none") for lg in modality_logits], dim=1)
+    return (w * ce).sum(dim=1).mean(), w
 
 
 @torch.no_grad()
