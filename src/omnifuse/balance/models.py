@@ -1,7 +1,8 @@
 """Registers every balancing strategy as a model name (kind "strategy").
 
 Entries come from the :class:`~omnifuse.balance.base.Strategy` subclasses' class metadata
-(``name``, ``paper``, docstring, ``defaults``), never from a hand-kept list. A strategy model is
+(``name``, ``paper``, docstring, ``defaults``), never from a hand-kept list; strategies that are
+one model's objective (``standalone = False``) are built by that model's entry instead. A strategy model is
 a :class:`~omnifuse.models.fusion_model.FusionModel` whose fusion operator is
 ``config.strategy["base"]`` (default "concat"), trained with the strategy built from the rest of
 ``config.strategy``. Strategies reading unimodal heads (g-blend, ogm-ge) enable them through
@@ -46,6 +47,8 @@ def build_strategy_model(dataset: MultimodalDataset, config: TrainConfig,
 
 def _register_strategies() -> None:
     for cls in all_strategies():
+        if not cls.standalone:
+            continue
         register(
             ModelEntry(
                 name=cls.name,
