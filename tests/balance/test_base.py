@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-import omnifuse.balance.models  # noqa: F401  (registers the strategies)
+import omnifuse.models.strategies  # noqa: F401  (registers the strategies)
 from omnifuse.balance import OGMGE, PMR, AlignmentLoss, GBlend, ModalityDropout, Strategy, all_strategies
 from omnifuse.errors import ConfigError
 from omnifuse.models.omnifuse_objective import OmniFuseObjective
