@@ -92,9 +92,10 @@ class TrainingRun(Protocol):
 
 
 class StrategyConfig(Protocol):
-    """A configuration with a ``strategy`` section (the trainer configuration)."""
+    """A configuration with a ``strategy`` section (the strategy's hyperparameters)."""
 
-    strategy: Mapping[str, Any]
+    @property
+    def strategy(self) -> Mapping[str, Any]: ...
 
 
 class Strategy:

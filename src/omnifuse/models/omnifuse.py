@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from torch import nn
 
 from omnifuse.utils.validation import validation_message
+from omnifuse.balance.base import Strategy
 from omnifuse.data.collate import SeriesBatch
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.errors import ConfigError
@@ -186,7 +187,7 @@ def _zero_like_row(x: Any) -> Any:
     return torch.zeros_like(x[:1])
 
 
-def build(dataset: Any, config: TrainConfig) -> tuple[OmniFuseModel, list[OmniFuseObjective]]:
+def build(dataset: Any, config: TrainConfig) -> tuple[MultimodalModel, list[Strategy]]:
     """The model and its objective, a strategy built from ``config.strategy`` like the others."""
     objective = OmniFuseObjective.from_config(config, task=dataset.task)
     return OmniFuseModel.from_dataset(dataset, config), [objective]

@@ -59,11 +59,11 @@ class OmniFuseObjective(Strategy):
     # ------------------------------------------------------------------ loss terms
     def task_weight(self, run: TrainingRun) -> float:
         """Weight of ``CE(o, y)``: lambda2 * alpha with DWFuse (eq. 14), else 1."""
-        opts = run.model.options
-        return opts.lambda2 * opts.alpha if opts.dwfuse else 1.0
+        opts = _omnifuse(run).options
+        return float(opts.lambda2 * opts.alpha) if opts.dwfuse else 1.0
 
     def loss_terms(self, output: StrategyOutput, batch: Batch, run: TrainingRun) -> dict[str, torch.Tensor]:
-        model = run.model
+        model = _omnifuse(run)
         opts = model.options
         terms: dict[str, torch.Tensor] = {}
         if opts.dwfuse and output.modality_logits:
@@ -78,6 +78,7 @@ class OmniFuseObjective(Strategy):
     def tla_loss(self, model: Any, output: StrategyOutput, batch: Batch) -> torch.Tensor:
         """Eq. 17: a share of the batch presented under the lazy combination only."""
         mask = batch["mask"]
+        assert self.lazy is not None, "tla_loss needs a mined lazy combination"
         lazy = self.lazy.to(mask.device).unsqueeze(0)
         lazy_mask = mask & lazy
         # eq. 16: samples that have the whole lazy combination (as scored when mining)
@@ -94,7 +95,7 @@ class OmniFuseObjective(Strategy):
 
     # ------------------------------------------------------------------ mining (eq. 15)
     def training_epoch_done(self, run: TrainingRun) -> None:
-        model = run.model
+        model = _omnifuse(run)
         if not model.options.tla or run.current_epoch < model.options.tla_start_epoch:
             return
         opts = model.options
@@ -134,6 +135,11 @@ class OmniFuseObjective(Strategy):
         if "generator" in state_dict:
             self.generator.set_state(state_dict["generator"])
             self._seeded = True
+
+
+def _omnifuse(run: TrainingRun) -> Any:
+    """The run's model: an :class:`~omnifuse.models.omnifuse.OmniFuseModel` (or one with its interface)."""
+    return run.model
 
 
 def dwfuse_encoder_loss(modality_logits: list[torch.Tensor], y: torch.Tensor, beta: float,
