@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import torch
 
-from omnifuse.balance.base import Batch, Strategy, StrategyOutput, TrainingRun, check_nonneg, embeddings_of
+from omnifuse.balance.base import (
+    STRATEGIES,
+    Batch,
+    Strategy,
+    StrategyOutput,
+    TrainingRun,
+    check_nonneg,
+    embeddings_of,
+)
 from omnifuse.errors import ConfigError
 
 
+@STRATEGIES.register
 class AlignmentLoss(Strategy):
     """Pulls the embeddings of a sample's present modalities together (squared L2 per pair).
 

@@ -38,6 +38,7 @@ from torch import nn
 from omnifuse.errors import ConfigError
 from omnifuse.tasks import TASK_NAMES
 from omnifuse.utils.options import check_options, constructor_options
+from omnifuse.utils.registry import Registry
 
 #: Keys of ``config.strategy`` read by the registry (not by the strategy itself).
 RESERVED_KEYS = ("base",)
@@ -102,16 +103,14 @@ class Strategy:
     """Base class of balancing strategies: no-op hooks plus class metadata.
 
     Subclasses set ``name`` (the registered model name), ``paper`` (citation), ``tasks`` (the
-    task types they support) and a docstring whose first line describes them.
+    task types they support) and a docstring whose first line describes them, and register
+    with ``@STRATEGIES.register``.
     """
 
     name: ClassVar[str] = ""
     kind: ClassVar[str] = "strategy"
     paper: ClassVar[str] = ""
     tasks: ClassVar[tuple[str, ...]] = TASK_NAMES
-    #: Offered as a model of its own (a fusion model trained with it). False for the objective
-    #: of one model, which only that model's entry builds.
-    standalone: ClassVar[bool] = True
     #: Configuration overrides the registered name implies. Strategies reading unimodal heads
     #: (``ModelOutput.modality_logits``) turn them on; the others leave them off, since heads
     #: that no loss uses would be dead weight (and an error under DDP, which needs every
@@ -209,19 +208,13 @@ class Strategy:
         return f"{type(self).__name__}({args})"
 
 
-def all_strategies() -> list[type[Strategy]]:
-    """Every (transitive) subclass of :class:`Strategy` declaring its own ``name``, by name.
+#: Every balancing strategy by name; each class registers itself with ``@STRATEGIES.register``.
+STRATEGIES: Registry[type[Strategy]] = Registry("strategy", packages="omnifuse.balance")
 
-    A subclass that only inherits its parent's name is not a strategy of its own.
-    """
-    found: dict[str, type[Strategy]] = {}
-    stack = list(Strategy.__subclasses__())
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
-        if cls.__dict__.get("name"):
-            found.setdefault(cls.name, cls)
-    return [found[name] for name in sorted(found)]
+
+def all_strategies() -> list[type[Strategy]]:
+    """Every registered strategy class, by name."""
+    return STRATEGIES.all()
 
 
 # ---------------------------------------------------------------------- shared helpers

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 
 from omnifuse.balance.base import (
+    STRATEGIES,
     Batch,
     Strategy,
     StrategyOutput,
@@ -23,6 +23,7 @@ from omnifuse.tasks import task_loss
 JOINT = "joint"
 
 
+@STRATEGIES.register
 class GBlend(Strategy):
     """Blends the joint and unimodal head losses with weights w ∝ ΔG / ΔO² (online G-Blend).
 

@@ -7,11 +7,12 @@ from typing import Any
 
 import torch
 
-from omnifuse.balance.base import Batch, Strategy, TrainingRun, check_unit
+from omnifuse.balance.base import STRATEGIES, Batch, Strategy, TrainingRun, check_unit
 from omnifuse.data.collate import SeriesBatch
 from omnifuse.errors import ConfigError
 
 
+@STRATEGIES.register
 class ModalityDropout(Strategy):
     """Drops each present modality of a training sample with probability p (keeps at least one).
 

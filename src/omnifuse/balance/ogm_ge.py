@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from omnifuse.balance.base import (
+    STRATEGIES,
     Batch,
     Strategy,
     StrategyOutput,
@@ -22,6 +23,7 @@ from omnifuse.errors import ConfigError
 from omnifuse.tasks import CLASSIFICATION_TASKS, true_class_probability
 
 
+@STRATEGIES.register
 class OGMGE(Strategy):
     """Slows down the encoders of dominant modalities by scaling their gradients each step.
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from omnifuse.balance.base import (
+    STRATEGIES,
     Batch,
     Strategy,
     StrategyOutput,
@@ -23,6 +23,7 @@ from omnifuse.balance.base import (
 from omnifuse.tasks import CLASSIFICATION_TASKS
 
 
+@STRATEGIES.register
 class PMR(Strategy):
     """Accelerates slow-learning modalities with prototype losses; regularises dominant ones early.
 

@@ -63,6 +63,7 @@ def extract_command(
     if text is not None and not column:
         raise ConfigError("--text needs --column: the name of the column holding the texts")
     check_output(out)
+    extractor: ImageExtractor | TextExtractor
     if images is not None:
         items = image_items(images, path_column=column or "path", id_column=id_column)
         extractor = ImageExtractor(model, image_size=image_size, allow_download=online)

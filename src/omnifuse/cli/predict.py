@@ -39,7 +39,11 @@ def predict(
     if out.is_dir():
         raise ConfigError(f"{out}: is a directory (--out takes a file)")
     bundle = load_bundle(run / "bundle")
-    ds, ids = _load_data(bundle, data, split, strict) if data is not None else _load_input(bundle, input_file)
+    if data is not None:
+        ds, ids = _load_data(bundle, data, split, strict)
+    else:
+        assert input_file is not None  # exactly one of --data / --input, checked above
+        ds, ids = _load_input(bundle, input_file)
     details = Predictor(bundle).details(ds)
     answers = answer_records(details, ds.modalities, ds.class_names, ds.task, ids)
     if out.suffix.lower() == ".csv":

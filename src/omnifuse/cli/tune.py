@@ -65,7 +65,7 @@ class _TrialProgress:
         self.task = self.bar.add_task("tune", total=self.total)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.bar.__exit__(*exc)
 
     def __call__(self, study: Any, trial: Any) -> None:

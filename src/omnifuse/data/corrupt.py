@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from omnifuse.data.arrays import IrregularSeries, ModalityData, blank_rows
+from omnifuse.data.arrays import IrregularSeries, LazyFiles, ModalityData, blank_rows
 from omnifuse.data.dataset import PATTERN_SEPARATOR, MultimodalDataset
 from omnifuse.data.spec import SEQUENCE_KINDS
 from omnifuse.errors import ConfigError, DataError
@@ -308,12 +308,16 @@ def _has_time_axis(ds: MultimodalDataset, name: str) -> bool:
     data = ds.data[name]
     if isinstance(data, IrregularSeries):
         return True
+    if isinstance(data, LazyFiles):
+        return False
     return data.ndim >= 3 or (data.ndim == 2 and ds.specs[name].kind in SEQUENCE_KINDS)
 
 
 def _values(ds: MultimodalDataset, name: str) -> np.ndarray:
     """A private copy of a modality's numeric values."""
     data = ds.data[name]
+    if isinstance(data, LazyFiles):
+        raise DataError(f"modality '{name}' holds file paths, not numeric values")
     return (data.values if isinstance(data, IrregularSeries) else data).copy()
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from omnifuse.data.arrays import IrregularSeries, LazyFiles
+from omnifuse.data.arrays import IrregularSeries, LazyFiles, ModalityData
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.labels import Labels
 from omnifuse.data.spec import ModalitySpec
@@ -46,7 +46,7 @@ def save_dataset(ds: MultimodalDataset, folder: Path) -> None:
         "labels": ds.labels.to_dict(),
         "info": ds.info,
     }
-    np.savez(folder / "arrays.npz", **arrays)
+    np.savez(folder / "arrays.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
     (folder / "meta.json").write_text(json.dumps(meta, default=str))
 
 
@@ -60,7 +60,7 @@ def load_dataset_npz(folder: Path) -> MultimodalDataset:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
         raise CacheError(f"{folder}: unreadable stored dataset ({exc})") from exc
-    data = {}
+    data: dict[str, ModalityData] = {}
     for name, container in meta["containers"].items():
         if container == "series":
             data[name] = IrregularSeries(
@@ -74,7 +74,7 @@ def load_dataset_npz(folder: Path) -> MultimodalDataset:
         specs=[ModalitySpec.from_dict(s) for s in meta["specs"]],
         data=data,
         mask=arrays["mask"],
-        labels=Labels(meta["labels"]["task"], arrays["y"], tuple(meta["labels"]["class_names"])),
+        labels=Labels.from_dict(meta["labels"], arrays["y"]),
         sample_ids=arrays["sample_ids"],
         groups=arrays["groups"],
         splits=arrays.get("splits"),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from omnifuse.encoders.base import Encoder
+from omnifuse.encoders.base import ENCODERS, Encoder
 from omnifuse.errors import ConfigError, DataError
 
 
@@ -36,6 +36,7 @@ def flatten_rows(x: torch.Tensor, input_dim: int, name: str) -> torch.Tensor:
     return flat.float()
 
 
+@ENCODERS.register
 class MLPEncoder(Encoder):
     """``Linear -> GELU -> LayerNorm -> Dropout`` blocks, then a linear projection.
 
@@ -46,6 +47,10 @@ class MLPEncoder(Encoder):
         dropout: dropout after each hidden block.
     """
 
+    name = "mlp"
+    kinds = ("tabular", "omics", "embedding")
+    default_for = ("tabular", "omics", "embedding")
+
     search_space = {
         "hidden": {"type": "int", "low": 32, "high": 256, "log": True},
         "dropout": {"type": "float", "low": 0.0, "high": 0.5},
@@ -55,7 +60,7 @@ class MLPEncoder(Encoder):
         self,
         input_dim: int,
         output_dim: int = 64,
-        hidden: Sequence[int] = (128,),
+        hidden: int | Sequence[int] = (128,),
         dropout: float = 0.1,
     ) -> None:
         super().__init__()

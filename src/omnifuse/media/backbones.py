@@ -110,6 +110,9 @@ class ImageBackbone(_Frozen):
         trainable: fine-tune the backbone (default: frozen).
     """
 
+    mean: torch.Tensor  # registered buffers
+    std: torch.Tensor
+
     def __init__(
         self,
         backbone: nn.Module,
@@ -141,7 +144,8 @@ class ImageBackbone(_Frozen):
 
         source = _source(model, allow_download)
         backbone = _load(AutoModel, source, "weights")
-        mean, std = IMAGENET_MEAN, IMAGENET_STD
+        mean: tuple[float, ...] = IMAGENET_MEAN
+        std: tuple[float, ...] = IMAGENET_STD
         if (source.directory / "preprocessor_config.json").is_file():
             processor = _load(AutoImageProcessor, source, "image processor")
             if getattr(processor, "do_normalize", True):
@@ -206,7 +210,8 @@ class TextBackbone(_Frozen):
             raise ConfigError(f"max_tokens must be an integer in [2, {limit or 'the model limit'}], got {max_tokens!r}")
         self.backbone, self.tokenizer, self.trainable = backbone, tokenizer, trainable
         self.pooling, self.max_tokens, self.normalize = pooling, max_tokens, normalize
-        self.output_dim = int(backbone.config.hidden_size)
+        config: Any = backbone.config
+        self.output_dim = int(config.hidden_size)
         self._freeze()
 
     @classmethod

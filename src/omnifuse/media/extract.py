@@ -99,7 +99,7 @@ def extract(
             for begin in range(0, len(items), batch_size):
                 positions = list(range(begin, min(begin + batch_size, len(items))))
                 _run_batch(items, positions, extractor, store, pool, vectors, failed, counts)
-                if bar is not None:
+                if bar is not None and task is not None:
                     bar.update(task, advance=len(positions))
         finally:
             if store is not None:

@@ -1,6 +1,7 @@
 """Intermediate fusion: encoders -> a fusion operator -> a classifier head.
 
-Every operator of :mod:`omnifuse.fusion` becomes a registered model of the same name.
+Every operator of the fusion registry is also a registered model of the same name (derived
+from :data:`omnifuse.fusion.base.FUSIONS`, so an operator registered later is one too).
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ from omnifuse.utils.options import check_options
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.errors import ConfigError
-from omnifuse.fusion import FUSION_OPERATORS
-from omnifuse.fusion.base import FusionOperator
+from omnifuse.fusion.base import FUSIONS, FusionOperator
 from omnifuse.models.base import MultimodalModel
 from omnifuse.models.heads import ClassifierHead
 from omnifuse.models.output import ModelOutput
-from omnifuse.models.registry import ModelEntry, first_line, prefixed, register, registered
+from omnifuse.models.registry import MODELS, ModelEntry, first_line, prefixed, registered
 from omnifuse.training.config import TrainConfig
 
 
@@ -61,10 +61,8 @@ class FusionModel(MultimodalModel):
 
 
 def build_fusion(name: str, n_modalities: int, dim: int, options: Mapping[str, Any]) -> FusionOperator:
-    """Instantiate fusion operator ``name``; an unknown option lists the valid ones."""
-    if name not in FUSION_OPERATORS:
-        raise ConfigError(f"unknown fusion '{name}' (valid: {', '.join(sorted(FUSION_OPERATORS))})")
-    cls = FUSION_OPERATORS[name]
+    """Instantiate fusion operator ``name``; an unknown name or option lists the valid ones."""
+    cls = FUSIONS.get(name)
     kwargs = check_options(cls, options, f"fusion '{name}'", skip=("n_modalities", "dim"))
     try:
         return cls(n_modalities, dim, **kwargs)
@@ -99,18 +97,20 @@ class HybridModel(FusionModel):
         return cls(dataset.specs, dataset.task, len(dataset.class_names), config, fusion=fusion)
 
 
+def _operator_entry(op_name: str, op_cls: type[FusionOperator]) -> ModelEntry:
+    """The model entry of fusion operator ``op_name``: a :class:`FusionModel` using it."""
+    return ModelEntry(
+        name=op_name,
+        kind="fusion",
+        paper=op_cls.paper,
+        description=first_line(op_cls.__doc__),
+        build=partial(_build_fusion, fusion=op_name),
+        space=prefixed(op_cls.search_space, "fusion"),
+    )
+
+
 def _register_operators() -> None:
-    for op_name, op_cls in FUSION_OPERATORS.items():
-        register(
-            ModelEntry(
-                name=op_name,
-                kind="fusion",
-                paper=getattr(op_cls, "paper", ""),
-                description=first_line(op_cls.__doc__),
-                build=partial(_build_fusion, fusion=op_name),
-                space=prefixed(getattr(op_cls, "search_space", {}), "fusion"),
-            )
-        )
+    MODELS.derive(FUSIONS, _operator_entry)
 
 
 def _build_fusion(dataset: MultimodalDataset, config: TrainConfig, fusion: str) -> FusionModel:

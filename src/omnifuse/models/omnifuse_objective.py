@@ -35,7 +35,6 @@ class OmniFuseObjective(Strategy):
     name = "omnifuse-objective"
     paper = "Wu et al., OmniFuse, Information Fusion 2025 (eqs. 12-18)"
     tasks = CLASSIFICATION_TASKS
-    standalone = False
     trace_name = "omnifuse"
 
     def __init__(self, seed: int | None = None) -> None:

@@ -11,7 +11,7 @@ modality are NaN (not measured), which the model handles as it does in training:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -72,6 +72,7 @@ def placeholder_labels(schema: DatasetSchema, n: int) -> Labels:
     class 0 (no label at all for multilabel tasks), with the model's task and class names
     so that compatibility checks see the model's classes.
     """
+    y: np.ndarray
     if schema.task == "multilabel":
         y = np.zeros((n, len(schema.class_names)), dtype=np.uint8)
     else:
@@ -99,7 +100,7 @@ def _container(spec: ModalitySpec, rows: Sequence[Parsed | None]) -> ModalityDat
     out = np.full((n, spec.n_features), np.nan, dtype=np.float32)
     for i, row in enumerate(rows):
         if row is not None:
-            out[i] = row
+            out[i] = cast(np.ndarray, row)  # vector kinds parse to arrays; series are handled above
     return out
 
 

@@ -21,7 +21,7 @@ from omnifuse.training.fit import resolve_config
 from omnifuse.tuning.objective import check_metric, inner_folds, make_objective
 from omnifuse.tuning.outputs import TuneSummary, history, importances, write_outputs
 from omnifuse.tuning.space import Space, compose_space, lowest, nest, override_space
-from omnifuse.tuning.study import COUNTED, counted, open_study
+from omnifuse.tuning.study import COUNTED, Direction, counted, open_study
 
 PROTOCOL = ("mean {metric} over {folds} stratified, patient-grouped inner folds of the training samples "
             "(early stopping on a share of each inner training part; test samples removed first); "
@@ -73,7 +73,7 @@ def tune(dataset: MultimodalDataset, model: str, n_trials: int = 20, *,
     ds = training_samples(dataset, test_split, train_split)
     full_space = tuning_space(entry, ds, user, space or {}, space_source)
     inner = inner_folds(ds, folds, resolved.seed, resolved.val_fraction)
-    direction = "maximize" if HIGHER_IS_BETTER[metric] else "minimize"
+    direction: Direction = "maximize" if HIGHER_IS_BETTER[metric] else "minimize"
     identity = json.loads(json.dumps({
         "model": entry.name, "metric": metric, "folds": folds, "test_split": test_split, "train_split": train_split,
         "n_samples": len(ds), "modalities": list(ds.modalities), "config": user, "space": full_space}, default=str))

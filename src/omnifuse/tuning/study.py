@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import optuna
 
@@ -32,7 +32,11 @@ def make_pruner(keep: float = 33.0, n_startup_trials: int = 4, n_warmup_steps: i
     return optuna.pruners.PercentilePruner(keep, n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps)
 
 
-def open_study(out: Path | None, resume: bool, identity: dict[str, Any], direction: str, seed: int,
+#: Which way the objective improves.
+Direction = Literal["minimize", "maximize"]
+
+
+def open_study(out: Path | None, resume: bool, identity: dict[str, Any], direction: Direction, seed: int,
                pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
     """A new study (in memory when ``out`` is None), or the one in ``out`` when ``resume``.
 
@@ -68,6 +72,7 @@ def _storage(db: Path) -> optuna.storages.RDBStorage:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         warnings.simplefilter("ignore", FutureWarning)
         params = inspect.signature(optuna.storages.RDBStorage).parameters
+        retry: dict[str, Any]
         if "heartbeat_stale_trial_callback" in params:  # optuna >= 4.9
             retry = {"heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)}
         else:

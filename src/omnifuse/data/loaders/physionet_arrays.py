@@ -9,10 +9,10 @@ from omnifuse.data.arrays import IrregularSeries
 
 def _mean_cells(cell: np.ndarray, value: np.ndarray, size: int) -> tuple[np.ndarray, int]:
     """Mean of ``value`` per ``cell`` (NaN where a cell has none) and the number of rows merged."""
-    means = np.bincount(cell, weights=value, minlength=size)
+    sums = np.bincount(cell, weights=value, minlength=size)
     counts = np.bincount(cell, minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
-        means /= counts
+        means = sums / counts
     return means, int(len(cell) - np.count_nonzero(counts))
 
 
