@@ -10,6 +10,7 @@ import torch
 from omnifuse.errors import ConfigError
 from omnifuse.tasks import (
     CLASSIFICATION_TASKS,
+    SINGLE_LABEL_TASKS,
     TASK_NAMES,
     TASKS,
     get_task,
@@ -20,11 +21,20 @@ from omnifuse.tasks import (
 
 
 def test_kinds_and_lists_follow_the_entries() -> None:
-    assert TASK_NAMES == ("binary", "multiclass", "multilabel")
-    assert CLASSIFICATION_TASKS == ("binary", "multiclass")
+    assert TASK_NAMES == ("binary", "multiclass", "multilabel", "survival")
+    assert CLASSIFICATION_TASKS == ("binary", "multiclass", "multilabel")
+    assert SINGLE_LABEL_TASKS == ("binary", "multiclass")
     assert all(TASKS[name].name == name for name in TASK_NAMES)
-    with pytest.raises(ConfigError, match="unknown task 'survival'.*binary, multiclass, multilabel"):
-        get_task("survival")
+    with pytest.raises(ConfigError, match="unknown task 'regression'.*binary, multiclass, multilabel, survival"):
+        get_task("regression")
+
+
+def test_survival_has_no_neural_loss_or_class_probabilities_yet() -> None:
+    logits, y = torch.zeros(2, 1), torch.zeros(2, 2)
+    with pytest.raises(ConfigError, match="survival tasks have no training loss"):
+        task_loss(logits, y, "survival")
+    with pytest.raises(ConfigError, match="survival tasks have no class probabilities"):
+        probabilities(logits, "survival")
 
 
 def test_single_label_losses_are_softmax_cross_entropy() -> None:

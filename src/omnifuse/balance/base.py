@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from omnifuse.errors import ConfigError
-from omnifuse.tasks import TASK_NAMES
+from omnifuse.tasks import CLASSIFICATION_TASKS
 from omnifuse.utils.options import check_options, constructor_options
 from omnifuse.utils.registry import Registry
 
@@ -110,7 +110,7 @@ class Strategy:
     name: ClassVar[str] = ""
     kind: ClassVar[str] = "strategy"
     paper: ClassVar[str] = ""
-    tasks: ClassVar[tuple[str, ...]] = TASK_NAMES
+    tasks: ClassVar[tuple[str, ...]] = CLASSIFICATION_TASKS
     #: Configuration overrides the registered name implies. Strategies reading unimodal heads
     #: (``ModelOutput.modality_logits``) turn them on; the others leave them off, since heads
     #: that no loss uses would be dead weight (and an error under DDP, which needs every

@@ -20,7 +20,7 @@ from omnifuse.balance.base import (
     ratio_to_others,
 )
 from omnifuse.errors import ConfigError
-from omnifuse.tasks import CLASSIFICATION_TASKS, true_class_probability
+from omnifuse.tasks import SINGLE_LABEL_TASKS, true_class_probability
 
 
 @STRATEGIES.register
@@ -54,7 +54,7 @@ class OGMGE(Strategy):
     search_space = {"alpha": {"type": "float", "low": 0.05, "high": 1.0, "log": True}}
     paper = ("Peng, Wei, Deng, Wang, Hu. Balanced multimodal learning via on-the-fly gradient "
              "modulation. CVPR 2022")
-    tasks = CLASSIFICATION_TASKS
+    tasks = SINGLE_LABEL_TASKS
     #: the unimodal heads must learn for their scores to mean anything: the registered model
     #: trains them with the module's unimodal loss (the paper's heads are slices of the joint
     #: linear classifier, trained by the joint loss; a FusionModel's joint head is an MLP)

@@ -20,7 +20,7 @@ from omnifuse.balance.base import (
     embeddings_of,
     ratio_to_others,
 )
-from omnifuse.tasks import CLASSIFICATION_TASKS
+from omnifuse.tasks import SINGLE_LABEL_TASKS
 
 
 @STRATEGIES.register
@@ -59,7 +59,7 @@ class PMR(Strategy):
     }
     paper = ("Fan, Xu, Wang, Wang, Guo. PMR: Prototypical modal rebalance for multimodal learning. "
              "CVPR 2023")
-    tasks = CLASSIFICATION_TASKS
+    tasks = SINGLE_LABEL_TASKS
 
     def __init__(self, alpha: float = 1.0, mu: float = 0.01, momentum: float = 0.2, entropy_epochs: int = 10) -> None:
         self.alpha = check_nonneg(alpha, "alpha")

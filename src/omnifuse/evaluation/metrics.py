@@ -21,7 +21,7 @@ import torch
 import torchmetrics.functional.classification as tmf
 
 from omnifuse.errors import ConfigError
-from omnifuse.tasks import TASK_NAMES
+from omnifuse.tasks import CLASSIFICATION_TASKS
 
 METRICS: tuple[str, ...] = (
     "auroc",
@@ -40,8 +40,8 @@ HIGHER_IS_BETTER: Mapping[str, bool] = MappingProxyType({m: m not in ("brier", "
 
 def as_arrays(probs: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, task: str) -> tuple[np.ndarray, np.ndarray]:
     """Validate and convert to ``(float64 (n, C) probabilities, int64 targets)``."""
-    if task not in TASK_NAMES:
-        raise ConfigError(f"unknown task '{task}' (valid: {', '.join(TASK_NAMES)})")
+    if task not in CLASSIFICATION_TASKS:
+        raise ConfigError(f"unknown task '{task}' (valid: {', '.join(CLASSIFICATION_TASKS)})")
     p = _to_numpy(probs).astype(np.float64, copy=False)
     t = _to_numpy(y)
     if task == "binary" and (p.ndim == 1 or (p.ndim == 2 and p.shape[1] == 1)):

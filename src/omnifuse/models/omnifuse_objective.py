@@ -18,7 +18,7 @@ import torch
 from omnifuse.balance.base import Batch, Strategy, StrategyOutput, TrainingRun
 from omnifuse.fusion.dwfuse import omega
 from omnifuse.imputation.patterns import all_combinations
-from omnifuse.tasks import CLASSIFICATION_TASKS, task_loss, true_class_probability
+from omnifuse.tasks import SINGLE_LABEL_TASKS, task_loss, true_class_probability
 
 
 class OmniFuseObjective(Strategy):
@@ -34,7 +34,7 @@ class OmniFuseObjective(Strategy):
 
     name = "omnifuse-objective"
     paper = "Wu et al., OmniFuse, Information Fusion 2025 (eqs. 12-18)"
-    tasks = CLASSIFICATION_TASKS
+    tasks = SINGLE_LABEL_TASKS
     trace_name = "omnifuse"
 
     def __init__(self, seed: int | None = None) -> None:
