@@ -33,6 +33,7 @@ from omnifuse.models.omnifuse_config import ABLATION_ROWS, OmniFuseOptions
 from omnifuse.models.omnifuse_objective import OmniFuseObjective
 from omnifuse.models.output import ModelOutput
 from omnifuse.models.registry import ModelEntry, first_line, register
+from omnifuse.tasks import SINGLE_LABEL_TASKS
 from omnifuse.training.config import TrainConfig
 
 
@@ -51,7 +52,7 @@ class OmniFuseModel(MultimodalModel):
     name = "omnifuse"
     kind = "model"
     paper = "Wu et al., OmniFuse, Information Fusion 2025"
-    tasks = ("binary", "multiclass")
+    tasks = SINGLE_LABEL_TASKS
     #: Around the paper's settings (section 4.3: K = 5, alpha = 0.1, beta = 0.5,
     #: lambdas 1 / 10 / 0.5, chosen there by a grid search around them), a decade each way.
     search_space = {
