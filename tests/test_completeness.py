@@ -26,7 +26,7 @@ import tests.data.loaders.test_formats as format_tests
 import tests.encoders.test_contract as encoder_tests
 import tests.fusion.test_contract as fusion_tests
 from omnifuse.balance.base import STRATEGIES, Strategy
-from omnifuse.balance.models import build_strategy_model
+from omnifuse.models.strategies import build_strategy_model
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.loaders import FORMATS, DatasetFormat, load_dataset, write_folder
 from omnifuse.data.simulate import make_lowquality

@@ -6,9 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-import omnifuse.balance.models  # noqa: F401  (registers the strategies)
+import omnifuse.models.strategies  # noqa: F401  (registers the strategies)
 from omnifuse.balance import OGMGE, PMR, AlignmentLoss, GBlend, ModalityDropout, Strategy, all_strategies
 from omnifuse.errors import ConfigError
+from omnifuse.models.omnifuse_objective import OmniFuseObjective
 from omnifuse.models.registry import first_line, get_model
 from omnifuse.training.config import validate_config
 
@@ -19,6 +20,8 @@ EXPECTED = {"g-blend": GBlend, "ogm-ge": OGMGE, "pmr": PMR, "modality-dropout": 
 def test_subclasses_have_metadata() -> None:
     found = {cls.name: cls for cls in all_strategies()}
     assert found == EXPECTED
+    # OmniFuse's objective is a strategy too, built by the OmniFuse entries, not a model of its own
+    assert issubclass(OmniFuseObjective, Strategy) and OmniFuseObjective.name not in found
     for cls in found.values():
         assert issubclass(cls, Strategy)
         assert cls.kind == "strategy"

@@ -9,7 +9,7 @@ import lightning as L
 import numpy as np
 import pytest
 
-import omnifuse.balance.models  # noqa: F401  (registers the strategies)
+import omnifuse.models.strategies  # noqa: F401  (registers the strategies)
 from omnifuse.balance import Strategy
 from omnifuse.balance.base import STRATEGIES
 from omnifuse.data.dataset import MultimodalDataset

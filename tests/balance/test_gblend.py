@@ -9,7 +9,7 @@ import torch
 
 from omnifuse.balance import GBlend
 from omnifuse.models.output import ModelOutput
-from omnifuse.training.losses import task_loss
+from omnifuse.tasks import task_loss
 
 MODS = ("a", "b")
 
@@ -66,10 +66,11 @@ def test_objective_is_weighted_sum_of_head_losses() -> None:
 
 
 def test_uniform_before_first_estimate_then_formula() -> None:
-    """Drive the epoch-end callback with synthetic per-epoch head losses."""
+    """Drive the validation-epoch hook with synthetic per-epoch head losses."""
     g = GBlend(every=1, floor=0.0, smoothing=0.0, eps=0.0)
     logged: dict[str, float] = {}
-    module = SimpleNamespace(modalities=MODS, task="binary", log=lambda k, v, **kw: logged.__setitem__(k, v))
+    run = SimpleNamespace(modalities=MODS, task="binary", log=lambda k, v, **kw: logged.__setitem__(k, v),
+                          device="cpu", reduce_sum=lambda t: t)
     history = [  # (train, validation) mean losses per epoch
         ({"joint": 0.6, "a": 0.6, "b": 0.6}, {"joint": 0.7, "a": 0.7, "b": 0.7}),
         ({"joint": 0.4, "a": 0.5, "b": 0.3}, {"joint": 0.6, "a": 0.65, "b": 0.68}),
@@ -77,7 +78,8 @@ def test_uniform_before_first_estimate_then_formula() -> None:
     for epoch, (train, val) in enumerate(history):
         g._train = {h: [v * 10, 10] for h, v in train.items()}  # sums over 10 training samples
         g._val = {h: [v * 4, 4] for h, v in val.items()}  # sums over 4 validation samples
-        g.on_validation_epoch_end(SimpleNamespace(current_epoch=epoch, sanity_checking=False), module)
+        run.current_epoch = epoch
+        g.validation_epoch_done(run)
     assert g.weights_history[0] == pytest.approx({"joint": 1 / 3, "a": 1 / 3, "b": 1 / 3})
     # joint: dG 0.10, dO (0.60-0.4)-(0.1) = 0.10 -> 10
     # a:     dG 0.05, dO (0.65-0.5)-(0.1) = 0.05 -> 20
@@ -91,12 +93,14 @@ def test_uniform_before_first_estimate_then_formula() -> None:
 
 def test_every_two_epochs() -> None:
     g = GBlend(every=2, floor=0.0, smoothing=0.0)
-    module = SimpleNamespace(modalities=("a",), task="binary", log=lambda *a, **k: None)
+    run = SimpleNamespace(modalities=("a",), task="binary", log=lambda *a, **k: None, device="cpu",
+                          reduce_sum=lambda t: t)
     losses = [(0.6, 0.7), (0.5, 0.68), (0.4, 0.6), (0.3, 0.58)]
     for epoch, (t, v) in enumerate(losses):
         g._train = {"joint": [t, 1], "a": [t + 0.1, 1]}
         g._val = {"joint": [v, 1], "a": [v + 0.01, 1]}
-        g.on_validation_epoch_end(SimpleNamespace(current_epoch=epoch, sanity_checking=False), module)
+        run.current_epoch = epoch
+        g.validation_epoch_done(run)
     # snapshot at epoch 1, first estimate at epoch 3 against it
     assert g.weights_history[0] == g.weights_history[1] == g.weights_history[2] == {"joint": 0.5, "a": 0.5}
     assert g.weights_history[3] != {"joint": 0.5, "a": 0.5}

@@ -16,7 +16,8 @@ from omnifuse.models.fusion_model import FusionModel
 from omnifuse.models.output import ModelOutput
 from omnifuse.training.batches import TensorStore
 from omnifuse.training.config import validate_config
-from omnifuse.training.losses import task_loss, unimodal_loss
+from omnifuse.tasks import task_loss
+from omnifuse.training.losses import unimodal_loss
 
 
 def binary_logits(p_true: list[float], y: torch.Tensor) -> torch.Tensor:
@@ -87,9 +88,10 @@ def backward(model: FusionModel, batch: dict) -> ModelOutput:
     return out
 
 
-def stub_module(model: nn.Module, output: ModelOutput, batch: dict) -> SimpleNamespace:
-    return SimpleNamespace(model=model, modalities=tuple(model.modalities), task="binary",
-                           last_output=output, last_batch=batch)
+def stub_run(model: nn.Module, epoch: int = 0) -> SimpleNamespace:
+    """What OGM-GE reads of the training run (one process)."""
+    return SimpleNamespace(model=model, modalities=tuple(model.modalities), task="binary", current_epoch=epoch,
+                           world_size=1, reduce_sum=lambda t: t)
 
 
 def dominant_output(model: FusionModel, batch: dict, dominant: str, real: ModelOutput) -> ModelOutput:
@@ -104,7 +106,7 @@ def test_gradients_scaled_on_exactly_the_dominant_encoder() -> None:
     before = {id(p): p.grad.clone() for p in model.parameters() if p.grad is not None}
     output = dominant_output(model, batch, "m1", real)
     ogm = OGMGE(alpha=1.0, ge=False)
-    ogm.on_after_backward(SimpleNamespace(current_epoch=0), stub_module(model, output, batch))
+    ogm.after_backward(output, batch, stub_run(model))
     k = 1 - math.tanh(1.0 * (0.9 / 0.5 - 1))
     assert ogm.last_coefficients == pytest.approx({"m0": 1.0, "m1": k, "m2": 1.0})
     target = {id(p) for p in model.encoders["m1"].parameters()}
@@ -128,7 +130,7 @@ def test_gaussian_enhancement_only_touches_encoders() -> None:
     output = dominant_output(model, batch, "m0", real)
     torch.manual_seed(0)
     ogm = OGMGE(alpha=1.0, ge=True)
-    ogm.on_after_backward(SimpleNamespace(current_epoch=0), stub_module(model, output, batch))
+    ogm.after_backward(output, batch, stub_run(model))
     k = ogm.last_coefficients
     encoder_params = {id(p): m for m in model.modalities for p in model.encoders[m].parameters()}
     for p in model.parameters():
@@ -148,7 +150,7 @@ def test_no_modulation_outside_the_window() -> None:
     before = {id(p): p.grad.clone() for p in model.parameters() if p.grad is not None}
     output = dominant_output(model, batch, "m1", real)
     ogm = OGMGE(alpha=1.0, modulation_starts=1, modulation_ends=3)
-    ogm.on_after_backward(SimpleNamespace(current_epoch=0), stub_module(model, output, batch))
+    ogm.after_backward(output, batch, stub_run(model))
     for p in model.parameters():
         if id(p) in before:
             torch.testing.assert_close(p.grad, before[id(p)], rtol=0, atol=0)
@@ -174,7 +176,7 @@ def test_selection_by_module_not_by_name_prefix() -> None:
     output = ModelOutput(torch.zeros(2, 2), {"a": binary_logits([0.9, 0.9], y), "ab": binary_logits([0.3, 0.3], y)})
     batch = {"y": y, "mask": torch.ones(2, 2, dtype=torch.bool)}
     ogm = OGMGE(alpha=1.0, ge=False)
-    ogm.on_after_backward(SimpleNamespace(current_epoch=0), stub_module(model, output, batch))
+    ogm.after_backward(output, batch, stub_run(model))
     k = 1 - math.tanh(0.9 / 0.3 - 1)
     for p in model.encoders["a"].parameters():
         torch.testing.assert_close(p.grad, torch.full_like(p, k))
@@ -187,14 +189,14 @@ def test_epoch_history() -> None:
     y = torch.tensor([1, 1])
     batch = {"y": y, "mask": torch.ones(2, 2, dtype=torch.bool)}
     ogm = OGMGE(alpha=1.0, ge=False)
-    trainer = SimpleNamespace(current_epoch=0)
-    ogm.on_train_epoch_start(trainer, None)
+    run = stub_run(model)
+    ogm.training_epoch_start(run)
     for pa in (0.9, 0.5):
         for p in model.parameters():
             p.grad = torch.ones_like(p)
         output = ModelOutput(torch.zeros(2, 2), {"a": binary_logits([pa, pa], y), "ab": binary_logits([0.3, 0.3], y)})
-        ogm.on_after_backward(trainer, stub_module(model, output, batch))
-    ogm.on_train_epoch_end(trainer, None)
+        ogm.after_backward(output, batch, run)
+    ogm.training_epoch_done(run)
     k1, k2 = 1 - math.tanh(0.9 / 0.3 - 1), 1 - math.tanh(0.5 / 0.3 - 1)
     assert ogm.coefficients_history == [pytest.approx({"a": (k1 + k2) / 2, "ab": 1.0})]
     assert ogm.ratio_history[0]["a"] == pytest.approx((3.0 + 0.5 / 0.3) / 2)

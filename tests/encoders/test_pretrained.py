@@ -1,4 +1,4 @@
-"""Pretrained backbones through transformers: tiny random models saved to disk, loaded by path."""
+"""Pretrained backbones as encoders: tiny random models saved to disk, loaded by path."""
 
 from __future__ import annotations
 
@@ -6,13 +6,7 @@ import pytest
 import torch
 
 from omnifuse.encoders.base import Encoder
-from omnifuse.encoders.pretrained import (
-    PretrainedImageEncoder,
-    PretrainedTextEncoder,
-    cls_pool,
-    mean_pool,
-    sentence_transformers_settings,
-)
+from omnifuse.encoders.pretrained import PretrainedImageEncoder, PretrainedTextEncoder
 from omnifuse.errors import ConfigError, DataError
 from tests.media.conftest import save_tiny_bert, save_tiny_resnet
 
@@ -81,13 +75,6 @@ def test_text_truncation_to_max_tokens(bert_dir):
     assert torch.allclose(enc([long]), enc([" ".join(["effusion"] * 4)]), atol=1e-6)  # [CLS] 4 words [SEP]
 
 
-def test_cls_and_mean_pooling():
-    hidden = torch.tensor([[[1.0, 0.0], [3.0, 2.0], [100.0, 100.0]]])
-    mask = torch.tensor([[1, 1, 0]])
-    assert torch.equal(cls_pool(hidden, mask), torch.tensor([[1.0, 0.0]]))
-    assert torch.equal(mean_pool(hidden, mask), torch.tensor([[2.0, 1.0]]))  # padding ignored
-
-
 def test_text_options_are_checked(bert_dir):
     with pytest.raises(ConfigError, match="pooling"):
         PretrainedTextEncoder.from_pretrained(bert_dir, pooling="max")
@@ -98,18 +85,6 @@ def test_text_options_are_checked(bert_dir):
 def test_normalize_gives_unit_vectors(bert_dir):
     enc = PretrainedTextEncoder.from_pretrained(bert_dir, normalize=True)
     assert torch.allclose(enc(["heart size is normal", "mild pulmonary edema"]).norm(dim=1), torch.ones(2))
-
-
-def test_sentence_transformers_declarations(tmp_path):
-    assert sentence_transformers_settings(tmp_path) == (None, False)
-    (tmp_path / "1_Pooling").mkdir()
-    (tmp_path / "1_Pooling" / "config.json").write_text('{"pooling_mode_cls_token": true}')
-    (tmp_path / "modules.json").write_text(
-        '[{"path": "", "type": "sentence_transformers.models.Transformer"},'
-        ' {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},'
-        ' {"path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]'
-    )
-    assert sentence_transformers_settings(tmp_path) == ("cls", True)
 
 
 def test_unloadable_directory_is_a_config_error(tmp_path):

@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from omnifuse.fusion.dwfuse import blend, dwfuse_encoder_loss, inference_omega, omega
+from omnifuse.fusion.dwfuse import blend, inference_omega, omega
 
 
 def test_omega_hand_computed_three_modalities():
@@ -24,17 +24,6 @@ def test_omega_suppresses_a_modality_when_others_are_confident_and_is_constant()
     assert torch.equal(omega(torch.tensor([[0.7]]), 0.5), torch.ones(1, 1))  # M = 1
 
 
-def test_encoder_loss_is_omega_weighted_cross_entropy():
-    logits = [torch.tensor([[2.0, 0.0], [0.0, 1.0]]), torch.tensor([[0.0, 0.0], [3.0, 0.0]])]
-    y = torch.tensor([0, 1])
-    loss, w = dwfuse_encoder_loss(logits, y, beta=0.5)
-    p = torch.stack([torch.softmax(lg, -1)[torch.arange(2), y] for lg in logits], dim=1)
-    ce = torch.stack([torch.nn.functional.cross_entropy(lg, y, reduction="none") for lg in logits], dim=1)
-    w_hand = torch.stack([(1 - p[:, 1]) ** 0.5, (1 - p[:, 0]) ** 0.5], dim=1)
-    torch.testing.assert_close(w, w_hand)
-    torch.testing.assert_close(loss, (w_hand * ce).sum(1).mean())
-
-
 def test_blend_is_a_normalised_mixture():
     joint = torch.tensor([[0.0, 0.0]])
     heads = [torch.tensor([[10.0, 0.0]])]
@@ -53,6 +42,3 @@ def test_absent_modalities_neither_weigh_nor_suppress():
     p0, p2 = torch.softmax(logits[0], -1).max(), torch.softmax(logits[2], -1).max()
     torch.testing.assert_close(w[0, 0], (1 - p2) ** 0.25)  # the absent head does not suppress m0
     torch.testing.assert_close(w[0, 2], (1 - p0) ** 0.25)
-    y = torch.tensor([0])
-    loss_present, wp = dwfuse_encoder_loss(logits, y, 0.5, present=present)
-    assert wp[0, 1] == 0  # the placeholder's head is not trained

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from omnifuse.balance.base import Strategy
 from omnifuse.data.splits import train_val_test_indices
 from omnifuse.evaluation.metrics import compute_metrics
 from omnifuse.models import all_models
@@ -70,16 +71,13 @@ def test_single_modality_dataset(cohort3):
         assert np.isfinite(probs).all()
 
 
-class PoisonHook:
+class PoisonHook(Strategy):
     """Returns a NaN loss term at the 3rd training batch."""
 
     def __init__(self) -> None:
         self.calls = 0
 
-    def transform_batch(self, batch, module):
-        return batch
-
-    def loss_terms(self, output, batch, module):
+    def loss_terms(self, output, batch, run):
         self.calls += 1
         return {"poison": torch.tensor(float("nan") if self.calls == 3 else 0.0)}
 

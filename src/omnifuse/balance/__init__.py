@@ -1,8 +1,8 @@
-"""Balancing strategies for imbalanced modalities: loss hooks that are also Lightning callbacks.
+"""Balancing strategies for imbalanced modalities: hooks the training module calls.
 
 Each strategy works with any model honouring the model contract (per-modality heads and
 embeddings where it needs them) and any number of modalities. Importing
-:mod:`omnifuse.balance.models` registers them as model names of kind "strategy".
+:mod:`omnifuse.models.strategies` registers them as model names of kind "strategy".
 """
 
 from omnifuse.balance.alignment import AlignmentLoss, alignment_loss

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 import torch
 
-from omnifuse.balance.base import STRATEGIES, Strategy, check_nonneg, embeddings_of
+from omnifuse.balance.base import (
+    STRATEGIES,
+    Batch,
+    Strategy,
+    StrategyOutput,
+    TrainingRun,
+    check_nonneg,
+    embeddings_of,
+)
 from omnifuse.errors import ConfigError
-
-if TYPE_CHECKING:
-    from omnifuse.models.output import ModelOutput
-    from omnifuse.training.module import FusionModule
 
 
 @STRATEGIES.register
@@ -37,10 +39,10 @@ class AlignmentLoss(Strategy):
     def __init__(self, weight: float = 0.1) -> None:
         self.weight = check_nonneg(weight, "weight")
 
-    def loss_terms(self, output: ModelOutput, batch: dict[str, Any], module: "FusionModule") -> dict[str, torch.Tensor]:
+    def loss_terms(self, output: StrategyOutput, batch: Batch, run: TrainingRun) -> dict[str, torch.Tensor]:
         if self.weight == 0:
             return {}
-        modalities = tuple(module.modalities)
+        modalities = tuple(run.modalities)
         z = embeddings_of(output, modalities, self.name)
         return {"alignment": self.weight * alignment_loss(z, batch["mask"], modalities)}
 

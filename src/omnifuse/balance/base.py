@@ -1,44 +1,105 @@
-"""What every balancing strategy shares: a loss hook that is also a Lightning callback.
+"""What every balancing strategy shares: hooks the training module calls, and class metadata.
 
-A strategy plugs into :class:`omnifuse.training.module.FusionModule` in two ways at once:
+The training module (:class:`omnifuse.training.module.FusionModule`) calls a strategy's hooks
+at fixed points of a run, passing what they act on: the batch, the model's output and the run
+itself (a :class:`TrainingRun`: the model, its modalities and task, the epoch, and the few
+services a strategy needs of the run, such as summing over the processes of a distributed run
+or the training batches on the model's device). Strategies never import the training layer
+and never read state the module keeps for them.
 
-* as a *loss hook*: ``transform_batch(batch, module)`` may change a training batch before the
-  forward pass, ``loss_terms(output, batch, module)`` returns extra (already weighted) loss
-  terms that the module adds to the task loss;
-* as a *Lightning callback*: the ``fit`` unit hands hooks that are callbacks to the Trainer,
-  so a strategy can also act on gradients (``on_after_backward``), validation batches or epoch
-  ends.
+Per training batch, in this order:
 
-Strategies only rely on the model contract (:class:`omnifuse.models.output.ModelOutput`), the
-batch format (``{"inputs", "mask", "y", "index"}``) and, where they need it, a ``model.encoders``
-module dict. Every hyperparameter is a keyword argument of ``__init__``; ``config.strategy``
-holds them (see :meth:`Strategy.from_config`).
+* ``transform_batch(batch, run)`` may change the batch before the forward pass;
+* ``task_weight(run)`` weights the task loss (1 by default); ``loss_terms(output, batch, run)``
+  returns extra, already weighted loss terms the module adds to it;
+* ``after_backward(output, batch, run)`` sees the gradients of that loss (and may change them);
+* ``after_batch(output, batch, run)`` follows the optimiser step.
+
+Per run and epoch: ``train_start``, ``training_epoch_start``, ``training_epoch_done``,
+``validation_epoch_start``, ``validation_batch(output, batch, run)`` and
+``validation_epoch_done`` (validation hooks are not called during Lightning's sanity check).
+``state_dict`` / ``load_state_dict`` are saved in and restored from the run's checkpoints.
+
+Strategies only rely on the model contract (:class:`StrategyOutput`, the parts of
+``omnifuse.models.output.ModelOutput`` they read), the batch format
+(``{"inputs", "mask", "y", "index"}``) and, where they need it, a ``model.encoders`` module
+dict. Every hyperparameter is a keyword argument of ``__init__``; ``config.strategy`` holds
+them (see :meth:`Strategy.from_config`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, Protocol
 
-import lightning as L
 import torch
+from torch import nn
 
+from omnifuse.errors import ConfigError
+from omnifuse.tasks import CLASSIFICATION_TASKS
 from omnifuse.utils.options import check_options, constructor_options
 from omnifuse.utils.registry import Registry
-from omnifuse.errors import ConfigError
 
-if TYPE_CHECKING:
-    from omnifuse.models.output import ModelOutput
-    from omnifuse.training.config import TrainConfig
-    from omnifuse.training.module import FusionModule
-
-ALL_TASKS = ("binary", "multiclass", "multilabel")
-CLASSIFICATION_TASKS = ("binary", "multiclass")
 #: Keys of ``config.strategy`` read by the registry (not by the strategy itself).
 RESERVED_KEYS = ("base",)
 
+Batch = dict[str, Any]
 
-class Strategy(L.Callback):
+
+class StrategyOutput(Protocol):
+    """What strategies read of a model's output (the model contract's ``ModelOutput``)."""
+
+    logits: torch.Tensor
+    modality_logits: dict[str, torch.Tensor]
+    embeddings: dict[str, torch.Tensor]
+
+
+class TrainingRun(Protocol):
+    """What a strategy's hooks may use of the run calling them.
+
+    The training module is one; tests pass small stand-ins with the attributes a hook reads.
+    """
+
+    model: nn.Module
+    modalities: tuple[str, ...]
+    task: str
+    n_classes: int
+
+    @property
+    def current_epoch(self) -> int: ...
+
+    @property
+    def global_step(self) -> int: ...
+
+    @property
+    def seed(self) -> int:
+        """The run's random seed."""
+
+    @property
+    def world_size(self) -> int:
+        """Number of processes of the run (1 unless distributed)."""
+
+    @property
+    def device(self) -> torch.device: ...
+
+    def reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        """``tensor`` summed over the processes of a distributed run (unchanged in one process)."""
+
+    def training_batches(self) -> Iterable[Batch]:
+        """One pass over the training batches, each on the model's device."""
+
+    def log(self, name: str, value: Any, *args: Any, **kwargs: Any) -> None:
+        """Log a value (Lightning's ``LightningModule.log``)."""
+
+
+class StrategyConfig(Protocol):
+    """A configuration with a ``strategy`` section (the strategy's hyperparameters)."""
+
+    @property
+    def strategy(self) -> Mapping[str, Any]: ...
+
+
+class Strategy:
     """Base class of balancing strategies: no-op hooks plus class metadata.
 
     Subclasses set ``name`` (the registered model name), ``paper`` (citation), ``tasks`` (the
@@ -49,7 +110,7 @@ class Strategy(L.Callback):
     name: ClassVar[str] = ""
     kind: ClassVar[str] = "strategy"
     paper: ClassVar[str] = ""
-    tasks: ClassVar[tuple[str, ...]] = ALL_TASKS
+    tasks: ClassVar[tuple[str, ...]] = CLASSIFICATION_TASKS
     #: Configuration overrides the registered name implies. Strategies reading unimodal heads
     #: (``ModelOutput.modality_logits``) turn them on; the others leave them off, since heads
     #: that no loss uses would be dead weight (and an error under DDP, which needs every
@@ -58,14 +119,53 @@ class Strategy(L.Callback):
     #: Tunable hyperparameters, keys relative to ``strategy.`` (see :mod:`omnifuse.tuning.space`).
     search_space: ClassVar[dict[str, dict[str, Any]]] = {}
 
-    # ------------------------------------------------------------------ loss-hook protocol
-    def transform_batch(self, batch: dict[str, Any], module: "FusionModule") -> dict[str, Any]:
+    # ------------------------------------------------------------------ per training batch
+    def transform_batch(self, batch: Batch, run: TrainingRun) -> Batch:
         """Change a training batch before the forward pass (default: unchanged)."""
         return batch
 
-    def loss_terms(self, output: ModelOutput, batch: dict[str, Any], module: "FusionModule") -> dict[str, torch.Tensor]:
+    def task_weight(self, run: TrainingRun) -> float:
+        """Factor of the task loss in the training objective (default 1)."""
+        return 1.0
+
+    def loss_terms(self, output: StrategyOutput, batch: Batch, run: TrainingRun) -> dict[str, torch.Tensor]:
         """Extra, already weighted loss terms of a training batch (default: none)."""
         return {}
+
+    def after_backward(self, output: StrategyOutput, batch: Batch, run: TrainingRun) -> None:
+        """Called when the gradients of a training batch's loss are set, before the optimiser step."""
+
+    def after_batch(self, output: StrategyOutput, batch: Batch, run: TrainingRun) -> None:
+        """Called after the optimiser step of a training batch (``batch`` as transformed)."""
+
+    # ------------------------------------------------------------------ per run and epoch
+    def train_start(self, run: TrainingRun) -> None:
+        """Called once before the first training batch (also when a run resumes)."""
+
+    def training_epoch_start(self, run: TrainingRun) -> None:
+        """Called at the start of every training epoch."""
+
+    def training_epoch_done(self, run: TrainingRun) -> None:
+        """Called once per epoch, right after its last training batch: at the start of that
+        epoch's validation, or at the epoch end when it has none. Per-epoch state updated here
+        is in the checkpoint written at the end of validation, so a resumed run continues from it."""
+
+    def validation_epoch_start(self, run: TrainingRun) -> None:
+        """Called before the first batch of every validation pass."""
+
+    def validation_batch(self, output: StrategyOutput, batch: Batch, run: TrainingRun) -> None:
+        """Called with the model's output (eval mode, no gradients) for every validation batch."""
+
+    def validation_epoch_done(self, run: TrainingRun) -> None:
+        """Called after the last batch of every validation pass."""
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs of the strategy's learnt state (saved in checkpoints)."""
+        return {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -74,7 +174,7 @@ class Strategy(L.Callback):
         return constructor_options(cls)
 
     @classmethod
-    def from_config(cls, config: "TrainConfig | Mapping[str, Any] | None" = None,
+    def from_config(cls, config: StrategyConfig | Mapping[str, Any] | None = None,
                     task: str | None = None) -> "Strategy":
         """Build from ``config.strategy`` (or a plain dict of hyperparameters).
 
@@ -102,36 +202,6 @@ class Strategy(L.Callback):
         """Raise :class:`ConfigError` when the strategy does not support ``task``."""
         if task not in cls.tasks:
             raise ConfigError(f"strategy '{cls.name}' does not support {task} tasks (supports: {', '.join(cls.tasks)})")
-
-    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        task = getattr(pl_module, "task", None)
-        if task is not None:
-            self.check_task(task)
-
-    # ------------------------------------------------------------------ epoch bookkeeping
-    def training_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        """Called at the start of every training epoch (override instead of ``on_train_epoch_start``)."""
-
-    def training_epoch_done(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        """Called once per epoch, right after its last training batch: at the start of that
-        epoch's validation, or at the epoch end when it has none. Per-epoch state updated here
-        is in the checkpoint written at the end of validation, so a resumed run continues from it."""
-
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._epoch_open = True
-        self.training_epoch_start(trainer, pl_module)
-
-    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not trainer.sanity_checking:
-            self._close_epoch(trainer, pl_module)
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._close_epoch(trainer, pl_module)
-
-    def _close_epoch(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if getattr(self, "_epoch_open", False):
-            self._epoch_open = False
-            self.training_epoch_done(trainer, pl_module)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.param_names() if hasattr(self, k))
@@ -166,13 +236,13 @@ def check_nonneg(value: float, what: str) -> float:
     return value
 
 
-def modality_logits_of(output: ModelOutput, modalities: tuple[str, ...], strategy: str) -> dict[str, torch.Tensor]:
+def modality_logits_of(output: StrategyOutput, modalities: tuple[str, ...], strategy: str) -> dict[str, torch.Tensor]:
     """The unimodal logits of every modality, or a ConfigError saying the model lacks them."""
     return _per_modality(output.modality_logits, "heads (ModelOutput.modality_logits)", modalities, strategy,
                          "use a model with unimodal heads (config: unimodal_heads: true)")
 
 
-def embeddings_of(output: ModelOutput, modalities: tuple[str, ...], strategy: str) -> dict[str, torch.Tensor]:
+def embeddings_of(output: StrategyOutput, modalities: tuple[str, ...], strategy: str) -> dict[str, torch.Tensor]:
     """The embedding of every modality, or a ConfigError saying the model lacks them."""
     return _per_modality(output.embeddings, "embeddings (ModelOutput.embeddings)", modalities, strategy,
                          "this model does not return them")
@@ -184,19 +254,6 @@ def _per_modality(values: dict[str, torch.Tensor], what: str, modalities: tuple[
     if missing:
         raise ConfigError(f"strategy '{strategy}' needs per-modality {what} for {', '.join(missing)}; {hint}")
     return {m: values[m] for m in modalities}
-
-
-def true_class_scores(logits: torch.Tensor, y: torch.Tensor, present: torch.Tensor,
-                      reduction: str = "mean") -> torch.Tensor | None:
-    """Softmax probability of the true class, summed or averaged over present samples.
-
-    Returns None when no sample has the modality.
-    """
-    if not bool(present.any()):
-        return None
-    probs = torch.softmax(logits[present].detach().float(), dim=-1)
-    picked = probs.gather(1, y[present].long().view(-1, 1)).squeeze(1)
-    return picked.sum() if reduction == "sum" else picked.mean()
 
 
 def ratio_to_others(scores: Mapping[str, float | None]) -> dict[str, float | None]:
@@ -213,19 +270,3 @@ def ratio_to_others(scores: Mapping[str, float | None]) -> dict[str, float | Non
         others = (total - s) / (len(valid) - 1)
         out[m] = s / others if others > 0 else (float("inf") if s > 0 else 1.0)
     return out
-
-
-def move_batch(batch: dict[str, Any], module: L.LightningModule) -> dict[str, Any]:
-    """``batch`` on the module's device (through the module's own transfer hook)."""
-    return module.transfer_batch_to_device(batch, module.device, 0)
-
-
-def world_size(trainer: Any) -> int:
-    return int(getattr(trainer, "world_size", 1) or 1)
-
-
-def reduce_sum(tensor: torch.Tensor, trainer: Any) -> torch.Tensor:
-    """``tensor`` summed over the processes of a distributed run (unchanged in one process)."""
-    if world_size(trainer) > 1:
-        return trainer.strategy.reduce(tensor, reduce_op="sum")
-    return tensor

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
-import lightning as L
 import torch
 
-from omnifuse.balance.base import STRATEGIES, Strategy, check_nonneg, check_unit, modality_logits_of, reduce_sum
-from omnifuse.training.losses import task_loss
-
-if TYPE_CHECKING:
-    from omnifuse.models.output import ModelOutput
-    from omnifuse.training.module import FusionModule
+from omnifuse.balance.base import (
+    STRATEGIES,
+    Batch,
+    Strategy,
+    StrategyOutput,
+    TrainingRun,
+    check_nonneg,
+    check_unit,
+    modality_logits_of,
+)
+from omnifuse.tasks import task_loss
 
 JOINT = "joint"
 
@@ -26,7 +30,7 @@ class GBlend(Strategy):
     Heads are the joint head (``ModelOutput.logits``, named "joint") and each modality's
     unimodal head (``ModelOutput.modality_logits``, losses over the samples that have the
     modality). During each epoch the training loss of every head is accumulated from the
-    training batches and its validation loss from a forward pass over the validation batches.
+    training batches and its validation loss from the model's outputs on the validation batches.
     Every ``every`` epochs the weights are re-estimated against the previous estimate:
     ``ΔG = V_prev - V_now`` (generalisation gained), ``ΔO = (V_now - T_now) - (V_prev - T_prev)``
     (overfitting gained), ``w_h ∝ max(ΔG_h, 0) / (ΔO_h² + eps)``, normalised to sum 1, then
@@ -120,7 +124,7 @@ class GBlend(Strategy):
 
     # ------------------------------------------------------------------ per-head losses
     @staticmethod
-    def head_losses(output: ModelOutput, y: torch.Tensor, mask: torch.Tensor, modalities: tuple[str, ...],
+    def head_losses(output: StrategyOutput, y: torch.Tensor, mask: torch.Tensor, modalities: tuple[str, ...],
                     task: str, strategy: str = "g-blend") -> dict[str, tuple[torch.Tensor, int]]:
         """``{head: (sum of per-sample losses, n samples)}``; unimodal heads over present samples."""
         out = {JOINT: (task_loss(output.logits, y, task, reduction="none").sum(), int(y.shape[0]))}
@@ -134,9 +138,9 @@ class GBlend(Strategy):
                 out[m] = (logits[m].sum() * 0.0, 0)
         return out
 
-    def loss_terms(self, output: ModelOutput, batch: dict[str, Any], module: "FusionModule") -> dict[str, torch.Tensor]:
-        modalities = tuple(module.modalities)
-        losses = self.head_losses(output, batch["y"], batch["mask"], modalities, module.task, self.name)
+    def loss_terms(self, output: StrategyOutput, batch: Batch, run: TrainingRun) -> dict[str, torch.Tensor]:
+        modalities = tuple(run.modalities)
+        losses = self.head_losses(output, batch["y"], batch["mask"], modalities, run.task, self.name)
         _accumulate(self._train, losses)
         w = self.current_weights(modalities)
         joint_sum, joint_n = losses[JOINT]
@@ -147,33 +151,29 @@ class GBlend(Strategy):
                 term = term + w[m] * total / n
         return {"gblend": term}
 
-    # ------------------------------------------------------------------ callbacks
-    def training_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    # ------------------------------------------------------------------ epoch hooks
+    def training_epoch_start(self, run: TrainingRun) -> None:
         self._train = {}
 
-    def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def validation_epoch_start(self, run: TrainingRun) -> None:
         self._val = {}
 
-    def on_validation_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
-                                batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
-        if trainer.sanity_checking:
-            return
-        modalities = tuple(pl_module.modalities)
+    def validation_batch(self, output: StrategyOutput, batch: Batch, run: TrainingRun) -> None:
+        modalities = tuple(run.modalities)
         with torch.no_grad():
-            output = pl_module.model(batch["inputs"], batch["mask"])
-            losses = self.head_losses(output, batch["y"], batch["mask"], modalities, pl_module.task, self.name)
+            losses = self.head_losses(output, batch["y"], batch["mask"], modalities, run.task, self.name)
         _accumulate(self._val, losses)
 
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking or not self._val or not self._train:
+    def validation_epoch_done(self, run: TrainingRun) -> None:
+        if not self._val or not self._train:
             return
-        modalities = tuple(pl_module.modalities)
+        modalities = tuple(run.modalities)
         previous = self.current_weights(modalities)
         heads = self.heads(modalities)
-        device = getattr(pl_module, "device", "cpu")
-        now = {"train": _means(self._train, heads, trainer, device), "val": _means(self._val, heads, trainer, device)}
+        reduce, device = run.reduce_sum, run.device
+        now = {"train": _means(self._train, heads, reduce, device), "val": _means(self._val, heads, reduce, device)}
         self.loss_history.append(now)
-        epoch = trainer.current_epoch
+        epoch = run.current_epoch
         if (epoch + 1) % self.every == 0:
             if self._snapshot is not None:
                 prev = self._snapshot
@@ -182,7 +182,7 @@ class GBlend(Strategy):
             self._snapshot = now
         self.weights_history.append(dict(self.weights))
         for h, w in self.weights.items():
-            pl_module.log(f"gblend_w/{h}", w, on_step=False, on_epoch=True)
+            run.log(f"gblend_w/{h}", w, on_step=False, on_epoch=True)
 
     def state_dict(self) -> dict[str, Any]:
         return {"weights": dict(self.weights), "weights_history": list(self.weights_history),
@@ -202,11 +202,12 @@ def _accumulate(store: dict[str, list[float]], losses: Mapping[str, tuple[torch.
         acc[1] += n
 
 
-def _means(store: Mapping[str, list[float]], heads: tuple[str, ...], trainer: Any,
+def _means(store: Mapping[str, list[float]], heads: tuple[str, ...],
+           reduce_sum: Callable[[torch.Tensor], torch.Tensor],
            device: torch.device | str = "cpu") -> dict[str, float]:
     """Mean loss per head (summed over the processes of a distributed run; NaN without samples)."""
     parts = torch.tensor([[store.get(h, [0.0, 0])[0] for h in heads], [store.get(h, [0.0, 0])[1] for h in heads]],
                          dtype=torch.float64, device=device)
-    parts = reduce_sum(parts, trainer)
+    parts = reduce_sum(parts)
     return {h: (float(parts[0, i]) / float(parts[1, i]) if float(parts[1, i]) > 0 else float("nan"))
             for i, h in enumerate(heads)}

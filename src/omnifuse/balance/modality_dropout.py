@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import lightning as L
 import torch
 
-from omnifuse.balance.base import STRATEGIES, Strategy, check_unit
+from omnifuse.balance.base import STRATEGIES, Batch, Strategy, TrainingRun, check_unit
 from omnifuse.data.collate import SeriesBatch
 from omnifuse.errors import ConfigError
-
-if TYPE_CHECKING:
-    from omnifuse.training.module import FusionModule
 
 
 @STRATEGIES.register
@@ -77,8 +73,8 @@ class ModalityDropout(Strategy):
         return keep
 
     # ------------------------------------------------------------------ hook
-    def transform_batch(self, batch: dict[str, Any], module: "FusionModule") -> dict[str, Any]:
-        modalities = tuple(module.modalities)
+    def transform_batch(self, batch: Batch, run: TrainingRun) -> Batch:
+        modalities = tuple(run.modalities)
         probs = self.probabilities(modalities)
         if not bool((probs > 0).any()):
             return batch
@@ -110,11 +106,11 @@ class ModalityDropout(Strategy):
         return {m: (float(d) / float(n) if n > 0 else 0.0)
                 for m, d, n in zip(self._modalities, self.dropped.tolist(), self.present.tolist())}
 
-    def training_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def training_epoch_start(self, run: TrainingRun) -> None:
         self.present.zero_()
         self.dropped.zero_()
 
-    def training_epoch_done(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def training_epoch_done(self, run: TrainingRun) -> None:
         self.rate_history.append(self.realised_rates())
 
     def state_dict(self) -> dict[str, Any]:

@@ -6,22 +6,21 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import lightning as L
 import torch
 from torch import nn
 
 from omnifuse.balance.base import (
-    CLASSIFICATION_TASKS,
     STRATEGIES,
+    Batch,
     Strategy,
+    StrategyOutput,
+    TrainingRun,
     check_nonneg,
     modality_logits_of,
     ratio_to_others,
-    reduce_sum,
-    true_class_scores,
-    world_size,
 )
 from omnifuse.errors import ConfigError
+from omnifuse.tasks import SINGLE_LABEL_TASKS, true_class_probability
 
 
 @STRATEGIES.register
@@ -55,7 +54,7 @@ class OGMGE(Strategy):
     search_space = {"alpha": {"type": "float", "low": 0.05, "high": 1.0, "log": True}}
     paper = ("Peng, Wei, Deng, Wang, Hu. Balanced multimodal learning via on-the-fly gradient "
              "modulation. CVPR 2022")
-    tasks = CLASSIFICATION_TASKS
+    tasks = SINGLE_LABEL_TASKS
     #: the unimodal heads must learn for their scores to mean anything: the registered model
     #: trains them with the module's unimodal loss (the paper's heads are slices of the joint
     #: linear classifier, trained by the joint loss; a FusionModel's joint head is an MLP)
@@ -88,9 +87,9 @@ class OGMGE(Strategy):
         parts = torch.zeros(2, len(modalities), dtype=torch.float64, device=y.device)
         for j, m in enumerate(modalities):
             present = mask[:, j].bool()
-            total = true_class_scores(modality_logits[m], y, present, "sum")
-            if total is not None:
-                parts[0, j] = total.to(parts.device, torch.float64)
+            if bool(present.any()):
+                picked = true_class_probability(modality_logits[m][present].detach().float(), y[present])
+                parts[0, j] = picked.sum().to(parts.device, torch.float64)
                 parts[1, j] = float(present.sum())
         return parts
 
@@ -161,26 +160,21 @@ class OGMGE(Strategy):
                             generators[grad.device] = gen
                     grad.add_(torch.randn(grad.shape, generator=gen, device=grad.device, dtype=grad.dtype), alpha=std)
 
-    def on_after_backward(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        output = getattr(pl_module, "last_output", None)
-        batch = getattr(pl_module, "last_batch", None)
-        if output is None or batch is None:
-            return
-        modalities = tuple(pl_module.modalities)
+    def after_backward(self, output: StrategyOutput, batch: Batch, run: TrainingRun) -> None:
+        modalities = tuple(run.modalities)
         logits = modality_logits_of(output, modalities, self.name)
         # scores summed over processes, so that every process applies the same coefficients
-        parts = reduce_sum(self.score_parts(logits, batch["y"], batch["mask"], modalities), trainer)
+        parts = run.reduce_sum(self.score_parts(logits, batch["y"], batch["mask"], modalities))
         k, rho = self.coefficients_from_scores(self.scores_from_parts(parts, modalities))
-        modulating = self.in_window(trainer.current_epoch)
+        modulating = self.in_window(run.current_epoch)
         applied = k if modulating else {m: 1.0 for m in k}
         if modulating:
-            encoders = getattr(pl_module.model, "encoders", None)
+            encoders = getattr(run.model, "encoders", None)
             if not isinstance(encoders, (nn.ModuleDict, Mapping)):
                 raise ConfigError(f"strategy '{self.name}' needs a model with an 'encoders' module dict")
             seed = None
-            if world_size(trainer) > 1:
-                base = int(getattr(getattr(pl_module, "config", None), "seed", 0))
-                seed = (base * 1_000_003 + int(getattr(trainer, "global_step", 0)) * 7919 + 17) % (2**63 - 1)
+            if run.world_size > 1:
+                seed = (int(run.seed) * 1_000_003 + int(run.global_step) * 7919 + 17) % (2**63 - 1)
             self.modulate(encoders, applied, generator_seed=seed)
         self.last_coefficients = dict(applied)
         self._steps += 1
@@ -191,10 +185,10 @@ class OGMGE(Strategy):
                 self._sum_rho[m] = self._sum_rho.get(m, 0.0) + float(r)
                 self._n_rho[m] = self._n_rho.get(m, 0) + 1
 
-    def training_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def training_epoch_start(self, run: TrainingRun) -> None:
         self._sum_k, self._sum_rho, self._n_rho, self._steps = {}, {}, {}, 0
 
-    def training_epoch_done(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def training_epoch_done(self, run: TrainingRun) -> None:
         if self._steps == 0:
             return
         self.coefficients_history.append({m: v / self._steps for m, v in self._sum_k.items()})

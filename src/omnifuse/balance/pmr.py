@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 
 from omnifuse.balance.base import (
-    CLASSIFICATION_TASKS,
     STRATEGIES,
+    Batch,
     Strategy,
+    StrategyOutput,
+    TrainingRun,
     check_nonneg,
     check_unit,
     embeddings_of,
-    move_batch,
     ratio_to_others,
-    reduce_sum,
 )
-
-if TYPE_CHECKING:
-    from omnifuse.models.output import ModelOutput
-    from omnifuse.training.module import FusionModule
+from omnifuse.tasks import SINGLE_LABEL_TASKS
 
 
 @STRATEGIES.register
@@ -63,7 +59,7 @@ class PMR(Strategy):
     }
     paper = ("Fan, Xu, Wang, Wang, Guo. PMR: Prototypical modal rebalance for multimodal learning. "
              "CVPR 2023")
-    tasks = CLASSIFICATION_TASKS
+    tasks = SINGLE_LABEL_TASKS
 
     def __init__(self, alpha: float = 1.0, mu: float = 0.01, momentum: float = 0.2, entropy_epochs: int = 10) -> None:
         self.alpha = check_nonneg(alpha, "alpha")
@@ -99,15 +95,16 @@ class PMR(Strategy):
                 self._counts[m].index_add_(0, y[present].to(z.device),
                                            torch.ones(int(present.sum()), dtype=torch.float64, device=z.device))
 
-    def update_prototypes(self, trainer: Any = None) -> None:
+    def update_prototypes(self, reduce_sum: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
         """Class means of the accumulated embeddings, blended with the previous prototypes.
 
-        In a distributed run the sums and counts of every process are added first, so every
-        process holds the same prototypes.
+        In a distributed run ``reduce_sum`` (the run's) adds the sums and counts of every
+        process first, so every process holds the same prototypes.
         """
         for m in sorted(self._sums):
-            sums = reduce_sum(self._sums[m], trainer)
-            counts = reduce_sum(self._counts[m], trainer)
+            sums, counts = self._sums[m], self._counts[m]
+            if reduce_sum is not None:
+                sums, counts = reduce_sum(sums), reduce_sum(counts)
             seen = counts > 0
             means = (sums / counts.clamp(min=1).unsqueeze(1)).float()
             old = self.prototypes.get(m)
@@ -151,8 +148,8 @@ class PMR(Strategy):
                 beta[m], gamma[m] = self.alpha * max(1.0 / r - 1.0, 0.0), max(r - 1.0, 0.0)
         return beta, gamma
 
-    def loss_terms(self, output: ModelOutput, batch: dict[str, Any], module: "FusionModule") -> dict[str, torch.Tensor]:
-        modalities = tuple(module.modalities)
+    def loss_terms(self, output: StrategyOutput, batch: Batch, run: TrainingRun) -> dict[str, torch.Tensor]:
+        modalities = tuple(run.modalities)
         z = embeddings_of(output, modalities, self.name)
         y, mask = batch["y"].long(), batch["mask"].bool()
         pce: dict[str, torch.Tensor] = {}
@@ -180,7 +177,7 @@ class PMR(Strategy):
         zero = output.logits.sum() * 0.0
         pce_term = sum((beta[m] * pce[m] for m in pce if beta[m] > 0), zero)
         terms = {"pmr_pce": pce_term}
-        if int(getattr(module, "current_epoch", 0)) < self.entropy_epochs and self.mu > 0:
+        if int(run.current_epoch) < self.entropy_epochs and self.mu > 0:
             terms["pmr_entropy"] = sum((-self.mu * gamma[m] * entropy[m] for m in entropy if gamma[m] > 0), zero)
         self._steps += 1
         for m in modalities:
@@ -188,45 +185,37 @@ class PMR(Strategy):
             self._gamma[m] = self._gamma.get(m, 0.0) + gamma.get(m, 0.0)
         return terms
 
-    # ------------------------------------------------------------------ callbacks
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    # ------------------------------------------------------------------ run and epoch hooks
+    def train_start(self, run: TrainingRun) -> None:
         """Initial prototypes from one pass of the (untrained) model over the training batches."""
         if self.prototypes:
             return
-        loader = getattr(trainer, "train_dataloader", None)
-        if loader is None:
-            return
-        modalities = tuple(pl_module.modalities)
-        was_training = pl_module.training
-        pl_module.eval()
+        modalities = tuple(run.modalities)
+        model = run.model
+        was_training = model.training
+        model.eval()
         self.reset_accumulators()
         try:
             with torch.no_grad():
-                for batch in loader:
-                    batch = move_batch(batch, pl_module)
-                    output = pl_module.model(batch["inputs"], batch["mask"])
+                for batch in run.training_batches():
+                    output = model(batch["inputs"], batch["mask"])
                     z = embeddings_of(output, modalities, self.name)
-                    self.accumulate(z, batch["y"], batch["mask"], modalities, pl_module.n_classes)
+                    self.accumulate(z, batch["y"], batch["mask"], modalities, run.n_classes)
         finally:
-            pl_module.train(was_training)
-        self.update_prototypes(trainer)
+            model.train(was_training)
+        self.update_prototypes(run.reduce_sum)
 
-    def training_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def training_epoch_start(self, run: TrainingRun) -> None:
         self.reset_accumulators()
         self._beta, self._gamma, self._steps = {}, {}, 0
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
-                           batch: Any, batch_idx: int) -> None:
-        output = getattr(pl_module, "last_output", None)
-        used = getattr(pl_module, "last_batch", None)
-        if output is None or used is None:
-            return
-        modalities = tuple(pl_module.modalities)
+    def after_batch(self, output: StrategyOutput, batch: Batch, run: TrainingRun) -> None:
+        modalities = tuple(run.modalities)
         z = embeddings_of(output, modalities, self.name)
-        self.accumulate(z, used["y"], used["mask"], modalities, pl_module.n_classes)
+        self.accumulate(z, batch["y"], batch["mask"], modalities, run.n_classes)
 
-    def training_epoch_done(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.update_prototypes(trainer)
+    def training_epoch_done(self, run: TrainingRun) -> None:
+        self.update_prototypes(run.reduce_sum)
         if self._steps:
             self.coefficient_history.append({
                 "beta": {m: v / self._steps for m, v in self._beta.items()},

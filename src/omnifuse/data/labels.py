@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from omnifuse.errors import DataError
-
-Task = Literal["binary", "multiclass", "multilabel", "survival"]
-TASKS: tuple[str, ...] = ("binary", "multiclass", "multilabel", "survival")
+from omnifuse.tasks import TASK_NAMES
 
 #: Targets of a survival task: event indicator (True = observed, False = censored) and time.
 SURVIVAL_DTYPE = np.dtype([("event", "?"), ("time", "<f8")])
@@ -46,8 +43,8 @@ class Labels:
     time_unit: str | None = None
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise DataError(f"unknown task '{self.task}' (valid: {', '.join(TASKS)})")
+        if self.task not in TASK_NAMES:
+            raise DataError(f"unknown task '{self.task}' (valid: {', '.join(TASK_NAMES)})")
         if self.task == "survival":
             self._check_survival()
             return

@@ -21,6 +21,7 @@ import torch
 import torchmetrics.functional.classification as tmf
 
 from omnifuse.errors import ConfigError
+from omnifuse.tasks import CLASSIFICATION_TASKS
 
 METRICS: tuple[str, ...] = (
     "auroc",
@@ -36,13 +37,11 @@ METRICS: tuple[str, ...] = (
 #: Whether a larger value of each metric is better (Brier score and ECE are errors).
 HIGHER_IS_BETTER: Mapping[str, bool] = MappingProxyType({m: m not in ("brier", "ece") for m in METRICS})
 
-TASKS: tuple[str, ...] = ("binary", "multiclass", "multilabel")
-
 
 def as_arrays(probs: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, task: str) -> tuple[np.ndarray, np.ndarray]:
     """Validate and convert to ``(float64 (n, C) probabilities, int64 targets)``."""
-    if task not in TASKS:
-        raise ConfigError(f"unknown task '{task}' (valid: {', '.join(TASKS)})")
+    if task not in CLASSIFICATION_TASKS:
+        raise ConfigError(f"unknown task '{task}' (valid: {', '.join(CLASSIFICATION_TASKS)})")
     p = _to_numpy(probs).astype(np.float64, copy=False)
     t = _to_numpy(y)
     if task == "binary" and (p.ndim == 1 or (p.ndim == 2 and p.shape[1] == 1)):

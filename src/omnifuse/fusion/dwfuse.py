@@ -1,16 +1,15 @@
-"""Dynamic Weighted Fuse (DWFuse), Wu et al. 2025 eqs. 9-14.
+"""Dynamic Weighted Fuse (DWFuse), Wu et al. 2025 eqs. 9-14: the fusion operator.
 
 ``omega^m = [prod_{n != m} (1 - p^n)]^(beta / (M - 1))``: a modality's loss is down-weighted
 when the *other* modalities already predict the right class confidently. In training ``p^n``
 is the probability head ``g^n`` gives the true class; at inference, where the class is
-unknown, its top-class confidence.
+unknown, its top-class confidence. The training loss weighted by omega (eq. 12) is part of
+OmniFuse's objective (:func:`omnifuse.models.omnifuse_objective.dwfuse_encoder_loss`).
 """
 
 from __future__ import annotations
 
 import torch
-
-from omnifuse.training.losses import task_loss
 
 
 def omega(p: torch.Tensor, beta: float) -> torch.Tensor:
@@ -25,29 +24,6 @@ def omega(p: torch.Tensor, beta: float) -> torch.Tensor:
     log_rest = torch.log1p(-p.clamp(max=1.0 - 1e-6))
     others = log_rest.sum(dim=1, keepdim=True) - log_rest  # sum over n != m, in log space
     return torch.exp(others * beta / (n_modalities - 1))
-
-
-def true_class_probability(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``(B,)`` softmax probability of the true class."""
-    return torch.softmax(logits, dim=-1).gather(1, y.long().view(-1, 1)).squeeze(1)
-
-
-def dwfuse_encoder_loss(modality_logits: list[torch.Tensor], y: torch.Tensor, beta: float,
-                        present: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``L_enc = sum_m omega^m CE(g^m(v^m), y)`` (eq. 12), averaged over the batch.
-
-    With ``present`` (``(B, M)`` bool; used when absent modalities are not imputed), an absent
-    modality's head is neither trained on its placeholder nor counted as a confident "other"
-    modality (its p is taken as 0). Returns the loss and the ``(B, M)`` omega used.
-    """
-    p = torch.stack([true_class_probability(lg, y) for lg in modality_logits], dim=1)
-    if present is not None:
-        p = p * present.to(p.dtype)
-    w = omega(p, beta)
-    if present is not None:
-        w = w * present.to(w.dtype)
-    ce = torch.stack([task_loss(lg, y, "multiclass", reduction="none") for lg in modality_logits], dim=1)
-    return (w * ce).sum(dim=1).mean(), w
 
 
 def inference_omega(modality_logits: list[torch.Tensor], beta: float,

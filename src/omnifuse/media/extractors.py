@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from omnifuse.errors import ConfigError, DataError
+from omnifuse.media.backbones import POOLINGS, ImageBackbone, TextBackbone, sentence_transformers_settings
 from omnifuse.media.hub import DEFAULT_IMAGE_MODEL, ModelSource, default_text_model, resolve_model
 from omnifuse.media.images import DEFAULT_IMAGE_SIZE, load_image
 from omnifuse.media.sources import MediaItem
@@ -83,11 +84,9 @@ class ImageExtractor:
 
     @property
     def encoder(self) -> Any:
-        """The :class:`~omnifuse.encoders.pretrained.PretrainedImageEncoder` (loaded once)."""
+        """The :class:`~omnifuse.media.backbones.ImageBackbone` (loaded once)."""
         if self._encoder is None:
-            from omnifuse.encoders.pretrained import PretrainedImageEncoder
-
-            self._encoder = PretrainedImageEncoder.from_pretrained(self.source, image_size=self.image_size)
+            self._encoder = ImageBackbone.from_pretrained(self.source, image_size=self.image_size)
         return self._encoder
 
     def embed(self, prepared: list[np.ndarray]) -> np.ndarray:
@@ -119,8 +118,6 @@ class TextExtractor:
         normalize: bool | None = None,
         allow_download: bool = False,
     ) -> None:
-        from omnifuse.encoders.pretrained import POOLINGS, sentence_transformers_settings
-
         self.source = default_text_model() if model is None else resolve_model(str(model), allow_download)
         declared_pooling, declared_normalize = sentence_transformers_settings(self.source.directory)
         self.pooling = pooling or declared_pooling or "mean"
@@ -150,11 +147,9 @@ class TextExtractor:
 
     @property
     def encoder(self) -> Any:
-        """The :class:`~omnifuse.encoders.pretrained.PretrainedTextEncoder` (loaded once)."""
+        """The :class:`~omnifuse.media.backbones.TextBackbone` (loaded once)."""
         if self._encoder is None:
-            from omnifuse.encoders.pretrained import PretrainedTextEncoder
-
-            self._encoder = PretrainedTextEncoder.from_pretrained(
+            self._encoder = TextBackbone.from_pretrained(
                 self.source, pooling=self.pooling, max_tokens=self.max_tokens, normalize=self.normalize
             )
         return self._encoder

@@ -3,8 +3,16 @@
 Importing this package registers every model (see :mod:`omnifuse.models.registry`).
 """
 
-from omnifuse.models import early, fusion_model, late, omnifuse, sklearn_baselines, sklearn_stack, sleep  # noqa: F401  (registration)
-import omnifuse.balance.models  # noqa: F401,E402  (registers the balancing strategies)
+from omnifuse.models import (  # noqa: F401  (registration)
+    early,
+    fusion_model,
+    late,
+    omnifuse,
+    sklearn_baselines,
+    sklearn_stack,
+    sleep,
+    strategies,
+)
 from omnifuse.models.output import ModelOutput
 from omnifuse.models.registry import ModelEntry, all_models, get_model
 

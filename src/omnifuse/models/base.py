@@ -15,9 +15,8 @@ from omnifuse.encoders import build_encoder
 from omnifuse.encoders.base import Encoder
 from omnifuse.encoders.selection import SelectedEncoder, selection_for
 from omnifuse.errors import ConfigError
+from omnifuse.tasks import CLASSIFICATION_TASKS
 from omnifuse.training.config import TrainConfig
-
-ALL_TASKS = ("binary", "multiclass", "multilabel")
 
 
 class MultimodalModel(nn.Module):
@@ -30,7 +29,7 @@ class MultimodalModel(nn.Module):
     name: ClassVar[str]
     kind: ClassVar[str] = "fusion"
     paper: ClassVar[str] = ""
-    tasks: ClassVar[tuple[str, ...]] = ALL_TASKS
+    tasks: ClassVar[tuple[str, ...]] = CLASSIFICATION_TASKS
     defaults: ClassVar[dict[str, Any]] = {}
     #: Tunable options of this model, full dotted config keys (see :mod:`omnifuse.tuning.space`).
     search_space: ClassVar[dict[str, dict[str, Any]]] = {}

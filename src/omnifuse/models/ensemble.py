@@ -15,8 +15,8 @@ from torch import nn
 
 from omnifuse.models.output import ModelOutput
 from omnifuse.models.registry import ModelEntry
+from omnifuse.tasks import probabilities
 from omnifuse.training.config import TrainConfig
-from omnifuse.training.losses import probabilities
 
 _EPS = 1e-7
 

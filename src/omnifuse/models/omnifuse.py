@@ -3,8 +3,9 @@ Dynamic Weighted Fuse and Traceable Laziness Activation.
 
 The forward pass computes what needs no label: embeddings, imputation of absent modalities,
 the joint prediction ``o`` (eq. 11), unimodal predictions ``g^m`` (eq. 9) and the imputation
-losses (eqs. 7-8). The label-dependent terms (DWFuse eq. 12, TLA eq. 17) are added by
-:class:`omnifuse.models.omnifuse_objective.OmniFuseObjective`, a loss hook.
+losses (eqs. 7-8). The label-dependent terms (the task loss weight of eq. 14, DWFuse eq. 12,
+TLA eq. 17) come from :class:`omnifuse.models.omnifuse_objective.OmniFuseObjective`, the
+strategy every OmniFuse entry is trained with.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 from torch import nn
 
 from omnifuse.utils.validation import validation_message
+from omnifuse.balance.base import Strategy
 from omnifuse.data.collate import SeriesBatch
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.errors import ConfigError
@@ -27,8 +29,11 @@ from omnifuse.imputation.cra import CascadeResidualAutoencoder
 from omnifuse.imputation.patterns import artificial_availability
 from omnifuse.models.base import MultimodalModel
 from omnifuse.models.heads import ClassifierHead
-from omnifuse.models.omnifuse_config import OmniFuseOptions
+from omnifuse.models.omnifuse_config import ABLATION_ROWS, OmniFuseOptions
+from omnifuse.models.omnifuse_objective import OmniFuseObjective
 from omnifuse.models.output import ModelOutput
+from omnifuse.models.registry import ModelEntry, first_line, register
+from omnifuse.tasks import SINGLE_LABEL_TASKS
 from omnifuse.training.config import TrainConfig
 
 
@@ -47,7 +52,7 @@ class OmniFuseModel(MultimodalModel):
     name = "omnifuse"
     kind = "model"
     paper = "Wu et al., OmniFuse, Information Fusion 2025"
-    tasks = ("binary", "multiclass")
+    tasks = SINGLE_LABEL_TASKS
     #: Around the paper's settings (section 4.3: K = 5, alpha = 0.1, beta = 0.5,
     #: lambdas 1 / 10 / 0.5, chosen there by a grid search around them), a decade each way.
     search_space = {
@@ -152,11 +157,6 @@ class OmniFuseModel(MultimodalModel):
         """True when absent modalities get an imputed embedding (forward IMP on)."""
         return self.forward_cra is not None
 
-    @property
-    def task_loss_weight(self) -> float:
-        """Weight the training module gives CE(o, y): lambda2 * alpha with DWFuse (eq. 14), else 1."""
-        return self.options.lambda2 * self.options.alpha if self.options.dwfuse else 1.0
-
 
 def _block_mse(pred: torch.Tensor, target: torch.Tensor, blocks: torch.Tensor) -> torch.Tensor:
     """Mean over selected (sample, modality) blocks of the squared L2 distance per block."""
@@ -188,14 +188,14 @@ def _zero_like_row(x: Any) -> Any:
     return torch.zeros_like(x[:1])
 
 
+def build(dataset: Any, config: TrainConfig) -> tuple[MultimodalModel, list[Strategy]]:
+    """The model and its objective, a strategy built from ``config.strategy`` like the others."""
+    objective = OmniFuseObjective.from_config(config, task=dataset.task)
+    return OmniFuseModel.from_dataset(dataset, config), [objective]
+
+
 def _register() -> None:
     """``omnifuse`` (all components) and ``omnifuse-a`` ... ``omnifuse-f``, the rows of table 4."""
-    from omnifuse.models.omnifuse_config import ABLATION_ROWS
-    from omnifuse.models.omnifuse_objective import OmniFuseObjective
-    from omnifuse.models.registry import ModelEntry, first_line, register
-
-    def build(dataset: Any, config: TrainConfig) -> tuple[OmniFuseModel, list[OmniFuseObjective]]:
-        return OmniFuseModel.from_dataset(dataset, config), [OmniFuseObjective(seed=config.seed)]
 
     register(ModelEntry(OmniFuseModel.name, "model", OmniFuseModel.paper, first_line(OmniFuseModel.__doc__), build,
                         space=dict(OmniFuseModel.search_space)))

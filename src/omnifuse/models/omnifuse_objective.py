@@ -1,49 +1,68 @@
-"""The label-dependent part of OmniFuse's objective (eq. 18): DWFuse and TLA.
+"""The label-dependent part of OmniFuse's objective (eq. 18): DWFuse and TLA, as a strategy.
 
 ``L = L_forward + lambda1 L_backward + lambda2 (L_enc + alpha L_ra) + lambda3 L_TLA``. The model
-returns the imputation terms; the training module adds ``CE(o, y)`` with weight
-``lambda2 * alpha`` (the model's ``task_loss_weight``); this hook adds ``lambda2 * L_enc`` and
-``lambda3 * L_TLA`` and, after each epoch, mines the lazy combination (eq. 15).
+returns the imputation terms; :class:`OmniFuseObjective`, a strategy like the balancing ones,
+weights the training module's ``CE(o, y)`` by ``lambda2 * alpha`` (eq. 14), adds
+``lambda2 * L_enc`` and ``lambda3 * L_TLA`` and, after each epoch, mines the lazy combination
+(eq. 15). Its settings are the model's (``config.model``, :class:`OmniFuseOptions`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
-import lightning as L
 import torch
 
-from omnifuse.balance.base import move_batch, reduce_sum
-from omnifuse.fusion.dwfuse import dwfuse_encoder_loss
+from omnifuse.balance.base import Batch, Strategy, StrategyOutput, TrainingRun
+from omnifuse.fusion.dwfuse import omega
 from omnifuse.imputation.patterns import all_combinations
-from omnifuse.models.output import ModelOutput
-from omnifuse.training.losses import task_loss
+from omnifuse.tasks import SINGLE_LABEL_TASKS, task_loss, true_class_probability
 
 
-class OmniFuseObjective(L.Callback):
-    """Loss hook + callback adding DWFuse's weighted unimodal losses and TLA.
+class OmniFuseObjective(Strategy):
+    """DWFuse's omega-weighted unimodal losses and Traceable Laziness Activation (OmniFuse's objective).
 
-    ``trace()`` returns the lazy combination mined after every epoch (traceability).
+    Works with :class:`~omnifuse.models.omnifuse.OmniFuseModel` (its ``options``, ``fuse``,
+    ``encode`` and ``absent_embeddings``), whose registered entries build it. ``trace()``
+    returns the lazy combination mined after every epoch (traceability).
+
+    Args:
+        seed: seed of the TLA draws (default: the run's seed, taken when training starts).
     """
 
+    name = "omnifuse-objective"
+    paper = "Wu et al., OmniFuse, Information Fusion 2025 (eqs. 12-18)"
+    tasks = SINGLE_LABEL_TASKS
     trace_name = "omnifuse"
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int | None = None) -> None:
         self.lazy: torch.Tensor | None = None  # (M,) bool, the current lazy combination
         self.history: list[dict[str, Any]] = []
-        self.generator = torch.Generator().manual_seed(seed)
+        self.seed = seed
+        self.generator = torch.Generator()
+        self._seeded = seed is not None
+        if seed is not None:
+            self.generator.manual_seed(seed)
 
     def trace(self) -> dict[str, Any]:
         """The run's TLA trace: per epoch the lazy combination and every combination's score."""
         return {"lazy_history": list(self.history)}
 
-    # ------------------------------------------------------------------ loss hook
-    def transform_batch(self, batch: dict[str, Any], module: Any) -> dict[str, Any]:
-        return batch
+    def train_start(self, run: TrainingRun) -> None:
+        if not self._seeded:  # neither given nor restored from a checkpoint
+            self.generator.manual_seed(int(run.seed))
+            self._seeded = True
 
-    def loss_terms(self, output: ModelOutput, batch: dict[str, Any], module: Any) -> dict[str, torch.Tensor]:
-        model = module.model
+    # ------------------------------------------------------------------ loss terms
+    def task_weight(self, run: TrainingRun) -> float:
+        """Weight of ``CE(o, y)``: lambda2 * alpha with DWFuse (eq. 14), else 1."""
+        opts = _omnifuse(run).options
+        return float(opts.lambda2 * opts.alpha) if opts.dwfuse else 1.0
+
+    def loss_terms(self, output: StrategyOutput, batch: Batch, run: TrainingRun) -> dict[str, torch.Tensor]:
+        model = _omnifuse(run)
         opts = model.options
         terms: dict[str, torch.Tensor] = {}
         if opts.dwfuse and output.modality_logits:
@@ -55,9 +74,10 @@ class OmniFuseObjective(L.Callback):
             terms["tla"] = opts.lambda3 * self.tla_loss(model, output, batch)
         return terms
 
-    def tla_loss(self, model: Any, output: ModelOutput, batch: dict[str, Any]) -> torch.Tensor:
+    def tla_loss(self, model: Any, output: StrategyOutput, batch: Batch) -> torch.Tensor:
         """Eq. 17: a share of the batch presented under the lazy combination only."""
         mask = batch["mask"]
+        assert self.lazy is not None, "tla_loss needs a mined lazy combination"
         lazy = self.lazy.to(mask.device).unsqueeze(0)
         lazy_mask = mask & lazy
         # eq. 16: samples that have the whole lazy combination (as scored when mining)
@@ -73,23 +93,22 @@ class OmniFuseObjective(L.Callback):
         return task_loss(fused.joint_logits, batch["y"][rows], model.task)
 
     # ------------------------------------------------------------------ mining (eq. 15)
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        model = pl_module.model
-        if not model.options.tla or trainer.current_epoch < model.options.tla_start_epoch:
+    def training_epoch_done(self, run: TrainingRun) -> None:
+        model = _omnifuse(run)
+        if not model.options.tla or run.current_epoch < model.options.tla_start_epoch:
             return
         opts = model.options
         combos = self.combinations(len(model.modalities), opts.tla_exhaustive_up_to, opts.tla_samples)
         start = time.perf_counter()
-        totals, counts = mine_lazy_combination(model, trainer.train_dataloader, combos,
-                                               move=lambda b: move_batch(b, pl_module))
-        totals, counts = reduce_sum(totals, trainer).cpu(), reduce_sum(counts, trainer).cpu()
+        totals, counts = mine_lazy_combination(model, run.training_batches(), combos)
+        totals, counts = run.reduce_sum(totals).cpu(), run.reduce_sum(counts).cpu()
         scores = (totals / counts).float()  # NaN where no sample has the combination
         seconds = time.perf_counter() - start
         best = int(torch.nan_to_num(scores, nan=-1.0).argmax())
         self.lazy = combos[best]
         names = [m for m, keep in zip(model.modalities, self.lazy.tolist()) if keep]
         self.history.append({
-            "epoch": int(trainer.current_epoch),
+            "epoch": int(run.current_epoch),
             "lazy": names,
             "mining_seconds": seconds,
             "scores": {"+".join(m for m, k in zip(model.modalities, c.tolist()) if k): float(s)
@@ -114,11 +133,34 @@ class OmniFuseObjective(L.Callback):
         self.history = list(state_dict.get("history", []))
         if "generator" in state_dict:
             self.generator.set_state(state_dict["generator"])
+            self._seeded = True
+
+
+def _omnifuse(run: TrainingRun) -> Any:
+    """The run's model: an :class:`~omnifuse.models.omnifuse.OmniFuseModel` (or one with its interface)."""
+    return run.model
+
+
+def dwfuse_encoder_loss(modality_logits: list[torch.Tensor], y: torch.Tensor, beta: float,
+                        present: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``L_enc = sum_m omega^m CE(g^m(v^m), y)`` (eq. 12), averaged over the batch.
+
+    With ``present`` (``(B, M)`` bool; used when absent modalities are not imputed), an absent
+    modality's head is neither trained on its placeholder nor counted as a confident "other"
+    modality (its p is taken as 0). Returns the loss and the ``(B, M)`` omega used.
+    """
+    p = torch.stack([true_class_probability(lg, y) for lg in modality_logits], dim=1)
+    if present is not None:
+        p = p * present.to(p.dtype)
+    w = omega(p, beta)
+    if present is not None:
+        w = w * present.to(w.dtype)
+    ce = torch.stack([task_loss(lg, y, "multiclass", reduction="none") for lg in modality_logits], dim=1)
+    return (w * ce).sum(dim=1).mean(), w
 
 
 @torch.no_grad()
-def mine_lazy_combination(model: Any, loader: Any, combos: torch.Tensor,
-                          move: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+def mine_lazy_combination(model: Any, batches: Iterable[Batch], combos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed distance (``model.options.tla_distance``, cross-entropy by default) of the joint
     prediction from the label under each combination, and the number of samples scored
     (``(C,)`` each; their ratio is the mean, eq. 15).
@@ -136,8 +178,7 @@ def mine_lazy_combination(model: Any, loader: Any, combos: torch.Tensor,
     combos = combos.to(device)
     totals = torch.zeros(n_combos, dtype=torch.float64, device=device)
     counts = torch.zeros(n_combos, dtype=torch.float64, device=device)
-    for batch in loader:
-        batch = move(batch) if move is not None else batch
+    for batch in batches:
         mask, y = batch["mask"], batch["y"]
         embeddings, _ = model.encode(batch["inputs"], mask)
         v = torch.stack([embeddings[m] for m in model.modalities], dim=1)

@@ -6,7 +6,7 @@ imported (:func:`registered` is a class decorator); the entries live in :data:`M
 :class:`~omnifuse.utils.registry.Registry` that imports :mod:`omnifuse.models` and
 :mod:`omnifuse.balance` on first use. Every fusion operator is also "a fusion model with
 this operator" (:mod:`omnifuse.models.fusion_model`) and every strategy "a fusion model
-trained with this strategy" (:mod:`omnifuse.balance.models`): those entries are derived
+trained with this strategy" (:mod:`omnifuse.models.strategies`): those entries are derived
 from the fusion and strategy registries (:meth:`~omnifuse.utils.registry.Registry.derive`).
 
 Search spaces are declared next to what they tune: a class attribute

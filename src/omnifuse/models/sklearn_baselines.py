@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.models.registry import registered
+from omnifuse.tasks import CLASSIFICATION_TASKS
 from omnifuse.training.config import TrainConfig
 
 
@@ -26,7 +27,7 @@ class SklearnBaseline(ABC):
     name: ClassVar[str]
     kind: ClassVar[str] = "baseline"
     paper: ClassVar[str] = "scikit-learn"
-    tasks: ClassVar[tuple[str, ...]] = ("binary", "multiclass", "multilabel")
+    tasks: ClassVar[tuple[str, ...]] = CLASSIFICATION_TASKS
     #: Tunable options, full dotted config keys (see :mod:`omnifuse.tuning.space`).
     search_space: ClassVar[dict[str, dict[str, Any]]] = {}
     neural: ClassVar[bool] = False

@@ -20,9 +20,9 @@ from omnifuse.models.features import flat_features
 from omnifuse.models.output import ModelOutput
 from omnifuse.models.registry import ModelEntry, get_model
 from omnifuse.models.sklearn_baselines import SklearnBaseline
+from omnifuse.tasks import probabilities
 from omnifuse.training.batches import TensorStore
 from omnifuse.training.config import TrainConfig, merge, validate_config
-from omnifuse.training.losses import probabilities
 from omnifuse.training.module import FusionModule
 from omnifuse.training.selection import fit_selections
 from omnifuse.training.trainer import make_trainer

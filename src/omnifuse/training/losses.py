@@ -1,25 +1,13 @@
-"""Task losses and probabilities, following the task type."""
+"""The training module's extra loss: the task loss of every unimodal head.
+
+The task losses themselves live in :mod:`omnifuse.tasks`.
+"""
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-
-def task_loss(logits: torch.Tensor, y: torch.Tensor, task: str, reduction: str = "mean") -> torch.Tensor:
-    """Cross-entropy (binary, multiclass: softmax over classes) or BCE (multilabel)."""
-    if task == "multilabel":
-        loss = F.binary_cross_entropy_with_logits(logits, y.float(), reduction="none").mean(dim=1)
-    else:
-        loss = F.cross_entropy(logits, y.long(), reduction="none")
-    if reduction == "none":
-        return loss
-    return loss.mean() if loss.numel() else logits.sum() * 0.0
-
-
-def probabilities(logits: torch.Tensor, task: str) -> torch.Tensor:
-    """Class probabilities (independent per label for multilabel tasks)."""
-    return torch.sigmoid(logits) if task == "multilabel" else torch.softmax(logits, dim=-1)
+from omnifuse.tasks import task_loss
 
 
 def unimodal_loss(modality_logits: dict[str, torch.Tensor], y: torch.Tensor, mask: torch.Tensor,

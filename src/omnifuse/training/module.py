@@ -2,61 +2,101 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import math
+from collections.abc import Iterator
+from typing import Any
 
 import lightning as L
 import torch
 import torchmetrics
 from torch import nn
 
+from omnifuse.balance.base import Batch, Strategy
 from omnifuse.errors import OmnifuseError
 from omnifuse.models.output import ModelOutput
+from omnifuse.tasks import probabilities, task_loss
 from omnifuse.training.config import TrainConfig
-from omnifuse.training.losses import probabilities, task_loss, unimodal_loss
+from omnifuse.training.losses import unimodal_loss
+
+#: Key of the strategies' states in a checkpoint.
+STRATEGIES_KEY = "omnifuse_strategies"
 
 
 class TrainingDiverged(OmnifuseError):
     """The loss became NaN or infinite."""
 
 
-class LossHook(Protocol):
-    """A strategy contributing loss terms or changing the batch (see omnifuse.balance)."""
+def move_batch(batch: Batch, module: L.LightningModule) -> Batch:
+    """``batch`` on the module's device (through the module's own transfer hook)."""
+    return module.transfer_batch_to_device(batch, module.device, 0)
 
-    def transform_batch(self, batch: dict[str, Any], module: "FusionModule") -> dict[str, Any]: ...
 
-    def loss_terms(self, output: ModelOutput, batch: dict[str, Any], module: "FusionModule") -> dict[str, torch.Tensor]: ...
+def world_size(trainer: Any) -> int:
+    """Number of processes of the run ``trainer`` drives (1 without a trainer)."""
+    return int(getattr(trainer, "world_size", 1) or 1)
+
+
+def reduce_sum(tensor: torch.Tensor, trainer: Any) -> torch.Tensor:
+    """``tensor`` summed over the processes of a distributed run (unchanged in one process)."""
+    if world_size(trainer) > 1:
+        return trainer.strategy.reduce(tensor, reduce_op="sum")
+    return tensor
 
 
 class FusionModule(L.LightningModule):
     """Adds the task loss to the model's own (already weighted) losses and any strategy terms.
 
-    A model may set ``task_loss_weight`` (default 1) when its objective weights the task
-    loss itself (OmniFuse: lambda2 * alpha).
+    The module is the :class:`~omnifuse.balance.base.TrainingRun` its strategies see: it calls
+    their hooks (see :mod:`omnifuse.balance.base`) with the batch and the model's output, and
+    keeps their state in its checkpoints. The task loss is weighted by the product of the
+    strategies' ``task_weight`` (1 unless an objective weights it, e.g. OmniFuse's).
 
     Logged: ``train_loss``, ``val_loss``, ``val_auroc``, ``val_accuracy``.
     """
 
     def __init__(self, model: nn.Module, task: str, n_classes: int, config: TrainConfig,
-                 hooks: list[LossHook] | None = None) -> None:
+                 hooks: list[Strategy] | None = None) -> None:
         super().__init__()
         self.model = model
         self.task = task
         self.n_classes = n_classes
         self.config = config
         self.hooks = list(hooks or [])
+        for hook in self.hooks:
+            hook.check_task(task)
         self.modalities: tuple[str, ...] = tuple(model.modalities)
-        self.last_output: ModelOutput | None = None
-        self.last_batch: dict[str, Any] | None = None
         self.val_auroc = _auroc(task, n_classes)
         self.val_accuracy = _accuracy(task, n_classes)
+        self._step: tuple[ModelOutput, Batch] | None = None  # the training batch in flight
+        self._epoch_open = False
 
+    # ------------------------------------------------------------------ what strategies may use
+    @property
+    def seed(self) -> int:
+        return int(self.config.seed)
+
+    @property
+    def world_size(self) -> int:
+        return world_size(self._trainer)
+
+    def reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        """``tensor`` summed over the processes of a distributed run (unchanged in one process)."""
+        return reduce_sum(tensor, self._trainer)
+
+    def training_batches(self) -> Iterator[Batch]:
+        """One pass over the trainer's training batches, each moved to the module's device."""
+        loader = self.trainer.train_dataloader if self._trainer is not None else None
+        for batch in loader if loader is not None else ():
+            yield move_batch(batch, self)
+
+    # ------------------------------------------------------------------ training
     def forward(self, inputs: dict[str, Any], mask: torch.Tensor) -> ModelOutput:
         return self.model(inputs, mask)
 
-    def compute_losses(self, batch: dict[str, Any], output: ModelOutput) -> dict[str, torch.Tensor]:
+    def compute_losses(self, batch: Batch, output: ModelOutput) -> dict[str, torch.Tensor]:
         """Every loss term of a training batch, by name (the total is their sum)."""
         y, mask = batch["y"], batch["mask"]
-        weight = float(getattr(self.model, "task_loss_weight", 1.0))
+        weight = math.prod(float(hook.task_weight(self)) for hook in self.hooks)
         terms = {"task": weight * task_loss(output.logits, y, self.task)}
         terms.update(output.losses)
         if self.config.unimodal_weight > 0 and output.modality_logits:
@@ -67,7 +107,7 @@ class FusionModule(L.LightningModule):
             terms.update(hook.loss_terms(output, batch, self))
         return terms
 
-    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         for hook in self.hooks:
             batch = hook.transform_batch(batch, self)
         output = self.model(batch["inputs"], batch["mask"])
@@ -79,11 +119,51 @@ class FusionModule(L.LightningModule):
                 f"the loss became {loss.item()} at epoch {self.current_epoch}, batch {batch_idx} "
                 f"(terms: {', '.join(bad)}); lower the learning rate or check the inputs"
             )
-        self.last_output, self.last_batch = output, batch
+        self._step = (output, batch)
         self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["y"]))
         return loss
 
-    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+    def on_after_backward(self) -> None:
+        if self._step is not None:
+            for hook in self.hooks:
+                hook.after_backward(*self._step, self)
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        step, self._step = self._step, None
+        if step is not None:
+            for hook in self.hooks:
+                hook.after_batch(*step, self)
+
+    def on_train_start(self) -> None:
+        for hook in self.hooks:
+            hook.train_start(self)
+
+    def on_train_epoch_start(self) -> None:
+        self._epoch_open = True
+        for hook in self.hooks:
+            hook.training_epoch_start(self)
+
+    def on_train_epoch_end(self) -> None:
+        self._close_epoch()
+
+    def _close_epoch(self) -> None:
+        """The strategies' ``training_epoch_done``, once per epoch after its last training batch."""
+        if self._epoch_open:
+            self._epoch_open = False
+            for hook in self.hooks:
+                hook.training_epoch_done(self)
+
+    # ------------------------------------------------------------------ validation
+    def on_validation_start(self) -> None:
+        if not self.trainer.sanity_checking:
+            self._close_epoch()
+
+    def on_validation_epoch_start(self) -> None:
+        if not self.trainer.sanity_checking:
+            for hook in self.hooks:
+                hook.validation_epoch_start(self)
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
         output = self.model(batch["inputs"], batch["mask"])
         loss = task_loss(output.logits, batch["y"], self.task)
         probs = probabilities(output.logits, self.task)
@@ -93,6 +173,22 @@ class FusionModule(L.LightningModule):
         self.log("val_loss", loss, on_step=False, on_epoch=True, batch_size=n, sync_dist=True)
         self.log("val_auroc", self.val_auroc, on_step=False, on_epoch=True, batch_size=n)
         self.log("val_accuracy", self.val_accuracy, on_step=False, on_epoch=True, batch_size=n)
+        if not self.trainer.sanity_checking:
+            for hook in self.hooks:
+                hook.validation_batch(output, batch, self)
+
+    def on_validation_epoch_end(self) -> None:
+        if not self.trainer.sanity_checking:
+            for hook in self.hooks:
+                hook.validation_epoch_done(self)
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[STRATEGIES_KEY] = [hook.state_dict() for hook in self.hooks]
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        for hook, state in zip(self.hooks, checkpoint.get(STRATEGIES_KEY, [])):
+            hook.load_state_dict(state)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.AdamW(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)

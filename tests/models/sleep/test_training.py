@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from omnifuse.training.losses import task_loss, unimodal_loss
+from omnifuse.tasks import task_loss
+from omnifuse.training.losses import unimodal_loss
 
 from .conftest import MODALITIES, build, separable_batch
 

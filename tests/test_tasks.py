@@ -1,0 +1,66 @@
+"""Task kinds: one entry per kind gives the loss, the probabilities and the name lists."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from omnifuse.errors import ConfigError
+from omnifuse.tasks import (
+    CLASSIFICATION_TASKS,
+    SINGLE_LABEL_TASKS,
+    TASK_NAMES,
+    TASKS,
+    get_task,
+    probabilities,
+    task_loss,
+    true_class_probability,
+)
+
+
+def test_kinds_and_lists_follow_the_entries() -> None:
+    assert TASK_NAMES == ("binary", "multiclass", "multilabel", "survival")
+    assert CLASSIFICATION_TASKS == ("binary", "multiclass", "multilabel")
+    assert SINGLE_LABEL_TASKS == ("binary", "multiclass")
+    assert all(TASKS[name].name == name for name in TASK_NAMES)
+    with pytest.raises(ConfigError, match="unknown task 'regression'.*binary, multiclass, multilabel, survival"):
+        get_task("regression")
+
+
+def test_survival_has_no_neural_loss_or_class_probabilities_yet() -> None:
+    logits, y = torch.zeros(2, 1), torch.zeros(2, 2)
+    with pytest.raises(ConfigError, match="survival tasks have no training loss"):
+        task_loss(logits, y, "survival")
+    with pytest.raises(ConfigError, match="survival tasks have no class probabilities"):
+        probabilities(logits, "survival")
+
+
+def test_single_label_losses_are_softmax_cross_entropy() -> None:
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+    y = torch.tensor([0, 1])
+    per_sample = task_loss(logits, y, "binary", reduction="none")
+    expected = torch.tensor([math.log1p(math.exp(-2.0)), math.log1p(math.exp(-1.0))])
+    torch.testing.assert_close(per_sample, expected)
+    torch.testing.assert_close(task_loss(logits, y, "multiclass"), expected.mean())
+    torch.testing.assert_close(probabilities(logits, "binary").sum(dim=1), torch.ones(2))
+
+
+def test_multilabel_is_mean_binary_cross_entropy_over_labels() -> None:
+    logits = torch.tensor([[0.0, 2.0]])
+    y = torch.tensor([[1, 0]])
+    expected = (math.log(2.0) + math.log1p(math.exp(2.0))) / 2
+    assert float(task_loss(logits, y, "multilabel")) == pytest.approx(expected)
+    torch.testing.assert_close(probabilities(logits, "multilabel"), torch.sigmoid(logits))
+
+
+def test_empty_batch_has_zero_loss_connected_to_the_graph() -> None:
+    logits = torch.zeros(0, 3, requires_grad=True)
+    loss = task_loss(logits, torch.zeros(0, dtype=torch.long), "multiclass")
+    assert float(loss.detach()) == 0.0 and loss.requires_grad
+
+
+def test_true_class_probability() -> None:
+    logits = torch.log(torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]))
+    torch.testing.assert_close(true_class_probability(logits, torch.tensor([1, 2])), torch.tensor([0.2, 0.8]))
