@@ -27,8 +27,8 @@ from omnifuse.utils.options import check_options, constructor_options
 from omnifuse.errors import ConfigError
 
 if TYPE_CHECKING:
+    from omnifuse.models.config import StrategyConfig
     from omnifuse.models.output import ModelOutput
-    from omnifuse.training.config import TrainConfig
     from omnifuse.training.module import FusionModule
 
 ALL_TASKS = ("binary", "multiclass", "multilabel")
@@ -72,9 +72,10 @@ class Strategy(L.Callback):
         return constructor_options(cls)
 
     @classmethod
-    def from_config(cls, config: "TrainConfig | Mapping[str, Any] | None" = None,
+    def from_config(cls, config: "StrategyConfig | Mapping[str, Any] | None" = None,
                     task: str | None = None) -> "Strategy":
-        """Build from ``config.strategy`` (or a plain dict of hyperparameters).
+        """Build from the ``strategy`` section of a strategy model's config (or a plain dict
+        of hyperparameters).
 
         Keys in :data:`RESERVED_KEYS` are ignored; any other unknown key raises
         :class:`~omnifuse.errors.ConfigError` listing the valid ones. With ``task`` the task

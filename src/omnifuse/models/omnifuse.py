@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
-from pydantic import ValidationError
 from torch import nn
 
-from omnifuse.utils.validation import validation_message
 from omnifuse.data.collate import SeriesBatch
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.errors import ConfigError
@@ -26,10 +24,10 @@ from omnifuse.fusion.dwfuse import blend, inference_omega
 from omnifuse.imputation.cra import CascadeResidualAutoencoder
 from omnifuse.imputation.patterns import artificial_availability
 from omnifuse.models.base import MultimodalModel
+from omnifuse.models.config import ModelConfig
 from omnifuse.models.heads import ClassifierHead
-from omnifuse.models.omnifuse_config import OmniFuseOptions
+from omnifuse.models.omnifuse_config import OmniFuseConfig, OmniFuseOptions
 from omnifuse.models.output import ModelOutput
-from omnifuse.training.config import TrainConfig
 
 
 @dataclass
@@ -58,14 +56,13 @@ class OmniFuseModel(MultimodalModel):
         "model.beta": {"type": "float", "low": 0.1, "high": 2.0},
         "model.n_blocks": {"type": "int", "low": 2, "high": 6},
     }
+    config_class: ClassVar[type[ModelConfig]] = OmniFuseConfig
+    config: OmniFuseConfig
 
-    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: TrainConfig) -> None:
+    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: OmniFuseConfig) -> None:
         super().__init__(specs, task, n_classes, config)
-        try:
-            self.options = OmniFuseOptions.model_validate(config.model)
-        except ValidationError as exc:
-            raise ConfigError(validation_message(exc, "omnifuse", prefix="model", valid=OmniFuseOptions.model_fields,
-                                                 label="option")) from exc
+        config = self.config
+        self.options: OmniFuseOptions = config.model
         opts = self.options
         if opts.imp_backward and not opts.imp_forward:
             raise ConfigError("omnifuse: model.imp_backward needs model.imp_forward (the cycle starts from it)")
@@ -194,16 +191,18 @@ def _register() -> None:
     from omnifuse.models.omnifuse_objective import OmniFuseObjective
     from omnifuse.models.registry import ModelEntry, first_line, register
 
-    def build(dataset: Any, config: TrainConfig) -> tuple[OmniFuseModel, list[OmniFuseObjective]]:
-        return OmniFuseModel.from_dataset(dataset, config), [OmniFuseObjective(seed=config.seed)]
+    def build(dataset: Any, config: OmniFuseConfig) -> tuple[OmniFuseModel, list[OmniFuseObjective]]:
+        # the objective's generator takes the trainer's seed when training starts
+        return OmniFuseModel.from_config(dataset, config), [OmniFuseObjective()]
 
+    classes = dict(config_class=OmniFuseConfig, model_class=OmniFuseModel)
     register(ModelEntry(OmniFuseModel.name, "model", OmniFuseModel.paper, first_line(OmniFuseModel.__doc__), build,
-                        space=dict(OmniFuseModel.search_space)))
+                        space=dict(OmniFuseModel.search_space), **classes))
     for row, components in ABLATION_ROWS.items():
         kept = [k for k, on in components.items() if on] or ["concat baseline"]
         register(ModelEntry(f"omnifuse-{row}", "model", f"{OmniFuseModel.paper}, table 4 row ({row})",
                             f"OmniFuse ablation ({row}): {', '.join(kept)}", build, {"model": dict(components)},
-                            space=_ablation_space(components)))
+                            space=_ablation_space(components), **classes))
 
 
 #: The options of :attr:`OmniFuseModel.search_space` that only matter with a component.

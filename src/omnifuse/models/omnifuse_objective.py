@@ -25,14 +25,22 @@ class OmniFuseObjective(L.Callback):
     """Loss hook + callback adding DWFuse's weighted unimodal losses and TLA.
 
     ``trace()`` returns the lazy combination mined after every epoch (traceability).
+    Without a ``seed`` the random generator is seeded with the trainer's seed (the training
+    module's ``config.seed``) when training starts.
     """
 
     trace_name = "omnifuse"
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int | None = None) -> None:
         self.lazy: torch.Tensor | None = None  # (M,) bool, the current lazy combination
         self.history: list[dict[str, Any]] = []
-        self.generator = torch.Generator().manual_seed(seed)
+        self.seed = seed
+        self.generator = torch.Generator().manual_seed(seed or 0)
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        # before a resumed run restores the generator state from its checkpoint
+        if self.seed is None:
+            self.generator.manual_seed(int(getattr(getattr(pl_module, "config", None), "seed", 0)))
 
     def trace(self) -> dict[str, Any]:
         """The run's TLA trace: per epoch the lazy combination and every combination's score."""
