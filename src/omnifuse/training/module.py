@@ -11,7 +11,7 @@ from torch import nn
 
 from omnifuse.errors import OmnifuseError
 from omnifuse.models.output import ModelOutput
-from omnifuse.training.config import TrainConfig
+from omnifuse.training.config import TrainerConfig
 from omnifuse.training.losses import probabilities, task_loss, unimodal_loss
 
 
@@ -31,12 +31,13 @@ class FusionModule(L.LightningModule):
     """Adds the task loss to the model's own (already weighted) losses and any strategy terms.
 
     A model may set ``task_loss_weight`` (default 1) when its objective weights the task
-    loss itself (OmniFuse: lambda2 * alpha).
+    loss itself (OmniFuse: lambda2 * alpha), and ``unimodal_weight`` (default 0, from its
+    model config) for the loss of its unimodal heads. ``config`` is the trainer's.
 
     Logged: ``train_loss``, ``val_loss``, ``val_auroc``, ``val_accuracy``.
     """
 
-    def __init__(self, model: nn.Module, task: str, n_classes: int, config: TrainConfig,
+    def __init__(self, model: nn.Module, task: str, n_classes: int, config: TrainerConfig,
                  hooks: list[LossHook] | None = None) -> None:
         super().__init__()
         self.model = model
@@ -59,8 +60,9 @@ class FusionModule(L.LightningModule):
         weight = float(getattr(self.model, "task_loss_weight", 1.0))
         terms = {"task": weight * task_loss(output.logits, y, self.task)}
         terms.update(output.losses)
-        if self.config.unimodal_weight > 0 and output.modality_logits:
-            terms["unimodal"] = self.config.unimodal_weight * unimodal_loss(
+        unimodal_weight = float(getattr(self.model, "unimodal_weight", 0.0))
+        if unimodal_weight > 0 and output.modality_logits:
+            terms["unimodal"] = unimodal_weight * unimodal_loss(
                 output.modality_logits, y, mask, self.modalities, self.task
             )
         for hook in self.hooks:
