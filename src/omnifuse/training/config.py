@@ -175,13 +175,13 @@ def split_config(raw: Mapping[str, Any], models: Sequence[ModelRef], source: str
             for name in owners:
                 parts[name][key] = value
             continue
-        owned = set().union(*sections.values())  # type: ignore[arg-type]
-        unknown = [option for option in value if option not in owned]
+        owned = {name: set(options or ()) for name, options in sections.items()}
+        known = set().union(*owned.values())
+        unknown = [option for option in value if option not in known]
         if unknown and not ignore_unknown:
-            valid = sorted(owned)
-            raise ConfigError(f"{source}: unknown option '{key}.{unknown[0]}' (valid: {', '.join(valid) or 'none'})")
+            raise ConfigError(f"{source}: unknown option '{key}.{unknown[0]}' (valid: {', '.join(sorted(known)) or 'none'})")
         for name in owners:
-            mine = {k: v for k, v in value.items() if k in sections[name]}  # type: ignore[operator]
+            mine = {k: v for k, v in value.items() if k in owned[name]}
             if mine:
                 parts[name][key] = mine
     return parts
