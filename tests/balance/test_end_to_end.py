@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import lightning as L
@@ -11,13 +11,12 @@ import pytest
 
 import omnifuse.balance.models  # noqa: F401  (registers the strategies)
 from omnifuse.balance import Strategy
+from omnifuse.balance.base import STRATEGIES
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.labels import Labels
 from omnifuse.data.simulate import default_cohort, make_lowquality
 from omnifuse.errors import ConfigError
 from omnifuse.training.fit import SplitContext, fit
-
-NAMES = ("g-blend", "ogm-ge", "pmr", "modality-dropout", "alignment")
 
 
 @pytest.fixture(scope="module")
@@ -50,28 +49,52 @@ def check_probabilities(fitted, context: SplitContext) -> None:  # type: ignore[
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", NAMES)
+def check_gblend(strategy: Strategy, context: SplitContext) -> None:
+    assert len(strategy.weights_history) == 3
+    for w in strategy.weights_history:
+        assert set(w) == {"joint", *context.dataset.modalities}
+        assert sum(w.values()) == pytest.approx(1.0) and min(w.values()) > 0
+
+
+def check_ogm_ge(strategy: Strategy, context: SplitContext) -> None:
+    assert len(strategy.coefficients_history) == 3
+    assert all(0 < k <= 1 for epoch in strategy.coefficients_history for k in epoch.values())
+
+
+def check_pmr(strategy: Strategy, context: SplitContext) -> None:
+    assert set(strategy.prototypes) == set(context.dataset.modalities)
+    assert all(np.isfinite(p.numpy()).all() for p in strategy.prototypes.values())
+    assert len(strategy.coefficient_history) == 3
+
+
+def check_modality_dropout(strategy: Strategy, context: SplitContext) -> None:
+    assert len(strategy.rate_history) == 3
+    assert all(0 < r < 0.2 + 0.1 for epoch in strategy.rate_history for r in epoch.values())
+
+
+def check_alignment(strategy: Strategy, context: SplitContext) -> None:
+    assert strategy.weight == pytest.approx(0.1)  # the default: config.strategy is empty
+
+
+#: What each registered strategy must have recorded after three epochs. Every registered
+#: strategy needs an entry (tests/test_completeness.py), so a new one is trained here too.
+CHECKS: dict[str, Callable[[Strategy, SplitContext], None]] = {
+    "g-blend": check_gblend,
+    "ogm-ge": check_ogm_ge,
+    "pmr": check_pmr,
+    "modality-dropout": check_modality_dropout,
+    "alignment": check_alignment,
+}
+
+
+@pytest.mark.parametrize("name", STRATEGIES.names())
 def test_fit_each_strategy(name: str, context: SplitContext, built: list[Strategy]) -> None:
     fitted = fit(name, context, {"max_epochs": 3})
     check_probabilities(fitted, context)
     assert (fitted.model.unimodal_heads is not None) is (name in ("g-blend", "ogm-ge"))
     (strategy,) = built
     assert strategy.name == name
-    if name == "g-blend":
-        assert len(strategy.weights_history) == 3
-        for w in strategy.weights_history:
-            assert set(w) == {"joint", *context.dataset.modalities}
-            assert sum(w.values()) == pytest.approx(1.0) and min(w.values()) > 0
-    elif name == "ogm-ge":
-        assert len(strategy.coefficients_history) == 3
-        assert all(0 < k <= 1 for epoch in strategy.coefficients_history for k in epoch.values())
-    elif name == "pmr":
-        assert set(strategy.prototypes) == set(context.dataset.modalities)
-        assert all(np.isfinite(p.numpy()).all() for p in strategy.prototypes.values())
-        assert len(strategy.coefficient_history) == 3
-    elif name == "modality-dropout":
-        assert len(strategy.rate_history) == 3
-        assert all(0 < r < 0.2 + 0.1 for epoch in strategy.rate_history for r in epoch.values())
+    CHECKS[name](strategy, context)
 
 
 def test_options_and_base_fusion_through_config(context: SplitContext, built: list[Strategy]) -> None:

@@ -225,6 +225,11 @@ def test_fast_enough():
         (dict(modalities=2, n_classes=1), "n_classes"),
         (dict(modalities=[SimModality("a"), SimModality("a")]), "unique"),
         (dict(modalities=[SimModality("a"), SimModality("t", "timeseries")], synergy=[("a", "t")]), "timeseries"),
+        (dict(modalities=2, task="cox"), "unknown task 'cox'"),
+        (dict(modalities=2, task="survival", censored_share=0.95), "censored_share"),
+        (dict(modalities=2, task="survival", weibull_shape=0), "weibull_shape"),
+        (dict(modalities=2, task="survival", median_time=-1), "median_time"),
+        (dict(modalities=2, task="survival", risk_strength=-1), "risk_strength"),
     ],
 )
 def test_config_errors_name_the_field(kwargs, field):

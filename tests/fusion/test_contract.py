@@ -1,11 +1,13 @@
-"""The FusionOperator contract, checked for every operator and M in {1, 2, 3, 5}."""
+"""The FusionOperator contract, checked for every registered operator and M in {1, 2, 3, 5}."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 import torch
 
-from omnifuse.fusion import FUSION_OPERATORS, FusionOperator, FusionOutput
+from omnifuse.fusion import FUSION_OPERATORS, FUSIONS, FusionOperator, FusionOutput
 
 D = 8
 MODALITY_COUNTS = (1, 2, 3, 5)
@@ -16,7 +18,14 @@ EXPECTED_NAMES = {
     "cross-attention", "medfuse-lstm",
 }
 
-CASES = [(name, m) for name in FUSION_OPERATORS for m in MODALITY_COUNTS]
+#: Constructor options of each operator's contract case (its defaults unless given). Every
+#: registered operator needs an entry (tests/test_completeness.py checks it).
+OPTIONS: dict[str, dict[str, Any]] = {
+    "concat": {}, "sum": {}, "product": {}, "tensor": {}, "lmf": {}, "gmu": {}, "se-gate": {},
+    "attention": {}, "cross-attention": {}, "medfuse-lstm": {},
+}
+
+CASES = [(name, m) for name in FUSIONS.names() for m in MODALITY_COUNTS]
 IDS = [f"{name}-M{m}" for name, m in CASES]
 
 
@@ -32,7 +41,7 @@ def make_mask(n_modalities: int, seed: int = 0) -> torch.Tensor:
 
 def make_operator(name: str, n_modalities: int, seed: int = 0) -> FusionOperator:
     torch.manual_seed(seed)
-    return FUSION_OPERATORS[name](n_modalities, D)
+    return FUSIONS.get(name)(n_modalities, D, **OPTIONS[name])
 
 
 def test_registry_names() -> None:
@@ -114,7 +123,7 @@ def test_gradients(name: str, n_modalities: int) -> None:
             assert p.grad.abs().sum() > 0, pname
 
 
-@pytest.mark.parametrize("name", sorted(FUSION_OPERATORS))
+@pytest.mark.parametrize("name", FUSIONS.names())
 def test_all_absent_batch_is_finite(name: str) -> None:
     op = make_operator(name, 3).eval()
     out = op(torch.randn(4, 3, D), torch.zeros(4, 3, dtype=torch.bool))
@@ -122,3 +131,16 @@ def test_all_absent_batch_is_finite(name: str) -> None:
     assert torch.isfinite(out.fused).all()
     # "nothing observed" is one value, the same for every sample
     assert torch.equal(out.fused, out.fused[:1].expand_as(out.fused))
+
+
+@pytest.mark.parametrize("name", FUSIONS.names())
+def test_every_operator_builds_from_config_and_is_a_model(name: str) -> None:
+    from omnifuse.models.fusion_model import build_fusion
+    from omnifuse.models.registry import get_model, prefixed
+    from omnifuse.utils.options import constructor_options
+
+    cls = FUSIONS.get(name)
+    assert type(build_fusion(name, 3, D, OPTIONS[name])) is cls
+    assert set(cls.search_space) <= set(constructor_options(cls, skip=("n_modalities", "dim")))
+    entry = get_model(name)
+    assert (entry.kind, entry.paper, entry.space) == ("fusion", cls.paper, prefixed(cls.search_space, "fusion"))

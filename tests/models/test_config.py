@@ -103,7 +103,7 @@ def test_part_sections_are_checked_when_the_config_is_loaded():
 def test_strategy_sections_checked_with_the_config():
     entry = get_model("ogm-ge")
     assert entry_config(entry).unimodal_heads is True  # the strategy's defaults
-    with pytest.raises(ConfigError, match="strategy 'ogm-ge': unknown base fusion 'nope'"):
+    with pytest.raises(ConfigError, match="strategy 'ogm-ge': the base fusion is wrong: unknown fusion 'nope'"):
         entry_config(entry, {"strategy": {"base": "nope"}})
     with pytest.raises(ConfigError, match="strategy 'ogm-ge': option 'alpha': Input should be a valid number"):
         entry_config(entry, {"strategy": {"alpha": "high"}})

@@ -89,15 +89,16 @@ class PoisonHook:
         return {"poison": torch.tensor(float("nan") if self.calls == 3 else 0.0)}
 
 
-def test_nan_loss_stops_with_epoch_and_batch(split, monkeypatch):
+def test_nan_loss_stops_with_epoch_and_batch(split):
     context, _ = split
     from omnifuse.models import registry
 
     entry = registry.get_model("concat")
     poisoned = replace(entry, name="poisoned", build=lambda ds, cfg: (entry.build(ds, cfg), [PoisonHook()]))
-    monkeypatch.setitem(registry._REGISTRY, "poisoned", poisoned)
-    with pytest.raises(TrainingDiverged, match=r"loss became nan at epoch 0, batch 2 \(terms: poison\)"):
-        fit("poisoned", context, {"max_epochs": 2, "batch_size": 32})
+    with registry.MODELS.isolated():
+        registry.register(poisoned)
+        with pytest.raises(TrainingDiverged, match=r"loss became nan at epoch 0, batch 2 \(terms: poison\)"):
+            fit("poisoned", context, {"max_epochs": 2, "batch_size": 32})
 
 
 def test_multilabel_rejected_before_training_by_models_that_cannot(cohort3):

@@ -109,11 +109,12 @@ class PreviousEpochModel(nn.Module):
 
 
 @pytest.fixture
-def previous_epoch_model(monkeypatch):
+def previous_epoch_model():
     entry = registry.ModelEntry(name="previous-epoch", kind="model", paper="test", description="test",
                                 build=lambda ds, cfg: PreviousEpochModel(), defaults={})
-    monkeypatch.setitem(registry._REGISTRY, entry.name, entry)
-    return entry.name
+    with registry.MODELS.isolated():
+        registry.register(entry)
+        yield entry.name
 
 
 def test_fit_and_predict_a_sequence_model(previous_epoch_model):

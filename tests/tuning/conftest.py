@@ -62,7 +62,7 @@ def toy_model():
     get_model("concat")  # load the registry first
     registered(KnobBaseline)
     yield "toy-knob"
-    registry._REGISTRY.pop("toy-knob", None)
+    registry.MODELS.unregister("toy-knob")
 
 
 def signal_cohort(n: int = 90, seed: int = 0, test_share: float = 0.3) -> MultimodalDataset:

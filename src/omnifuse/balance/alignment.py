@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from omnifuse.balance.base import Strategy, check_nonneg, embeddings_of
+from omnifuse.balance.base import STRATEGIES, Strategy, check_nonneg, embeddings_of
 from omnifuse.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from omnifuse.training.module import FusionModule
 
 
+@STRATEGIES.register
 class AlignmentLoss(Strategy):
     """Pulls the embeddings of a sample's present modalities together (squared L2 per pair).
 

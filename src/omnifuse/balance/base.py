@@ -24,6 +24,7 @@ import lightning as L
 import torch
 
 from omnifuse.utils.options import check_options, constructor_options
+from omnifuse.utils.registry import Registry
 from omnifuse.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -41,7 +42,8 @@ class Strategy(L.Callback):
     """Base class of balancing strategies: no-op hooks plus class metadata.
 
     Subclasses set ``name`` (the registered model name), ``paper`` (citation), ``tasks`` (the
-    task types they support) and a docstring whose first line describes them.
+    task types they support) and a docstring whose first line describes them, and register
+    with ``@STRATEGIES.register``.
     """
 
     name: ClassVar[str] = ""
@@ -137,19 +139,13 @@ class Strategy(L.Callback):
         return f"{type(self).__name__}({args})"
 
 
-def all_strategies() -> list[type[Strategy]]:
-    """Every (transitive) subclass of :class:`Strategy` declaring its own ``name``, by name.
+#: Every balancing strategy by name; each class registers itself with ``@STRATEGIES.register``.
+STRATEGIES: Registry[type[Strategy]] = Registry("strategy", packages="omnifuse.balance")
 
-    A subclass that only inherits its parent's name is not a strategy of its own.
-    """
-    found: dict[str, type[Strategy]] = {}
-    stack = list(Strategy.__subclasses__())
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
-        if cls.__dict__.get("name"):
-            found.setdefault(cls.name, cls)
-    return [found[name] for name in sorted(found)]
+
+def all_strategies() -> list[type[Strategy]]:
+    """Every registered strategy class, by name."""
+    return STRATEGIES.all()
 
 
 # ---------------------------------------------------------------------- shared helpers

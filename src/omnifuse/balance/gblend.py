@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import lightning as L
 import torch
 
-from omnifuse.balance.base import Strategy, check_nonneg, check_unit, modality_logits_of, reduce_sum
+from omnifuse.balance.base import STRATEGIES, Strategy, check_nonneg, check_unit, modality_logits_of, reduce_sum
 from omnifuse.training.losses import task_loss
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 JOINT = "joint"
 
 
+@STRATEGIES.register
 class GBlend(Strategy):
     """Blends the joint and unimodal head losses with weights w ∝ ΔG / ΔO² (online G-Blend).
 

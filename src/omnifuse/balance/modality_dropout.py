@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import lightning as L
 import torch
 
-from omnifuse.balance.base import Strategy, check_unit
+from omnifuse.balance.base import STRATEGIES, Strategy, check_unit
 from omnifuse.data.collate import SeriesBatch
 from omnifuse.errors import ConfigError
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from omnifuse.training.module import FusionModule
 
 
+@STRATEGIES.register
 class ModalityDropout(Strategy):
     """Drops each present modality of a training sample with probability p (keeps at least one).
 

@@ -1,7 +1,8 @@
 """Registers every balancing strategy as a model name (kind "strategy").
 
-Entries come from the :class:`~omnifuse.balance.base.Strategy` subclasses' class metadata
-(``name``, ``paper``, docstring, ``defaults``), never from a hand-kept list. A strategy model is
+Entries are derived from the strategy registry (:data:`~omnifuse.balance.base.STRATEGIES`):
+each registered class's metadata (``name``, ``paper``, docstring, ``defaults``) makes one,
+never a hand-kept list, and a strategy registered later is a model name too. A strategy model is
 a :class:`~omnifuse.models.fusion_model.FusionModel` whose fusion operator is
 ``config.strategy["base"]`` (default "concat"), trained with the strategy built from the rest of
 ``config.strategy``; its config class (:meth:`omnifuse.models.config.StrategyConfig.for_strategy`)
@@ -15,11 +16,10 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from omnifuse.balance import alignment, gblend, modality_dropout, ogm_ge, pmr  # noqa: F401  (defines the subclasses)
-from omnifuse.balance.base import Strategy, all_strategies
+from omnifuse.balance.base import STRATEGIES, Strategy
 from omnifuse.models.config import StrategyConfig
 from omnifuse.models.fusion_model import FusionModel
-from omnifuse.models.registry import ModelEntry, first_line, prefixed, register
+from omnifuse.models.registry import MODELS, ModelEntry, first_line, prefixed
 
 DEFAULT_BASE = StrategyConfig.default_base
 
@@ -39,22 +39,24 @@ def build_strategy_model(schema: Any, config: StrategyConfig,
     return model, [hook]
 
 
+def _strategy_entry(name: str, cls: type[Strategy]) -> ModelEntry:
+    """The model entry of strategy ``name``: a :class:`FusionModel` trained with it."""
+    return ModelEntry(
+        name=name,
+        kind=cls.kind,
+        paper=cls.paper,
+        description=first_line(cls.__doc__),
+        build=partial(build_strategy_model, strategy=cls),
+        defaults=dict(cls.defaults),
+        space=prefixed(cls.search_space, "strategy"),
+        fusion_key=("strategy.base", DEFAULT_BASE),
+        config_class=StrategyConfig.for_strategy(cls),
+        model_class=FusionModel,
+    )
+
+
 def _register_strategies() -> None:
-    for cls in all_strategies():
-        register(
-            ModelEntry(
-                name=cls.name,
-                kind=cls.kind,
-                paper=cls.paper,
-                description=first_line(cls.__doc__),
-                build=partial(build_strategy_model, strategy=cls),
-                defaults=dict(cls.defaults),
-                space=prefixed(cls.search_space, "strategy"),
-                fusion_key=("strategy.base", DEFAULT_BASE),
-                config_class=StrategyConfig.for_strategy(cls),
-                model_class=FusionModel,
-            )
-        )
+    MODELS.derive(STRATEGIES, _strategy_entry)
 
 
 _register_strategies()

@@ -12,6 +12,7 @@ from torch import nn
 
 from omnifuse.balance.base import (
     CLASSIFICATION_TASKS,
+    STRATEGIES,
     Strategy,
     check_nonneg,
     modality_logits_of,
@@ -23,6 +24,7 @@ from omnifuse.balance.base import (
 from omnifuse.errors import ConfigError
 
 
+@STRATEGIES.register
 class OGMGE(Strategy):
     """Slows down the encoders of dominant modalities by scaling their gradients each step.
 

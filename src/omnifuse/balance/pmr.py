@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from omnifuse.balance.base import (
     CLASSIFICATION_TASKS,
+    STRATEGIES,
     Strategy,
     check_nonneg,
     check_unit,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from omnifuse.training.module import FusionModule
 
 
+@STRATEGIES.register
 class PMR(Strategy):
     """Accelerates slow-learning modalities with prototype losses; regularises dominant ones early.
 

@@ -23,6 +23,7 @@ import torch
 
 from omnifuse.data.arrays import IrregularSeries, LazyFiles
 from omnifuse.data.dataset import MultimodalDataset
+from omnifuse.errors import DataError
 
 
 @dataclass
@@ -113,6 +114,8 @@ def collate(samples: Sequence[dict[str, Any]], dataset: MultimodalDataset) -> di
 
 
 def _targets(dataset: MultimodalDataset, idx: np.ndarray) -> torch.Tensor:
+    if dataset.task == "survival":  # y holds (event, time) records, not class indices
+        raise DataError("survival is not supported by batches (make_batch) yet: they carry class targets only")
     y = dataset.labels.y[idx]
     if dataset.task == "multilabel":
         return torch.from_numpy(y.astype(np.float32))
@@ -123,8 +126,6 @@ def _stack_files(files: LazyFiles, idx: np.ndarray, present: np.ndarray, fill_va
     loaded = [files.load(int(i)) if p else None for i, p in zip(idx, present)]
     shapes = {a.shape for a in loaded if a is not None}
     if len(shapes) > 1:
-        from omnifuse.errors import DataError
-
         raise DataError(f"files of one batch differ in shape {sorted(shapes)}; resize them first")
     if not shapes:
         return torch.zeros((len(idx), 0), dtype=torch.float32)

@@ -258,7 +258,7 @@ class MultimodalDataset:
         splits = {}
         if self.splits is not None:
             splits = {s: int(c) for s, c in sorted(Counter(self.splits.tolist()).items())}
-        return {
+        out = {
             "n_samples": len(self),
             "n_groups": int(len(np.unique(self.groups))),
             "task": self.task,
@@ -268,6 +268,57 @@ class MultimodalDataset:
             "patterns": self.pattern_counts(),
             "info": {k: v for k, v in self.info.items() if _is_jsonable(v)},
         }
+        if self.task == "survival":
+            out["survival"] = survival_summary(self.labels)
+        return out
+
+
+#: Quantiles of the follow-up times at which the summary reports Kaplan-Meier survival.
+SUMMARY_QUANTILES = (0.25, 0.5, 0.75)
+
+
+def survival_summary(labels: Labels) -> dict[str, Any]:
+    """Events, censoring, median follow-up (reverse Kaplan-Meier) and a Kaplan-Meier summary.
+
+    ``median_survival`` and ``median_follow_up`` are None when the curve never falls to 0.5
+    ("not reached"); ``kaplan_meier`` gives the survival probability at the 25/50/75%
+    quantiles of the follow-up times.
+    """
+    from sksurv.nonparametric import kaplan_meier_estimator
+
+    time, event = labels.time, labels.event
+    n, n_events = len(time), int(event.sum())
+    out: dict[str, Any] = {
+        "time_unit": labels.time_unit,
+        "n_events": n_events,
+        "n_censored": n - n_events,
+        "censored_share": round((n - n_events) / n, 4) if n else None,
+        "median_follow_up": None,
+        "median_survival": None,
+        "max_time": float(time.max()) if n else None,
+        "kaplan_meier": [],
+    }
+    if n == 0:
+        return out
+    if n_events < n:
+        at, censoring = kaplan_meier_estimator(event, time, reverse=True)
+        out["median_follow_up"] = _median_time(at, censoring)
+    if n_events:
+        at, prob = kaplan_meier_estimator(event, time)
+        out["median_survival"] = _median_time(at, prob)
+        for q in SUMMARY_QUANTILES:
+            t = float(np.quantile(time, q))
+            step = np.searchsorted(at, t, side="right") - 1
+            out["kaplan_meier"].append(
+                {"quantile": q, "time": round(t, 6), "survival": round(float(prob[step]) if step >= 0 else 1.0, 4)}
+            )
+    return out
+
+
+def _median_time(times: np.ndarray, prob: np.ndarray) -> float | None:
+    """First time at which a step curve is at or below 0.5 (None: not reached)."""
+    below = np.flatnonzero(prob <= 0.5)
+    return float(times[below[0]]) if len(below) else None
 
 
 def _first_duplicate(ids: np.ndarray) -> str | None:

@@ -6,6 +6,10 @@ own random map, scaled by the modality's *informativeness*, then adds the modali
 kind and removes data (MCAR / MNAR / every availability pattern). The returned
 :class:`SimulationTruth` says which modalities are lazy, which combinations carry signal and
 which groups of modalities only carry signal jointly (synergy).
+
+With ``task="survival"`` the label is a censored time to event whose log-hazard follows the
+same latent class signal (see :class:`SimConfig`); the truth then holds each sample's true
+log-hazard (``risk``) and the hazard and censoring parameters (``survival``).
 """
 
 from __future__ import annotations
@@ -20,18 +24,22 @@ from omnifuse.data.arrays import IrregularSeries
 from omnifuse.data.dataset import PATTERN_SEPARATOR, MultimodalDataset
 from omnifuse.data.labels import Labels
 from omnifuse.data.simulate_config import (  # noqa: F401  (re-exported: the public names of this module)
-    DEFAULT_N_FEATURES, LAZY_INFORMATIVENESS, MNAR_KINDS, NOISE_KINDS, OVERWHELMING_FACTOR, SIM_KINDS, SimConfig,
-    SimModality, default_modalities,
+    DEFAULT_N_FEATURES, LAZY_INFORMATIVENESS, MNAR_KINDS, NOISE_KINDS, OVERWHELMING_FACTOR, SIM_KINDS, SIM_TASKS,
+    SURVIVAL_TIME_UNIT, SimConfig, SimModality, default_modalities,
 )  # fmt: skip
 from omnifuse.data.simulate_draws import (  # noqa: F401  (MIN_STEPS, HORIZON_HOURS: re-exported)
-    HORIZON_HOURS, MAX_STEPS, MIN_STEPS, _availability, _draw_labels, _series, _splits, _vector,
+    HORIZON_HOURS, MAX_STEPS, MIN_STEPS, _availability, _draw_labels, _series, _splits, _survival, _vector,
 )  # fmt: skip
 from omnifuse.data.spec import ModalitySpec
 
 
 @dataclass
 class SimulationTruth:
-    """What the simulator put in: per-modality quality, lazy modalities, signal, synergy."""
+    """What the simulator put in: per-modality quality, lazy modalities, signal, synergy.
+
+    Survival cohorts add ``survival`` (distribution, shape, baseline scale, log-hazard ratio
+    per SD of the latent risk, censoring) and ``risk``, each sample's true log-hazard.
+    """
 
     modalities: tuple[str, ...]
     informativeness: dict[str, float]
@@ -51,13 +59,19 @@ class SimulationTruth:
     config: dict[str, Any]
     severity: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     site: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, dtype=np.int64))
+    survival: dict[str, Any] = field(default_factory=dict)
+    risk: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
 
     def to_dict(self, per_sample: bool = False) -> dict[str, Any]:
-        """JSON-serialisable form; ``per_sample`` adds the severity and site of each sample."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("severity", "site")}
+        """JSON-serialisable form; ``per_sample`` adds the severity and site of each sample
+        (and its true log-hazard, for survival)."""
+        skip = ("severity", "site", "risk") + (() if self.survival else ("survival",))
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         if per_sample:
             out["severity"] = [round(float(s), 6) for s in self.severity]
             out["site"] = [int(s) for s in self.site]
+            if self.survival:
+                out["risk"] = [round(float(r), 6) for r in self.risk]
         return out
 
 
@@ -68,7 +82,8 @@ def make_lowquality(
     cfg = modalities if isinstance(modalities, SimConfig) else SimConfig(modalities=modalities, **options)
     mods = cfg.modality_specs
     n, k, d, spp = int(cfg.n_samples), int(cfg.n_classes), int(cfg.latent_dim), int(cfg.samples_per_patient)
-    core, miss, split, syn, *per_mod = np.random.SeedSequence(cfg.seed).spawn(4 + len(mods))
+    # the hazard stream is spawned last, so classification cohorts draw exactly what they always did
+    core, miss, split, syn, *per_mod, hazard = np.random.SeedSequence(cfg.seed).spawn(5 + len(mods))
     rng = np.random.default_rng(core)
 
     # shared latent: class centroids + within-class variation + severity, per patient
@@ -89,6 +104,10 @@ def make_lowquality(
     z = z + 0.5 * severity[:, None] * (sev_dir / np.linalg.norm(sev_dir))
     z -= z.mean(axis=0)
     y = y_pat[patient]
+    strata = y_pat  # splits stratify on the class, survival cohorts on the event
+    if cfg.task == "survival":
+        risk_pat, time_pat, event_pat, survival = _hazard(np.random.default_rng(hazard), cfg, z, centroids, patient, n_pat)
+        strata = event_pat.astype(np.int64)
 
     # synergy: per group, per-patient integers whose sum mod k is y (with prob. synergy_strength)
     rng_syn = np.random.default_rng(syn)
@@ -130,19 +149,53 @@ def make_lowquality(
         else:
             block[gone] = np.nan
 
-    splits = _splits(np.random.default_rng(split), y_pat, patient, cfg.test_fraction)
+    splits = _splits(np.random.default_rng(split), strata, patient, cfg.test_fraction)
     width = len(str(n - 1))
+    if cfg.task == "survival":
+        labels = Labels.survival(time_pat[patient], event_pat[patient], SURVIVAL_TIME_UNIT)
+    else:
+        labels = Labels("binary" if k == 2 else "multiclass", y.astype(np.int64), tuple(map(str, range(k))))
     ds = MultimodalDataset(
         specs=specs,
         data=data,
         mask={m.name: present[:, j] for j, m in enumerate(mods)},
-        labels=Labels("binary" if k == 2 else "multiclass", y.astype(np.int64), tuple(map(str, range(k)))),
+        labels=labels,
         sample_ids=[f"s{i:0{width}d}" for i in range(n)],
         groups=None if spp == 1 else [f"p{p:0{width}d}" for p in patient],
         splits=splits,
         info={"source": "simulated", "simulator": "make_lowquality", "seed": int(cfg.seed)},
     )
-    return ds, _truth(cfg, mods, present, synergy_features, severity, site)
+    truth = _truth(cfg, mods, present, synergy_features, severity, site)
+    if cfg.task == "survival":
+        truth.survival, truth.risk = survival, risk_pat[patient]
+    return ds, truth
+
+
+def _hazard(r: np.random.Generator, cfg: SimConfig, z: np.ndarray, centroids: np.ndarray, patient: np.ndarray,
+            n_pat: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """Per-patient log-hazard, time and event, plus the parameters for the truth.
+
+    The log-hazard is ``risk_strength`` times the standardised projection of the patient's
+    latent state (mean over its samples) on the direction from the first to the last class
+    centroid: the class signal every modality renders drives the hazard.
+    """
+    direction = centroids[-1] - centroids[0]
+    direction = direction / (np.linalg.norm(direction) + 1e-12)
+    counts = np.bincount(patient, minlength=n_pat)
+    score = np.bincount(patient, weights=z @ direction, minlength=n_pat) / np.maximum(counts, 1)
+    sd = float(score.std())
+    risk = float(cfg.risk_strength) * (score - score.mean()) / (sd if sd > 0 else 1.0)
+    time, event, params = _survival(r, risk, cfg)
+    survival = {
+        "distribution": "exponential" if float(cfg.weibull_shape) == 1.0 else "weibull",
+        "time_unit": SURVIVAL_TIME_UNIT,
+        "median_time": float(cfg.median_time),
+        "log_hazard_ratio_per_sd": float(cfg.risk_strength),
+        "censoring": "uniform",
+        "patients_with_event": int(event.sum()),
+        **params,
+    }
+    return risk, time, event, survival
 
 
 def default_cohort(n_modalities: int = 3, seed: int = 0, **overrides: Any) -> tuple[MultimodalDataset, SimulationTruth]:

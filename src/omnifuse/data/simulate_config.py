@@ -13,6 +13,11 @@ from omnifuse.errors import ConfigError
 SIM_KINDS = ("tabular", "omics", "timeseries", "embedding")
 NOISE_KINDS = ("gaussian", "heavy_tailed", "structured", "overwhelming")
 MNAR_KINDS = ("none", "label", "severity")
+SIM_TASKS = ("classification", "survival")
+#: SimConfig fields that only apply to ``task="survival"`` (left out of a classification config's dict).
+SURVIVAL_FIELDS = ("weibull_shape", "risk_strength", "censored_share", "median_time")
+#: Unit of simulated survival times.
+SURVIVAL_TIME_UNIT = "days"
 #: A modality is lazy when its informativeness is below this (or its noise overwhelming).
 LAZY_INFORMATIVENESS = 0.3
 #: Std of "overwhelming" noise relative to the signal std.
@@ -41,7 +46,8 @@ class SimModality:
     ``n_features`` (0 = a default per kind) counts base features, or channels for a time
     series; synergy groups append ``n_classes`` features per group. ``missing_rate`` is the
     average absence rate; MNAR shifts it by ``+-mnar_strength / 2`` between the first and
-    last class ("label") or the least and most severe samples ("severity").
+    last class ("label") or the least and most severe samples ("severity"). In a survival
+    cohort "label" follows the latent class, which drives the hazard.
     """
 
     name: str
@@ -101,7 +107,15 @@ def default_modalities(n: int) -> tuple[SimModality, ...]:
 
 @dataclass
 class SimConfig:
-    """All options of :func:`make_lowquality` (``modalities`` may be an int M)."""
+    """All options of :func:`make_lowquality` (``modalities`` may be an int M).
+
+    ``task="survival"`` draws a censored time to event per patient instead of using the class
+    as the label: Weibull times (``weibull_shape`` 1 = exponential) whose log-hazard is
+    ``risk_strength`` times the standardised projection of the patient's latent state on the
+    direction that separates the classes, so the signal that drives the class drives the
+    hazard. ``median_time`` (days) is the median event time at average risk; independent
+    uniform censoring is scaled so that ``censored_share`` of the patients are censored.
+    """
 
     modalities: int | Sequence[SimModality] = 3
     n_samples: int = 1000
@@ -117,6 +131,11 @@ class SimConfig:
     separation: float = 1.0
     n_sites: int = 3
     seed: int = 0
+    task: str = "classification"
+    weibull_shape: float = 1.0
+    risk_strength: float = 1.0
+    censored_share: float = 0.4
+    median_time: float = 1000.0
 
     @property
     def modality_specs(self) -> tuple[SimModality, ...]:
@@ -159,6 +178,18 @@ class SimConfig:
             raise ConfigError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
         if not float(self.separation) > 0:
             raise ConfigError(f"separation must be > 0, got {self.separation}")
+        _choice(self.task, "SimConfig", "task", SIM_TASKS)
+        for what in ("weibull_shape", "median_time"):
+            if not (float(getattr(self, what)) > 0 and np.isfinite(float(getattr(self, what)))):
+                raise ConfigError(f"{what} must be finite and > 0, got {getattr(self, what)}")
+        if not (float(self.risk_strength) >= 0 and np.isfinite(float(self.risk_strength))):
+            raise ConfigError(f"risk_strength must be finite and >= 0, got {self.risk_strength}")
+        if not 0.0 <= float(self.censored_share) <= 0.9:
+            raise ConfigError(f"censored_share must be in [0, 0.9], got {self.censored_share}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.task == "classification":  # a classification cohort's config reads as before
+            for key in ("task", *SURVIVAL_FIELDS):
+                out.pop(key)
+        return out

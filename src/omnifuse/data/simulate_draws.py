@@ -105,6 +105,31 @@ def _availability(r: np.random.Generator, cfg: SimConfig, mods: Sequence[SimModa
     return present
 
 
+def _survival(r: np.random.Generator, risk: np.ndarray, cfg: SimConfig) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """Per-patient (time, event) for log-hazards ``risk``; returns the drawn parameters too.
+
+    Weibull proportional hazards: ``S(t) = exp(-scale * e^risk * t^shape)`` with ``scale``
+    putting the median at ``median_time`` for ``risk = 0``. Censoring times are uniform on
+    ``[0, c_max]`` with ``c_max`` the smallest value that censors at most ``censored_share``
+    of the patients (so at least one event is always observed).
+    """
+    n, shape = len(risk), float(cfg.weibull_shape)
+    scale = float(np.log(2.0) / float(cfg.median_time) ** shape)
+    t_event = (-np.log(1.0 - r.random(n)) / (scale * np.exp(risk))) ** (1.0 / shape)
+    fraction = 1.0 - r.random(n)  # in (0, 1]: the censoring time is c_max * fraction
+    n_censored = int(np.floor(float(cfg.censored_share) * n + 1e-9))
+    if n_censored == 0:
+        c_max = float("inf")
+        censor = np.full(n, np.inf)
+    else:  # censored iff c_max * fraction < t_event, i.e. t_event / fraction > c_max
+        c_max = float(np.sort(t_event / fraction)[::-1][n_censored])
+        censor = c_max * fraction
+    event = t_event <= censor
+    params = {"weibull_shape": shape, "baseline_scale": scale, "censoring_max": c_max,
+              "censored_share": round(float(1.0 - event.mean()), 6)}
+    return np.minimum(t_event, censor), event, params
+
+
 def _splits(r: np.random.Generator, y_pat: np.ndarray, patient: np.ndarray, frac: float | None) -> np.ndarray | None:
     """'train'/'test' per sample, stratified by class at the patient level."""
     if frac is None:

@@ -1,4 +1,8 @@
-"""Patient-grouped, label-stratified splits. A group never appears on both sides."""
+"""Patient-grouped, label-stratified splits. A group never appears on both sides.
+
+Stratification follows :meth:`Labels.stratification_key`: the class (label powerset for
+multilabel tasks, the event indicator for survival, so every fold gets its share of events).
+"""
 
 from __future__ import annotations
 
@@ -57,7 +61,8 @@ def train_val_test_indices(
 
 
 def _stratified_group_folds(ds: MultimodalDataset, idx: np.ndarray, n_splits: int, seed: int) -> Iterator[Split]:
-    """Grouped folds, stratified when some class has at least ``n_splits`` members.
+    """Grouped folds, stratified when some class (survival: events or censored samples) has at
+    least ``n_splits`` members.
 
     When no class is that large, stratification is impossible and plain shuffled group
     folds are used.

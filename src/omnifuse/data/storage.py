@@ -74,7 +74,7 @@ def load_dataset_npz(folder: Path) -> MultimodalDataset:
         specs=[ModalitySpec.from_dict(s) for s in meta["specs"]],
         data=data,
         mask=arrays["mask"],
-        labels=Labels(meta["labels"]["task"], arrays["y"], tuple(meta["labels"]["class_names"])),
+        labels=Labels.from_dict(meta["labels"], arrays["y"]),
         sample_ids=arrays["sample_ids"],
         groups=arrays["groups"],
         splits=arrays.get("splits"),

@@ -5,11 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from omnifuse.encoders.base import Encoder
+from omnifuse.encoders.base import ENCODERS, Encoder
 from omnifuse.encoders.mlp import check_dims, check_rate, flatten_rows
 from omnifuse.errors import ConfigError
 
 
+@ENCODERS.register
 class DenoisingAEEncoder(Encoder):
     """An encoder/decoder pair; ``forward`` returns the code of the clean input.
 
@@ -25,6 +26,9 @@ class DenoisingAEEncoder(Encoder):
         corruption: probability of masking each entry.
         noise_std: standard deviation of the additive Gaussian noise.
     """
+
+    name = "dae"
+    kinds = ("omics",)
 
     search_space = {
         "hidden": {"type": "int", "low": 32, "high": 256, "log": True},

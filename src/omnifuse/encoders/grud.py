@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from omnifuse.data.collate import SeriesBatch
-from omnifuse.encoders.base import Encoder
+from omnifuse.encoders.base import ENCODERS, Encoder
 from omnifuse.encoders.mlp import check_dims, check_rate
 from omnifuse.encoders.recurrent import series_inputs
 from omnifuse.errors import ConfigError
@@ -57,6 +57,7 @@ def last_observed(values: torch.Tensor, observed: torch.Tensor, fill: torch.Tens
     return torch.where(prev >= 0, carried, fill.to(values.dtype).expand_as(values))
 
 
+@ENCODERS.register
 class GRUDEncoder(Encoder):
     """GRU-D: a GRU whose input decays towards the mean and whose state decays with time.
 
@@ -78,6 +79,10 @@ class GRUDEncoder(Encoder):
         x_mean: ``(C,)`` empirical mean of each channel (default 0, the mean after
             standardisation); saved as a buffer.
     """
+
+    name = "grud"
+    kinds = ("timeseries",)
+    default_for = ("timeseries",)
 
     search_space = {
         "hidden": {"type": "int", "low": 16, "high": 128, "log": True},

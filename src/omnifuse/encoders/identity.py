@@ -5,10 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from omnifuse.encoders.base import Encoder
+from omnifuse.encoders.base import ENCODERS, Encoder
 from omnifuse.encoders.mlp import check_dims, flatten_rows
 
 
+@ENCODERS.register
 class IdentityEncoder(Encoder):
     """Returns the (flattened) input unchanged, optionally layer-normalised.
 
@@ -16,6 +17,10 @@ class IdentityEncoder(Encoder):
         input_dim: embedding size; ``output_dim == input_dim``.
         layer_norm: apply a learnable LayerNorm to each row (off by default).
     """
+
+    name = "identity"
+    kinds = ("embedding",)
+    keeps_input_size = True
 
     def __init__(self, input_dim: int, layer_norm: bool = False) -> None:
         super().__init__()

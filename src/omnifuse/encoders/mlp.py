@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from omnifuse.encoders.base import Encoder
+from omnifuse.encoders.base import ENCODERS, Encoder
 from omnifuse.errors import ConfigError, DataError
 
 
@@ -36,6 +36,7 @@ def flatten_rows(x: torch.Tensor, input_dim: int, name: str) -> torch.Tensor:
     return flat.float()
 
 
+@ENCODERS.register
 class MLPEncoder(Encoder):
     """``Linear -> GELU -> LayerNorm -> Dropout`` blocks, then a linear projection.
 
@@ -45,6 +46,10 @@ class MLPEncoder(Encoder):
         hidden: widths of the hidden blocks (``()`` gives a single linear layer).
         dropout: dropout after each hidden block.
     """
+
+    name = "mlp"
+    kinds = ("tabular", "omics", "embedding")
+    default_for = ("tabular", "omics", "embedding")
 
     search_space = {
         "hidden": {"type": "int", "low": 32, "high": 256, "log": True},

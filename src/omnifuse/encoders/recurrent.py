@@ -7,7 +7,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from omnifuse.data.collate import SeriesBatch
-from omnifuse.encoders.base import Encoder
+from omnifuse.encoders.base import ENCODERS, Encoder
 from omnifuse.encoders.mlp import check_dims, check_rate
 from omnifuse.errors import DataError
 
@@ -31,6 +31,7 @@ def series_inputs(x: SeriesBatch, input_dim: int, name: str) -> tuple[torch.Tens
     return values, observed, step_mask
 
 
+@ENCODERS.register
 class LSTMEncoder(Encoder):
     """LSTM over ``[values, observed mask]`` per step; the last hidden state is projected.
 
@@ -46,6 +47,9 @@ class LSTMEncoder(Encoder):
         layers: number of stacked LSTM layers.
         dropout: dropout between LSTM layers and on the final hidden state.
     """
+
+    name = "lstm"
+    kinds = ("timeseries",)
 
     search_space = {
         "hidden": {"type": "int", "low": 16, "high": 128, "log": True},

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from omnifuse.data.collate import SeriesBatch
-from omnifuse.encoders.base import Encoder
+from omnifuse.encoders.base import ENCODERS, Encoder
 from omnifuse.encoders.grud import GRUDEncoder
 from omnifuse.encoders.mlp import MLPEncoder, check_dims, check_rate
 from omnifuse.encoders.recurrent import LSTMEncoder, series_inputs
@@ -85,6 +85,7 @@ def series_statistics(x: SeriesBatch, stats: Sequence[str] = STATS, time_scale: 
     return torch.cat([out[s] for s in stats], dim=1)
 
 
+@ENCODERS.register
 class SummaryEncoder(Encoder):
     """Per-channel statistics of an irregular series (:func:`series_statistics`), then an MLP.
 
@@ -104,6 +105,10 @@ class SummaryEncoder(Encoder):
         sequence: ``"none"``, ``"grud"``, ``"lstm"`` or ``"transformer"``.
         sequence_options: constructor options of the sequence encoder (e.g. ``{"hidden": 64}``).
     """
+
+    name = "summary"
+    kinds = ("timeseries",)
+    priority = 1  # listed after the sequence encoders it can wrap
 
     #: Tuner search space, keys relative to the encoder's config section.
     search_space: ClassVar[dict[str, dict[str, Any]]] = {

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from omnifuse.data.collate import SeriesBatch
-from omnifuse.encoders.base import Encoder
+from omnifuse.encoders.base import ENCODERS, Encoder
 from omnifuse.encoders.mlp import check_dims, check_rate
 from omnifuse.encoders.recurrent import series_inputs
 from omnifuse.errors import ConfigError
@@ -26,6 +26,7 @@ def time_encoding(times: torch.Tensor, dim: int, max_period: float = 1000.0) -> 
     return torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)
 
 
+@ENCODERS.register
 class TimeSeriesTransformerEncoder(Encoder):
     """Per-step embedding of ``[values, observed]`` + time encoding, Transformer, masked mean.
 
@@ -43,6 +44,9 @@ class TimeSeriesTransformerEncoder(Encoder):
         dropout: dropout inside the transformer.
         max_period: longest period of the time encoding, in the series' time unit.
     """
+
+    name = "transformer"
+    kinds = ("timeseries",)
 
     search_space = {"dropout": {"type": "float", "low": 0.0, "high": 0.3}}
 

@@ -1,13 +1,16 @@
 """Fusion operators: ``(B, M, D)`` embeddings + ``(B, M)`` mask -> ``(B, output_dim)``.
 
-One small module per operator; :data:`FUSION_OPERATORS` maps the configuration name of each
-operator to its class (constructor ``(n_modalities, dim, **hyperparameters)``).
+One small module per operator, whose class registers itself with ``@FUSIONS.register``
+(constructor ``(n_modalities, dim, **hyperparameters)``). :data:`FUSION_OPERATORS` is a
+read-only view of that registry: configuration name -> class.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from omnifuse.fusion.attention import AttentionFusion
-from omnifuse.fusion.base import FusionOperator, FusionOutput, masked, masked_softmax
+from omnifuse.fusion.base import FUSIONS, FusionOperator, FusionOutput, masked, masked_softmax
 from omnifuse.fusion.concat import ConcatFusion
 from omnifuse.fusion.cross_attention import CrossModalAttentionFusion
 from omnifuse.fusion.gmu import GatedFusion
@@ -18,20 +21,11 @@ from omnifuse.fusion.se_gate import SEGateFusion
 from omnifuse.fusion.sum import SumFusion
 from omnifuse.fusion.tensor import TensorFusion
 
-FUSION_OPERATORS: dict[str, type[FusionOperator]] = {
-    "concat": ConcatFusion,
-    "sum": SumFusion,
-    "product": ProductFusion,
-    "tensor": TensorFusion,
-    "lmf": LowRankFusion,
-    "gmu": GatedFusion,
-    "se-gate": SEGateFusion,
-    "attention": AttentionFusion,
-    "cross-attention": CrossModalAttentionFusion,
-    "medfuse-lstm": MedFuseLSTMFusion,
-}
+#: Read-only view of :data:`FUSIONS`: configuration name -> operator class.
+FUSION_OPERATORS: Mapping[str, type[FusionOperator]] = FUSIONS.view()
 
 __all__ = [
+    "FUSIONS",
     "FUSION_OPERATORS",
     "AttentionFusion",
     "ConcatFusion",

@@ -6,9 +6,10 @@ import torch
 from torch import nn
 
 from omnifuse.errors import ConfigError
-from omnifuse.fusion.base import FusionOperator, FusionOutput, masked, masked_softmax
+from omnifuse.fusion.base import FUSIONS, FusionOperator, FusionOutput, masked, masked_softmax
 
 
+@FUSIONS.register
 class AttentionFusion(FusionOperator):
     """Additive attention over modalities: ``alpha_m = softmax_m(w^T tanh(W z_m + b))``.
 

@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from omnifuse.utils.registry import Registry
+
 
 @dataclass
 class FusionOutput:
@@ -30,6 +32,9 @@ class FusionOperator(nn.Module):
     "nothing observed" (its learned bias), never NaN.
     """
 
+    #: The configuration name (``fusion:`` / ``--model``) and where the operator comes from.
+    name: ClassVar[str] = ""
+    paper: ClassVar[str] = ""
     output_dim: int
     #: Tunable hyperparameters, keys relative to ``fusion.`` (see :mod:`omnifuse.tuning.space`).
     search_space: ClassVar[dict[str, dict[str, Any]]] = {}
@@ -38,6 +43,10 @@ class FusionOperator(nn.Module):
         super().__init__()
         self.n_modalities = n_modalities
         self.dim = dim
+
+
+#: Every fusion operator by name; each class registers itself with ``@FUSIONS.register``.
+FUSIONS: Registry[type[FusionOperator]] = Registry("fusion", packages="omnifuse.fusion")
 
 
 def masked(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

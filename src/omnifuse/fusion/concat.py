@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from omnifuse.fusion.base import FusionOperator, FusionOutput, masked
+from omnifuse.fusion.base import FUSIONS, FusionOperator, FusionOutput, masked
 
 
+@FUSIONS.register
 class ConcatFusion(FusionOperator):
     """Concatenate the masked embeddings and the mask itself.
 

@@ -6,9 +6,10 @@ import torch
 from torch import nn
 
 from omnifuse.errors import ConfigError
-from omnifuse.fusion.base import FusionOperator, FusionOutput, masked
+from omnifuse.fusion.base import FUSIONS, FusionOperator, FusionOutput, masked
 
 
+@FUSIONS.register
 class CrossModalAttentionFusion(FusionOperator):
     """Each present modality queries the other present ones; the results are summed.
 

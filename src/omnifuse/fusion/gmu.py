@@ -6,9 +6,10 @@ import torch
 from torch import nn
 
 from omnifuse.errors import ConfigError
-from omnifuse.fusion.base import FusionOperator, FusionOutput, masked, masked_softmax
+from omnifuse.fusion.base import FUSIONS, FusionOperator, FusionOutput, masked, masked_softmax
 
 
+@FUSIONS.register
 class GatedFusion(FusionOperator):
     """Gated multimodal unit (GMU, Arevalo et al. 2017, eqs. 1-5) for any M.
 

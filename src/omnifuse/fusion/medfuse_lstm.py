@@ -7,9 +7,10 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from omnifuse.errors import ConfigError
-from omnifuse.fusion.base import FusionOperator, FusionOutput, masked
+from omnifuse.fusion.base import FUSIONS, FusionOperator, FusionOutput, masked
 
 
+@FUSIONS.register
 class MedFuseLSTMFusion(FusionOperator):
     """LSTM-based fusion of MedFuse (Hayat et al. 2022, sec. 3.3) for any M.
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from omnifuse.fusion.base import FusionOperator, FusionOutput, masked
+from omnifuse.fusion.base import FUSIONS, FusionOperator, FusionOutput, masked
 
 
+@FUSIONS.register
 class ProductFusion(FusionOperator):
     """Element-wise product ``fused = prod_m (1 + tanh(mask_m * z_m))``.
 

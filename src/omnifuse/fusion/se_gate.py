@@ -6,9 +6,10 @@ import torch
 from torch import nn
 
 from omnifuse.errors import ConfigError
-from omnifuse.fusion.base import FusionOperator, FusionOutput, masked
+from omnifuse.fusion.base import FUSIONS, FusionOperator, FusionOutput, masked
 
 
+@FUSIONS.register
 class SEGateFusion(FusionOperator):
     """Squeeze-and-excitation over modalities (Hu et al. 2018; SE-Gate of DWFuse sec. 4.4).
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from omnifuse.fusion.base import FusionOperator, FusionOutput, masked
+from omnifuse.fusion.base import FUSIONS, FusionOperator, FusionOutput, masked
 
 
+@FUSIONS.register
 class SumFusion(FusionOperator):
     """Sum of the present embeddings, ``fused = sum_m mask_m * z_m``.
 

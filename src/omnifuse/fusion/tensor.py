@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from omnifuse.errors import ConfigError
-from omnifuse.fusion.base import FusionOperator, FusionOutput, masked
+from omnifuse.fusion.base import FUSIONS, FusionOperator, FusionOutput, masked
 
 
 def choose_tensor_dim(n_modalities: int, dim: int, budget: int, max_tensor_dim: int) -> int:
@@ -26,6 +26,7 @@ def choose_tensor_dim(n_modalities: int, dim: int, budget: int, max_tensor_dim: 
     return d_t
 
 
+@FUSIONS.register
 class TensorFusion(FusionOperator):
     """Tensor fusion (TFN, Zadeh et al. 2017, eq. 1): ``vec([h_1;1] x ... x [h_M;1])``.
 

@@ -32,6 +32,7 @@ from omnifuse.encoders.factory import ENCODER_TYPES, KIND_TYPES, default_encoder
 from omnifuse.encoders.selection import SelectionOptions
 from omnifuse.errors import ConfigError
 from omnifuse.fusion import FUSION_OPERATORS
+from omnifuse.fusion.base import FUSIONS
 from omnifuse.utils.mappings import merge
 from omnifuse.utils.options import check_options
 from omnifuse.utils.validation import validation_message
@@ -159,8 +160,7 @@ class FusionConfig(EncodedConfig):
     @classmethod
     def for_operator(cls, name: str) -> type["FusionConfig"]:
         """The config class of the fusion model with operator ``name`` (one class per name)."""
-        if name not in FUSION_OPERATORS:
-            raise ConfigError(f"unknown fusion '{name}' (valid: {', '.join(sorted(FUSION_OPERATORS))})")
+        FUSIONS.get(name)  # an unknown name lists the valid ones
         return _subclass(cls, name, {"operator": name}, f"{cls.__name__} of the fusion model with operator '{name}'.")
 
 
@@ -203,8 +203,10 @@ class StrategyConfig(FusionConfig):
         if self.strategy_class is not None:
             name = self.strategy_class.name
             if self.fusion_name not in FUSION_OPERATORS:
-                raise ConfigError(f"strategy '{name}': unknown base fusion '{self.fusion_name}' "
-                                  f"(valid: {', '.join(sorted(FUSION_OPERATORS))})")
+                try:
+                    FUSIONS.get(self.fusion_name)
+                except ConfigError as exc:
+                    raise ConfigError(f"strategy '{name}': the base fusion is wrong: {exc}") from None
             options = {k: v for k, v in self.strategy.items() if k != "base"}  # base is read here, not by the strategy
             check_options(self.strategy_class, options, f"strategy '{name}'", also_valid=("base",))
         super().check_parts()
@@ -233,11 +235,11 @@ class LateConfig(EncodedConfig):
 def _subclass(base: type[C], label: str, namespace: dict[str, Any], doc: str) -> type[C]:
     """The subclass ``base[label]`` with class attributes ``namespace`` (made once).
 
-    It is an attribute of this module under its own name, so pickle finds it (DDP spawns
-    processes that import this module, which registers every model and remakes it)."""
+    It is an attribute of this module under its own name, so pickle finds it (a DDP process
+    spawned to train a model makes it again on first lookup, see :func:`__getattr__`)."""
     name = f"{base.__name__}[{label}]"
     existing = globals().get(name)
-    if existing is None:
+    if existing is None or any(getattr(existing, k) != v for k, v in namespace.items()):  # a part registered anew
         existing = type(base)(name, (base,), {**namespace, "__module__": __name__, "__qualname__": name, "__doc__": doc})
         globals()[name] = existing
     return existing
@@ -246,9 +248,7 @@ def _subclass(base: type[C], label: str, namespace: dict[str, Any], doc: str) ->
 # ---------------------------------------------------------------------- part options
 def check_fusion_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """The options of fusion operator ``name``, typed; an unknown operator or option lists the valid ones."""
-    if name not in FUSION_OPERATORS:
-        raise ConfigError(f"unknown fusion '{name}' (valid: {', '.join(sorted(FUSION_OPERATORS))})")
-    return check_options(FUSION_OPERATORS[name], options, f"fusion '{name}'", skip=("n_modalities", "dim"))
+    return check_options(FUSIONS.get(name), options, f"fusion '{name}'", skip=("n_modalities", "dim"))
 
 
 def check_encoder_options(key: str, options: Mapping[str, Any]) -> None:
@@ -291,3 +291,17 @@ def as_config(config_class: type[C], config: Any, name: str) -> C:
         return config_class.load(config, name)
     raise ConfigError(f"model '{name}' is configured by a {config_class.__name__} (or a mapping of its keys), "
                       f"not a {type(config).__name__}")
+
+
+def __getattr__(name: str) -> Any:
+    """``FusionConfig[<operator>]`` and ``StrategyConfig[<strategy>]`` made on first lookup
+    (unpickling a model config in a fresh process)."""
+    base, _, label = name.partition("[")
+    if label.endswith("]"):
+        if base == FusionConfig.__name__:
+            return FusionConfig.for_operator(label[:-1])
+        if base == StrategyConfig.__name__:
+            from omnifuse.balance.base import STRATEGIES
+
+            return StrategyConfig.for_strategy(STRATEGIES.get(label[:-1]))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,7 @@
 """Intermediate fusion: encoders -> a fusion operator -> a classifier head.
 
-Every operator of :mod:`omnifuse.fusion` becomes a registered model of the same name.
+Every operator of the fusion registry is also a registered model of the same name (derived
+from :data:`omnifuse.fusion.base.FUSIONS`, so an operator registered later is one too).
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ from torch import nn
 
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.errors import ConfigError
-from omnifuse.fusion import FUSION_OPERATORS
-from omnifuse.fusion.base import FusionOperator
+from omnifuse.fusion.base import FUSIONS, FusionOperator
 from omnifuse.models.base import MultimodalModel
 from omnifuse.models.config import FusionConfig, HybridConfig, ModelConfig, check_fusion_options
 from omnifuse.models.heads import ClassifierHead
 from omnifuse.models.output import ModelOutput
-from omnifuse.models.registry import ModelEntry, first_line, prefixed, register, registered
+from omnifuse.models.registry import MODELS, ModelEntry, first_line, prefixed, registered
 
 
 class FusionModel(MultimodalModel):
@@ -59,10 +59,11 @@ class FusionModel(MultimodalModel):
 
 
 def build_fusion(name: str, n_modalities: int, dim: int, options: Mapping[str, Any]) -> FusionOperator:
-    """Instantiate fusion operator ``name``; an unknown option lists the valid ones."""
+    """Instantiate fusion operator ``name``; an unknown name or option lists the valid ones."""
+    cls = FUSIONS.get(name)
     kwargs = check_fusion_options(name, options)
     try:
-        return FUSION_OPERATORS[name](n_modalities, dim, **kwargs)
+        return cls(n_modalities, dim, **kwargs)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"fusion '{name}': invalid options {dict(options)} ({exc})") from exc
 
@@ -90,20 +91,22 @@ class HybridModel(FusionModel):
     config_class = HybridConfig
 
 
+def _operator_entry(op_name: str, op_cls: type[FusionOperator]) -> ModelEntry:
+    """The model entry of fusion operator ``op_name``: a :class:`FusionModel` using it."""
+    return ModelEntry(
+        name=op_name,
+        kind="fusion",
+        paper=op_cls.paper,
+        description=first_line(op_cls.__doc__),
+        build=FusionModel.from_config,
+        space=prefixed(op_cls.search_space, "fusion"),
+        config_class=FusionConfig.for_operator(op_name),
+        model_class=FusionModel,
+    )
+
+
 def _register_operators() -> None:
-    for op_name, op_cls in FUSION_OPERATORS.items():
-        register(
-            ModelEntry(
-                name=op_name,
-                kind="fusion",
-                paper=getattr(op_cls, "paper", ""),
-                description=first_line(op_cls.__doc__),
-                build=FusionModel.from_config,
-                space=prefixed(getattr(op_cls, "search_space", {}), "fusion"),
-                config_class=FusionConfig.for_operator(op_name),
-                model_class=FusionModel,
-            )
-        )
+    MODELS.derive(FUSIONS, _operator_entry)
 
 
 _register_operators()

@@ -2,8 +2,12 @@
 
 Every registrable class carries ``name``, ``kind`` ("fusion", "strategy", "baseline",
 "model"), ``paper`` and a docstring. Classes register themselves when their module is
-imported (:func:`registered` is a class decorator); fusion operators are registered as
-"a fusion model with this operator" by :mod:`omnifuse.models.fusion_model`.
+imported (:func:`registered` is a class decorator); the entries live in :data:`MODELS`, a
+:class:`~omnifuse.utils.registry.Registry` that imports :mod:`omnifuse.models` and
+:mod:`omnifuse.balance` on first use. Every fusion operator is also "a fusion model with
+this operator" (:mod:`omnifuse.models.fusion_model`) and every strategy "a fusion model
+trained with this strategy" (:mod:`omnifuse.balance.models`): those entries are derived
+from the fusion and strategy registries (:meth:`~omnifuse.utils.registry.Registry.derive`).
 
 Search spaces are declared next to what they tune: a class attribute
 ``search_space: ClassVar[dict[str, dict[str, Any]]]`` (option key -> spec). Model classes use
@@ -17,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from omnifuse.errors import ConfigError
+from omnifuse.utils.registry import Registry
 
 MODEL_KINDS = ("fusion", "strategy", "baseline", "model")
 
@@ -64,17 +68,16 @@ class ModelEntry:
         return {"name": self.name, "kind": self.kind, "paper": self.paper, "description": self.description}
 
 
-_REGISTRY: dict[str, ModelEntry] = {}
+#: Every model entry by name, ordered by kind (:data:`MODEL_KINDS`) then name.
+MODELS: Registry[ModelEntry] = Registry("model", packages=("omnifuse.models", "omnifuse.balance"),
+                                        order=lambda entry: MODEL_KINDS.index(entry.kind))
 
 
 def register(entry: ModelEntry) -> ModelEntry:
     """Add ``entry``; a name can be registered once."""
     if entry.kind not in MODEL_KINDS:
         raise ValueError(f"model kind must be one of {MODEL_KINDS}, got {entry.kind!r}")
-    if entry.name in _REGISTRY and _REGISTRY[entry.name] != entry:
-        raise ValueError(f"model name '{entry.name}' is registered twice")
-    _REGISTRY[entry.name] = entry
-    return entry
+    return MODELS.register(entry, name=entry.name)
 
 
 def registered(cls: type) -> type:
@@ -107,20 +110,11 @@ def first_line(doc: str | None) -> str:
     return (doc or "").strip().splitlines()[0].rstrip(".") if doc else ""
 
 
-def _ensure_loaded() -> None:
-    import omnifuse.models  # noqa: F401  (importing the package registers every model)
-
-
 def get_model(name: str) -> ModelEntry:
-    """The entry for ``name``; an unknown name lists the valid ones."""
-    _ensure_loaded()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ConfigError(f"unknown model '{name}' (valid: {', '.join(sorted(_REGISTRY))})") from None
+    """The entry for ``name``; an unknown name raises ConfigError listing the valid ones."""
+    return MODELS.get(name)
 
 
 def all_models() -> list[ModelEntry]:
     """Every registered entry, ordered by kind then name."""
-    _ensure_loaded()
-    return sorted(_REGISTRY.values(), key=lambda e: (MODEL_KINDS.index(e.kind), e.name))
+    return MODELS.all()

@@ -3,10 +3,10 @@
 Layout::
 
     cohort/
-      labels.csv          sample_id,label[,split][,group]
+      labels.csv          sample_id,label[,split][,group]   (survival: sample_id,time,event[,...])
       <modality>.csv      sample_id, then numeric features (or .parquet)
       <series>.csv        sample_id,time, then channels: a long-format time series
-      modalities.yaml     optional: kinds, label column (see folder_config)
+      modalities.yaml     optional: kinds, label column, task: survival (see folder_config)
 
 A sample missing from a modality file, or whose row is all empty, has that modality
 absent. Every CSV row has the header's number of fields (a ragged row is an error naming the
@@ -26,8 +26,10 @@ import pandas as pd
 from omnifuse.data.arrays import IrregularSeries, LazyFiles, ModalityData
 from omnifuse.data.cache import cached, content_key
 from omnifuse.data.dataset import MultimodalDataset
-from omnifuse.data.labels import labels_from_values
-from omnifuse.data.loaders.folder_config import CONFIG_FILE, FolderConfig, ModalityDeclaration, read_folder_config
+from omnifuse.data.labels import Labels, labels_from_values, survival_from_values
+from omnifuse.data.loaders.folder_config import (
+    CONFIG_FILE, DEFAULT_EVENT_COLUMN, DEFAULT_TIME_COLUMN, FolderConfig, ModalityDeclaration, read_folder_config,
+)  # fmt: skip
 from omnifuse.data.loaders.folder_csv import check_field_counts
 from omnifuse.data.spec import SEQUENCE_KINDS, ModalitySpec
 from omnifuse.errors import DataError, DataWarning
@@ -104,7 +106,7 @@ def _build(folder: Path, files: dict[str, Path]) -> MultimodalDataset:
         specs=specs,
         data=data,
         mask=mask,
-        labels=labels_from_values(table["__label__"].tolist(), source=str(folder / LABELS_FILE)),
+        labels=_labels(table, config, folder / LABELS_FILE),
         sample_ids=ids,
         groups=table["group"].to_numpy(dtype=str) if "group" in table else None,
         splits=table["split"].to_numpy(dtype=str) if "split" in table else None,
@@ -117,6 +119,8 @@ def _build(folder: Path, files: dict[str, Path]) -> MultimodalDataset:
 def _read_labels(path: Path, config: FolderConfig) -> pd.DataFrame:
     frame = _read_table(path)
     _check_unique_ids(frame, path)
+    if config.task == "survival":
+        return _read_survival_columns(frame, path, config)
     columns = [c for c in frame.columns if c != ID_COLUMN]
     if config.label is not None:
         label = config.label
@@ -127,21 +131,55 @@ def _read_labels(path: Path, config: FolderConfig) -> pd.DataFrame:
     else:
         candidates = [c for c in columns if c not in RESERVED_LABEL_COLUMNS]
         if len(candidates) != 1:
+            survival = {DEFAULT_TIME_COLUMN, DEFAULT_EVENT_COLUMN} <= set(candidates)
             raise DataError(
                 f"{path}: cannot tell the label column among {candidates or 'no columns'}; "
                 f"name it 'label' or declare 'label:' in {CONFIG_FILE}"
+                + ("; for survival data declare 'task: survival' and 'time_unit:' there" if survival else "")
             )
         label = candidates[0]
     empty = frame[label].isna() | (frame[label].astype(str).str.strip() == "")
     if empty.any():
         row = int(np.flatnonzero(empty.to_numpy())[0])
         raise DataError(f"{path}: row {row + 2} (sample '{frame[ID_COLUMN].iloc[row]}') has no label in column '{label}'")
+    _check_split_group(frame, path)
+    out = frame.rename(columns={label: "__label__"})
+    return out
+
+
+def _check_split_group(frame: pd.DataFrame, path: Path) -> None:
     for column in ("split", "group"):
         if column in frame and frame[column].isna().any():
             row = int(np.flatnonzero(frame[column].isna().to_numpy())[0])
             raise DataError(f"{path}: row {row + 2} has an empty '{column}'")
-    out = frame.rename(columns={label: "__label__"})
-    return out
+
+
+def _read_survival_columns(frame: pd.DataFrame, path: Path, config: FolderConfig) -> pd.DataFrame:
+    """The labels table of a ``task: survival`` cohort, time and event as ``__time__``/``__event__``."""
+    for column, what in ((config.time_column, "time"), (config.event_column, "event")):
+        if column not in frame.columns:
+            raise DataError(
+                f"{path}: no column '{column}' (the survival {what}); name the column holding it "
+                f"with '{what}:' in {CONFIG_FILE}"
+            )
+    _check_split_group(frame, path)
+    return frame.rename(columns={config.time_column: "__time__", config.event_column: "__event__"})
+
+
+def _labels(table: pd.DataFrame, config: FolderConfig, path: Path) -> Labels:
+    """The labels of the rows of ``table`` (see :func:`_read_labels`)."""
+    if config.task != "survival":
+        return labels_from_values(table["__label__"].tolist(), source=str(path))
+    assert config.time_unit is not None  # FolderConfig requires one for survival
+    return survival_from_values(
+        table["__time__"].tolist(),
+        table["__event__"].tolist(),
+        time_unit=config.time_unit,
+        source=str(path),
+        rows=(table.index + 2).tolist(),
+        ids=table[ID_COLUMN].tolist(),
+        columns=(config.time_column, config.event_column),
+    )
 
 
 # ---------------------------------------------------------------------- tables

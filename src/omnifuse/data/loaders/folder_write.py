@@ -14,7 +14,7 @@ from omnifuse.data.arrays import IrregularSeries, LazyFiles
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.labels import MULTILABEL_SEPARATOR
 from omnifuse.data.loaders.folder import ID_COLUMN, LABELS_FILE, TIME_COLUMN
-from omnifuse.data.loaders.folder_config import CONFIG_FILE
+from omnifuse.data.loaders.folder_config import CONFIG_FILE, DEFAULT_EVENT_COLUMN, DEFAULT_TIME_COLUMN
 from omnifuse.errors import ConfigError, DataWarning
 from omnifuse.utils.atomic import atomic_dir
 
@@ -53,24 +53,38 @@ def write_folder(ds: MultimodalDataset, out: str | Path, fmt: str = "csv", overw
             if spec.kind in ("image", "text"):
                 entry["column"] = frame.columns[1]
             declarations[name] = entry
-        (tmp / CONFIG_FILE).write_text(
-            yaml.safe_dump({"label": "label", "modalities": declarations}, sort_keys=True)
-        )
+        (tmp / CONFIG_FILE).write_text(yaml.safe_dump({**_task_declaration(ds), "modalities": declarations}, sort_keys=True))
     return out
 
 
+def _task_declaration(ds: MultimodalDataset) -> dict[str, str]:
+    """The modalities.yaml keys that say how labels.csv holds the labels."""
+    if ds.task == "survival":
+        return {"task": "survival", "time_unit": str(ds.labels.time_unit)}
+    return {"label": "label"}
+
+
 def _labels_frame(ds: MultimodalDataset) -> pd.DataFrame:
-    names = np.array(ds.class_names, dtype=object)
-    if ds.task == "multilabel":
-        labels = [MULTILABEL_SEPARATOR.join(names[row.astype(bool)]) for row in ds.y]
+    if ds.task == "survival":
+        frame = pd.DataFrame({
+            ID_COLUMN: ds.sample_ids,
+            DEFAULT_TIME_COLUMN: ds.labels.time,
+            DEFAULT_EVENT_COLUMN: ds.labels.event.astype(np.int64),
+        })
     else:
-        labels = names[ds.y].tolist()
-    frame = pd.DataFrame({ID_COLUMN: ds.sample_ids, "label": labels})
+        frame = pd.DataFrame({ID_COLUMN: ds.sample_ids, "label": _label_column(ds)})
     if ds.splits is not None:
         frame["split"] = ds.splits
     if not np.array_equal(ds.groups, ds.sample_ids):
         frame["group"] = ds.groups
     return frame
+
+
+def _label_column(ds: MultimodalDataset) -> list[str]:
+    names = np.array(ds.class_names, dtype=object)
+    if ds.task == "multilabel":
+        return [MULTILABEL_SEPARATOR.join(names[row.astype(bool)]) for row in ds.y]
+    return names[ds.y].tolist()
 
 
 def _modality_frame(ds: MultimodalDataset, name: str, present: np.ndarray) -> pd.DataFrame:

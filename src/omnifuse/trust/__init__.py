@@ -1,0 +1,23 @@
+"""Answers a clinician can check: operating points, calibration, conformal prediction sets,
+subgroup audits and feature attributions.
+
+Each module stands alone and works on what every model already gives (probabilities,
+logits, the availability pattern of each sample, a fitted model):
+
+* :mod:`~omnifuse.trust.operating_points` - a decision threshold chosen on validation
+  samples (Youden, F1, target sensitivity or specificity, fixed) and sensitivity,
+  specificity, PPV, NPV, F1, MCC at it, with bootstrap intervals over patients.
+* :mod:`~omnifuse.trust.calibration` - temperature scaling fitted on validation logits.
+* :mod:`~omnifuse.trust.conformal` - split conformal prediction sets, Mondrian by
+  availability pattern (a patient missing modalities gets a set calibrated on patients
+  missing the same ones).
+* :mod:`~omnifuse.trust.subgroups` - every metric per subgroup with intervals, the largest
+  gaps, equalised-odds and demographic-parity differences (fairlearn).
+* :mod:`~omnifuse.trust.attributions` - per patient and present modality, the features that
+  moved the prediction (integrated gradients for neural models, SHAP / exact linear
+  contributions for the scikit-learn baselines).
+
+Layering: this package sits beside :mod:`omnifuse.evaluation` (it imports evaluation's
+metrics and statistics, models and training; nothing below imports it). Heavy libraries
+(captum, shap) are imported inside the functions that need them.
+"""

@@ -1,0 +1,129 @@
+"""Split conformal sets, Mondrian by availability pattern: coverage, set sizes, fallbacks."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import special
+
+from omnifuse.errors import ConfigError
+from omnifuse.trust.conformal import ConformalClassifier, conformal_quantile, min_calibration, set_coverage
+
+
+def _draw(n: int, rng: np.random.Generator, strength: float, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and a model's probabilities; ``strength`` sets how informative the model is."""
+    y = rng.integers(0, k, n)
+    z = strength * np.eye(k)[y] + rng.standard_normal((n, k))
+    return special.softmax(z, axis=1), y
+
+
+def test_minimum_sample_size_and_quantile():
+    assert min_calibration(0.9) == 9 and min_calibration(0.95) == 19 and min_calibration(0.5) == 1
+    scores = np.arange(1, 10) / 10  # 9 scores: k = ceil(10 * 0.9) = 9 -> the largest
+    assert conformal_quantile(scores, 0.9) == 0.9
+    assert conformal_quantile(np.arange(99) / 100, 0.9) == 0.89  # k = 90
+    with pytest.raises(ConfigError) as err:
+        conformal_quantile(scores[:8], 0.9)
+    assert str(err.value) == "conformal prediction at 0.9 coverage needs at least 9 calibration samples, got 8"
+
+
+@pytest.mark.parametrize("coverage", [0.8, 0.9])
+def test_marginal_coverage_on_exchangeable_data(coverage):
+    n_cal, n_test, seeds = 400, 2000, 20
+    covered = []
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        cal_p, cal_y = _draw(n_cal, rng, 1.5)
+        test_p, test_y = _draw(n_test, rng, 1.5)
+        model = ConformalClassifier.fit(cal_p, cal_y, coverage=coverage, non_empty=False)
+        covered.append(set_coverage(model.predict_sets(test_p), test_y)["coverage"])
+    covered = np.array(covered)
+    # per draw: coverage ~ Beta(k, n + 1 - k) plus the test binomial noise
+    sd = math.sqrt(coverage * (1 - coverage) / n_cal + coverage * (1 - coverage) / n_test)
+    assert np.all(np.abs(covered - coverage) < 4 * sd)
+    # on average: in [coverage, coverage + 1 / (n + 1)] up to the noise of the mean
+    assert coverage - 3 * sd / math.sqrt(seeds) <= covered.mean() <= coverage + 1 / (n_cal + 1) + 3 * sd / math.sqrt(seeds)
+
+
+def test_non_empty_sets_only_add_coverage():
+    rng = np.random.default_rng(0)
+    cal_p, cal_y = _draw(300, rng, 1.5)
+    test_p, test_y = _draw(1000, rng, 1.5)
+    exact = ConformalClassifier.fit(cal_p, cal_y, coverage=0.3, non_empty=False).predict_sets(test_p)
+    filled = ConformalClassifier.fit(cal_p, cal_y, coverage=0.3).predict_sets(test_p)
+    assert (~exact.any(axis=1)).any()  # the LAC score does give empty sets here
+    assert filled.any(axis=1).all() and np.all(filled >= exact)
+
+
+def test_per_pattern_coverage_when_one_pattern_is_much_harder():
+    """Complete patients (easy) outnumber those missing a modality (hard) 4:1: a pooled
+    threshold under-covers the hard ones; the Mondrian threshold covers both."""
+    mondrian, pooled, sizes = {"full": [], "partial": []}, {"full": [], "partial": []}, {"full": [], "partial": []}
+    for seed in range(10):
+        rng = np.random.default_rng(100 + seed)
+
+        def cohort(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            easy_p, easy_y = _draw(4 * n // 5, rng, 4.0)
+            hard_p, hard_y = _draw(n // 5, rng, 0.5)
+            pats = np.array(["ehr+notes"] * len(easy_y) + ["ehr"] * len(hard_y))
+            return np.concatenate([easy_p, hard_p]), np.concatenate([easy_y, hard_y]), pats
+
+        cal_p, cal_y, cal_pat = cohort(1000)
+        test_p, test_y, test_pat = cohort(4000)
+        by_pattern = ConformalClassifier.fit(cal_p, cal_y, cal_pat, coverage=0.9)
+        one = ConformalClassifier.fit(cal_p, cal_y, coverage=0.9)
+        a = set_coverage(by_pattern.predict_sets(test_p, test_pat), test_y, test_pat)["patterns"]
+        b = set_coverage(one.predict_sets(test_p), test_y, test_pat)["patterns"]
+        for key, pattern in (("full", "ehr+notes"), ("partial", "ehr")):
+            mondrian[key].append(a[pattern]["coverage"])
+            pooled[key].append(b[pattern]["coverage"])
+            sizes[key].append(a[pattern]["mean_size"])
+    tol = 3 * math.sqrt(0.09 / 200) / math.sqrt(10)  # the hard pattern has 200 calibration samples
+    assert np.mean(mondrian["partial"]) >= 0.9 - tol
+    assert np.mean(mondrian["full"]) >= 0.9 - tol
+    assert np.mean(pooled["partial"]) < 0.85  # what the pooled threshold would have promised them
+    assert np.mean(sizes["partial"]) > np.mean(sizes["full"]) + 0.5  # honest: larger sets when data are missing
+
+
+def test_small_and_unseen_patterns_fall_back_to_the_pooled_threshold():
+    rng = np.random.default_rng(1)
+    p, y = _draw(200, rng, 2.0)
+    pats = np.array(["a+b"] * 195 + ["a"] * 5)
+    model = ConformalClassifier.fit(p, y, pats, coverage=0.9)
+    assert model.min_per_group == 10
+    assert set(model.patterns) == {"a+b"} and model.small_patterns == {"a": 5}
+    q, own = model.quantiles(["a+b", "a", "b"])
+    assert own.tolist() == [True, False, False]
+    assert q[1] == q[2] == model.quantile and q[0] == model.patterns["a+b"]["quantile"]
+    with pytest.raises(ConfigError, match="below the 9"):
+        ConformalClassifier.fit(p, y, pats, coverage=0.9, min_per_group=5)
+
+
+def test_not_enough_calibration_samples_is_a_one_line_config_error():
+    rng = np.random.default_rng(2)
+    p, y = _draw(15, rng, 1.0)
+    with pytest.raises(ConfigError) as err:
+        ConformalClassifier.fit(p, y, coverage=0.95)
+    assert "needs at least 19 calibration samples, got 15" in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match=r"coverage must be in \(0, 1\)"):
+        ConformalClassifier.fit(p, y, coverage=1.0)
+
+
+def test_binary_probabilities_and_json_round_trip():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    p1 = special.expit(2 * (2 * y - 1) + rng.standard_normal(300))
+    pats = np.where(rng.random(300) < 0.5, "x", "x+y")
+    model = ConformalClassifier.fit(p1, y, pats, coverage=0.9)
+    sets = model.predict_sets(np.stack([1 - p1, p1], axis=1), pats)
+    assert sets.shape == (300, 2) and np.array_equal(sets, model.predict_sets(p1, pats))
+    again = ConformalClassifier.from_dict(json.loads(json.dumps(model.to_dict(), allow_nan=False)))
+    assert again == model
+    assert np.array_equal(again.predict_sets(p1, pats), sets)
+    with pytest.raises(ConfigError, match="calibrated for 2 classes"):
+        model.predict_sets(np.full((2, 3), 1 / 3))
+    with pytest.raises(ConfigError, match="malformed"):
+        ConformalClassifier.from_dict({"coverage": 0.9})
