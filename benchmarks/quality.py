@@ -50,7 +50,7 @@ def run_cohort(cohort: str, models: list[str], tune_trials: int, seeds: int | No
     from omnifuse.data.loaders import load_dataset
     from omnifuse.evaluation.benchmark import run_benchmark
     from omnifuse.evaluation.documents import write_document
-    from omnifuse.training.config import load_config
+    from omnifuse.training.config import load_configs
 
     folder, protocol, config_file = COHORTS[cohort]
     protocol = {**protocol, **({"seeds": seeds} if seeds else {})}
@@ -58,7 +58,7 @@ def run_cohort(cohort: str, models: list[str], tune_trials: int, seeds: int | No
     if not path.exists():
         print(f"{cohort}: {path} is absent, skipped")
         return None
-    config = load_config(REPO / config_file if config_file else None).model_dump(exclude_unset=True)
+    config, _ = load_configs(REPO / config_file if config_file else None, None, models)  # every key owned by some model
     ds = load_dataset(path)
     start = time.perf_counter()
 

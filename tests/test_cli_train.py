@@ -54,7 +54,10 @@ def test_train_writes_a_run(cohort_dir, tmp_path, monkeypatch, capsys):
         (["--model", "concat", "--set", "encoders.ehr.type=gru"], "unknown"),
         (["--model", "lmf", "--set", "fusion.rank=abc"], "fusion 'lmf': option 'rank': Input should be a valid integer"),
         (["--model", "concat", "--set", "encoders.tabular.dropout=abc"], "mlp encoder: option 'dropout': Input should be a valid number"),
-        (["--model", "sk-logreg", "--set", "model.C=abc"], "model.C: expected float, got 'abc'"),
+        (["--model", "sk-logreg", "--set", "model.C=abc"], "sk-logreg: option 'model.C': Input should be a valid number"),
+        (["--model", "sk-logreg", "--set", "embed_dim=8"], "unknown key 'embed_dim' (valid: accelerator, batch_size"),
+        (["--model", "concat", "--set", "model.C=0.5"], "concat: unknown option 'model.C' (valid: combine_unimodal)"),
+        (["--model", "late", "--set", "unimodal_heads=true"], "unknown key 'unimodal_heads' (valid: "),
         (["--model", "omnifuse", "--set", "model.n_blocks=0"], "omnifuse: option 'model.n_blocks': Input should be"),
     ],
 )

@@ -28,13 +28,13 @@ def test_tune_writes_a_best_config_that_train_accepts(cohort_dir, tmp_path, monk
     assert summary["n_complete"] == 3 and summary["test_split"] == "test" and summary["model"] == "sk-logreg"
     assert {"study.db", "best.yaml", "trials.csv", "tune.json", "report.html"} <= {p.name for p in out.iterdir()}
     assert "Hyperparameter tuning" in (out / "report.html").read_text()
-    best = load_config(out / "best.yaml")
-    assert best.model["C"] == summary["best_params"]["model.C"] and best.seed == 1
+    best = load_config(out / "best.yaml", model="sk-logreg")
+    assert best.model.model.C == summary["best_params"]["model.C"] and best.trainer.seed == 1
     run_dir = tmp_path / "run"
     code, _, err = run(monkeypatch, capsys, "train", "--data", str(cohort_dir), "--model", "sk-logreg",
                        "--config", str(out / "best.yaml"), "--out", str(run_dir))
     assert code == 0, err
-    assert json.loads((run_dir / "run.json").read_text())["config"]["model"]["C"] == best.model["C"]
+    assert json.loads((run_dir / "run.json").read_text())["config"]["model"]["C"] == best.model.model.C
     code, _, err = run(monkeypatch, capsys, "tune", "--data", str(cohort_dir), "--model", "sk-logreg",
                        "--trials", "3", "--out", str(out))
     assert code == 2 and "pass --resume" in err and "Traceback" not in err

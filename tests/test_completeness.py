@@ -36,7 +36,7 @@ from omnifuse.errors import ConfigError, DataError
 from omnifuse.fusion.base import FUSIONS, FusionOperator, FusionOutput, masked
 from omnifuse.models.fusion_model import FusionModel, build_fusion
 from omnifuse.models.registry import MODELS, all_models, get_model
-from omnifuse.training.config import validate_config
+from omnifuse.models.config import StrategyConfig
 from omnifuse.training.fit import SplitContext, fit
 from omnifuse.utils.registry import Registry
 from tests.test_cli import run
@@ -168,8 +168,8 @@ def test_a_toy_strategy_builds_a_strategy_model(cohort: MultimodalDataset) -> No
                 self.calls += 1
                 return {"toy": self.weight * output.logits.pow(2).mean()}
 
-        model, hooks = build_strategy_model(cohort, validate_config({"strategy": {"weight": 0.5, "base": "sum"}}),
-                                            ToyPenalty)
+        config = StrategyConfig.for_strategy(ToyPenalty).load({"strategy": {"weight": 0.5, "base": "sum"}})
+        model, hooks = build_strategy_model(cohort, config, ToyPenalty)
         assert isinstance(model, FusionModel) and model.fusion_name == "sum"
         assert len(hooks) == 1 and type(hooks[0]) is ToyPenalty and hooks[0].weight == 0.5
         assert get_model("toy-penalty").kind == "strategy"

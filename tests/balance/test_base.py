@@ -11,7 +11,7 @@ from omnifuse.balance import OGMGE, PMR, AlignmentLoss, GBlend, ModalityDropout,
 from omnifuse.errors import ConfigError
 from omnifuse.models.omnifuse_objective import OmniFuseObjective
 from omnifuse.models.registry import first_line, get_model
-from omnifuse.training.config import validate_config
+from omnifuse.models.config import entry_config
 
 EXPECTED = {"g-blend": GBlend, "ogm-ge": OGMGE, "pmr": PMR, "modality-dropout": ModalityDropout,
             "alignment": AlignmentLoss}
@@ -50,7 +50,7 @@ def test_base_hooks_are_noops() -> None:
 
 
 def test_from_config_reads_strategy_section_and_ignores_base() -> None:
-    cfg = validate_config({"strategy": {"alpha": 0.7, "modulation_ends": 5, "base": "sum"}})
+    cfg = entry_config(get_model("ogm-ge"), {"strategy": {"alpha": 0.7, "modulation_ends": 5, "base": "sum"}})
     s = OGMGE.from_config(cfg)
     assert s.alpha == 0.7 and s.modulation_ends == 5
     assert GBlend.from_config({"every": 2}).every == 2
@@ -82,7 +82,7 @@ def test_multilabel_rejected_before_training(cls: type[Strategy]) -> None:
     entry = get_model(cls.name)
     fake = SimpleNamespace(task="multilabel")  # the check runs before anything reads the data
     with pytest.raises(ConfigError, match="multilabel"):
-        entry.build(fake, validate_config(entry.defaults))
+        entry.build(fake, entry_config(entry))
 
 
 def test_unknown_base_fusion() -> None:
@@ -90,8 +90,8 @@ def test_unknown_base_fusion() -> None:
 
     ds, _ = make_lowquality(2, n_samples=20)
     entry = get_model("alignment")
-    with pytest.raises(ConfigError, match="base fusion"):
-        entry.build(ds, validate_config({"strategy": {"base": "nope"}}))
-    model, hooks = entry.build(ds, validate_config({"strategy": {"base": "sum", "weight": 0.3}}))
+    with pytest.raises(ConfigError, match="base fusion"):  # when the config is loaded, before any build
+        entry.build(ds, entry_config(entry, {"strategy": {"base": "nope"}}))
+    model, hooks = entry.build(ds, entry_config(entry, {"strategy": {"base": "sum", "weight": 0.3}}))
     assert model.fusion_name == "sum" and model.unimodal_heads is None
     assert len(hooks) == 1 and isinstance(hooks[0], AlignmentLoss) and hooks[0].weight == 0.3

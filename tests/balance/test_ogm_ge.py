@@ -15,7 +15,7 @@ from omnifuse.data.simulate import make_lowquality
 from omnifuse.models.fusion_model import FusionModel
 from omnifuse.models.output import ModelOutput
 from omnifuse.training.batches import TensorStore
-from omnifuse.training.config import validate_config
+from omnifuse.models.config import FusionConfig
 from omnifuse.tasks import task_loss
 from omnifuse.training.losses import unimodal_loss
 
@@ -72,7 +72,7 @@ def test_one_scored_modality_is_not_modulated() -> None:
 # ---------------------------------------------------------------------- gradients on a real model
 def tiny_model_and_batch(seed: int = 0) -> tuple[FusionModel, dict]:
     ds, _ = make_lowquality(3, n_samples=32, seed=seed)
-    cfg = validate_config({"unimodal_heads": True, "embed_dim": 8, "head_hidden": 8, "dropout": 0.0})
+    cfg = FusionConfig(unimodal_heads=True, embed_dim=8, head_hidden=8, dropout=0.0)
     torch.manual_seed(seed)
     model = FusionModel.from_dataset(ds, cfg)
     batch = TensorStore(ds).batch(np.arange(32))

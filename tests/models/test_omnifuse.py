@@ -14,7 +14,7 @@ from omnifuse.errors import ConfigError
 from omnifuse.imputation.patterns import all_combinations
 from omnifuse.models.omnifuse import FusedOutput, OmniFuseModel
 from omnifuse.models.omnifuse_objective import OmniFuseObjective, mine_lazy_combination
-from omnifuse.training.config import validate_config
+from omnifuse.models.omnifuse_config import OmniFuseConfig
 from omnifuse.training.fit import SplitContext, fit
 
 
@@ -124,7 +124,8 @@ def cohort(request):
 
 
 def small(**model):
-    return validate_config({"embed_dim": 8, "head_hidden": 8, "model": {"n_blocks": 2, "cra_hidden": 16, "cra_latent": 4, **model}})
+    return OmniFuseConfig.load({"embed_dim": 8, "head_hidden": 8, "model": {"n_blocks": 2, "cra_hidden": 16, "cra_latent": 4, **model}},
+                               "omnifuse")
 
 
 def test_forward_contract_and_imputation_targets(cohort):

@@ -17,11 +17,15 @@ from omnifuse.errors import ConfigError, DataError
 from omnifuse.serving import load_bundle, save_bundle
 from omnifuse.serving import weights as weights_module
 from omnifuse.serving.bundle import write_manifest
+from omnifuse.serving.schema import FORMAT_VERSION
 from omnifuse.serving.weights import load_torch, save_torch, split_shared
+from omnifuse.training.config import split_config
 from omnifuse.training.fit import SplitContext, fit
 
-FAST = {"max_epochs": 2, "embed_dim": 8, "head_hidden": 8, "batch_size": 32}
 NEURAL = ["concat", "omnifuse", "late", "g-blend", "medfuse-lstm", "attention"]
+BASELINES = ["sk-logreg", "sk-hgb"]
+#: One fast config shared by every model tested here (each takes the keys it owns).
+FAST = split_config({"max_epochs": 2, "embed_dim": 8, "head_hidden": 8, "batch_size": 32}, NEURAL + BASELINES + ["sum"])
 
 
 def context_of(ds, seed=0):
@@ -63,9 +67,9 @@ def assert_same_predictions(fitted, bundle):
     assert np.array_equal(before.imputed, after.imputed)
 
 
-@pytest.mark.parametrize("name", NEURAL + ["sk-logreg", "sk-hgb"])
+@pytest.mark.parametrize("name", NEURAL + BASELINES)
 def test_reload_is_exact(binary, tmp_path, name):
-    fitted = fit(name, binary, FAST)
+    fitted = fit(name, binary, FAST[name])
     path = save_bundle(fitted, tmp_path / "b", metrics={"auroc": np.float64(0.75), "brier": float("nan")})
     files = {p.name for p in path.iterdir()}
     assert files == {"bundle.json", "manifest.json", "model.skops" if name.startswith("sk-") else "weights.safetensors"}
@@ -87,7 +91,7 @@ OTHER_TASKS = [(t, n) for t in ("multiclass", "multilabel") for n in ("concat", 
 @pytest.mark.parametrize("task, name", OTHER_TASKS + [("multiclass", "omnifuse")])  # omnifuse: no multilabel
 def test_reload_is_exact_for_other_tasks(request, tmp_path, name, task):
     context = request.getfixturevalue(task)
-    fitted = fit(name, context, FAST)
+    fitted = fit(name, context, FAST[name])
     bundle = load_bundle(save_bundle(fitted, tmp_path / "b"))
     assert bundle.schema.task == task
     if task == "multilabel" and name.startswith("sk-"):
@@ -96,12 +100,12 @@ def test_reload_is_exact_for_other_tasks(request, tmp_path, name, task):
 
 
 def test_transformer_time_series_encoder(binary, tmp_path):
-    fitted = fit("concat", binary, {**FAST, "encoders": {"timeseries": {"type": "transformer"}}})
+    fitted = fit("concat", binary, {**FAST["concat"], "encoders": {"timeseries": {"type": "transformer"}}})
     assert_same_predictions(fitted, load_bundle(save_bundle(fitted, tmp_path / "b")))
 
 
 def test_loading_never_unpickles(binary, tmp_path, monkeypatch):
-    paths = {name: save_bundle(fit(name, binary, FAST), tmp_path / name) for name in ("concat", "sk-hgb")}
+    paths = {name: save_bundle(fit(name, binary, FAST[name]), tmp_path / name) for name in ("concat", "sk-hgb")}
 
     def refuse(*args, **kwargs):
         raise AssertionError("unpickling attempted")
@@ -116,7 +120,7 @@ def test_loading_never_unpickles(binary, tmp_path, monkeypatch):
 def saved(binary, tmp_path_factory):
     """A concat and an sk-hgb bundle; tests copy them before damaging them."""
     root = tmp_path_factory.mktemp("bundles")
-    return {name: save_bundle(fit(name, binary, FAST), root / name) for name in ("concat", "sk-hgb")}
+    return {name: save_bundle(fit(name, binary, FAST[name]), root / name) for name in ("concat", "sk-hgb")}
 
 
 @pytest.fixture
@@ -181,10 +185,10 @@ def edit_info(path, change):
         (lambda i: i["modalities"][0].update(kind="sound"), "modality 'ehr': unknown kind 'sound'"),
         (lambda i: i.update(task="regression"), "unknown task 'regression'"),
         (lambda i: i.update(model="nope"), "cannot rebuild the model (unknown model 'nope'"),
-        (lambda i: i["config"].update(lr=-1), "cannot rebuild the model"),
-        (lambda i: i.update(format_version=99), "format_version 99 is newer than this omnifuse reads (1)"),
+        (lambda i: i["trainer"].update(lr=-1), "cannot rebuild the model"),
+        (lambda i: i.update(format_version=99), f"format_version 99 is newer than this omnifuse reads ({FORMAT_VERSION})"),
         (lambda i: i["scaler"]["ehr"]["std"].pop(), "field 'scaler.ehr': 20 means and 19 stds for 20 features"),
-        (lambda i: i["config"].update(embed_dim=4), "weights do not fit the model"),
+        (lambda i: i["model_config"].update(embed_dim=4), "weights do not fit the model"),
         (lambda i: i.update(weights="skops"), "field 'weights': model 'concat' is stored as safetensors"),
     ],
 )
@@ -247,7 +251,7 @@ def test_longer_series_are_accepted(saved, binary):
 
 
 def test_saving_replaces_a_bundle_but_not_other_folders(binary, tmp_path):
-    fitted = fit("sum", binary, FAST)
+    fitted = fit("sum", binary, FAST["sum"])
     path = save_bundle(fitted, tmp_path / "b")
     save_bundle(fitted, path, metrics={"auroc": 0.5})
     assert load_bundle(path).metrics == {"auroc": 0.5}
@@ -261,7 +265,7 @@ def test_saving_replaces_a_bundle_but_not_other_folders(binary, tmp_path):
 
 
 def test_failed_save_leaves_nothing(binary, tmp_path, monkeypatch):
-    fitted = fit("sum", binary, FAST)
+    fitted = fit("sum", binary, FAST["sum"])
     monkeypatch.setattr("omnifuse.serving.bundle.write_manifest", lambda d: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         save_bundle(fitted, tmp_path / "b")
@@ -283,3 +287,40 @@ def test_tied_weights_are_stored_once(tmp_path):
     save_torch(model, tmp_path / "w.safetensors")
     again = load_torch(Tied(), tmp_path / "w.safetensors")
     assert torch.equal(again.out.weight, model.embed.weight) and again.out.weight is again.embed.weight
+
+
+#: The keys a format-1 bundle stored besides the trainer's: every field of the old flat config.
+OLD_FLAT = {"embed_dim": 64, "dropout": 0.1, "head_hidden": 64, "unimodal_heads": False, "unimodal_weight": 0.0,
+            "encoders": {}, "select": {}, "fusion": {}, "strategy": {}, "model": {}}
+
+
+def as_format_1(info):
+    """``bundle.json`` as omnifuse wrote it before the configs were split (one flat ``config``)."""
+    trainer, model = info.pop("trainer"), info.pop("model_config")
+    info["config"] = {**OLD_FLAT, **trainer, **model}
+    info["format_version"] = 1
+
+
+@pytest.mark.parametrize("name", ["concat", "sk-hgb"])
+def test_a_bundle_of_format_1_still_loads(copy, saved, binary, name):
+    path = copy(name)
+    edit_info(path, as_format_1)
+    old, new = load_bundle(path), load_bundle(saved[name])
+    assert old.config == new.config
+    index = np.arange(len(binary.dataset))
+    assert np.array_equal(old.fitted(binary.dataset).predict_proba(index), new.fitted(binary.dataset).predict_proba(index))
+    edit_info(path, lambda i: i["config"].update(lr=-1))
+    assert "config: key 'lr': Input should be greater than 0" in load_error(path)
+
+
+def test_bundle_json_stores_the_trainer_and_the_model_config(saved):
+    info = json.loads((saved["concat"] / "bundle.json").read_text())
+    assert "config" not in info and info["format_version"] == FORMAT_VERSION
+    assert set(info["trainer"]) == set(load_bundle(saved["concat"]).config.trainer.model_dump())
+    assert info["model_config"]["embed_dim"] == 8 and "lr" not in info["model_config"]
+    edit = saved["concat"].parent / "no-config"
+    import shutil
+
+    shutil.copytree(saved["concat"], edit)
+    edit_info(edit, lambda i: i.pop("trainer"))
+    assert "field 'trainer': Field required" in load_error(edit)

@@ -65,7 +65,7 @@ def test_an_ensemble_bundle_reloads_to_the_same_answers(split, tmp_path):
     fitted = fit("attention", context, {**FAST, "ensemble": 2})
     save_bundle(fitted, tmp_path / "bundle")
     bundle = load_bundle(tmp_path / "bundle")
-    assert isinstance(bundle.model, EnsembleModel) and bundle.config.ensemble == 2
+    assert isinstance(bundle.model, EnsembleModel) and bundle.config.trainer.ensemble == 2
     again = bundle.fitted(context.dataset)
     np.testing.assert_array_equal(again.predict_proba(test), fitted.predict_proba(test))
     from omnifuse.serving.answers import Predictor
@@ -85,10 +85,10 @@ def test_baselines_ignore_the_ensemble_setting(split):
 
 def test_auto_monitor_watches_auroc_when_validation_has_every_class(split, cohort3):
     context, _ = split
-    assert fit("concat", context, FAST).config.monitor == "val_auroc"
+    assert fit("concat", context, FAST).config.trainer.monitor == "val_auroc"
     negatives = np.flatnonzero(cohort3.y == 0)
     one_class = SplitContext(cohort3, context.train, negatives[:10])
-    assert fit("concat", one_class, FAST).config.monitor == "val_loss"
+    assert fit("concat", one_class, FAST).config.trainer.monitor == "val_loss"
 
 
 def test_an_omnifuse_ensemble_reports_embeddings_for_the_report(split):

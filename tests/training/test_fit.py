@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import lightning as L
 import numpy as np
 import pytest
@@ -11,10 +13,13 @@ from omnifuse.balance.base import Strategy
 from omnifuse.data.splits import train_val_test_indices
 from omnifuse.evaluation.metrics import compute_metrics
 from omnifuse.models import all_models
+from omnifuse.training.config import split_config
 from omnifuse.training.fit import SplitContext, fit
 from omnifuse.training.module import TrainingDiverged
 
 FAST = {"max_epochs": 2, "embed_dim": 16, "head_hidden": 16, "batch_size": 64}
+#: FAST as one config shared by every model: each takes the keys it owns (no sizes for baselines)
+FAST_FOR = split_config(FAST, [e.name for e in all_models()])
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +39,7 @@ def _sequence_model(entry) -> bool:  # noqa: ANN001
 @pytest.mark.parametrize("name", [e.name for e in all_models() if not _sequence_model(e)])
 def test_every_model_trains_and_predicts(split, name):
     context, test = split
-    fitted = fit(name, context, FAST)
+    fitted = fit(name, context, FAST_FOR[name])
     probs = fitted.predict_proba(test)
     assert probs.shape == (len(test), 2)
     assert np.isfinite(probs).all()
@@ -87,7 +92,7 @@ def test_nan_loss_stops_with_epoch_and_batch(split):
     from omnifuse.models import registry
 
     entry = registry.get_model("concat")
-    poisoned = registry.ModelEntry("poisoned", "fusion", "", "", lambda ds, cfg: (entry.build(ds, cfg), [PoisonHook()]))
+    poisoned = replace(entry, name="poisoned", build=lambda ds, cfg: (entry.build(ds, cfg), [PoisonHook()]))
     with registry.MODELS.isolated():
         registry.register(poisoned)
         with pytest.raises(TrainingDiverged, match=r"loss became nan at epoch 0, batch 2 \(terms: poison\)"):
@@ -97,13 +102,14 @@ def test_nan_loss_stops_with_epoch_and_batch(split):
 def test_multilabel_rejected_before_training_by_models_that_cannot(cohort3):
     from omnifuse.errors import ConfigError
     from omnifuse.models.base import MultimodalModel
+    from omnifuse.models.config import NeuralConfig
 
     class BinaryOnly(MultimodalModel):
         name = "binary-only"
         tasks = ("binary",)
 
     with pytest.raises(ConfigError, match="does not support multiclass tasks"):
-        BinaryOnly(cohort3.specs, "multiclass", 3, fit.__globals__["validate_config"]({}))
+        BinaryOnly(cohort3.specs, "multiclass", 3, NeuralConfig())
 
 
 class Crash(L.Callback):

@@ -12,7 +12,8 @@ from omnifuse.data.simulate import SimModality, make_lowquality
 from omnifuse.errors import ConfigError
 from omnifuse.models.features import flat_features
 from omnifuse.models.registry import get_model
-from omnifuse.training.fit import FittedModel, SplitContext, fit, resolve_config
+from omnifuse.training.config import resolve_config
+from omnifuse.training.fit import FittedModel, SplitContext, fit
 from omnifuse.trust.attributions import (
     explain,
     explain_neural,
@@ -32,7 +33,7 @@ def _untrained(name: str, context: SplitContext, **options) -> FittedModel:
     entry = get_model(name)
     cfg = resolve_config(entry, options or TINY)
     torch.manual_seed(0)
-    return FittedModel(name, entry.build(context.dataset, cfg), cfg, context, 0.0)
+    return FittedModel(name, entry.build(context.dataset, cfg.model), cfg, context, 0.0)
 
 
 def _check_answer(answer, ds, row):

@@ -6,10 +6,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
+from pydantic import BaseModel, ConfigDict, Field
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from omnifuse.data import Labels, ModalitySpec, MultimodalDataset
 from omnifuse.models import registry
+from omnifuse.models.config import ModelConfig
 from omnifuse.models.registry import get_model, registered
 from omnifuse.models.sklearn_baselines import SklearnBaseline
 
@@ -33,14 +35,25 @@ class KnobClassifier(ClassifierMixin, BaseEstimator):
         return np.stack([1 - p, p], axis=1)
 
 
+class KnobOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    knob: float = 0.0
+
+
+class KnobConfig(ModelConfig):
+    model: KnobOptions = Field(default_factory=KnobOptions)
+
+
 class KnobBaseline(SklearnBaseline):
     """A toy baseline with one tunable option, ``model.knob``."""
 
     name = "toy-knob"
     search_space: ClassVar[dict[str, dict[str, Any]]] = {"model.knob": {"type": "float", "low": 0.0, "high": 1.0}}
+    config_class = KnobConfig
 
     def make_estimator(self) -> ClassifierMixin:
-        return KnobClassifier(float(self.config.model.get("knob", 0.0)))
+        return KnobClassifier(self.config.model.knob)
 
 
 @pytest.fixture

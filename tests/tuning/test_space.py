@@ -7,6 +7,7 @@ import pytest
 
 from omnifuse.errors import ConfigError
 from omnifuse.models import all_models
+from omnifuse.models.config import SIZE_SPACE
 from omnifuse.training.config import TRAINER_SPACE, load_config
 from omnifuse.tuning import check_spec, compose_space, load_space_file, nest, override_space, suggest
 
@@ -36,13 +37,14 @@ def test_every_declared_space_is_valid(cohort):
             continue  # sleep models need sleep data
         space = compose_space(entry, cohort)  # checks every spec
         assert all(k.split(".")[0] in ("model", "fusion", "strategy", "encoders") or k in TRAINER_SPACE
-                   or k == "unimodal_weight" for k in space), entry.name
+                   or k in SIZE_SPACE or k == "unimodal_weight" for k in space), entry.name
 
 
 def test_space_follows_the_parts_in_use(cohort):
     assert list(compose_space("sk-logreg", cohort)) == ["model.C"]
     concat = compose_space("concat", cohort)
     assert set(TRAINER_SPACE) <= set(concat) and "encoders.tabular.hidden" in concat
+    assert set(SIZE_SPACE) <= set(concat)  # the sizes moved to the neural model config, still tuned
     assert "encoders.omics.hidden" in concat and "encoders.omics.noise_std" not in concat
     assert "fusion.rank" in compose_space("lmf", cohort)
     dae = compose_space("concat", cohort, {"encoders": {"omics": {"type": "dae"}}})
@@ -86,4 +88,4 @@ def test_sampled_values_nest_into_a_valid_config():
     values = suggest(trial, space)
     nested = nest(values)
     assert nested["model"] == {"C": 0.5} and nested["encoders"] == {"omics": {"hidden": 8}}
-    assert 1e-4 <= load_config(None, [f"lr={values['lr']}"]).lr <= 1e-2
+    assert 1e-4 <= load_config(None, [f"lr={values['lr']}"], model="concat").trainer.lr <= 1e-2

@@ -176,7 +176,8 @@ class Strategy:
     @classmethod
     def from_config(cls, config: StrategyConfig | Mapping[str, Any] | None = None,
                     task: str | None = None) -> "Strategy":
-        """Build from ``config.strategy`` (or a plain dict of hyperparameters).
+        """Build from the ``strategy`` section of a strategy model's config (or a plain dict
+        of hyperparameters).
 
         Keys in :data:`RESERVED_KEYS` are ignored; any other unknown key raises
         :class:`~omnifuse.errors.ConfigError` listing the valid ones. With ``task`` the task

@@ -146,7 +146,7 @@ def robustness(
     """How methods hold up when modalities go missing or get noisy: curves with intervals,
     every availability pattern, relative and effective robustness, and the HTML report."""
     from omnifuse.evaluation.study import SweepOptions
-    from omnifuse.training.config import load_config
+    from omnifuse.training.config import read_config
 
     if bool(models_arg) == bool(runs):
         raise ConfigError("give either --models (train and sweep) or --runs (sweep trained runs)")
@@ -154,7 +154,7 @@ def robustness(
         raise ConfigError("--train-split needs --test-split (without a test split, k-fold is used)")
     options = SweepOptions(missing_rates=_rates(missing_rates), noise_levels=_noise_levels(noise_kinds),
                            patterns=patterns, draws=draws)
-    user = load_config(config, overrides).model_dump(exclude_unset=True)
+    user = read_config(config, overrides)  # checked against the models before any training
     check_output_dir(out, allow_existing=True)
     ds = _restrict(load_data(data, strict=strict), modalities)
     if runs:

@@ -60,29 +60,31 @@ def train(
     strict: bool = StrictOption,
 ) -> None:
     """Train one model; validation is carved out of the training samples (grouped, stratified)."""
+    from dataclasses import replace
+
     from omnifuse.data.splits import holdout_indices
     from omnifuse.models import get_model
     from omnifuse.training.config import load_config
-    from omnifuse.training.fit import SplitContext, fit, resolve_config
+    from omnifuse.training.fit import SplitContext, fit
 
     entry = get_model(model)
-    cfg = load_config(config, overrides)
-    if interactive() and "progress" not in cfg.model_fields_set:
-        cfg = cfg.model_copy(update={"progress": True})  # a rich progress bar per epoch
+    run_config = load_config(config, overrides, model=entry)  # a key the model does not own fails here
+    trainer = run_config.trainer
+    if interactive() and "progress" not in trainer.model_fields_set:
+        run_config = replace(run_config, trainer=trainer.model_copy(update={"progress": True}))  # a progress bar per epoch
     check_output_dir(out, allow_existing=resume)
     ds = _restrict(load_data(data, strict=strict), modalities)
     pool = ds.split_indices(train_split) if train_split else np.arange(len(ds))
-    train_idx, val_idx = holdout_indices(ds, pool, cfg.val_fraction, seed=cfg.seed)
-    resolved = resolve_config(entry, cfg.model_dump(exclude_unset=True))
-    entry.build(ds, resolved)  # fails on a bad option before anything is written
+    train_idx, val_idx = holdout_indices(ds, pool, trainer.val_fraction, seed=trainer.seed)
+    entry.build(ds, run_config.model)  # fails on a bad option before anything is written
     identity = {"model": entry.name, "data": str(Path(data).resolve()), "modalities": list(ds.modalities),
-                "config": resolved.model_dump()}
+                "config": run_config.flat()}
     if resume:
         check_resume(out, identity)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_file(out / "run_config.json") as handle:
         json.dump(identity, handle, indent=2)
-    fitted = fit(entry.name, SplitContext(ds, train_idx, val_idx), cfg.model_dump(exclude_unset=True),
+    fitted = fit(entry.name, SplitContext(ds, train_idx, val_idx), run_config,
                  run_dir=out, checkpoints=True, resume=resume)
     from omnifuse.evaluation.metrics import compute_metrics
     from omnifuse.serving.bundle import save_bundle
@@ -103,8 +105,8 @@ def train(
         "validation": val_metrics,
         "validation_note": "the validation set also chose the best epoch: these metrics are optimistic"
                            + ("; ensemble members after the first carved their own validation sets, partly "
-                              "training on this one: more optimistic still" if fitted.config.ensemble > 1 else ""),
-        "config": fitted.config.model_dump(),
+                              "training on this one: more optimistic still" if fitted.config.trainer.ensemble > 1 else ""),
+        "config": fitted.config.flat(),
         "bundle": "bundle",
     }
     write_json(out / "run.json", summary)
@@ -133,7 +135,7 @@ def benchmark(
     """Compare models on identical splits: metrics with intervals and paired tests
     (with --tune-trials, each method is tuned inside every outer training pool first)."""
     from omnifuse.evaluation.benchmark import run_benchmark
-    from omnifuse.training.config import load_config
+    from omnifuse.training.config import load_configs
     from omnifuse.utils.progress import progress_bar
 
     names = [m.strip() for m in models_arg.split(",") if m.strip()]
@@ -141,7 +143,7 @@ def benchmark(
         raise ConfigError("--models needs at least one model name")
     if train_split and not test_split:
         raise ConfigError("--train-split needs --test-split (without a test split, k-fold is used)")
-    user = load_config(config, overrides).model_dump(exclude_unset=True)
+    user, _ = load_configs(config, overrides, names)  # every key must belong to the trainer or a model
     check_output_dir(out, allow_existing=True)
     ds = _restrict(load_data(data, strict=strict), modalities)
     with progress_bar() as bar:

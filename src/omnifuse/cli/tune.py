@@ -35,11 +35,11 @@ def tune_command(
     from omnifuse.data.loaders import load_dataset
     from omnifuse.evaluation.report import build_report
     from omnifuse.models import get_model
-    from omnifuse.training.config import load_config
+    from omnifuse.training.config import load_configs
     from omnifuse.tuning import load_space_file, tune
 
     entry = get_model(model)
-    user = load_config(config, overrides).model_dump(exclude_unset=True)
+    user, _ = load_configs(config, overrides, [entry])  # a key the model does not own fails here
     space_overrides = load_space_file(space) if space is not None else {}
     check_output_dir(out, allow_existing=True)
     ds = _restrict(load_dataset(data, progress=interactive()), modalities)

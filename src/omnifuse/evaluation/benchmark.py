@@ -39,7 +39,7 @@ from omnifuse.evaluation.documents import (
 )
 from omnifuse.evaluation.statistics import bootstrap_all, mean_ci, summarize
 from omnifuse.models.registry import get_model
-from omnifuse.training.config import TrainConfig, merge, validate_config
+from omnifuse.training.config import merge, resolve_configs, split_config
 from omnifuse.training.fit import FittedModel, SplitContext, fit
 
 TESTED_METRICS = ("auroc", "macro_f1")
@@ -122,9 +122,12 @@ def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, 
     """
     entries = [get_model(m) for m in models]  # unknown names fail before any training
     user = dict(config or {})
+    # every key must belong to the trainer or to a model; each model takes the keys it owns
+    own = split_config(user, entries, source="config")
+    resolved = resolve_configs(entries, user, source="config")
     for entry in entries:  # configs, options and task support fail here, before any training
-        entry.build(ds, validate_config(merge(entry.defaults, user), source=f"model '{entry.name}'"))
-    base = TrainConfig.model_validate(merge({}, user)) if user else TrainConfig()
+        entry.build(ds, resolved[entry.name].model)
+    base = resolved[entries[0].name].trainer
     repeats = plan_repeats(ds, folds, seeds, train_split, test_split, base.val_fraction)
     records = {m: MethodRecord() for m in models}
     with warnings.catch_warnings():
@@ -136,7 +139,7 @@ def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, 
                 if on_step is not None:
                     on_step(name, rep.label)
                 record = records[name]
-                run_config = merge(user, {"seed": base.seed + rep.seed})
+                run_config = merge(own[name], {"seed": base.seed + rep.seed})
                 if tuner is not None:
                     chosen = tuner.choose(ds, np.concatenate([rep.train, rep.val]), name, run_config)
                     record.tuned_configs.append(chosen)

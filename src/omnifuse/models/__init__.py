@@ -13,7 +13,8 @@ from omnifuse.models import (  # noqa: F401  (registration)
     sleep,
     strategies,
 )
+from omnifuse.models.config import ModelConfig
 from omnifuse.models.output import ModelOutput
 from omnifuse.models.registry import ModelEntry, all_models, get_model
 
-__all__ = ["ModelEntry", "ModelOutput", "all_models", "get_model"]
+__all__ = ["ModelConfig", "ModelEntry", "ModelOutput", "all_models", "get_model"]

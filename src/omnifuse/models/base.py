@@ -1,4 +1,4 @@
-"""What every neural model shares: built from the dataset's modality specs and the config."""
+"""What every neural model shares: built from the dataset's modality specs and its model config."""
 
 from __future__ import annotations
 
@@ -15,15 +15,18 @@ from omnifuse.encoders import build_encoder
 from omnifuse.encoders.base import Encoder
 from omnifuse.encoders.selection import SelectedEncoder, selection_for
 from omnifuse.errors import ConfigError
+from omnifuse.models.config import EncodedConfig, ModelConfig, NeuralConfig, as_config
 from omnifuse.tasks import CLASSIFICATION_TASKS
-from omnifuse.training.config import TrainConfig
 
 
 class MultimodalModel(nn.Module):
-    """Base of neural models: one constructor signature for all (braindecode-style).
+    """Base of neural models: one constructor signature for all (braindecode-style),
+    ``(specs, task, n_classes, config)`` with ``config`` an instance of ``config_class``.
 
     Subclasses implement ``forward(inputs, mask) -> ModelOutput`` and may declare
     ``tasks`` they support and ``defaults`` (config values their registered name implies).
+    :meth:`get_config` returns the config the model was built with and
+    :meth:`from_config` rebuilds it from a dataset schema and that config.
     """
 
     name: ClassVar[str]
@@ -35,27 +38,44 @@ class MultimodalModel(nn.Module):
     search_space: ClassVar[dict[str, dict[str, Any]]] = {}
     #: False for models that read the raw features instead of per-modality encoders.
     uses_encoders: ClassVar[bool] = True
+    #: The keys this model reads (a mapping given instead is validated into one).
+    config_class: ClassVar[type[ModelConfig]] = NeuralConfig
 
-    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: TrainConfig) -> None:
+    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: ModelConfig) -> None:
         super().__init__()
+        name = getattr(self, "name", type(self).__name__)
         if task not in self.tasks:
-            raise ConfigError(
-                f"model '{getattr(self, 'name', type(self).__name__)}' does not support {task} tasks "
-                f"(supports: {', '.join(self.tasks)})"
-            )
+            raise ConfigError(f"model '{name}' does not support {task} tasks (supports: {', '.join(self.tasks)})")
         self.modalities: tuple[str, ...] = tuple(sorted(specs))
         self.specs = dict(specs)
         self.task = task
         self.n_classes = n_classes
-        self.config = config
+        self.config = as_config(self.config_class, config, name)
 
     @classmethod
-    def from_dataset(cls, dataset: MultimodalDataset, config: TrainConfig, **kwargs: Any) -> "MultimodalModel":
-        """Build the model for ``dataset``'s modalities and task."""
-        return cls(dataset.specs, dataset.task, len(dataset.class_names), config, **kwargs)
+    def from_config(cls, schema: Any, config: ModelConfig) -> "MultimodalModel":
+        """Build the model for the modalities and task of ``schema`` (a dataset or its
+        :class:`~omnifuse.data.schema.DatasetSchema`)."""
+        return cls(schema.specs, schema.task, len(schema.class_names), config)
+
+    @classmethod
+    def from_dataset(cls, dataset: MultimodalDataset, config: ModelConfig) -> "MultimodalModel":
+        """Build the model for ``dataset``'s modalities and task (see :meth:`from_config`)."""
+        return cls.from_config(dataset, config)
+
+    def get_config(self) -> ModelConfig:
+        """The config the model was built with."""
+        return self.config
+
+    @property
+    def unimodal_weight(self) -> float:
+        """Weight the training module gives the unimodal heads' loss (0: none)."""
+        return float(getattr(self.config, "unimodal_weight", 0.0))
 
     def build_encoders(self, output_dim: int) -> nn.ModuleDict:
         """One encoder per modality, configured by ``config.encoders[name or kind]``."""
+        if not isinstance(self.config, EncodedConfig):
+            raise TypeError(f"{type(self).__name__}: build_encoders needs an EncodedConfig")
         known = set(self.modalities) | {self.specs[m].kind for m in self.modalities}
         unknown = sorted(set(self.config.select) - known)
         if unknown:

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.models.base import MultimodalModel
+from omnifuse.models.config import ModelConfig, NeuralConfig
 from omnifuse.models.features import feature_width, flat_features
 from omnifuse.models.heads import ClassifierHead
 from omnifuse.models.output import ModelOutput
 from omnifuse.models.registry import registered
-from omnifuse.training.config import TrainConfig
 
 
 @registered
@@ -25,9 +25,12 @@ class EarlyFusionModel(MultimodalModel):
     kind = "fusion"
     paper = "Raju et al., Multimodal ML in Healthcare review 2025, section 2.2 (early fusion)"
     uses_encoders = False
+    #: Sizes only: no encoders, no unimodal heads.
+    config_class: ClassVar[type[ModelConfig]] = NeuralConfig
 
-    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: TrainConfig) -> None:
+    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: NeuralConfig) -> None:
         super().__init__(specs, task, n_classes, config)
+        config = self.config
         width = sum(feature_width(self.specs[m]) for m in self.modalities) + len(self.modalities)
         hidden = max(config.embed_dim, 2 * config.head_hidden)
         self.body = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, hidden), nn.GELU(), nn.Dropout(config.dropout))

@@ -13,10 +13,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from omnifuse.models.config import ModelConfig
 from omnifuse.models.output import ModelOutput
 from omnifuse.models.registry import ModelEntry
 from omnifuse.tasks import probabilities
-from omnifuse.training.config import TrainConfig
 
 _EPS = 1e-7
 
@@ -46,6 +46,10 @@ class EnsembleModel(nn.Module):
     def imputes_absent(self) -> bool:
         return bool(getattr(self.members[0], "imputes_absent", False))
 
+    def get_config(self) -> ModelConfig:
+        """The members' model config (they share it; they differ in their seeds only)."""
+        return self.members[0].get_config()  # type: ignore[operator]
+
     def forward(self, inputs: Mapping[str, Any], mask: torch.Tensor) -> ModelOutput:
         outputs = [member(inputs, mask) for member in self.members]
         probs = torch.stack([probabilities(o.logits, self.task) for o in outputs])
@@ -69,17 +73,19 @@ class EnsembleModel(nn.Module):
         return torch.log(probs)
 
 
-def build_model(entry: ModelEntry, dataset: Any, config: TrainConfig) -> tuple[Any, list[Any]]:
-    """``entry``'s model for ``dataset`` and its training hooks; with ``config.ensemble`` K > 1
-    a neural model becomes an untrained :class:`EnsembleModel` of K members (for loading a
-    bundle: the members' weights come from the file). Baselines ignore ``ensemble``."""
-    built = entry.build(dataset, config)
-    model, hooks = built if isinstance(built, tuple) else (built, [])
-    if config.ensemble > 1 and isinstance(model, nn.Module):
-        members = [model] + [_model_only(entry.build(dataset, config)) for _ in range(config.ensemble - 1)]
-        return EnsembleModel(members, dataset.task), []
-    return model, list(hooks)
+def build_model(entry: ModelEntry, schema: Any, config: ModelConfig, members: int = 1) -> Any:
+    """``entry``'s model alone (no training hooks) for ``schema`` under its model ``config``,
+    rebuilt through ``from_config``; with ``members`` K > 1 a neural model becomes an
+    untrained :class:`EnsembleModel` of K members (for loading a bundle: the members' weights
+    come from the file). Baselines have no members."""
+    model = _model_only(entry, schema, config)
+    if members > 1 and isinstance(model, nn.Module):
+        return EnsembleModel([model] + [_model_only(entry, schema, config) for _ in range(members - 1)], schema.task)
+    return model
 
 
-def _model_only(built: Any) -> Any:
+def _model_only(entry: ModelEntry, schema: Any, config: ModelConfig) -> Any:
+    if entry.model_class is not None:
+        return entry.model_class.from_config(schema, config)
+    built = entry.build(schema, config)
     return built[0] if isinstance(built, tuple) else built

@@ -7,45 +7,43 @@ from :data:`omnifuse.fusion.base.FUSIONS`, so an operator registered later is on
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from omnifuse.utils.options import check_options
-from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.errors import ConfigError
 from omnifuse.fusion.base import FUSIONS, FusionOperator
 from omnifuse.models.base import MultimodalModel
+from omnifuse.models.config import FusionConfig, HybridConfig, ModelConfig, check_fusion_options
 from omnifuse.models.heads import ClassifierHead
 from omnifuse.models.output import ModelOutput
 from omnifuse.models.registry import MODELS, ModelEntry, first_line, prefixed, registered
-from omnifuse.training.config import TrainConfig
 
 
 class FusionModel(MultimodalModel):
-    """Modality encoders, one fusion operator and a joint head (optionally unimodal heads)."""
+    """Modality encoders, one fusion operator and a joint head (optionally unimodal heads).
 
-    def __init__(
-        self,
-        specs: Mapping[str, ModalitySpec],
-        task: str,
-        n_classes: int,
-        config: TrainConfig,
-        fusion: str = "concat",
-    ) -> None:
+    The operator is the config's ``fusion_name`` (its class for a fusion model, ``model.fusion``
+    for hybrid, ``strategy.base`` for a strategy), with the options of ``config.fusion``.
+    """
+
+    config_class: ClassVar[type[ModelConfig]] = FusionConfig
+    config: FusionConfig
+
+    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: FusionConfig) -> None:
         super().__init__(specs, task, n_classes, config)
-        self.fusion_name = fusion
+        config = self.config
+        self.fusion_name = config.fusion_name
         dim = config.embed_dim
         self.encoders = self.build_encoders(dim)
-        self.fusion = build_fusion(fusion, len(self.modalities), dim, config.fusion)
+        self.fusion = build_fusion(self.fusion_name, len(self.modalities), dim, config.fusion)
         self.head = ClassifierHead(self.fusion.output_dim, n_classes, config.head_hidden, config.dropout)
         self.unimodal_heads = (
             nn.ModuleDict({m: nn.Linear(dim, n_classes) for m in self.modalities}) if config.unimodal_heads else None
         )
-        self.combine_unimodal = bool(config.model.get("combine_unimodal", False))
+        self.combine_unimodal = config.model.combine_unimodal
 
     def forward(self, inputs: Mapping[str, Any], mask: torch.Tensor) -> ModelOutput:
         embeddings, losses = self.encode(inputs, mask)
@@ -63,7 +61,7 @@ class FusionModel(MultimodalModel):
 def build_fusion(name: str, n_modalities: int, dim: int, options: Mapping[str, Any]) -> FusionOperator:
     """Instantiate fusion operator ``name``; an unknown name or option lists the valid ones."""
     cls = FUSIONS.get(name)
-    kwargs = check_options(cls, options, f"fusion '{name}'", skip=("n_modalities", "dim"))
+    kwargs = check_fusion_options(name, options)
     try:
         return cls(n_modalities, dim, **kwargs)
     except (TypeError, ValueError) as exc:
@@ -89,12 +87,8 @@ class HybridModel(FusionModel):
     defaults = {"unimodal_heads": True, "unimodal_weight": 0.5, "model": {"combine_unimodal": True}}
     search_space = {"unimodal_weight": {"type": "float", "low": 0.05, "high": 2.0, "log": True}}
     fusion_key = ("model.fusion", "concat")
-
-    @classmethod
-    def from_dataset(cls, dataset: MultimodalDataset, config: TrainConfig, **kwargs: Any) -> "HybridModel":
-        """The intermediate part uses ``config.model["fusion"]`` (default concat)."""
-        fusion = str(config.model.get("fusion", "concat"))
-        return cls(dataset.specs, dataset.task, len(dataset.class_names), config, fusion=fusion)
+    #: The intermediate part uses ``config.model.fusion`` (default concat).
+    config_class = HybridConfig
 
 
 def _operator_entry(op_name: str, op_cls: type[FusionOperator]) -> ModelEntry:
@@ -104,17 +98,15 @@ def _operator_entry(op_name: str, op_cls: type[FusionOperator]) -> ModelEntry:
         kind="fusion",
         paper=op_cls.paper,
         description=first_line(op_cls.__doc__),
-        build=partial(_build_fusion, fusion=op_name),
+        build=FusionModel.from_config,
         space=prefixed(op_cls.search_space, "fusion"),
+        config_class=FusionConfig.for_operator(op_name),
+        model_class=FusionModel,
     )
 
 
 def _register_operators() -> None:
     MODELS.derive(FUSIONS, _operator_entry)
-
-
-def _build_fusion(dataset: MultimodalDataset, config: TrainConfig, fusion: str) -> FusionModel:
-    return FusionModel.from_dataset(dataset, config, fusion=fusion)
 
 
 _register_operators()

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from omnifuse.data.spec import ModalitySpec
-from omnifuse.errors import ConfigError
 from omnifuse.fusion.base import masked_softmax
 from omnifuse.models.base import MultimodalModel
+from omnifuse.models.config import LateConfig, ModelConfig
 from omnifuse.models.heads import ClassifierHead
 from omnifuse.models.output import ModelOutput
 from omnifuse.models.registry import registered
-from omnifuse.training.config import TrainConfig
-
-COMBINE_MODES = ("mean", "learned")
 
 
 @registered
@@ -31,13 +28,13 @@ class LateFusionModel(MultimodalModel):
     name = "late"
     kind = "fusion"
     paper = "Raju et al., Multimodal ML in Healthcare review 2025, section 2.2 (late fusion)"
-    defaults = {"unimodal_heads": True, "unimodal_weight": 1.0}
+    defaults = {"unimodal_weight": 1.0}
+    config_class: ClassVar[type[ModelConfig]] = LateConfig
 
-    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: TrainConfig) -> None:
+    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: LateConfig) -> None:
         super().__init__(specs, task, n_classes, config)
-        self.combine = str(config.model.get("combine", "mean"))
-        if self.combine not in COMBINE_MODES:
-            raise ConfigError(f"late fusion: unknown model.combine '{self.combine}' (valid: {', '.join(COMBINE_MODES)})")
+        config = self.config
+        self.combine = config.model.combine
         self.encoders = self.build_encoders(config.embed_dim)
         self.heads = nn.ModuleDict(
             {m: ClassifierHead(config.embed_dim, n_classes, config.head_hidden, config.dropout) for m in self.modalities}

@@ -13,13 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
-from pydantic import ValidationError
 from torch import nn
 
-from omnifuse.utils.validation import validation_message
 from omnifuse.balance.base import Strategy
 from omnifuse.data.collate import SeriesBatch
 from omnifuse.data.spec import ModalitySpec
@@ -28,13 +26,13 @@ from omnifuse.fusion.dwfuse import blend, inference_omega
 from omnifuse.imputation.cra import CascadeResidualAutoencoder
 from omnifuse.imputation.patterns import artificial_availability
 from omnifuse.models.base import MultimodalModel
+from omnifuse.models.config import ModelConfig
 from omnifuse.models.heads import ClassifierHead
-from omnifuse.models.omnifuse_config import ABLATION_ROWS, OmniFuseOptions
+from omnifuse.models.omnifuse_config import ABLATION_ROWS, OmniFuseConfig, OmniFuseOptions
 from omnifuse.models.omnifuse_objective import OmniFuseObjective
 from omnifuse.models.output import ModelOutput
 from omnifuse.models.registry import ModelEntry, first_line, register
 from omnifuse.tasks import SINGLE_LABEL_TASKS
-from omnifuse.training.config import TrainConfig
 
 
 @dataclass
@@ -63,14 +61,13 @@ class OmniFuseModel(MultimodalModel):
         "model.beta": {"type": "float", "low": 0.1, "high": 2.0},
         "model.n_blocks": {"type": "int", "low": 2, "high": 6},
     }
+    config_class: ClassVar[type[ModelConfig]] = OmniFuseConfig
+    config: OmniFuseConfig
 
-    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: TrainConfig) -> None:
+    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: OmniFuseConfig) -> None:
         super().__init__(specs, task, n_classes, config)
-        try:
-            self.options = OmniFuseOptions.model_validate(config.model)
-        except ValidationError as exc:
-            raise ConfigError(validation_message(exc, "omnifuse", prefix="model", valid=OmniFuseOptions.model_fields,
-                                                 label="option")) from exc
+        config = self.config
+        self.options: OmniFuseOptions = config.model
         opts = self.options
         if opts.imp_backward and not opts.imp_forward:
             raise ConfigError("omnifuse: model.imp_backward needs model.imp_forward (the cycle starts from it)")
@@ -188,22 +185,24 @@ def _zero_like_row(x: Any) -> Any:
     return torch.zeros_like(x[:1])
 
 
-def build(dataset: Any, config: TrainConfig) -> tuple[MultimodalModel, list[Strategy]]:
-    """The model and its objective, a strategy built from ``config.strategy`` like the others."""
-    objective = OmniFuseObjective.from_config(config, task=dataset.task)
-    return OmniFuseModel.from_dataset(dataset, config), [objective]
+def build(dataset: Any, config: OmniFuseConfig) -> tuple[MultimodalModel, list[Strategy]]:
+    """The model and its objective, a strategy like the others (its generator takes the run's seed)."""
+    objective = OmniFuseObjective()
+    objective.check_task(dataset.task)
+    return OmniFuseModel.from_config(dataset, config), [objective]
 
 
 def _register() -> None:
     """``omnifuse`` (all components) and ``omnifuse-a`` ... ``omnifuse-f``, the rows of table 4."""
 
+    classes = dict(config_class=OmniFuseConfig, model_class=OmniFuseModel)
     register(ModelEntry(OmniFuseModel.name, "model", OmniFuseModel.paper, first_line(OmniFuseModel.__doc__), build,
-                        space=dict(OmniFuseModel.search_space)))
+                        space=dict(OmniFuseModel.search_space), **classes))
     for row, components in ABLATION_ROWS.items():
         kept = [k for k, on in components.items() if on] or ["concat baseline"]
         register(ModelEntry(f"omnifuse-{row}", "model", f"{OmniFuseModel.paper}, table 4 row ({row})",
                             f"OmniFuse ablation ({row}): {', '.join(kept)}", build, {"model": dict(components)},
-                            space=_ablation_space(components)))
+                            space=_ablation_space(components), **classes))
 
 
 #: The options of :attr:`OmniFuseModel.search_space` that only matter with a component.

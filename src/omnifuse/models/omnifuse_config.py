@@ -1,10 +1,12 @@
-"""OmniFuse hyperparameters (Wu et al. 2025 section 4.3) and the ablation rows of its table 4."""
+"""OmniFuse hyperparameters (Wu et al. 2025 section 4.3), its model config and the ablation rows of its table 4."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from omnifuse.models.config import EncodedConfig
 
 
 class OmniFuseOptions(BaseModel):
@@ -47,6 +49,14 @@ class OmniFuseOptions(BaseModel):
     tla_distance: Literal["ce", "brier", "error"] = "ce"
     #: TLA: first epoch after which mining starts (0 = after the first epoch).
     tla_start_epoch: int = Field(0, ge=0)
+
+
+class OmniFuseConfig(EncodedConfig):
+    """The config of the OmniFuse models: encoders and sizes, plus :class:`OmniFuseOptions`
+    under ``model``. ``unimodal_weight`` adds the training module's own loss of the
+    unimodal heads (which DWFuse already trains; 0 by default)."""
+
+    model: OmniFuseOptions = Field(default_factory=OmniFuseOptions)
 
 
 #: Table 4 of Wu et al. 2025: which components each ablation row keeps.

@@ -35,7 +35,8 @@ class ModelEntry:
         kind: one of :data:`MODEL_KINDS`.
         paper: where the method comes from.
         description: one line for ``omnifuse models``.
-        build: ``build(dataset, config) -> model`` (an ``nn.Module`` or a baseline estimator).
+        build: ``build(dataset, config) -> model`` or ``(model, training hooks)``; ``config`` is
+            an instance of ``config_class`` (an ``nn.Module`` or a baseline estimator).
         defaults: configuration overrides this name implies (e.g. which fusion operator).
         space: the hyperparameters this name tunes, full dotted config key -> spec (see
             :mod:`omnifuse.tuning.space`): the class's ``search_space`` and, for a fusion
@@ -44,6 +45,10 @@ class ModelEntry:
         uses_encoders: builds one encoder per modality (the encoders' spaces apply).
         fusion_key: ``(dotted key, default)`` of the option naming the fusion operator this
             name uses when it is configurable (e.g. ``("strategy.base", "concat")``).
+        config_class: the model config this name is built from (the keys it owns, see
+            :mod:`omnifuse.models.config`).
+        model_class: the class built; ``model_class.from_config(schema, config)`` rebuilds
+            the model alone (no training hooks), e.g. from a bundle.
     """
 
     name: str
@@ -56,6 +61,8 @@ class ModelEntry:
     neural: bool = True
     uses_encoders: bool = True
     fusion_key: tuple[str, str] | None = None
+    config_class: type | None = None
+    model_class: type | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "paper": self.paper, "description": self.description}
@@ -81,12 +88,14 @@ def registered(cls: type) -> type:
             kind=cls.kind,
             paper=getattr(cls, "paper", ""),
             description=first_line(cls.__doc__),
-            build=cls.from_dataset,
+            build=cls.from_config,
             defaults=dict(getattr(cls, "defaults", {})),
             space=dict(getattr(cls, "search_space", {})),
             neural=bool(getattr(cls, "neural", True)),
             uses_encoders=bool(getattr(cls, "uses_encoders", True)),
             fusion_key=getattr(cls, "fusion_key", None),
+            config_class=getattr(cls, "config_class", None),
+            model_class=cls,
         )
     )
     return cls

@@ -4,17 +4,50 @@ compared against them)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Optional
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 from sklearn.base import ClassifierMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
-from omnifuse.data.dataset import MultimodalDataset
+from omnifuse.data.spec import ModalitySpec
+from omnifuse.models.config import ModelConfig, as_config
 from omnifuse.models.registry import registered
 from omnifuse.tasks import CLASSIFICATION_TASKS
-from omnifuse.training.config import TrainConfig
+
+
+class _Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LogisticRegressionOptions(_Options):
+    """``model`` of ``sk-logreg``: the inverse L2 regularisation strength."""
+
+    C: float = Field(1.0, gt=0)
+
+
+class LogisticRegressionConfig(ModelConfig):
+    """The config of ``sk-logreg``: its ``model`` options only."""
+
+    model: LogisticRegressionOptions = Field(default_factory=LogisticRegressionOptions)
+
+
+class GradientBoostingOptions(_Options):
+    """``model`` of ``sk-hgb`` (``max_depth`` None: no limit)."""
+
+    max_iter: int = Field(200, ge=1)
+    learning_rate: float = Field(0.1, gt=0)
+    max_depth: Optional[int] = Field(None, ge=1)
+    l2_regularization: float = Field(0.0, ge=0)
+
+
+class GradientBoostingConfig(ModelConfig):
+    """The config of ``sk-hgb``: its ``model`` options only."""
+
+    model: GradientBoostingOptions = Field(default_factory=GradientBoostingOptions)
 
 
 class SklearnBaseline(ABC):
@@ -22,6 +55,10 @@ class SklearnBaseline(ABC):
 
     Inputs are standardised with training statistics, absent modalities and unobserved values
     become the training mean (0), and availability indicators are appended.
+
+    Built like the neural models, ``(specs, task, n_classes, config)`` with ``config`` a
+    ``config_class``; the random state of the estimator is the ``seed`` given to :meth:`fit`
+    (the trainer's).
     """
 
     name: ClassVar[str]
@@ -32,23 +69,37 @@ class SklearnBaseline(ABC):
     search_space: ClassVar[dict[str, dict[str, Any]]] = {}
     neural: ClassVar[bool] = False
     uses_encoders: ClassVar[bool] = False
+    config_class: ClassVar[type[ModelConfig]] = ModelConfig
 
-    def __init__(self, task: str, n_classes: int, config: TrainConfig) -> None:
+    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: ModelConfig) -> None:
+        self.modalities: tuple[str, ...] = tuple(sorted(specs))
+        self.specs = dict(specs)
         self.task = task
         self.n_classes = n_classes
-        self.config = config
+        self.config: Any = as_config(self.config_class, config, getattr(self, "name", type(self).__name__))
+        self.seed = 0
         self.estimator: Any = None
-        self.make_estimator()  # a bad option fails here, before any fit
 
     @classmethod
-    def from_dataset(cls, dataset: MultimodalDataset, config: TrainConfig) -> "SklearnBaseline":
-        return cls(dataset.task, len(dataset.class_names), config)
+    def from_config(cls, schema: Any, config: ModelConfig) -> "SklearnBaseline":
+        """The baseline for the modalities and task of ``schema`` (a dataset or its schema)."""
+        return cls(schema.specs, schema.task, len(schema.class_names), config)
+
+    @classmethod
+    def from_dataset(cls, dataset: Any, config: ModelConfig) -> "SklearnBaseline":
+        return cls.from_config(dataset, config)
+
+    def get_config(self) -> ModelConfig:
+        """The config the baseline was built with."""
+        return self.config
 
     @abstractmethod
     def make_estimator(self) -> ClassifierMixin:
-        """The unfitted scikit-learn classifier."""
+        """The unfitted scikit-learn classifier (random state: :attr:`seed`)."""
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "SklearnBaseline":
+    def fit(self, x: np.ndarray, y: np.ndarray, seed: int = 0) -> "SklearnBaseline":
+        """Fit on flat features ``x`` and labels ``y`` with random state ``seed``."""
+        self.seed = int(seed)
         base = self.make_estimator()
         if self.task == "multilabel":
             # one classifier per label; a label constant in training predicts that constant
@@ -96,27 +147,16 @@ def _size(estimator: Any) -> int:
     return int(sum(len(tree.nodes) for stage in getattr(estimator, "_predictors", []) for tree in stage))
 
 
-def _option(config: TrainConfig, key: str, cast: type, default: Any) -> Any:
-    """``config.model[key]`` converted with ``cast``; a bad value is a ConfigError."""
-    from omnifuse.errors import ConfigError
-
-    value = config.model.get(key, default)
-    try:
-        return cast(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"model.{key}: expected {cast.__name__}, got {value!r}") from None
-
-
 @registered
 class LogisticRegressionBaseline(SklearnBaseline):
     """L2-regularised logistic regression on concatenated, mean-imputed features."""
 
     name = "sk-logreg"
     search_space = {"model.C": {"type": "float", "low": 1e-4, "high": 10.0, "log": True}}
+    config_class = LogisticRegressionConfig
 
     def make_estimator(self) -> ClassifierMixin:
-        c = _option(self.config, "C", float, 1.0)
-        return LogisticRegression(C=c, max_iter=2000, random_state=self.config.seed)
+        return LogisticRegression(C=self.config.model.C, max_iter=2000, random_state=self.seed)
 
 
 @registered
@@ -130,15 +170,12 @@ class GradientBoostingBaseline(SklearnBaseline):
         "model.l2_regularization": {"type": "float", "low": 1e-4, "high": 10.0, "log": True},
         "model.max_iter": {"type": "int", "low": 50, "high": 400, "log": True},
     }
+    config_class = GradientBoostingConfig
 
     def make_estimator(self) -> ClassifierMixin:
-        """Options: ``max_iter`` (200), ``learning_rate`` (0.1), ``max_depth`` (None = no
-        limit), ``l2_regularization`` (0)."""
-        depth = self.config.model.get("max_depth")
-        return HistGradientBoostingClassifier(
-            max_iter=_option(self.config, "max_iter", int, 200),
-            learning_rate=_option(self.config, "learning_rate", float, 0.1),
-            max_depth=None if depth is None else _option(self.config, "max_depth", int, None),
-            l2_regularization=_option(self.config, "l2_regularization", float, 0.0),
-            random_state=self.config.seed,
-        )
+        """Options (:class:`GradientBoostingOptions`): ``max_iter`` (200), ``learning_rate``
+        (0.1), ``max_depth`` (None = no limit), ``l2_regularization`` (0)."""
+        opts = self.config.model
+        return HistGradientBoostingClassifier(max_iter=opts.max_iter, learning_rate=opts.learning_rate,
+                                              max_depth=opts.max_depth, l2_regularization=opts.l2_regularization,
+                                              random_state=self.seed)

@@ -10,18 +10,20 @@ multi-omics studies usually report.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 from sklearn.base import ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from omnifuse.data.dataset import MultimodalDataset
+from omnifuse.data.spec import ModalitySpec
+from omnifuse.models.config import ModelConfig
 from omnifuse.models.features import feature_width
 from omnifuse.models.registry import registered
-from omnifuse.models.sklearn_baselines import SklearnBaseline, _option
-from omnifuse.training.config import TrainConfig
+from omnifuse.models.sklearn_baselines import SklearnBaseline
 
 #: Up to this many modalities a combiner is fitted for every subset; above, only for the
 #: availability patterns seen in training (an unseen one averages its modalities' scores).
@@ -29,6 +31,21 @@ ALL_SUBSETS_UP_TO = 8
 #: A combiner needs at least this many training samples with the subset present.
 MIN_COMBINER_SAMPLES = 10
 SEPARATOR = "+"
+
+
+class StackingOptions(BaseModel):
+    """``model`` of ``sk-stack``: the regularisation of the per-modality models and of the combiner."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    C: float = Field(1.0, gt=0)
+    combiner_C: float = Field(1.0, gt=0)
+
+
+class StackingConfig(ModelConfig):
+    """The config of ``sk-stack``: its ``model`` options only."""
+
+    model: StackingOptions = Field(default_factory=StackingOptions)
 
 
 @registered
@@ -41,29 +58,26 @@ class StackingBaseline(SklearnBaseline):
         "model.C": {"type": "float", "low": 1e-4, "high": 10.0, "log": True},
         "model.combiner_C": {"type": "float", "low": 1e-3, "high": 10.0, "log": True},
     }
+    config_class = StackingConfig
 
-    def __init__(self, task: str, n_classes: int, config: TrainConfig,
-                 blocks: dict[str, tuple[int, int]] | None = None) -> None:
-        super().__init__(task, n_classes, config)
-        self.blocks = dict(blocks or {})  # modality -> (start, stop) columns of the flat features
-
-    @classmethod
-    def from_dataset(cls, dataset: MultimodalDataset, config: TrainConfig) -> "StackingBaseline":
-        blocks, start = {}, 0
-        for name in dataset.modalities:
-            width = feature_width(dataset.specs[name])
-            blocks[name] = (start, start + width)
+    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: StackingConfig) -> None:
+        super().__init__(specs, task, n_classes, config)
+        self.blocks: dict[str, tuple[int, int]] = {}  # modality -> (start, stop) columns of the flat features
+        start = 0
+        for name in self.modalities:
+            width = feature_width(self.specs[name])
+            self.blocks[name] = (start, start + width)
             start += width
-        return cls(dataset.task, len(dataset.class_names), config, blocks)
 
     def make_estimator(self) -> ClassifierMixin:
-        return LogisticRegression(C=_option(self.config, "C", float, 1.0), max_iter=2000, random_state=self.config.seed)
+        return LogisticRegression(C=self.config.model.C, max_iter=2000, random_state=self.seed)
 
     def make_combiner(self) -> LogisticRegression:
-        return LogisticRegression(C=_option(self.config, "combiner_C", float, 1.0), max_iter=2000)
+        return LogisticRegression(C=self.config.model.combiner_C, max_iter=2000)
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "StackingBaseline":
+    def fit(self, x: np.ndarray, y: np.ndarray, seed: int = 0) -> "StackingBaseline":
+        self.seed = int(seed)
         present = self._present(x)
         names = list(self.blocks)
         base: dict[str, Any] = {}
@@ -94,7 +108,7 @@ class StackingBaseline(SklearnBaseline):
         folds = int(min(5, counts[counts > 0].min()))
         if folds < 2:
             return self._scores(self.make_estimator().fit(xm, y), xm)
-        cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.config.seed)
+        cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.seed)
         method = "decision_function" if self.task == "binary" else "predict_log_proba"
         scores = cross_val_predict(self.make_estimator(), xm, y, cv=cv, method=method).reshape(len(xm), -1)
         if self.task == "binary" or scores.shape[1] == self.n_classes:

@@ -2,14 +2,17 @@
 
 A bundle is a directory::
 
-    bundle.json          model name, resolved config, data schema, scaler, metrics, ...
+    bundle.json          model name, trainer and model configs, data schema, scaler, metrics, ...
     weights.safetensors  the network's state_dict (neural models), or
     model.skops          the fitted estimator(s) (scikit-learn baselines)
     manifest.json        sha256 and size of every other file
 
 It is written into a temporary sibling directory and renamed into place, so a failure
 never leaves half a bundle. Loading verifies the manifest, validates ``bundle.json`` and
-rebuilds the model through the registry from the stored :class:`DatasetSchema`.
+rebuilds the model with its class's ``from_config`` from the stored :class:`DatasetSchema`
+and model config. ``bundle.json`` stores the two halves of the run's config: ``trainer``
+and ``model_config``; a bundle of format 1 (one flat ``config``) is read by splitting it
+(keys the model did not own were ignored by it and are dropped).
 """
 
 from __future__ import annotations
@@ -35,12 +38,13 @@ from omnifuse.data.scaling import Standardizer
 from omnifuse.data.schema import DatasetSchema, check_compatible
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.errors import ConfigError, DataError, DataWarning, OmnifuseError
-from omnifuse.models.registry import get_model
+from omnifuse.models.config import config_class_of
 from omnifuse.models.ensemble import build_model
+from omnifuse.models.registry import ModelEntry, get_model
 from omnifuse.models.sklearn_baselines import SklearnBaseline
 from omnifuse.serving.schema import FORMAT_VERSION, BundleInfo, Manifest, jsonable, read_json_model
 from omnifuse.serving.weights import SKOPS_FILE, TORCH_FILE, load_skops, load_torch, save_skops, save_torch
-from omnifuse.training.config import TrainConfig, validate_config
+from omnifuse.training.config import RunConfig, resolve_config, validate_trainer
 from omnifuse.training.fit import FittedModel, SplitContext
 
 INFO_FILE = "bundle.json"
@@ -51,11 +55,12 @@ MANIFEST_FILE = "manifest.json"
 class Bundle:
     """A loaded bundle: the model (eval mode) and what it needs to predict on new data.
 
-    ``info`` is the whole validated ``bundle.json`` (versions, best_epoch, n_params, ...).
+    ``info`` is the whole validated ``bundle.json`` (versions, best_epoch, n_params, ...);
+    ``config`` the run's trainer and model configs.
     """
 
     name: str
-    config: TrainConfig
+    config: RunConfig
     schema: DatasetSchema
     scaler: Standardizer
     model: Any
@@ -116,12 +121,11 @@ def load_bundle(directory: Path) -> Bundle:
     scaler = _scaler(info, schema, where)
     try:
         entry = get_model(info.model)
-        config = validate_config(info.config, source=f"{where}: config")
+        config = _run_config(info, entry, where)
         with torch.random.fork_rng(devices=[]):  # building must not move the caller's RNG
-            built = build_model(entry, schema, config)
+            model = build_model(entry, schema, config.model, members=config.trainer.ensemble)
     except (OmnifuseError, ValueError, TypeError, RuntimeError) as exc:
         raise DataError(f"{where}: cannot rebuild the model ({' '.join(str(exc).split())})") from None
-    model = built[0] if isinstance(built, tuple) else built
     _check_versions(info, directory)
     if isinstance(model, SklearnBaseline):
         _expect(info, "skops", where, listed)
@@ -129,7 +133,7 @@ def load_bundle(directory: Path) -> Bundle:
     else:
         _expect(info, "safetensors", where, listed)
         load_torch(model, directory / TORCH_FILE)
-    return Bundle(info.model, config, schema, scaler, model, dict(info.metrics), info.model_dump(), directory)
+    return Bundle(info.model, config, schema, scaler, model, dict(info.metrics), info.model_dump(by_alias=True), directory)
 
 
 # ---------------------------------------------------------------- manifest
@@ -193,7 +197,8 @@ def _info(fitted: FittedModel, weights: str, metrics: dict[str, Any] | None) -> 
         "versions": _versions(weights),
         "model": fitted.name,
         "weights": weights,
-        "config": jsonable(fitted.config.model_dump()),
+        "trainer": jsonable(fitted.config.trainer.model_dump()),
+        "model_config": jsonable(fitted.config.model.model_dump(mode="json")),
         "task": ds.task,
         "class_names": list(ds.class_names),
         "modalities": specs,
@@ -235,6 +240,16 @@ def _swap_in(tmp: Path, target: Path) -> None:
 
 
 # ---------------------------------------------------------------- loading
+def _run_config(info: BundleInfo, entry: ModelEntry, where: Path) -> RunConfig:
+    """The stored trainer and model configs (format 1: the flat config, split by owner)."""
+    if info.trainer is not None and info.model_settings is not None:
+        trainer = validate_trainer(info.trainer, source=f"{where}: trainer")
+        return RunConfig(trainer, config_class_of(entry).load(info.model_settings, f"{where}: model_config"))
+    if info.config is not None:
+        return resolve_config(entry, info.config, source=f"{where}: config", ignore_unknown=True)
+    raise ConfigError(f"{where}: field 'trainer': Field required (with 'model_config'; or 'config' of format 1)")
+
+
 def _schema(info: BundleInfo, where: Path) -> DatasetSchema:
     try:
         specs = [ModalitySpec.from_dict(s.model_dump()) for s in info.modalities]

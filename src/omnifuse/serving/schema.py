@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -13,7 +13,9 @@ from omnifuse.errors import DataError
 from omnifuse.utils.jsonio import to_jsonable as jsonable  # noqa: F401  (serving.bundle imports it from here)
 
 #: Version of the bundle layout written by this omnifuse; newer versions are refused.
-FORMAT_VERSION = 1
+#: 2: the trainer's and the model's configs under ``trainer`` and ``model_config``;
+#: 1: one flat ``config`` (still read).
+FORMAT_VERSION = 2
 
 
 class _Strict(BaseModel):
@@ -46,7 +48,9 @@ class BundleInfo(_Strict):
     versions: dict[str, str] = Field(default_factory=dict)
     model: str
     weights: Literal["safetensors", "skops"]
-    config: dict[str, Any]
+    trainer: Optional[dict[str, Any]] = None
+    model_settings: Optional[dict[str, Any]] = Field(None, alias="model_config")
+    config: Optional[dict[str, Any]] = None  # format 1: one flat mapping
     task: str
     class_names: list[str] = Field(min_length=1)
     modalities: list[SpecInfo] = Field(min_length=1)

@@ -1,21 +1,40 @@
-"""Training configuration: YAML files validated by pydantic, overridable with ``--set``."""
+"""Run configuration: one flat mapping (YAML file, ``--set`` overrides) split by owner.
+
+The trainer owns the keys of :class:`TrainerConfig` (optimiser, epochs, early stopping,
+devices, precision, seed, ensemble); the model owns the keys of its config class
+(:mod:`omnifuse.models.config`: sizes, encoders, fusion, strategy, ``model`` options). Users
+keep writing one flat mapping; :func:`split_config` hands every key to its owner and
+:func:`resolve_config` validates both halves into a :class:`RunConfig`. An unknown key lists
+the trainer's keys and the model's. When one config serves several models (a benchmark), a
+key must belong to the trainer or to at least one of them, and each model takes the keys it
+owns (options of a typed ``model`` section one by one).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from omnifuse.utils.validation import validation_message
 from omnifuse.errors import ConfigError
+from omnifuse.models.config import ModelConfig, config_class_of, entry_config
+from omnifuse.models.registry import ModelEntry, get_model
+from omnifuse.utils.mappings import merge
+from omnifuse.utils.validation import validation_message
 from omnifuse.utils.yaml_file import read_yaml_mapping
 
+__all__ = [
+    "TRAINER_SPACE", "RunConfig", "TrainerConfig", "load_config", "load_configs", "merge", "parse_overrides",
+    "read_config", "resolve_config", "resolve_configs", "split_config", "validate_trainer",
+]
 
-class TrainConfig(BaseModel):
-    """Every hyperparameter of a run. Dotted ``--set`` keys reach nested dicts
-    (``--set fusion.rank=8``, ``--set encoders.omics.type=dae``).
+
+class TrainerConfig(BaseModel):
+    """What the trainer reads: optimiser, epochs, early stopping, hardware and seeds.
 
     ``num_threads``: torch intra-op threads while training (0 = torch's default). One
     thread is the default: the models of this field are small enough to gain nothing from
@@ -26,9 +45,8 @@ class TrainConfig(BaseModel):
     validation set, else the validation loss: on small cohorts the loss rises (confidence
     overfits) long before the ranking stops improving (BENCHMARKS.md, "Small-cohort defaults").
 
-    ``select``: per-modality feature selection fitted on the training samples only, keyed
-    by modality name or kind (``--set select.omics.top_k=200``; see
-    :class:`omnifuse.encoders.selection.SelectionOptions`).
+    ``seed``: torch and numpy are seeded with it before a model is built; scikit-learn
+    baselines use it as their random state.
 
     ``ensemble``: K > 1 trains K members with different seeds and validation carvings and
     averages their probabilities (neural models; one bundle, served as one model).
@@ -45,16 +63,6 @@ class TrainConfig(BaseModel):
     patience: int = Field(10, ge=1)
     monitor: str = "auto"
     val_fraction: float = Field(0.2, gt=0, lt=1)
-    embed_dim: int = Field(64, ge=1)
-    dropout: float = Field(0.1, ge=0, lt=1)
-    head_hidden: int = Field(64, ge=0)
-    unimodal_heads: bool = False
-    unimodal_weight: float = Field(0.0, ge=0)
-    encoders: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    select: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    fusion: dict[str, Any] = Field(default_factory=dict)
-    strategy: dict[str, Any] = Field(default_factory=dict)
-    model: dict[str, Any] = Field(default_factory=dict)
     accelerator: str = "cpu"
     devices: int = Field(1, ge=1)
     num_nodes: int = Field(1, ge=1)
@@ -68,14 +76,12 @@ class TrainConfig(BaseModel):
     ensemble: int = Field(1, ge=1)
 
 
-#: The generic hyperparameters of every neural model, tuned alongside the model's own
-#: (dotted config key -> spec, see :mod:`omnifuse.tuning.space`).
+#: The trainer's hyperparameters, tuned for every neural model alongside the model's own
+#: (dotted config key -> spec, see :mod:`omnifuse.tuning.space`; the sizes are the model
+#: config's, :data:`omnifuse.models.config.SIZE_SPACE`).
 TRAINER_SPACE: dict[str, dict[str, Any]] = {
     "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
     "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-2, "log": True},
-    "dropout": {"type": "float", "low": 0.0, "high": 0.5},
-    "embed_dim": {"type": "int", "low": 16, "high": 128, "log": True},
-    "head_hidden": {"type": "int", "low": 16, "high": 128, "log": True},
     "batch_size": {"type": "categorical", "choices": [16, 32, 64]},
 }
 
@@ -104,35 +110,118 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
-def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Recursive dict merge; ``override`` wins."""
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+def read_config(path: str | Path | None = None, overrides: list[str] | None = None) -> dict[str, Any]:
+    """The flat mapping of a YAML file with ``--set`` overrides applied (not validated)."""
+    raw: dict[str, Any] = read_yaml_mapping(path, "a config") if path is not None else {}
+    return merge(raw, parse_overrides(overrides))
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
-                defaults: dict[str, Any] | None = None) -> TrainConfig:
-    """Build a config from model defaults, a YAML file and ``--set`` overrides (in that order)."""
-    raw: dict[str, Any] = dict(defaults or {})
-    if path is not None:
-        raw = merge(raw, read_yaml_mapping(path, "a config"))
-    raw = merge(raw, parse_overrides(overrides))
-    return validate_config(raw, source=str(path) if path else "--set")
-
-
-def validate_config(raw: dict[str, Any], source: str = "config") -> TrainConfig:
-    """Validate a raw dict; an unknown key lists the valid ones."""
+def validate_trainer(raw: Mapping[str, Any], source: str = "config") -> TrainerConfig:
+    """The trainer's keys validated; a bad value names the key."""
     try:
-        config = TrainConfig.model_validate(raw)
+        config = TrainerConfig.model_validate(dict(raw))
     except ValidationError as exc:
-        raise ConfigError(validation_message(exc, source, valid=sorted(TrainConfig.model_fields), label="key")) from exc
+        raise ConfigError(validation_message(exc, source, valid=sorted(TrainerConfig.model_fields), label="key")) from exc
     if config.ddp not in DDP_STRATEGIES:
         raise ConfigError(f"{source}: unknown ddp '{config.ddp}' (valid: {', '.join(DDP_STRATEGIES)})")
     if config.monitor not in MONITORS:
         raise ConfigError(f"{source}: unknown monitor '{config.monitor}' (valid: {', '.join(MONITORS)})")
     return config
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The config of one run: the trainer's and the model's."""
+
+    trainer: TrainerConfig
+    model: ModelConfig
+
+    def flat(self, exclude_unset: bool = False) -> dict[str, Any]:
+        """Both halves as the one flat mapping users write (YAML, ``--set``, ``run.json``)."""
+        return {**self.trainer.model_dump(exclude_unset=exclude_unset),
+                **self.model.model_dump(mode="json", exclude_unset=exclude_unset)}
+
+
+ModelRef = str | ModelEntry
+
+
+def split_config(raw: Mapping[str, Any], models: Sequence[ModelRef], source: str = "config",
+                 ignore_unknown: bool = False) -> dict[str, dict[str, Any]]:
+    """``raw`` split by owner: per model, the trainer's keys and the keys the model owns.
+
+    With one model every other key is an error listing the valid ones (the trainer's and the
+    model's). With several, a key must belong to the trainer or to at least one model; an
+    option of a section the models type with their own options (``model.C``) must belong to
+    one of them and goes only to those. ``ignore_unknown`` drops keys nobody owns instead.
+    """
+    entries = [get_model(m) if isinstance(m, str) else m for m in models]
+    trainer_keys = set(TrainerConfig.model_fields)
+    classes = {e.name: config_class_of(e) for e in entries}
+    parts: dict[str, dict[str, Any]] = {e.name: {} for e in entries}
+    for key, value in raw.items():
+        if key in trainer_keys:
+            for part in parts.values():
+                part[key] = value
+            continue
+        owners = [name for name, cls in classes.items() if key in cls.model_fields]
+        if not owners:
+            if ignore_unknown:
+                continue
+            valid = sorted(trainer_keys.union(*(cls.model_fields for cls in classes.values())))
+            raise ConfigError(f"{source}: unknown key '{key}' (valid: {', '.join(valid)})")
+        sections = {name: classes[name].section_options(key) for name in owners}
+        if (len(entries) == 1 and not ignore_unknown) or not isinstance(value, Mapping) \
+                or any(options is None for options in sections.values()):
+            for name in owners:
+                parts[name][key] = value
+            continue
+        owned = {name: set(options or ()) for name, options in sections.items()}
+        known = set().union(*owned.values())
+        unknown = [option for option in value if option not in known]
+        if unknown and not ignore_unknown:
+            raise ConfigError(f"{source}: unknown option '{key}.{unknown[0]}' (valid: {', '.join(sorted(known)) or 'none'})")
+        for name in owners:
+            mine = {k: v for k, v in value.items() if k in owned[name]}
+            if mine:
+                parts[name][key] = mine
+    return parts
+
+
+def resolve_config(model: ModelRef, raw: Mapping[str, Any] | None = None, source: str | None = None,
+                   ignore_unknown: bool = False) -> RunConfig:
+    """The :class:`RunConfig` of ``model``: the trainer's keys of ``raw`` and the model's
+    keys overlaid on the model's registered defaults, validated."""
+    entry = get_model(model) if isinstance(model, str) else model
+    where = entry.name if source is None else f"{source}: {entry.name}"  # model keys: name the model
+    source = source or f"model '{entry.name}'"
+    part = split_config(dict(raw or {}), [entry], source, ignore_unknown)[entry.name]
+    trainer_raw = {k: v for k, v in part.items() if k in TrainerConfig.model_fields}
+    model_raw = {k: v for k, v in part.items() if k not in TrainerConfig.model_fields}
+    return RunConfig(validate_trainer(trainer_raw, source), entry_config(entry, model_raw, where))
+
+
+def resolve_configs(models: Sequence[ModelRef], raw: Mapping[str, Any] | None = None,
+                    source: str = "config") -> dict[str, RunConfig]:
+    """The :class:`RunConfig` of every model when one flat ``raw`` serves them all."""
+    parts = split_config(dict(raw or {}), models, source)
+    entries = [get_model(m) if isinstance(m, str) else m for m in models]
+    return {e.name: resolve_config(e, parts[e.name], source) for e in entries}
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None, *,
+                model: ModelRef) -> RunConfig:
+    """The resolved config of ``model`` from its defaults, a YAML file and ``--set``
+    overrides (in that order)."""
+    return resolve_config(model, read_config(path, overrides), _source(path))
+
+
+def load_configs(path: str | Path | None, overrides: list[str] | None,
+                 models: Sequence[ModelRef]) -> tuple[dict[str, Any], dict[str, RunConfig]]:
+    """The flat mapping of a YAML file and ``--set`` overrides, and what it resolves to for
+    each of ``models`` (every key checked before anything runs)."""
+    raw = read_config(path, overrides)
+    return raw, resolve_configs(models, raw, _source(path))
+
+
+def _source(path: str | Path | None) -> str:
+    return str(path) if path is not None else "--set"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,8 @@ from omnifuse.models.registry import ModelEntry, get_model
 from omnifuse.models.sklearn_baselines import SklearnBaseline
 from omnifuse.tasks import probabilities
 from omnifuse.training.batches import TensorStore
-from omnifuse.training.config import TrainConfig, merge, validate_config
+from omnifuse.training.callbacks import BestWeights
+from omnifuse.training.config import RunConfig, resolve_config
 from omnifuse.training.module import FusionModule
 from omnifuse.training.selection import fit_selections
 from omnifuse.training.trainer import make_trainer
@@ -67,11 +68,15 @@ class SplitContext:
 
 @dataclass
 class FittedModel:
-    """A trained model with what it needs to predict on new samples of the same cohort."""
+    """A trained model with what it needs to predict on new samples of the same cohort.
+
+    ``config`` is the run's: the trainer's half and the model's (``config.model`` is the
+    model's :meth:`get_config`).
+    """
 
     name: str
     model: Any
-    config: TrainConfig
+    config: RunConfig
     context: SplitContext
     train_seconds: float
     best_epoch: int = -1
@@ -114,8 +119,7 @@ class FittedModel:
     def on_dataset(self, dataset: MultimodalDataset) -> "FittedModel":
         """This trained model predicting on another version of its dataset (same samples,
         e.g. with test-time corruption); training statistics are kept."""
-        return FittedModel(self.name, self.model, self.config, self.context.with_dataset(dataset),
-                           self.train_seconds, self.best_epoch, self.history)
+        return replace(self, context=self.context.with_dataset(dataset))
 
     def on_samples(self, dataset: MultimodalDataset, scaler_context: "SplitContext | None" = None) -> "FittedModel":
         """This trained model predicting on other samples with the same modalities (a test
@@ -126,7 +130,7 @@ class FittedModel:
         """
         context = scaler_context if scaler_context is not None else SplitContext(
             dataset, np.arange(0), scaler=self.context.scaler)
-        return FittedModel(self.name, self.model, self.config, context, self.train_seconds, self.best_epoch, self.history)
+        return replace(self, context=context)
 
     def predict_details(self, index: np.ndarray) -> "PredictionDetails":
         """Probabilities plus per-modality probabilities, weights and which modalities were
@@ -183,24 +187,20 @@ def _details(fitted: "FittedModel", index: np.ndarray) -> PredictionDetails:
     )
 
 
-def resolve_config(entry: ModelEntry, config: TrainConfig | dict[str, Any] | None) -> TrainConfig:
-    """The model's own defaults overlaid with the user's settings."""
-    user = config.model_dump(exclude_unset=True) if isinstance(config, TrainConfig) else dict(config or {})
-    return validate_config(merge(entry.defaults, user), source=f"model '{entry.name}'")
-
-
-def fit(name: str, context: SplitContext, config: TrainConfig | dict[str, Any] | None = None,
+def fit(name: str, context: SplitContext, config: RunConfig | Mapping[str, Any] | None = None,
         run_dir: Path | None = None, checkpoints: bool = False, resume: bool = False,
         callbacks: list[Any] | None = None) -> FittedModel:
     """Train model ``name`` on ``context.train`` (early stopping on ``context.val``).
 
+    ``config`` is a resolved :class:`RunConfig` or a flat mapping of the trainer's keys and
+    the model's (overlaid on the model's defaults; a key the model does not own is an error).
     ``resume`` continues from ``run_dir/checkpoints/last.ckpt`` when it exists; extra
-    Lightning ``callbacks`` are added to the Trainer. With ``config.ensemble`` K > 1 a neural
+    Lightning ``callbacks`` are added to the Trainer. With ``ensemble`` K > 1 a neural
     model is trained K times (see :func:`omnifuse.training.ensemble.fit_ensemble`).
     """
     entry = get_model(name)
-    cfg = resolve_config(entry, config)
-    if cfg.ensemble > 1:
+    cfg = config if isinstance(config, RunConfig) else resolve_config(entry, config)
+    if cfg.trainer.ensemble > 1:
         from omnifuse.training.ensemble import fit_ensemble
 
         return fit_ensemble(entry, context, cfg, run_dir=run_dir, checkpoints=checkpoints, resume=resume,
@@ -208,26 +208,28 @@ def fit(name: str, context: SplitContext, config: TrainConfig | dict[str, Any] |
     return fit_one(entry, context, cfg, run_dir=run_dir, checkpoints=checkpoints, resume=resume, callbacks=callbacks)
 
 
-def fit_one(entry: ModelEntry, context: SplitContext, cfg: TrainConfig, run_dir: Path | None = None,
+def fit_one(entry: ModelEntry, context: SplitContext, run: RunConfig, run_dir: Path | None = None,
             checkpoints: bool = False, resume: bool = False, callbacks: list[Any] | None = None) -> FittedModel:
-    """Train one model of ``entry`` with the resolved config ``cfg`` (see :func:`fit`)."""
+    """Train one model of ``entry`` with the resolved config ``run`` (see :func:`fit`)."""
     name = entry.name
+    cfg = run.trainer
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     if cfg.num_threads > 0:
         torch.set_num_threads(cfg.num_threads)
     ds = context.dataset
-    built = entry.build(ds, cfg)
+    built = entry.build(ds, run.model)
     model, hooks = built if isinstance(built, tuple) else (built, [])
     start = time.perf_counter()
     if isinstance(model, SklearnBaseline):
         y = ds.y[context.train]
         # num_threads also caps BLAS/OpenMP: oversubscribed BLAS threads make lbfgs several times slower
         with threadpool_limits(cfg.num_threads if cfg.num_threads > 0 else None):
-            model.fit(context.flat()[context.train], y)
-        return FittedModel(name, model, cfg, context, time.perf_counter() - start)
+            model.fit(context.flat()[context.train], y, seed=cfg.seed)
+        return FittedModel(name, model, run, context, time.perf_counter() - start)
     val_index = context.val if context.val is not None else context.train
     cfg = cfg.model_copy(update={"monitor": resolve_monitor(cfg.monitor, ds, val_index)})
+    run = replace(run, trainer=cfg)
     selected = fit_selections(model, context)
     module = FusionModule(model, ds.task, len(ds.class_names), cfg, hooks=hooks)
     extra = [h for h in hooks if _is_callback(h)] + list(callbacks or [])
@@ -241,14 +243,14 @@ def fit_one(entry: ModelEntry, context: SplitContext, cfg: TrainConfig, run_dir:
                   else context.store.loader(val_index, max(cfg.batch_size, 256)))
     ckpt = "last" if resume and run_dir is not None and (run_dir / "checkpoints" / "last.ckpt").exists() else None
     trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt)
-    best = next((c for c in trainer.callbacks if type(c).__name__ == "BestWeights"), None)
+    best = next((c for c in trainer.callbacks if isinstance(c, BestWeights)), None)
     history: dict[str, Any] = {"epochs": trainer.current_epoch, "best_score": getattr(best, "best", None)}
     if selected:
         history["selected_features"] = selected
     for hook in hooks:
         if hasattr(hook, "trace"):
             history[getattr(hook, "trace_name", type(hook).__name__)] = hook.trace()
-    return FittedModel(name, model, cfg, context, time.perf_counter() - start,
+    return FittedModel(name, model, run, context, time.perf_counter() - start,
                        best_epoch=getattr(best, "best_epoch", -1), history=history)
 
 

@@ -15,7 +15,7 @@ from omnifuse.balance.base import Batch, Strategy
 from omnifuse.errors import OmnifuseError
 from omnifuse.models.output import ModelOutput
 from omnifuse.tasks import probabilities, task_loss
-from omnifuse.training.config import TrainConfig
+from omnifuse.training.config import TrainerConfig
 from omnifuse.training.losses import unimodal_loss
 
 #: Key of the strategies' states in a checkpoint.
@@ -49,12 +49,14 @@ class FusionModule(L.LightningModule):
     The module is the :class:`~omnifuse.balance.base.TrainingRun` its strategies see: it calls
     their hooks (see :mod:`omnifuse.balance.base`) with the batch and the model's output, and
     keeps their state in its checkpoints. The task loss is weighted by the product of the
-    strategies' ``task_weight`` (1 unless an objective weights it, e.g. OmniFuse's).
+    strategies' ``task_weight`` (1 unless an objective weights it, e.g. OmniFuse's). A model
+    may set ``unimodal_weight`` (default 0, from its model config) for the loss of its
+    unimodal heads. ``config`` is the trainer's.
 
     Logged: ``train_loss``, ``val_loss``, ``val_auroc``, ``val_accuracy``.
     """
 
-    def __init__(self, model: nn.Module, task: str, n_classes: int, config: TrainConfig,
+    def __init__(self, model: nn.Module, task: str, n_classes: int, config: TrainerConfig,
                  hooks: list[Strategy] | None = None) -> None:
         super().__init__()
         self.model = model
@@ -99,8 +101,9 @@ class FusionModule(L.LightningModule):
         weight = math.prod(float(hook.task_weight(self)) for hook in self.hooks)
         terms = {"task": weight * task_loss(output.logits, y, self.task)}
         terms.update(output.losses)
-        if self.config.unimodal_weight > 0 and output.modality_logits:
-            terms["unimodal"] = self.config.unimodal_weight * unimodal_loss(
+        unimodal_weight = float(getattr(self.model, "unimodal_weight", 0.0))
+        if unimodal_weight > 0 and output.modality_logits:
+            terms["unimodal"] = unimodal_weight * unimodal_loss(
                 output.modality_logits, y, mask, self.modalities, self.task
             )
         for hook in self.hooks:

@@ -11,7 +11,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
 from omnifuse.training.callbacks import BestWeights, StepSeed
-from omnifuse.training.config import TrainConfig
+from omnifuse.training.config import TrainerConfig
 
 
 def monitor_mode(monitor: str) -> str:
@@ -27,7 +27,7 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*number of training batches.*")
 
 
-def make_trainer(config: TrainConfig, run_dir: Path | None = None, callbacks: list[Callback] | None = None,
+def make_trainer(config: TrainerConfig, run_dir: Path | None = None, callbacks: list[Callback] | None = None,
                  checkpoints: bool = False) -> L.Trainer:
     """A Trainer for ``config``.
 

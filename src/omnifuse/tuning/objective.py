@@ -22,7 +22,7 @@ from omnifuse.data.splits import holdout_indices, kfold_indices
 from omnifuse.evaluation.metrics import HIGHER_IS_BETTER, METRICS, compute_metrics
 from omnifuse.errors import ConfigError
 from omnifuse.models.registry import get_model
-from omnifuse.training.config import merge, validate_config
+from omnifuse.training.config import merge, resolve_config
 from omnifuse.training.fit import SplitContext, fit
 from omnifuse.tuning.space import Space, nest, suggest
 
@@ -102,7 +102,7 @@ def score_config(ds: MultimodalDataset, model: str, config: dict[str, Any], fold
     entry = get_model(model)
     maximize = HIGHER_IS_BETTER[metric]
     monitor, higher = epoch_monitor(metric)
-    max_epochs = validate_config(merge(entry.defaults, config), source=f"model '{model}'").max_epochs
+    max_epochs = resolve_config(entry, config).trainer.max_epochs
     scores: list[float] = []
     for k, fold in enumerate(folds):
         pruning = TrialPruning(trial, monitor, higher, maximize, k * max_epochs) if trial is not None and entry.neural else None

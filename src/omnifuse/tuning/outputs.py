@@ -95,7 +95,7 @@ def write_outputs(out: Path, summary: TuneSummary, study: optuna.Study) -> None:
 
 
 def write_best_yaml(path: Path, config: dict[str, Any]) -> None:
-    """The best configuration as a TrainConfig YAML file (``--config`` of train/benchmark)."""
+    """The best configuration as a flat config YAML file (``--config`` of train/benchmark)."""
     with atomic_file(path) as handle:
         handle.write("# written by `omnifuse tune`: the user's config merged with the best trial's parameters\n")
         yaml.safe_dump(_plain(config), handle, sort_keys=False)

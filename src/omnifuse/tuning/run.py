@@ -16,8 +16,7 @@ from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.errors import ConfigError, DataError
 from omnifuse.evaluation.metrics import HIGHER_IS_BETTER
 from omnifuse.models.registry import ModelEntry, get_model
-from omnifuse.training.config import TrainConfig, merge
-from omnifuse.training.fit import resolve_config
+from omnifuse.training.config import RunConfig, merge, resolve_config
 from omnifuse.tuning.objective import check_metric, inner_folds, make_objective
 from omnifuse.tuning.outputs import TuneSummary, history, importances, write_outputs
 from omnifuse.tuning.space import Space, compose_space, lowest, nest, override_space
@@ -50,7 +49,7 @@ class TuneResult:
 
 
 def tune(dataset: MultimodalDataset, model: str, n_trials: int = 20, *,
-         config: TrainConfig | dict[str, Any] | None = None, space: dict[str, Any] | None = None,
+         config: RunConfig | dict[str, Any] | None = None, space: dict[str, Any] | None = None,
          space_source: str = "--space", metric: str = "auroc", folds: int = 3,
          test_split: str | None = None, train_split: str | None = None, timeout: float | None = None,
          out: Path | None = None, resume: bool = False, callbacks: Sequence[TrialCallback] = (),
@@ -68,8 +67,8 @@ def tune(dataset: MultimodalDataset, model: str, n_trials: int = 20, *,
     check_metric(metric)
     if n_trials < 1:
         raise ConfigError(f"--trials must be at least 1, got {n_trials}")
-    user = config.model_dump(exclude_unset=True) if isinstance(config, TrainConfig) else dict(config or {})
-    resolved = resolve_config(entry, user)
+    user = config.flat(exclude_unset=True) if isinstance(config, RunConfig) else dict(config or {})
+    resolved = resolve_config(entry, user).trainer
     ds = training_samples(dataset, test_split, train_split)
     full_space = tuning_space(entry, ds, user, space or {}, space_source)
     inner = inner_folds(ds, folds, resolved.seed, resolved.val_fraction)
@@ -111,11 +110,13 @@ def training_samples(ds: MultimodalDataset, test_split: str | None, train_split:
 def tuning_space(entry: ModelEntry, ds: MultimodalDataset, user: dict[str, Any], overrides: dict[str, Any],
                  source: str) -> Space:
     """The composed space with ``overrides``; checked by building the model at its low corner."""
-    space = override_space(compose_space(entry, ds, user), overrides, source) if overrides else compose_space(entry, ds, user)
+    space = compose_space(entry, ds, user)
+    if overrides:
+        space = override_space(space, overrides, source)
     if not space:
         raise ConfigError(f"model '{entry.name}' has no hyperparameters to tune; give some with --space")
     try:
-        entry.build(ds, resolve_config(entry, merge(user, nest(lowest(space)))))
+        entry.build(ds, resolve_config(entry, merge(user, nest(lowest(space)))).model)
     except ConfigError as exc:
         raise ConfigError(f"{source}: the search space gives a config model '{entry.name}' rejects ({exc})") from None
     return space

@@ -7,16 +7,18 @@ A spec is a small mapping, declared next to what it tunes (a class attribute
 * ``{"type": "int", "low": 16, "high": 256, "log": True}`` (optional ``"step"``),
 * ``{"type": "categorical", "choices": [16, 32, 64]}``.
 
-The space of a run (:func:`compose_space`) is keyed by full dotted :class:`TrainConfig` keys:
-the trainer's generic space (neural models), the model's own, its fusion operator's (under
-``fusion.``), the encoders' of the modality kinds the dataset has (under ``encoders.<kind>.``,
-or ``encoders.<modality>.`` when the config configures that modality by name) and, for
-strategies, the strategy's (under ``strategy.``). A ``--space`` YAML file overrides it:
+The space of a run (:func:`compose_space`) is keyed by full dotted config keys: the
+trainer's generic space (neural models), the model config's (the sizes of neural models),
+the model's own, its fusion operator's (under ``fusion.``), the encoders' of the modality
+kinds the dataset has (under ``encoders.<kind>.``, or ``encoders.<modality>.`` when the
+config configures that modality by name) and, for strategies, the strategy's (under
+``strategy.``). A ``--space`` YAML file overrides it:
 dotted key -> spec, ``null`` removes a key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,9 @@ from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.encoders.factory import ENCODER_TYPES, default_encoder_type
 from omnifuse.errors import ConfigError
 from omnifuse.fusion import FUSION_OPERATORS
-from omnifuse.models.registry import ModelEntry, get_model, prefixed
-from omnifuse.training.config import TRAINER_SPACE, TrainConfig, merge
+from omnifuse.models.config import config_class_of
+from omnifuse.models.registry import ModelEntry, all_models, get_model, prefixed
+from omnifuse.training.config import TRAINER_SPACE, RunConfig, TrainerConfig, merge
 from omnifuse.utils.yaml_file import read_yaml_mapping
 
 Space = dict[str, dict[str, Any]]
@@ -34,8 +37,10 @@ SPEC_TYPES = ("float", "int", "categorical")
 #: Keys a spec of each type may carry.
 SPEC_KEYS = {"float": {"type", "low", "high", "log", "step"}, "int": {"type", "low", "high", "log", "step"},
              "categorical": {"type", "choices"}}
-#: TrainConfig sections holding free-form options (``model.C``, ``fusion.rank``, ...).
-SECTIONS = ("model", "fusion", "strategy", "encoders")
+#: Config sections holding options (``model.C``, ``fusion.rank``, ...); ``encoders`` and
+#: ``select`` one level deeper (``encoders.<kind or modality>.<option>``).
+SECTIONS = ("model", "fusion", "strategy", "encoders", "select")
+DEEP_SECTIONS = ("encoders", "select")
 
 
 def check_spec(key: str, spec: Any, source: str = "search space") -> dict[str, Any]:
@@ -86,21 +91,30 @@ def _check_range(where: str, kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def check_space(space: dict[str, Any], source: str = "search space") -> Space:
-    """Every spec of ``space`` checked (see :func:`check_spec`) and every key a config key."""
-    return {key: check_spec(check_key(key, source), spec, source) for key, spec in space.items()}
+def check_space(space: dict[str, Any], source: str = "search space", model: str | ModelEntry | None = None) -> Space:
+    """Every spec of ``space`` checked (see :func:`check_spec`) and every key a config key
+    (of the trainer or of ``model``; of any model when None)."""
+    keys = config_keys(model)
+    return {key: check_spec(check_key(key, source, keys), spec, source) for key, spec in space.items()}
 
 
-def check_key(key: Any, source: str) -> str:
-    """``key`` if it names a TrainConfig field (with a sub-key for the option sections)."""
+def config_keys(model: str | ModelEntry | None = None) -> tuple[str, ...]:
+    """The top-level config keys of the trainer and ``model`` (every registered model when None)."""
+    entries = [get_model(model) if isinstance(model, str) else model] if model is not None else all_models()
+    return tuple(sorted(set(TrainerConfig.model_fields).union(*(config_class_of(e).model_fields for e in entries))))
+
+
+def check_key(key: Any, source: str, valid: Iterable[str] | None = None) -> str:
+    """``key`` if it names a config key of ``valid`` (default: the trainer's and every model's),
+    with a sub-key for the option sections."""
     if not isinstance(key, str) or not key:
         raise ConfigError(f"{source}: keys must be dotted config keys, got {key!r}")
     parts = key.split(".")
     head = parts[0]
-    if head not in TrainConfig.model_fields:
-        raise ConfigError(f"{source}: unknown key '{key}' ('{head}' is not a config key; "
-                          f"valid: {', '.join(sorted(TrainConfig.model_fields))})")
-    depth = 3 if head == "encoders" else 2 if head in SECTIONS else 1
+    valid = tuple(valid) if valid is not None else config_keys()
+    if head not in valid:
+        raise ConfigError(f"{source}: unknown key '{key}' ('{head}' is not a config key; valid: {', '.join(valid)})")
+    depth = 3 if head in DEEP_SECTIONS else 2 if head in SECTIONS else 1
     if len(parts) != depth or not all(parts):
         shape = {1: head, 2: f"{head}.<option>", 3: "encoders.<kind or modality>.<option>"}[depth]
         raise ConfigError(f"{source}: unknown key '{key}' (expected {shape})")
@@ -108,14 +122,15 @@ def check_key(key: Any, source: str) -> str:
 
 
 def compose_space(model: str | ModelEntry, dataset: MultimodalDataset,
-                  config: TrainConfig | dict[str, Any] | None = None) -> Space:
+                  config: RunConfig | Mapping[str, Any] | None = None) -> Space:
     """The search space of ``model`` on ``dataset`` under ``config`` (full dotted keys)."""
     entry = get_model(model) if isinstance(model, str) else model
-    user = config.model_dump(exclude_unset=True) if isinstance(config, TrainConfig) else dict(config or {})
+    user = config.flat(exclude_unset=True) if isinstance(config, RunConfig) else dict(config or {})
     raw = merge(entry.defaults, user)
     space: Space = {}
     if entry.neural:
         space.update(TRAINER_SPACE)
+    space.update(config_class_of(entry).search_space)
     space.update(entry.space)
     if entry.fusion_key is not None:
         key, default = entry.fusion_key
@@ -125,7 +140,7 @@ def compose_space(model: str | ModelEntry, dataset: MultimodalDataset,
             space.update(prefixed(FUSION_OPERATORS[operator].search_space, "fusion"))
     if entry.uses_encoders:
         space.update(_encoder_space(dataset, raw.get("encoders", {})))
-    return check_space(space, source=f"search space of model '{entry.name}'")
+    return check_space(space, source=f"search space of model '{entry.name}'", model=entry)
 
 
 def _encoder_space(dataset: MultimodalDataset, encoders: dict[str, Any]) -> Space:
@@ -147,10 +162,13 @@ def load_space_file(path: str | Path) -> dict[str, dict[str, Any] | None]:
 
 
 def override_space(space: Space, overrides: dict[str, Any], source: str = "--space") -> Space:
-    """``space`` with ``overrides`` applied: a spec adds or replaces a key, None removes one."""
+    """``space`` with ``overrides`` applied: a spec adds or replaces a key, None removes one.
+    Keys must be config keys (of the trainer or of some model; a key the tuned model does not
+    own fails when the space is checked by building the model)."""
     out = {k: dict(v) for k, v in space.items()}
+    keys = config_keys()
     for key, spec in overrides.items():
-        check_key(key, source)
+        check_key(key, source, keys)
         if spec is None:
             if key not in out:
                 raise ConfigError(f"{source}: '{key}' is not in the search space, nothing to remove "

@@ -10,7 +10,8 @@ import torch
 from omnifuse.data.schema import DatasetSchema
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.models import get_model
-from omnifuse.training.config import merge, validate_config
+from omnifuse.models.config import entry_config
+from omnifuse.utils.mappings import merge
 
 STAGES = ("W", "N1", "N2", "N3", "R")
 NAMES = ("medfusesleep", "medfusesleep-base", "early-sleep", "midlate-sleep")
@@ -28,9 +29,9 @@ def schema(n_modalities: int = 2, task: str = "multiclass", kind: str = "signal"
 def build(name: str, n_modalities: int = 2, user: dict[str, Any] | None = None, **model_options: Any) -> torch.nn.Module:
     """The registered ``name`` built like the trainer does: entry defaults under the user's config."""
     entry = get_model(name)
-    raw = merge(entry.defaults, merge(user or {}, {"model": model_options} if model_options else {}))
+    raw = merge(user or {}, {"model": model_options} if model_options else {})
     torch.manual_seed(0)
-    return entry.build(schema(n_modalities), validate_config(raw))
+    return entry.build(schema(n_modalities), entry_config(entry, raw))
 
 
 def separable_batch(n_sequences: int, length: int, modalities: tuple[str, ...], seed: int,

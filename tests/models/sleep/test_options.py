@@ -72,7 +72,7 @@ def test_ms_needs_a_unimodal_weight():
 
 def test_only_multiclass_signal_data():
     entry = get_model("medfusesleep")
-    config = load_config(defaults=entry.defaults)
+    config = load_config(model=entry).model
     with pytest.raises(ConfigError, match="multiclass"):
         entry.build(schema(2, task="binary"), config)
     with pytest.raises(ConfigError, match="must be a signal"):
@@ -81,15 +81,16 @@ def test_only_multiclass_signal_data():
 
 def test_set_overrides_reach_the_model():
     entry = get_model("medfusesleep")
-    config = load_config(overrides=["model.ms=false", "model.al=false", "model.tau=0.5"], defaults=entry.defaults)
-    model = entry.build(schema(2), config)
+    config = load_config(overrides=["model.ms=false", "model.al=false", "model.tau=0.5"], model=entry)
+    model = entry.build(schema(2), config.model)
     assert model.modality_heads is None and not model.options.al and model.options.tau == 0.5
 
 
 def test_paper_config_file_builds_the_paper_model():
     entry = get_model("medfusesleep")
-    config = load_config(CONFIGS / "medfusesleep-paper.yaml", defaults=entry.defaults)
-    assert (config.batch_size, config.lr, config.weight_decay) == (336, 1e-4, 1e-4)
-    assert config.batch_size % 21 == 0
-    model = entry.build(schema(2), config)
+    config = load_config(CONFIGS / "medfusesleep-paper.yaml", model=entry)
+    trainer = config.trainer
+    assert (trainer.batch_size, trainer.lr, trainer.weight_decay) == (336, 1e-4, 1e-4)
+    assert trainer.batch_size % 21 == 0
+    model = entry.build(schema(2), config.model)
     assert model.arch == PRESETS["paper"] and model.sequence_length == 21

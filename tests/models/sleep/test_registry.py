@@ -16,7 +16,7 @@ def test_entry_metadata_and_build_from_schema(name):
     assert entry.kind == "model"
     assert entry.paper.startswith("MedFuseSleep (Whitlow et al. 2025)")
     assert entry.description
-    model = entry.build(schema(2), load_config(defaults=entry.defaults))
+    model = entry.build(schema(2), load_config(model=entry).model)
     assert model.sequence_length == 21
     assert model.modalities == ("eeg", "emg")
     assert model.n_classes == 5

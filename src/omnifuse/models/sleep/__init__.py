@@ -12,7 +12,7 @@ from omnifuse.models.sleep.base import SleepSequenceModel
 from omnifuse.models.sleep.early import EarlySleep
 from omnifuse.models.sleep.medfusesleep import MedFuseSleep, MedFuseSleepBase
 from omnifuse.models.sleep.midlate import MidLateSleep
-from omnifuse.models.sleep.options import PRESETS, Architecture, SleepOptions
+from omnifuse.models.sleep.options import PRESETS, Architecture, SleepConfig, SleepOptions
 
 __all__ = [
     "PRESETS",
@@ -21,6 +21,7 @@ __all__ = [
     "MedFuseSleep",
     "MedFuseSleepBase",
     "MidLateSleep",
+    "SleepConfig",
     "SleepOptions",
     "SleepSequenceModel",
     "alignment_loss",

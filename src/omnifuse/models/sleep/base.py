@@ -7,12 +7,13 @@ sample is one epoch's log-magnitude STFT ``(T frames, F bins)`` (paper: 29 x 128
 
 Modality supervision (MS) is trained by the training module: with ``model.ms`` the model
 returns ``modality_logits`` and the module adds ``config.unimodal_weight`` x the mean CE of
-the heads over the epochs where each modality is present (the registered entries set
-``unimodal_weight: 1.0``; the paper sums over modalities, i.e. ``unimodal_weight = M``
-reproduces it exactly). Without ``model.ms`` the model has no modality heads, so no MS loss.
+the heads over the epochs where each modality is present (``unimodal_weight`` is 1 by
+default; the paper sums over modalities, i.e. ``unimodal_weight = M`` reproduces it exactly).
+Without ``model.ms`` the model has no modality heads, so no MS loss.
 
-The transformer sizes come from ``config.model`` (:class:`~omnifuse.models.sleep.options.SleepOptions`);
-``config.embed_dim``, ``config.dropout`` and ``config.head_hidden`` are not used.
+The config is a :class:`~omnifuse.models.sleep.options.SleepConfig`: the transformer sizes
+come from ``config.model`` (:class:`~omnifuse.models.sleep.options.SleepOptions`); there is
+no ``embed_dim``, ``dropout`` or ``head_hidden``.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from torch import nn
 from omnifuse.data.spec import ModalitySpec
 from omnifuse.errors import ConfigError
 from omnifuse.models.base import MultimodalModel
+from omnifuse.models.config import ModelConfig
 from omnifuse.models.heads import ClassifierHead
 from omnifuse.models.output import ModelOutput
 from omnifuse.models.sleep.alignment import alignment_loss
-from omnifuse.models.sleep.options import Architecture, SleepOptions, parse_options
-from omnifuse.training.config import TrainConfig
+from omnifuse.models.sleep.options import Architecture, SleepConfig, SleepOptions
 
 PAPER = "MedFuseSleep (Whitlow et al. 2025)"
 
@@ -39,19 +40,21 @@ PAPER = "MedFuseSleep (Whitlow et al. 2025)"
 class SleepSequenceModel(MultimodalModel, ABC):
     """Base of the sleep models: validated options, blocks of L epochs, MS heads, AL loss.
 
-    Subclasses set ``option_defaults`` (their ``ms``/``al``) and implement :meth:`represent`.
+    Subclasses set ``defaults`` (their ``model.ms``/``model.al``) and implement :meth:`represent`.
     """
 
     kind = "model"
     paper = PAPER
     tasks = ("multiclass",)
-    defaults: ClassVar[dict[str, Any]] = {"unimodal_weight": 1.0}
-    option_defaults: ClassVar[dict[str, Any]] = {}
+    defaults: ClassVar[dict[str, Any]] = {}
+    config_class: ClassVar[type[ModelConfig]] = SleepConfig
+    config: SleepConfig
 
-    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: TrainConfig) -> None:
+    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: SleepConfig) -> None:
         super().__init__(specs, task, n_classes, config)
+        config = self.config
         name = getattr(self, "name", type(self).__name__)
-        self.options: SleepOptions = parse_options(name, config.model, self.option_defaults)
+        self.options: SleepOptions = config.model
         self.arch: Architecture = self.options.architecture()
         self.sequence_length: int = self.options.sequence_length
         for m in self.modalities:

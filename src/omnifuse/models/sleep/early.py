@@ -20,7 +20,7 @@ from omnifuse.errors import ConfigError
 from omnifuse.models.registry import registered
 from omnifuse.models.sleep.base import PAPER, SleepSequenceModel
 from omnifuse.models.sleep.encoder import HierarchicalEncoder
-from omnifuse.training.config import TrainConfig
+from omnifuse.models.sleep.options import SleepConfig
 
 
 @registered
@@ -29,9 +29,9 @@ class EarlySleep(SleepSequenceModel):
 
     name = "early-sleep"
     paper = f"{PAPER}, section 3.5"
-    option_defaults = {"ms": False, "al": False}
+    defaults = {"model": {"ms": False, "al": False}}
 
-    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: TrainConfig) -> None:
+    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: SleepConfig) -> None:
         super().__init__(specs, task, n_classes, config)
         frames = {self.specs[m].shape[0] for m in self.modalities}
         if len(frames) > 1:

@@ -21,7 +21,7 @@ from omnifuse.models.registry import registered
 from omnifuse.models.sleep.base import PAPER, SleepSequenceModel
 from omnifuse.models.sleep.cross_attention import CrossModalityAttention
 from omnifuse.models.sleep.encoder import HierarchicalEncoder
-from omnifuse.training.config import TrainConfig
+from omnifuse.models.sleep.options import SleepConfig
 
 
 @registered
@@ -30,9 +30,8 @@ class MedFuseSleep(SleepSequenceModel):
 
     name = "medfusesleep"
     paper = PAPER
-    option_defaults = {"ms": True, "al": True}
 
-    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: TrainConfig) -> None:
+    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: SleepConfig) -> None:
         super().__init__(specs, task, n_classes, config)
         arch = self.arch
         self.encoders = nn.ModuleDict({m: HierarchicalEncoder(self.n_bins(m), arch) for m in self.modalities})
@@ -72,4 +71,4 @@ class MedFuseSleepBase(MedFuseSleep):
 
     name = "medfusesleep-base"
     paper = f"{PAPER}, section 3.5"
-    option_defaults = {"ms": False, "al": False}
+    defaults = {"model": {"ms": False, "al": False}}

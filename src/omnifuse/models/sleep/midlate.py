@@ -17,7 +17,7 @@ from omnifuse.data.spec import ModalitySpec
 from omnifuse.models.registry import registered
 from omnifuse.models.sleep.base import PAPER, SleepSequenceModel
 from omnifuse.models.sleep.encoder import HierarchicalEncoder
-from omnifuse.training.config import TrainConfig
+from omnifuse.models.sleep.options import SleepConfig
 
 
 @registered
@@ -26,9 +26,9 @@ class MidLateSleep(SleepSequenceModel):
 
     name = "midlate-sleep"
     paper = f"{PAPER}, section 3.5"
-    option_defaults = {"ms": False, "al": False}
+    defaults = {"model": {"ms": False, "al": False}}
 
-    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: TrainConfig) -> None:
+    def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: SleepConfig) -> None:
         super().__init__(specs, task, n_classes, config)
         self.encoders = nn.ModuleDict({m: HierarchicalEncoder(self.n_bins(m), self.arch) for m in self.modalities})
         self.head = self.make_head()

@@ -1,15 +1,15 @@
-"""``config.model`` of the sleep models (Whitlow et al. 2025): size presets, losses, sequence length."""
+"""The config of the sleep models (Whitlow et al. 2025): ``model`` options (size presets,
+losses, sequence length) and the weight of modality supervision."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Optional
+from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from omnifuse.utils.validation import validation_message
 from omnifuse.errors import ConfigError
+from omnifuse.models.config import ModelConfig
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ class SleepOptions(BaseModel):
     """``config.model`` of ``medfusesleep``, ``medfusesleep-base``, ``early-sleep``, ``midlate-sleep``.
 
     ``ms`` / ``al`` switch modality supervision and the alignment loss (each registered
-    model sets its own default). Size keys left unset come from the ``size`` preset.
+    model sets its own default, see its ``defaults``). Size keys left unset come from the
+    ``size`` preset; sizes that do not fit together are an error when the config is loaded.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -66,6 +67,11 @@ class SleepOptions(BaseModel):
     #: lambda_A (paper: 0.1).
     lambda_align: float = Field(0.1, ge=0)
 
+    @model_validator(mode="after")
+    def _check_sizes(self) -> "SleepOptions":
+        self.architecture()
+        return self
+
     def architecture(self) -> Architecture:
         """The preset of ``size`` with every explicitly set size key applied."""
         preset = PRESETS[self.size]
@@ -76,13 +82,11 @@ class SleepOptions(BaseModel):
         return arch
 
 
-def parse_options(model_name: str, raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> SleepOptions:
-    """Validate ``config.model`` over the model's own ``defaults``; errors name the key.
+class SleepConfig(ModelConfig):
+    """The config of the sleep models: :class:`SleepOptions` under ``model`` and the weight
+    of modality supervision. They read no ``embed_dim``, ``dropout``, ``head_hidden`` (the
+    transformer sizes are ``model`` options) nor per-modality encoders."""
 
-    An unknown key lists the valid ones.
-    """
-    try:
-        return SleepOptions.model_validate({**defaults, **raw})
-    except ValidationError as exc:
-        raise ConfigError(validation_message(exc, model_name, prefix="model", valid=SleepOptions.model_fields,
-                                             label="option")) from exc
+    #: Weight of the MS loss (the mean CE of the modality heads) when ``model.ms`` is on.
+    unimodal_weight: float = Field(1.0, ge=0)
+    model: SleepOptions = Field(default_factory=SleepOptions)
