@@ -64,3 +64,11 @@ def test_empty_batch_has_zero_loss_connected_to_the_graph() -> None:
 def test_true_class_probability() -> None:
     logits = torch.log(torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]))
     torch.testing.assert_close(true_class_probability(logits, torch.tensor([1, 2])), torch.tensor([0.2, 0.8]))
+
+
+def test_task_name_type_lists_every_task() -> None:
+    from typing import get_args
+
+    from omnifuse.tasks import TASK_NAMES, TaskName
+
+    assert set(get_args(TaskName)) == set(TASK_NAMES)

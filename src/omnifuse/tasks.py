@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -83,6 +84,10 @@ TASKS: Mapping[str, Task] = MappingProxyType({
 })
 TASK_NAMES: tuple[str, ...] = tuple(TASKS)
 #: The kinds whose targets are classes (binary, multiclass, multilabel).
+#: The task names as a type (documents and APIs validate against it; a test keeps it equal to
+#: :data:`TASKS`).
+TaskName = Literal["binary", "multiclass", "multilabel", "survival"]
+
 CLASSIFICATION_TASKS: tuple[str, ...] = tuple(name for name, task in TASKS.items() if task.classes)
 #: The kinds with one class per sample (binary, multiclass).
 SINGLE_LABEL_TASKS: tuple[str, ...] = tuple(name for name, task in TASKS.items() if task.single_label)

@@ -24,7 +24,7 @@ from typing import Any, Protocol, cast
 import numpy as np
 
 from omnifuse.data.dataset import MultimodalDataset
-from omnifuse.data.labels import Task
+from omnifuse.tasks import TaskName
 from omnifuse.data.splits import holdout_indices, kfold_indices
 from omnifuse.evaluation.metrics import METRICS, compute_metrics
 from omnifuse.evaluation.comparisons import corrected_paired_ttest, paired_bootstrap_pvalue
@@ -210,7 +210,7 @@ def _results(ds: MultimodalDataset, models: Sequence[str], records: dict[str, Me
     )
     return ResultsDocument(
         dataset=str(ds.info.get("path", ds.info.get("source", "in-memory"))),
-        task=cast(Task, ds.task),
+        task=cast(TaskName, ds.task),
         classes=list(ds.class_names),
         n_samples=len(ds),
         modalities=list(ds.modalities),

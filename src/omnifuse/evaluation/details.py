@@ -11,7 +11,7 @@ import numpy as np
 
 from omnifuse.data.corrupt import DropPattern
 from omnifuse.data.dataset import MultimodalDataset
-from omnifuse.data.labels import Task
+from omnifuse.tasks import TaskName
 from omnifuse.evaluation.documents import (
     Calibration,
     DatasetSummary,
@@ -142,7 +142,7 @@ class DetailsCollector:
             )
         return DetailsDocument(
             title=title,
-            task=cast(Task, ds.task),
+            task=cast(TaskName, ds.task),
             classes=list(ds.class_names),
             modalities=list(ds.modalities),
             evaluated_on="clean test samples, pooled over repeats",

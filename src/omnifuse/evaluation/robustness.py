@@ -27,7 +27,7 @@ import numpy as np
 
 from omnifuse.data.corrupt import apply_corruptions
 from omnifuse.data.dataset import MultimodalDataset
-from omnifuse.data.labels import Task
+from omnifuse.tasks import TaskName
 from omnifuse.evaluation.conditions import CLEAN, Condition, level_key
 from omnifuse.evaluation.documents import (
     EffectiveRobustness,
@@ -181,7 +181,7 @@ class RobustnessSweep:
                     kinds.append(float(condition.path[3]))
         return RobustnessDocument(
             dataset=str(self.dataset.info.get("path", self.dataset.info.get("source", "in-memory"))),
-            task=cast(Task, self.dataset.task),
+            task=cast(TaskName, self.dataset.task),
             modalities=list(self.dataset.modalities),
             draws=self.draws,
             repeats=self.n_repeats,

@@ -8,7 +8,7 @@ from typing import Any, Literal, Union
 
 from pydantic import Field
 
-from omnifuse.data.labels import Task
+from omnifuse.tasks import TaskName
 from omnifuse.evaluation.documents.base import Document, Strict, Value, read_document
 
 #: ``(C, C)`` counts, rows true and columns predicted; multilabel: one ``(2, 2)`` per label.
@@ -78,7 +78,7 @@ class DatasetSummary(Strict):
 
     n_samples: int
     n_groups: int
-    task: Task
+    task: TaskName
     modalities: dict[str, ModalitySummary]
     labels: dict[str, int]
     splits: dict[str, int]
@@ -93,7 +93,7 @@ class DetailsDocument(Document):
     NAME = "details"
     schema_version: Literal[1] = 1
     title: str
-    task: Task
+    task: TaskName
     classes: list[str]
     modalities: list[str]
     evaluated_on: str

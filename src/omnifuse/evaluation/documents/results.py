@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field
 
-from omnifuse.data.labels import Task
+from omnifuse.tasks import TaskName
 from omnifuse.evaluation.documents.base import Document, Strict, Value, read_document
 
 
@@ -89,7 +89,7 @@ class ResultsDocument(Document):
     NAME = "results"
     schema_version: Literal[1] = 1
     dataset: str
-    task: Task
+    task: TaskName
     classes: list[str]
     n_samples: int
     modalities: list[str]

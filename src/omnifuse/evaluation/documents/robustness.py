@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from omnifuse.data.labels import Task
+from omnifuse.tasks import TaskName
 from omnifuse.evaluation.documents.base import Document, MetricCell, Strict, Value, read_document
 from omnifuse.evaluation.documents.results import Protocol
 
@@ -61,7 +61,7 @@ class RobustnessDocument(Document):
     NAME = "robustness"
     schema_version: Literal[1] = 1
     dataset: str
-    task: Task
+    task: TaskName
     modalities: list[str]
     draws: int = Field(description="Draws of each random condition (averaged).")
     repeats: int = Field(description="Repeats (folds x seeds, or trained runs' one test set) swept.")
