@@ -39,7 +39,7 @@ from omnifuse.models.registry import MODELS, all_models, get_model
 from omnifuse.models.config import StrategyConfig
 from omnifuse.training.fit import SplitContext, fit
 from omnifuse.utils.registry import Registry
-from tests.test_cli import run
+from tests.cli.test_app import run
 
 FAST = {"max_epochs": 2, "embed_dim": 8, "head_hidden": 8, "batch_size": 32}
 

@@ -180,7 +180,7 @@ def test_trains_inside_fusions_and_omnifuse(cohort, model: str, sequence: str) -
 
 def test_cli_train_with_the_summary_encoder(cohort, tmp_path, monkeypatch, capsys) -> None:
     from omnifuse.data.loaders import write_folder
-    from tests.test_cli import run
+    from tests.cli.test_app import run
 
     folder = write_folder(cohort, tmp_path / "cohort")
     out = tmp_path / "run"

@@ -21,7 +21,7 @@ from omnifuse.evaluation.documents import (
     write_document,
 )
 from omnifuse.evaluation.study import Study, SweepOptions, run_study, sweep_fitted
-from tests.test_cli import run
+from tests.cli.test_app import run
 
 READERS = {"results.json": read_results, "robustness.json": read_robustness, "details.json": read_details}
 

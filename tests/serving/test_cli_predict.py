@@ -10,7 +10,7 @@ import pytest
 
 from omnifuse.data.loaders import load_dataset, write_folder
 from omnifuse.serving import load_bundle
-from tests.test_cli import run
+from tests.cli.test_app import run
 
 
 @pytest.fixture(scope="module")

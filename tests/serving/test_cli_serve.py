@@ -9,7 +9,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from omnifuse.serving.app import TOKEN_ENV
-from tests.test_cli import run
+from tests.cli.test_app import run
 
 
 @pytest.fixture

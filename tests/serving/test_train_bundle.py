@@ -12,7 +12,7 @@ from omnifuse.data.simulate import default_cohort
 from omnifuse.data.splits import holdout_indices
 from omnifuse.evaluation.metrics import compute_metrics
 from omnifuse.serving import load_bundle
-from tests.test_cli import run
+from tests.cli.test_app import run
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import warnings
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -39,28 +38,6 @@ def _root(
     """omnifuse: fusion models for missing, imbalanced and noisy medical modalities."""
 
 
-# ---------------------------------------------------------------------- demo
-DEMO_MODELS = ("omnifuse", "concat", "attention", "late", "g-blend", "sk-logreg", "sk-hgb")
-
-
-@app.command("demo")
-def demo(
-    out: Path = typer.Option(Path("demo-out"), "--out", help="Where the demo writes its outputs."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
-    folds: int = typer.Option(3, "--folds", min=2, help="Folds of the cross-validation."),
-    n_samples: int = typer.Option(1000, "--n-samples", min=60, help="Samples per simulated cohort."),
-    models: str = typer.Option(",".join(DEMO_MODELS), "--models", help="Models to compare."),
-    max_epochs: int = typer.Option(30, "--max-epochs", min=1, help="Epoch limit of the neural models."),
-    draws: int = typer.Option(2, "--draws", min=1, help="Draws of each random corruption in the robustness sweep."),
-    workers: int = typer.Option(2, "--workers", min=1, max=2, help="Cohorts run in parallel processes."),
-) -> None:
-    """The main job on the embedded default: simulated 3- and 5-modality low-quality cohorts
-    with known lazy modalities; OmniFuse against the catalogue and the scikit-learn baselines,
-    a robustness sweep, and an HTML report (OUT/report.html)."""
-    from omnifuse.cli.demo import run_demo
-
-    run_demo(out, seed=seed, folds=folds, models=[m.strip() for m in models.split(",") if m.strip()],
-             n_samples=n_samples, max_epochs=max_epochs, draws=draws, workers=workers)
 
 
 def _show_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
@@ -68,7 +45,20 @@ def _show_warning(message: Any, category: type, filename: str, lineno: int, file
 
 
 def _register_commands() -> None:
-    from omnifuse.cli import data, evaluate, extract, predict, serve, train, tune  # noqa: F401  (commands attach themselves to `app`)
+    from omnifuse.cli import (  # noqa: F401  (each command module attaches its command to `app`)
+        benchmark,
+        data,
+        demo,
+        evaluate,
+        extract,
+        models,
+        predict,
+        report,
+        robustness,
+        serve,
+        train,
+        tune,
+    )
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from rich.table import Column, Table
 from omnifuse.cli.common import console
 
 if TYPE_CHECKING:
-    from omnifuse.evaluation.documents import ResultsDocument
+    from omnifuse.evaluation.documents import ResultsDocument, RobustnessDocument
 
 
 def _name(header: str) -> Column:
@@ -136,3 +136,21 @@ def _best(results: ResultsDocument, metric: str) -> str | None:
     if not scored:
         return None
     return (min if lower else max)(scored)[1]
+
+
+def print_robustness(doc: RobustnessDocument) -> None:
+    """The robustness summary: clean AUROC, relative and effective robustness, worst pattern."""
+    def number(value: float | None, signed: bool = False) -> str:
+        return "–" if value is None else f"{value:+.3f}" if signed else f"{value:.3f}"
+
+    effective = f"effective vs {doc.baseline}" if doc.baseline else "effective"
+    table = Table(Column("method", overflow="fold"), "clean auroc", "relative robustness", Column(effective, overflow="fold"),
+                  Column("worst pattern", overflow="fold"), title="robustness (auroc; areas over missing rates and noise levels)")
+    for name, m in doc.methods.items():
+        clean = m.clean["auroc"].mean
+        rr = m.relative_robustness.overall.get("auroc")
+        er = m.effective_robustness.overall.get("auroc") if m.effective_robustness else None
+        scored = [(mean, k) for k, v in m.patterns.items() if (mean := v["auroc"].mean) is not None]
+        worst = min(scored)[1] + f" ({min(scored)[0]:.3f})" if scored else "–"
+        table.add_row(name, number(clean), number(rr), number(er, signed=True), worst)
+    console.print(table)

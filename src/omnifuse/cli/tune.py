@@ -9,8 +9,16 @@ import typer
 from rich.table import Table
 
 from omnifuse.cli.app import app
-from omnifuse.cli.common import DataOption, console, interactive
-from omnifuse.cli.train import ConfigOption, ModalitiesOption, SetOption, _restrict, check_output_dir
+from omnifuse.cli.common import (
+    ConfigOption,
+    DataOption,
+    ModalitiesOption,
+    SetOption,
+    check_output_dir,
+    console,
+    interactive,
+    restrict_modalities,
+)
 
 
 @app.command("tune")
@@ -42,7 +50,7 @@ def tune_command(
     user, _ = load_configs(config, overrides, [entry])  # a key the model does not own fails here
     space_overrides = load_space_file(space) if space is not None else {}
     check_output_dir(out, allow_existing=True)
-    ds = _restrict(load_dataset(data, progress=interactive()), modalities)
+    ds = restrict_modalities(load_dataset(data, progress=interactive()), modalities)
     with _TrialProgress(trials) as progress:
         result = tune(ds, entry.name, trials, config=user, space=space_overrides, space_source=str(space or "--space"),
                       metric=metric, folds=folds, test_split=test_split, train_split=train_split, timeout=timeout,

@@ -3,7 +3,7 @@ import json
 import pandas as pd
 import pytest
 
-from tests.test_cli import run
+from tests.cli.test_app import run
 
 
 def mimic_args(mimic, out):

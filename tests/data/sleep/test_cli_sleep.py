@@ -1,6 +1,6 @@
 import json
 
-from tests.test_cli import run
+from tests.cli.test_app import run
 
 
 def test_simulate_sleep_then_inspect(tmp_path, monkeypatch, capsys):

@@ -12,7 +12,7 @@ from omnifuse.data.sleep import load_sleep, parse_epoch_ids, simulate_sleep
 from omnifuse.data.sleep.quality import FLAT_RATIO, anomalous_epochs, assess, noisy_recordings, references
 from omnifuse.data.sleep.simulate_artefacts import corrupt, corrupted_epochs
 from omnifuse.errors import ConfigError, DataError, DataWarning
-from tests.test_cli import run
+from tests.cli.test_app import run
 
 
 @pytest.fixture(scope="module")

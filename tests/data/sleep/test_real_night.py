@@ -15,7 +15,7 @@ import pyedflib
 import pytest
 
 from tests.conftest import shared_dataset
-from tests.test_cli import run
+from tests.cli.test_app import run
 
 PSG, HYPNOGRAM = "SC4001E0-PSG.edf", "SC4001EC-Hypnogram.edf"
 CLASSES = ("W", "N1", "N2", "N3", "REM")

@@ -8,7 +8,7 @@ import pytest
 
 from omnifuse.data.loaders import write_folder
 from omnifuse.data.simulate import default_cohort
-from tests.test_cli import run
+from tests.cli.test_app import run
 
 SMALL_SWEEP = ("--missing-rates", "0,0.5", "--noise-kinds", "gaussian,segment", "--draws", "1", "--set", "max_epochs=2")
 

@@ -9,7 +9,7 @@ import yaml
 
 from omnifuse.data.loaders import write_folder
 from omnifuse.training.config import load_config
-from tests.test_cli import run
+from tests.cli.test_app import run
 from tests.tuning.conftest import signal_cohort
 
 

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from omnifuse.cli.common import console
-from omnifuse.cli.evaluate import _print_robustness
+from omnifuse.cli.output import print_robustness
 from omnifuse.cli.output import BENCHMARK_COLUMNS, print_benchmark, print_summary
 from omnifuse.evaluation.documents import ResultsDocument, RobustnessDocument
-from tests.test_cli import run
+from tests.cli.test_app import run
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_robustness_table_at_80_columns(width, capsys):
                "patterns": {pattern: cell(0.61), "clinical_notes": cell(0.8)}, "missing": {}, "noise": {}}
         for name in ("omnifuse", "modality-dropout-with-a-long-name")
     }  # fmt: skip
-    _print_robustness(RobustnessDocument.model_validate({
+    print_robustness(RobustnessDocument.model_validate({
         "dataset": "d", "task": "binary", "modalities": ["clinical_notes"], "draws": 1, "repeats": 1, "interval": "t",
         "baseline": baseline, "levels": {"missing": [0.0], "noise": {}}, "pattern_counts": {}, "methods": methods}))
     out = capsys.readouterr().out

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.test_cli import run
+from tests.cli.test_app import run
 
 SLEEP_MODELS = "medfusesleep,medfusesleep-base,early-sleep,midlate-sleep"
 

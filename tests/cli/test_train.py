@@ -9,7 +9,7 @@ import pytest
 from omnifuse.data.loaders import write_folder
 from omnifuse.data.simulate import default_cohort
 from tests.conftest import shared_dataset
-from tests.test_cli import run
+from tests.cli.test_app import run
 
 REQUIRED = {
     "early", "late", "concat", "sum", "product", "tensor", "lmf", "gmu", "se-gate", "attention",

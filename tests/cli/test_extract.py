@@ -10,7 +10,7 @@ import pytest
 
 from omnifuse.media.output import read_embeddings
 from tests.media.conftest import save_tiny_bert, save_tiny_resnet, truncate, write_dicom, write_images
-from tests.test_cli import run
+from tests.cli.test_app import run
 
 FINDINGS = ("large left pleural effusion", "the lungs are clear", "mild pulmonary edema", "no acute process")
 

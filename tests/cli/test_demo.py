@@ -2,7 +2,7 @@
 
 import json
 
-from tests.test_cli import run
+from tests.cli.test_app import run
 
 
 def test_demo_writes_cohorts_and_results(tmp_path, monkeypatch, capsys):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.data.test_physionet import stay, write_folder, write_outcomes
-from tests.test_cli import run
+from tests.cli.test_app import run
 
 BAD_ROWS = ["06:32,,2.7", "07:00,Foo,1", "garbage", "7h05,HR,70", "08:00,Temp,warm"]
 

@@ -1,0 +1,78 @@
+"""``omnifuse benchmark``: models compared on identical splits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from omnifuse.cli.app import app
+from omnifuse.cli.common import (
+    ConfigOption,
+    DataOption,
+    ModalitiesOption,
+    SetOption,
+    StrictOption,
+    check_output_dir,
+    console,
+    load_data,
+    restrict_modalities,
+)
+from omnifuse.cli.output import print_benchmark
+from omnifuse.errors import ConfigError
+
+
+@app.command("benchmark")
+def benchmark(
+    data: Path = DataOption,
+    models_arg: str = typer.Option(..., "--models", help="Comma-separated model names."),
+    folds: int = typer.Option(5, "--folds", min=2, help="k of the grouped, stratified k-fold."),
+    seeds: int = typer.Option(1, "--seeds", min=1, help="Repeats with different seeds."),
+    train_split: Optional[str] = typer.Option(None, "--train-split", help="Train on these splits (e.g. a)."),
+    test_split: Optional[str] = typer.Option(None, "--test-split", help="Report on these splits (e.g. b)."),
+    modalities: Optional[str] = ModalitiesOption,
+    config: Optional[Path] = ConfigOption,
+    overrides: Optional[list[str]] = SetOption,
+    out: Path = typer.Option(..., "--out", help="Output directory (results.json)."),
+    strict: bool = StrictOption,
+    tune_trials: int = typer.Option(0, "--tune-trials", min=0,
+                                    help="Nested CV: tune every method with N trials inside each outer training pool."),
+    tune_folds: int = typer.Option(3, "--tune-folds", min=2, help="Inner folds of the nested tuning."),
+) -> None:
+    """Compare models on identical splits: metrics with intervals and paired tests
+    (with --tune-trials, each method is tuned inside every outer training pool first)."""
+    from omnifuse.evaluation.benchmark import run_benchmark
+    from omnifuse.training.config import load_configs
+    from omnifuse.utils.progress import progress_bar
+
+    names = [m.strip() for m in models_arg.split(",") if m.strip()]
+    if not names:
+        raise ConfigError("--models needs at least one model name")
+    if train_split and not test_split:
+        raise ConfigError("--train-split needs --test-split (without a test split, k-fold is used)")
+    user, _ = load_configs(config, overrides, names)  # every key must belong to the trainer or a model
+    check_output_dir(out, allow_existing=True)
+    ds = restrict_modalities(load_data(data, strict=strict), modalities)
+    with progress_bar() as bar:
+        n_steps = len(names) * (seeds if test_split else seeds * folds)
+        task = bar.add_task("benchmark", total=n_steps)
+
+        def step(name: str, label: str) -> None:
+            bar.update(task, advance=1, description=f"{name} ({label})")
+
+        options: dict[str, Any] = dict(folds=folds, seeds=seeds, train_split=train_split, test_split=test_split,
+                                       config=user, on_step=step)
+        if tune_trials:
+            from omnifuse.tuning import tuned_benchmark
+
+            results = tuned_benchmark(ds, names, tune_trials, tune_folds, **options)
+        else:
+            results = run_benchmark(ds, names, **options)
+    from omnifuse.evaluation.documents import write_document
+
+    results.dataset = str(data)
+    out.mkdir(parents=True, exist_ok=True)
+    write_document(out / "results.json", results)
+    print_benchmark(results)
+    console.print(f"results written to {out / 'results.json'}")
