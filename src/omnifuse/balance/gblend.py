@@ -94,11 +94,11 @@ class GBlend(Strategy):
         """
         scores: dict[str, float] = {}
         for h in val_now:
-            vals = (train_prev.get(h), val_prev.get(h), train_now.get(h), val_now.get(h))
-            if any(v is None or not math.isfinite(v) for v in vals):
+            tp, vp, tn, vn = (train_prev.get(h), val_prev.get(h), train_now.get(h), val_now.get(h))
+            if (tp is None or vp is None or tn is None or vn is None
+                    or not all(math.isfinite(v) for v in (tp, vp, tn, vn))):
                 scores[h] = 0.0
                 continue
-            tp, vp, tn, vn = vals  # type: ignore[misc]
             d_g = vp - vn
             d_o = (vn - tn) - (vp - tp)
             denominator = d_o * d_o + eps

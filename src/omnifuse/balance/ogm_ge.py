@@ -129,7 +129,7 @@ class OGMGE(Strategy):
         return self.modulation_starts <= epoch < self.modulation_ends
 
     # ------------------------------------------------------------------ gradients
-    def modulate(self, encoders: Mapping[str, nn.Module], coefficients: Mapping[str, float],
+    def modulate(self, encoders: nn.ModuleDict | Mapping[str, nn.Module], coefficients: Mapping[str, float],
                  generator_seed: int | None = None) -> None:
         """Scale (and, with GE, perturb) the gradients of each encoder's parameters in place.
 

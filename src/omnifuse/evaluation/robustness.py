@@ -131,7 +131,8 @@ class RobustnessSweep:
                 low = _nanmean([b[m]["ci_low"] for b in boots])
                 high = _nanmean([b[m]["ci_high"] for b in boots])
             else:
-                _, low, high = mean_ci(values) if len(values) else (mean, float("nan"), float("nan"))
+                # values is 1-d, so mean_ci gives three floats
+                _, low, high = map(float, mean_ci(values)) if len(values) else (mean, float("nan"), float("nan"))
             lo, hi = METRIC_RANGE.get(m, (-np.inf, np.inf))
             out[m] = {"mean": mean, "ci_low": float(np.clip(low, lo, hi)), "ci_high": float(np.clip(high, lo, hi))}
         return out
@@ -199,7 +200,7 @@ class RobustnessSweep:
 def _curves(doc: Mapping[str, Any]) -> dict[tuple[str, ...], dict[str, Any]]:
     """Every level curve of a method document, keyed ``("missing", target)`` or
     ``("noise", modality, kind)``."""
-    curves = {("missing", t): c for t, c in doc.get("missing", {}).items()}
+    curves: dict[tuple[str, ...], dict[str, Any]] = {("missing", t): c for t, c in doc.get("missing", {}).items()}
     for modality, kinds in doc.get("noise", {}).items():
         curves.update({("noise", modality, kind): c for kind, c in kinds.items()})
     return curves

@@ -240,7 +240,8 @@ def _subclass(base: type[C], label: str, namespace: dict[str, Any], doc: str) ->
     name = f"{base.__name__}[{label}]"
     existing = globals().get(name)
     if existing is None or any(getattr(existing, k) != v for k, v in namespace.items()):  # a part registered anew
-        existing = type(base)(name, (base,), {**namespace, "__module__": __name__, "__qualname__": name, "__doc__": doc})
+        metaclass: type = type(base)  # pydantic's model metaclass, called as type(name, bases, namespace)
+        existing = metaclass(name, (base,), {**namespace, "__module__": __name__, "__qualname__": name, "__doc__": doc})
         globals()[name] = existing
     return existing
 

@@ -19,11 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from omnifuse.utils.registry import Registry
 
 MODEL_KINDS = ("fusion", "strategy", "baseline", "model")
+
+#: A registrable class: ``type[Any]`` because its metadata (``name``, ``kind``, ``from_config``, ...)
+#: are class attributes each class declares itself, read here by name.
+_Registrable = TypeVar("_Registrable", bound="type[Any]")
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ class ModelEntry:
     uses_encoders: bool = True
     fusion_key: tuple[str, str] | None = None
     config_class: type | None = None
-    model_class: type | None = None
+    model_class: type[Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "paper": self.paper, "description": self.description}
@@ -80,7 +84,7 @@ def register(entry: ModelEntry) -> ModelEntry:
     return MODELS.register(entry, name=entry.name)
 
 
-def registered(cls: type) -> type:
+def registered(cls: _Registrable) -> _Registrable:
     """Class decorator: register ``cls`` from its ``name``/``kind``/``paper``/docstring."""
     register(
         ModelEntry(
