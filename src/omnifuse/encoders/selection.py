@@ -69,6 +69,8 @@ class SelectedEncoder(Encoder):
     training fold. Stored with the weights, so a reloaded model selects the same columns.
     """
 
+    columns: torch.Tensor  # buffer registered in __init__
+
     def __init__(self, inner: Encoder, input_dim: int, options: SelectionOptions) -> None:
         super().__init__()
         self.inner = inner

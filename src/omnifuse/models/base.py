@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import torch
 from torch import nn
@@ -17,6 +17,8 @@ from omnifuse.encoders.selection import SelectedEncoder, selection_for
 from omnifuse.errors import ConfigError
 from omnifuse.models.config import EncodedConfig, ModelConfig, NeuralConfig, as_config
 from omnifuse.tasks import CLASSIFICATION_TASKS
+
+M = TypeVar("M", bound="MultimodalModel")
 
 
 class MultimodalModel(nn.Module):
@@ -40,6 +42,8 @@ class MultimodalModel(nn.Module):
     uses_encoders: ClassVar[bool] = True
     #: The keys this model reads (a mapping given instead is validated into one).
     config_class: ClassVar[type[ModelConfig]] = NeuralConfig
+    #: One encoder per modality, set by the subclasses that have encoders (:meth:`build_encoders`).
+    encoders: nn.ModuleDict
 
     def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: ModelConfig) -> None:
         super().__init__()
@@ -53,13 +57,13 @@ class MultimodalModel(nn.Module):
         self.config = as_config(self.config_class, config, name)
 
     @classmethod
-    def from_config(cls, schema: Any, config: ModelConfig) -> "MultimodalModel":
+    def from_config(cls: type[M], schema: Any, config: ModelConfig) -> M:
         """Build the model for the modalities and task of ``schema`` (a dataset or its
         :class:`~omnifuse.data.schema.DatasetSchema`)."""
         return cls(schema.specs, schema.task, len(schema.class_names), config)
 
     @classmethod
-    def from_dataset(cls, dataset: MultimodalDataset, config: ModelConfig) -> "MultimodalModel":
+    def from_dataset(cls: type[M], dataset: MultimodalDataset, config: ModelConfig) -> M:
         """Build the model for ``dataset``'s modalities and task (see :meth:`from_config`)."""
         return cls.from_config(dataset, config)
 
@@ -97,7 +101,8 @@ class MultimodalModel(nn.Module):
         """Embeddings per modality and, in training mode, the encoders' auxiliary losses."""
         embeddings, losses = {}, {}
         for j, name in enumerate(self.modalities):
-            encoder: Encoder = self.encoders[name]  # type: ignore[assignment]
+            # build_encoders puts an Encoder under every modality
+            encoder = cast(Encoder, self.encoders[name])
             embeddings[name] = encoder(inputs[name])
             if self.training:
                 for key, value in encoder.auxiliary_losses(inputs[name], mask[:, j]).items():

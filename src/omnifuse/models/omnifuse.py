@@ -195,14 +195,15 @@ def build(dataset: Any, config: OmniFuseConfig) -> tuple[MultimodalModel, list[S
 def _register() -> None:
     """``omnifuse`` (all components) and ``omnifuse-a`` ... ``omnifuse-f``, the rows of table 4."""
 
-    classes = dict(config_class=OmniFuseConfig, model_class=OmniFuseModel)
     register(ModelEntry(OmniFuseModel.name, "model", OmniFuseModel.paper, first_line(OmniFuseModel.__doc__), build,
-                        space=dict(OmniFuseModel.search_space), **classes))
+                        space=dict(OmniFuseModel.search_space), config_class=OmniFuseConfig,
+                        model_class=OmniFuseModel))
     for row, components in ABLATION_ROWS.items():
         kept = [k for k, on in components.items() if on] or ["concat baseline"]
         register(ModelEntry(f"omnifuse-{row}", "model", f"{OmniFuseModel.paper}, table 4 row ({row})",
                             f"OmniFuse ablation ({row}): {', '.join(kept)}", build, {"model": dict(components)},
-                            space=_ablation_space(components), **classes))
+                            space=_ablation_space(components), config_class=OmniFuseConfig,
+                            model_class=OmniFuseModel))
 
 
 #: The options of :attr:`OmniFuseModel.search_space` that only matter with a component.

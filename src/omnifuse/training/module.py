@@ -66,7 +66,10 @@ class FusionModule(L.LightningModule):
         self.hooks = list(hooks or [])
         for hook in self.hooks:
             hook.check_task(task)
-        self.modalities: tuple[str, ...] = tuple(model.modalities)
+        modalities = getattr(model, "modalities", None)
+        if not isinstance(modalities, tuple):
+            raise OmnifuseError(f"{type(model).__name__} names no modalities (a 'modalities' tuple) to train on")
+        self.modalities: tuple[str, ...] = modalities
         self.val_auroc = _auroc(task, n_classes)
         self.val_accuracy = _accuracy(task, n_classes)
         self._step: tuple[ModelOutput, Batch] | None = None  # the training batch in flight
