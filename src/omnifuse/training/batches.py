@@ -18,7 +18,7 @@ from omnifuse.data.dataset import MultimodalDataset
 
 def slice_batch(batch: dict[str, Any], index: torch.Tensor) -> dict[str, Any]:
     """Rows ``index`` of a collated batch (tensors, SeriesBatch and lists alike)."""
-    inputs = {}
+    inputs: dict[str, Any] = {}
     for name, x in batch["inputs"].items():
         if isinstance(x, SeriesBatch):
             inputs[name] = SeriesBatch(x.values[index], x.observed[index], x.times[index], x.step_mask[index])
@@ -72,7 +72,7 @@ class TensorStore:
         """A DataLoader over the dataset positions ``index``."""
         positions = [int(i) for i in index]
         return DataLoader(
-            positions,
+            positions,  # type: ignore[arg-type]  # torch's stub wants a Dataset; a list is a map-style dataset
             batch_size=batch_size,
             sampler=EpochShuffleSampler(len(positions), seed) if shuffle else None,
             collate_fn=SliceCollator(self.full),
@@ -84,7 +84,8 @@ class TensorStore:
         from omnifuse.training.sequences import SequenceBatchSampler
 
         sampler = SequenceBatchSampler(list(self.dataset.sample_ids), index, length, batch_size, shuffle=shuffle, seed=seed)
-        return DataLoader(range(len(self.dataset)), batch_sampler=sampler, collate_fn=SliceCollator(self.full))
+        return DataLoader(range(len(self.dataset)),  # type: ignore[arg-type]  # torch's stub wants a Dataset; a range is a map-style dataset
+                          batch_sampler=sampler, collate_fn=SliceCollator(self.full))
 
     def batch(self, index: np.ndarray) -> dict[str, Any]:
         return slice_batch(self.full, torch.as_tensor(np.asarray(index), dtype=torch.long))

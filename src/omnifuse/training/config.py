@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -31,6 +31,10 @@ __all__ = [
     "TRAINER_SPACE", "RunConfig", "TrainerConfig", "load_config", "load_configs", "merge", "parse_overrides",
     "read_config", "resolve_config", "resolve_configs", "split_config", "validate_trainer",
 ]
+
+#: The precisions Lightning's Trainer takes by name (a misspelt one fails when the config is read).
+Precision = Literal["transformer-engine", "transformer-engine-float16", "16-true", "16-mixed", "bf16-true",
+                    "bf16-mixed", "32-true", "64-true", "64", "32", "16", "bf16"]
 
 
 class TrainerConfig(BaseModel):
@@ -67,7 +71,7 @@ class TrainerConfig(BaseModel):
     devices: int = Field(1, ge=1)
     num_nodes: int = Field(1, ge=1)
     ddp: str = "ddp"
-    precision: str = "32-true"
+    precision: Precision = "32-true"
     deterministic: bool = True
     num_threads: int = Field(1, ge=0)
     log_every_n_steps: int = Field(10, ge=1)

@@ -164,10 +164,12 @@ def _details(fitted: "FittedModel", index: np.ndarray) -> PredictionDetails:
     ds = fitted.context.dataset
     absent = ~ds.mask[index]
     if not fitted.is_neural:
-        probs = fitted.predict_proba(index)
-        return PredictionDetails(probs, {}, None, absent, np.zeros_like(absent))
+        return PredictionDetails(fitted.predict_proba(index), {}, None, absent, np.zeros_like(absent))
     task = ds.task
-    probs, weights, spread, per_mod = [], [], [], {m: [] for m in ds.modalities}
+    probs: list[torch.Tensor] = []
+    weights: list[torch.Tensor] = []
+    spread: list[torch.Tensor] = []
+    per_mod: dict[str, list[torch.Tensor]] = {m: [] for m in ds.modalities}
     for out in fitted.outputs(index):
         probs.append(probabilities(out.logits, task))
         if out.spread is not None:
@@ -243,7 +245,8 @@ def fit_one(entry: ModelEntry, context: SplitContext, run: RunConfig, run_dir: P
                   else context.store.loader(val_index, max(cfg.batch_size, 256)))
     ckpt = "last" if resume and run_dir is not None and (run_dir / "checkpoints" / "last.ckpt").exists() else None
     trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt)
-    best = next((c for c in trainer.callbacks if isinstance(c, BestWeights)), None)
+    # Trainer.callbacks is set by Lightning's callback connector, not declared on the class
+    best = next((c for c in trainer.callbacks if isinstance(c, BestWeights)), None)  # type: ignore[attr-defined]
     history: dict[str, Any] = {"epochs": trainer.current_epoch, "best_score": getattr(best, "best", None)}
     if selected:
         history["selected_features"] = selected

@@ -10,6 +10,7 @@ import numpy as np
 
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.evaluation.benchmark import run_benchmark
+from omnifuse.evaluation.documents.results import ResultsDocument
 from omnifuse.tuning.run import tune
 from omnifuse.tuning.space import compose_space, nest
 
@@ -41,7 +42,7 @@ class InnerTuner:
 
 
 def tuned_benchmark(ds: MultimodalDataset, models: Sequence[str], trials: int, tune_folds: int = 3,
-                    metric: str = "auroc", **benchmark: Any) -> dict[str, Any]:
+                    metric: str = "auroc", **benchmark: Any) -> ResultsDocument:
     """:func:`~omnifuse.evaluation.benchmark.run_benchmark` with nested tuning of every method
     (``trials`` trials on ``tune_folds`` inner folds per outer repeat); same keyword arguments."""
     return run_benchmark(ds, models, tuner=InnerTuner(trials, tune_folds, metric), **benchmark)
