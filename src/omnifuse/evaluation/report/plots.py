@@ -12,11 +12,15 @@ import io
 import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType  # matplotlib >= 3.9; annotations only
 
 DPI = 96
 MAX_COLS = 4
@@ -32,7 +36,7 @@ CLASS_COLOURS: tuple[str, ...] = (
 )
 NEUTRAL = "#5b6f8a"
 
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "font.size": 8.5,
     "axes.titlesize": 9,
     "axes.labelsize": 8.5,

@@ -50,26 +50,26 @@ def robustness_curve_blocks(cohort: Cohort, palette: Palette, metric: str | None
     baseline = rob.baseline
     noise_levels = rob.levels.noise
     blocks = []
-    for metric in metric_candidates(metric):
-        missing = _missing_panels(methods, modalities, metric)
-        noise, kinds = _noise_panels(methods, modalities, noise_levels, metric)
+    for chosen in metric_candidates(metric):
+        missing = _missing_panels(methods, modalities, chosen)
+        noise, kinds = _noise_panels(methods, modalities, noise_levels, chosen)
         if missing or noise:
             break
     if missing:
-        uri = _curves(missing, palette, metric, "fraction of samples with the modality removed", baseline)
+        uri = _curves(missing, palette, chosen, "fraction of samples with the modality removed", baseline)
         blocks.append(Block("missing", "Robustness to missing modalities", figure(
             uri, "metric versus missing rate",
-            f"{metric_label(metric)} on the test samples as a growing fraction of them lose one modality "
+            f"{metric_label(chosen)} on the test samples as a growing fraction of them lose one modality "
             "(one panel per modality; 'any' removes modalities at random). Shaded bands: confidence interval. "
             "A flat line means the method copes with the modality being absent; a steep fall means it "
             "depends on it.")))
     if noise:
-        uri = _curves(noise, palette, metric, "noise level", baseline,
+        uri = _curves(noise, palette, chosen, "noise level", baseline,
                       max_cols=len(kinds) if 1 < len(kinds) <= 4 else 4)
         meaning = "; ".join(NOISE_KINDS[k] for k in kinds if k in NOISE_KINDS)
         blocks.append(Block("noise", "Robustness to noise", figure(
             uri, "metric versus noise level",
-            f"{metric_label(metric)} as one modality is corrupted with increasing noise (one panel per modality "
+            f"{metric_label(chosen)} as one modality is corrupted with increasing noise (one panel per modality "
             f"and kind of noise{': ' + meaning if meaning else ''}). Shaded bands: confidence interval. "
             "Flatter curves are more robust.")))
     return blocks
@@ -82,13 +82,13 @@ def pattern_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) 
         return []
     methods = {name: m.patterns for name, m in rob.methods.items()}
     counts = rob.pattern_counts
-    for metric in metric_candidates(metric):
+    for chosen in metric_candidates(metric):
         patterns = sorted({p for m in methods.values() for p in m
-                           if any(stat(v.get(p), metric)[0] is not None for v in methods.values())},
+                           if any(stat(v.get(p), chosen)[0] is not None for v in methods.values())},
                           key=pattern_sort_key)
         if patterns:
             break
-    names = [n for n, m in methods.items() if any(stat(m.get(p), metric)[0] is not None for p in patterns)]
+    names = [n for n, m in methods.items() if any(stat(m.get(p), chosen)[0] is not None for p in patterns)]
     if not patterns or not names:
         return []
     width = min(16.0, max(5.0, 1.0 + len(patterns) * (0.3 + 0.13 * len(names))))
@@ -97,23 +97,31 @@ def pattern_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) 
     step = 0.8 / len(names)
     x = np.arange(len(patterns))
     for i, name in enumerate(names):
-        stats = [stat(methods[name].get(p), metric) for p in patterns]
-        keep = [j for j, s in enumerate(stats) if s[0] is not None]
-        means = np.array([stats[j][0] for j in keep])
-        err = np.array([[max(0.0, stats[j][0] - stats[j][1]) if stats[j][1] is not None else 0.0 for j in keep],
-                        [max(0.0, stats[j][2] - stats[j][0]) if stats[j][2] is not None else 0.0 for j in keep]])
+        keep: list[int] = []
+        mean_values: list[float] = []
+        below: list[float] = []
+        above: list[float] = []
+        for j, (mean, low, high) in enumerate(stat(methods[name].get(p), chosen) for p in patterns):
+            if mean is None:
+                continue
+            keep.append(j)
+            mean_values.append(mean)
+            below.append(max(0.0, mean - low) if low is not None else 0.0)
+            above.append(max(0.0, high - mean) if high is not None else 0.0)
+        means = np.array(mean_values)
+        err = np.array([below, above])
         ax.bar(x[keep] - 0.4 + step * (i + 0.5), means, step * 0.92, yerr=err, label=name,
                color=palette.colour(name), error_kw={"elinewidth": 0.8, "capsize": 1.5, "ecolor": "#333333"})
     labels = [p + (f"\nn={counts[p]}" if p in counts else "") for p in patterns]
     ax.set_xticks(x, labels, rotation=35 if len(patterns) > 6 else 0, ha="right" if len(patterns) > 6 else "center")
     ax.grid(axis="x", visible=False)
-    ax.set_ylabel(metric_label(metric))
-    if metric == "auroc":
+    ax.set_ylabel(metric_label(chosen))
+    if chosen == "auroc":
         ax.axhline(0.5, color="#888888", linewidth=0.8, linestyle=":")
     fig.legend(loc="outside upper center", ncols=min(len(names), 7), frameon=False)
-    caption = (f"{metric_label(metric)} on test samples grouped by which modalities they have (availability "
+    caption = (f"{metric_label(chosen)} on test samples grouped by which modalities they have (availability "
                "pattern, fewest modalities first; n = test samples scored with that pattern, per repeat). Error bars: confidence "
-               "interval." + (" Dotted line: chance (0.5)." if metric == "auroc" else "")
+               "interval." + (" Dotted line: chance (0.5)." if chosen == "auroc" else "")
                + " Methods that hold up on the sparse patterns on the left make use of whatever is available.")
     return [Block("patterns", "Performance per availability pattern",
                   figure(to_data_uri(fig), "metric per availability pattern", caption))]

@@ -52,7 +52,7 @@ def hypnogram_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
                                                   *[(k, v, palette.colour(k)) for k, v in methods.items()]]):
         levels = [order.get(v) for v in values]
         ax.step(hours, [lv if lv is not None else float("nan") for lv in levels], where="post", color=colour, linewidth=1.1)
-        ax.set_yticks(range(len(classes)), [classes[i] for i in sorted(order, key=order.get)], fontsize=7)
+        ax.set_yticks(range(len(classes)), [classes[i] for i in sorted(order, key=order.__getitem__)], fontsize=7)
         ax.set_ylim(len(classes) - 0.5, -0.5)
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
         if label != "truth":

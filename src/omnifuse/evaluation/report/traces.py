@@ -81,7 +81,8 @@ def _figure(name: str, histories: list[list[dict[str, Any]]], repeats: list[str]
 
 def _heatmap(fig: Figure, ax: Axes, history: list[dict[str, Any]], scored: list[str]) -> None:
     epochs = [num(e.get("epoch")) for e in history]
-    cols = [i for i, e in enumerate(epochs) if e is not None]
+    known = [(i, e) for i, e in enumerate(epochs) if e is not None]
+    cols = [i for i, _ in known]
     if not scored or not cols:
         ax.set_visible(False)
         return
@@ -97,12 +98,13 @@ def _heatmap(fig: Figure, ax: Axes, history: list[dict[str, Any]], scored: list[
     image = ax.imshow(np.ma.masked_invalid(grid), aspect="auto", cmap="magma_r", interpolation="nearest")
     ax.set_yticks(range(len(scored)), scored)
     step = max(1, len(cols) // 12)
-    ax.set_xticks(range(0, len(cols), step), [f"{int(epochs[cols[j]])}" for j in range(0, len(cols), step)])
+    ax.set_xticks(range(0, len(cols), step), [f"{int(known[j][1])}" for j in range(0, len(cols), step)])
     ax.set_xlabel("epoch")
     ax.grid(False)
     row = {c: k for k, c in enumerate(scored)}
     marks = [(j, row[c]) for j, i in enumerate(cols) if (c := _combo(history[i])) in row]
     if marks:
-        ax.scatter(*zip(*marks), s=28, facecolors="none", edgecolors="#19a7ce", linewidths=1.3)
+        xs, ys = zip(*marks)
+        ax.scatter(xs, ys, s=28, facecolors="none", edgecolors="#19a7ce", linewidths=1.3)
     ax.set_title("mining score per combination (first repeat)")
     fig.colorbar(image, ax=ax, shrink=0.9, label="score (higher = worse)")
