@@ -261,7 +261,7 @@ def _read_modality(
     rows = position.get_indexer(frame[ID_COLUMN])
     if declared.kind in ("image", "text"):
         column = declared.column or (features[0] if len(features) == 1 else None)
-        if column not in frame.columns:
+        if column is None or column not in frame.columns:
             raise DataError(f"{path}: name the column holding the {declared.kind} with 'column:' in {CONFIG_FILE}")
         raw = frame[column].astype("string").fillna("").str.strip().to_numpy(dtype=str)
         present = np.zeros(n, dtype=bool)

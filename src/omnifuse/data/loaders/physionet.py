@@ -319,7 +319,7 @@ def _build(root: Path, sets: dict[str, Path], progress: bool, strict: bool = Fal
     death, outcome_messages = _match_outcomes(root, sets, stays, ids)
     messages += outcome_messages
     set_rank = {letter: k for k, letter in enumerate(sets)}
-    order = np.lexsort((ids, [set_rank[x] for x in stays.letters]))  # by set, then RecordID
+    order = np.lexsort((ids, np.array([set_rank[x] for x in stays.letters])))  # by set, then RecordID
     order = order[death[order] >= 0]
     n = len(order)
     if not n:

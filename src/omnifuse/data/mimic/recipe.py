@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from omnifuse.data.arrays import IrregularSeries, LazyFiles
+from omnifuse.data.arrays import IrregularSeries, LazyFiles, ModalityData
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.labels import Labels
 from omnifuse.data.mimic.cohort import build_cohort
@@ -118,7 +118,7 @@ def build_mimic(
         ModalitySpec("cxr", "image", ("path",), ()),
         ModalitySpec("report", "text", ("text",), ()),
     ]
-    data = {
+    data: dict[str, ModalityData] = {
         "ehr": IrregularSeries(ehr, np.tile(step_times(), (n, 1)), np.full(n, N_STEPS, dtype=np.int64)),
         "cxr": LazyFiles(paths),
         "report": texts,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -107,7 +108,7 @@ def load_sleep(
     options = RecordingOptions(
         modalities={m: list(a) for m, a in mods.items()},
         settings=SleepSettings(
-            bands={k: tuple(v) for k, v in merged_bands.items()}, noisy_std_factor=std_factor, noisy_fraction=fraction
+            bands={k: (v[0], v[1]) for k, v in merged_bands.items()},  # check_band made each a pair noisy_std_factor=std_factor, noisy_fraction=fraction
         ),
         require_all_stages=_first(require_all_stages, config.require_all_stages, True),
         min_epochs=int(_first(min_epochs, config.min_epochs, 21)),
@@ -185,7 +186,10 @@ def _concatenate(
     for part in parts:
         rows = slice(row, row + len(part))
         for m in part.modalities:
-            data[m][rows] = part.data[m]
+            values = part.data[m]
+            if not isinstance(values, np.ndarray):
+                raise DataError(f"{_name(part)}: modality '{m}' is not an array of epochs")
+            data[m][rows] = values
             mask[m][rows] = True
         channels[_name(part)] = dict(part.info.get("channels", {}))
         row += len(part)
@@ -206,7 +210,10 @@ def _concatenate(
     )
 
 
-def _first(*values: object) -> object:
+_T = TypeVar("_T")
+
+
+def _first(*values: _T | None) -> _T:
     return next(v for v in values if v is not None)
 
 
