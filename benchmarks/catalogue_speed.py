@@ -34,15 +34,31 @@ def main() -> None:
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as out:
             start = time.perf_counter()
-            subprocess.run([str(omnifuse), "benchmark", "--data", str(args.data), "--models", args.models,
-                            "--folds", "5", "--out", out], check=True, capture_output=True)
+            subprocess.run(
+                [
+                    str(omnifuse),
+                    "benchmark",
+                    "--data",
+                    str(args.data),
+                    "--models",
+                    args.models,
+                    "--folds",
+                    "5",
+                    "--out",
+                    out,
+                ],
+                check=True,
+                capture_output=True,
+            )
             walls.append(time.perf_counter() - start)
             results = read_results(Path(out) / "results.json")
             for name, method in results.methods.items():
                 per_method.setdefault(name, []).append(method.train_seconds)
     print(f"| command | wall s (median [min-max] of {args.repeats}) |\n|---|---|")
-    print(f"| omnifuse benchmark, {len(per_method)} methods x 5 folds | "
-          f"{statistics.median(walls):.1f} [{min(walls):.1f}-{max(walls):.1f}] |\n")
+    print(
+        f"| omnifuse benchmark, {len(per_method)} methods x 5 folds | "
+        f"{statistics.median(walls):.1f} [{min(walls):.1f}-{max(walls):.1f}] |\n"
+    )
     print("| method | mean train s per fold |\n|---|---|")
     for name, values in per_method.items():
         print(f"| {name} | {statistics.median(values):.2f} |")

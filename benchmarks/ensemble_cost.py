@@ -42,8 +42,10 @@ def main() -> None:
         fit(args.model, context, {"ensemble": args.members})
         ensemble.append(time.perf_counter() - start)
     one, many = statistics.median(single), statistics.median(ensemble)
-    print(f"{args.model}: one model {one:.2f} s, {args.members} members {many:.2f} s, "
-          f"ratio {many / one:.2f} (target <= {args.members})")
+    print(
+        f"{args.model}: one model {one:.2f} s, {args.members} members {many:.2f} s, "
+        f"ratio {many / one:.2f} (target <= {args.members})"
+    )
 
 
 if __name__ == "__main__":

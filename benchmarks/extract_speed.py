@@ -105,7 +105,11 @@ def main() -> None:
         rows["images resnet-18"] = {"items": len(items), "seconds": seconds, "per_second": len(items) / seconds}
         seconds, result = timed(lambda: extract(items, ImageExtractor(model), batch_size=32))
         assert result.n_cached == len(items)
-        rows["images resnet-18 cache hit"] = {"items": len(items), "seconds": seconds, "per_second": len(items) / seconds}
+        rows["images resnet-18 cache hit"] = {
+            "items": len(items),
+            "seconds": seconds,
+            "per_second": len(items) / seconds,
+        }
         if minilm_available():
             write_reports(root / "reports.csv", args.reports)
             texts = text_items(root / "reports.csv", "findings")
@@ -113,14 +117,20 @@ def main() -> None:
             rows["reports minilm"] = {"items": len(texts), "seconds": seconds, "per_second": len(texts) / seconds}
             seconds, result = timed(lambda: extract(texts, TextExtractor(max_tokens=150), batch_size=32))
             assert result.n_cached == len(texts)
-            rows["reports minilm cache hit"] = {"items": len(texts), "seconds": seconds, "per_second": len(texts) / seconds}
+            rows["reports minilm cache hit"] = {
+                "items": len(texts),
+                "seconds": seconds,
+                "per_second": len(texts) / seconds,
+            }
     print(f"CPU threads: torch {torch.get_num_threads()}, cores {os.cpu_count()}; images {args.size}x{args.size}")
     print("| row | items | seconds | items/s |\n|---|---:|---:|---:|")
     for name, row in rows.items():
         print(f"| {name} | {row['items']} | {row['seconds']:.2f} | {row['per_second']:.1f} |")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"threads": torch.get_num_threads(), "size": args.size, "rows": rows}, indent=2))
+        args.json.write_text(
+            json.dumps({"threads": torch.get_num_threads(), "size": args.size, "rows": rows}, indent=2)
+        )
 
 
 if __name__ == "__main__":

@@ -80,8 +80,13 @@ def _install_fit_timer(log: list[dict[str, Any]]) -> None:
         try:
             return original(self, *args, **kwargs)
         finally:
-            log.append({"seconds": time.perf_counter() - start, "epochs": int(self.current_epoch),
-                        "threads": torch.get_num_threads()})
+            log.append(
+                {
+                    "seconds": time.perf_counter() - start,
+                    "epochs": int(self.current_epoch),
+                    "threads": torch.get_num_threads(),
+                }
+            )
 
     pl.Trainer.fit = timed_fit
 
@@ -114,8 +119,14 @@ def run_omnifuse(args: argparse.Namespace) -> None:
     ctx = SplitContext(ds, train, val)
     prep_seconds = time.perf_counter() - t0
 
-    config = {"max_epochs": args.epochs, "patience": 10**6, "batch_size": args.batch_size,
-              "num_threads": args.threads, "seed": args.seed, **OMNIFUSE_ARCH}
+    config = {
+        "max_epochs": args.epochs,
+        "patience": 10**6,
+        "batch_size": args.batch_size,
+        "num_threads": args.threads,
+        "seed": args.seed,
+        **OMNIFUSE_ARCH,
+    }
     fit_log: list[dict[str, Any]] = []
     _install_fit_timer(fit_log)
     load = os.getloadavg()[0]
@@ -125,15 +136,29 @@ def run_omnifuse(args: argparse.Namespace) -> None:
 
     proba = fitted.predict_proba(val)
     acc = float((proba.argmax(1) == ds.y[val]).mean())
-    _emit({
-        "library": "omnifuse", "model": OMNIFUSE_MODEL, "epochs": args.epochs, "batch": args.batch_size,
-        "threads": args.threads, "train_seconds": train_seconds, "cpu_seconds": cpu_seconds, "load1": load,
-        "trainer_fit_seconds": fit_log[-1]["seconds"], "epochs_run": fit_log[-1]["epochs"],
-        "threads_seen": fit_log[-1]["threads"], "prep_seconds": prep_seconds,
-        "n_params": fitted.n_params(), "n_train": len(train), "n_val": len(val),
-        "val_accuracy": acc, "val_accuracy_note": "best-epoch weights (restored)",
-        "torch": torch.__version__, "architecture": repr(fitted.model),
-    })
+    _emit(
+        {
+            "library": "omnifuse",
+            "model": OMNIFUSE_MODEL,
+            "epochs": args.epochs,
+            "batch": args.batch_size,
+            "threads": args.threads,
+            "train_seconds": train_seconds,
+            "cpu_seconds": cpu_seconds,
+            "load1": load,
+            "trainer_fit_seconds": fit_log[-1]["seconds"],
+            "epochs_run": fit_log[-1]["epochs"],
+            "threads_seen": fit_log[-1]["threads"],
+            "prep_seconds": prep_seconds,
+            "n_params": fitted.n_params(),
+            "n_train": len(train),
+            "n_val": len(val),
+            "val_accuracy": acc,
+            "val_accuracy_note": "best-epoch weights (restored)",
+            "torch": torch.__version__,
+            "architecture": repr(fitted.model),
+        }
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,19 +259,30 @@ def run_fusilli(args: argparse.Namespace) -> None:
 
     pl_model = trained[0]
     metrics = dict(zip(pl_model.metric_names_list, pl_model.final_val_metrics))
-    _emit({
-        "library": "fusilli" + (" (gc.collect disabled)" if args.no_gc else ""),
-        "model": FUSILLI_MODEL, "epochs": args.epochs, "batch": args.batch_size,
-        "threads": args.threads, "train_seconds": train_seconds, "cpu_seconds": cpu_seconds, "load1": load,
-        "trainer_fit_seconds": fit_log[-1]["seconds"], "epochs_run": fit_log[-1]["epochs"],
-        "threads_seen": fit_log[-1]["threads"], "prep_seconds": prep_seconds,
-        "n_params": int(sum(p.numel() for p in pl_model.model.parameters())),
-        "n_train": len(dm.train_dataset), "n_val": len(dm.test_dataset),
-        "val_accuracy": float(metrics.get("Accuracy", float("nan"))),
-        "val_accuracy_note": "last-epoch weights",
-        "torch": torch.__version__, "fusilli": getattr(fusilli, "__version__", "?"),
-        "architecture": repr(pl_model.model),
-    })
+    _emit(
+        {
+            "library": "fusilli" + (" (gc.collect disabled)" if args.no_gc else ""),
+            "model": FUSILLI_MODEL,
+            "epochs": args.epochs,
+            "batch": args.batch_size,
+            "threads": args.threads,
+            "train_seconds": train_seconds,
+            "cpu_seconds": cpu_seconds,
+            "load1": load,
+            "trainer_fit_seconds": fit_log[-1]["seconds"],
+            "epochs_run": fit_log[-1]["epochs"],
+            "threads_seen": fit_log[-1]["threads"],
+            "prep_seconds": prep_seconds,
+            "n_params": int(sum(p.numel() for p in pl_model.model.parameters())),
+            "n_train": len(dm.train_dataset),
+            "n_val": len(dm.test_dataset),
+            "val_accuracy": float(metrics.get("Accuracy", float("nan"))),
+            "val_accuracy_note": "last-epoch weights",
+            "torch": torch.__version__,
+            "fusilli": getattr(fusilli, "__version__", "?"),
+            "architecture": repr(pl_model.model),
+        }
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -265,20 +301,55 @@ def make_split(data: Path, fraction: float, seed: int, out: Path) -> dict[str, A
     if not bool(ds.mask.all()):
         raise SystemExit("expected mRNA and miRNA to be present for every sample")
     train, val = holdout_indices(ds, np.arange(len(ds)), fraction, seed=seed)
-    split = {"train_ids": [str(s) for s in ds.sample_ids[train]], "val_ids": [str(s) for s in ds.sample_ids[val]],
-             "class_names": list(ds.class_names)}
+    split = {
+        "train_ids": [str(s) for s in ds.sample_ids[train]],
+        "val_ids": [str(s) for s in ds.sample_ids[val]],
+        "class_names": list(ds.class_names),
+    }
     out.write_text(json.dumps(split))
     return split
 
 
-def run_child(python: str, side: str, args: argparse.Namespace, batch: int, threads: int,
-              split_file: Path, workdir: Path, no_gc: bool = False) -> dict[str, Any]:
+def run_child(
+    python: str,
+    side: str,
+    args: argparse.Namespace,
+    batch: int,
+    threads: int,
+    split_file: Path,
+    workdir: Path,
+    no_gc: bool = False,
+) -> dict[str, Any]:
     env = dict(os.environ)
-    env.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "MPLBACKEND": "Agg",
-                "OMNIFUSE_CACHE": "off", "PYTHONWARNINGS": "ignore"})
-    cmd = [python, str(Path(__file__).resolve()), "--side", side, "--data", str(args.data),
-           "--split-file", str(split_file), "--epochs", str(args.epochs), "--batch-size", str(batch),
-           "--threads", str(threads), "--seed", str(args.seed), "--workdir", str(workdir)]
+    env.update(
+        {
+            "OMP_NUM_THREADS": str(threads),
+            "MKL_NUM_THREADS": str(threads),
+            "MPLBACKEND": "Agg",
+            "OMNIFUSE_CACHE": "off",
+            "PYTHONWARNINGS": "ignore",
+        }
+    )
+    cmd = [
+        python,
+        str(Path(__file__).resolve()),
+        "--side",
+        side,
+        "--data",
+        str(args.data),
+        "--split-file",
+        str(split_file),
+        "--epochs",
+        str(args.epochs),
+        "--batch-size",
+        str(batch),
+        "--threads",
+        str(threads),
+        "--seed",
+        str(args.seed),
+        "--workdir",
+        str(workdir),
+    ]
     if no_gc:
         cmd.append("--no-gc")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(workdir))
@@ -286,7 +357,7 @@ def run_child(python: str, side: str, args: argparse.Namespace, batch: int, thre
     if proc.returncode != 0 or not lines:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])
         raise RuntimeError(f"{side} child failed (exit {proc.returncode}):\n{tail}")
-    return json.loads(lines[-1][len(RESULT_PREFIX):])
+    return json.loads(lines[-1][len(RESULT_PREFIX) :])
 
 
 LIBRARIES = ("omnifuse", "fusilli", "fusilli (gc.collect disabled)")
@@ -318,17 +389,25 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
                     f"| {lib} | {groups[key][0]['model']} | {args.epochs} | {batch} | {threads} | {t:.2f}"
                     f" | {t / args.epochs:.4f} | {t / med(base, 'train_seconds'):.2f} | {tf:.2f}"
                     f" | {tf / med(base, 'trainer_fit_seconds'):.2f} | {cpu:.2f} | {cpu / med(base, 'cpu_seconds'):.2f}"
-                    f" | {load:.1f} |")
-    lines += ["", "| library | batch | threads | runs: train s (load) | epochs run | torch threads in fit"
-              " | params | train/val | prep s (untimed) | val accuracy |",
-              "| --- | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | --- |"]
-    for (batch, threads, lib), rs in sorted(groups.items(), key=lambda kv: (-kv[0][0], kv[0][1], LIBRARIES.index(kv[0][2]))):
+                    f" | {load:.1f} |"
+                )
+    lines += [
+        "",
+        "| library | batch | threads | runs: train s (load) | epochs run | torch threads in fit"
+        " | params | train/val | prep s (untimed) | val accuracy |",
+        "| --- | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | --- |",
+    ]
+    for (batch, threads, lib), rs in sorted(
+        groups.items(), key=lambda kv: (-kv[0][0], kv[0][1], LIBRARIES.index(kv[0][2]))
+    ):
         r0 = rs[0]
         runs = ", ".join(f"{r['train_seconds']:.2f} ({r['load1']:.1f})" for r in rs)
         accs = ", ".join(sorted({f"{r['val_accuracy']:.3f}" for r in rs}))
-        lines.append(f"| {lib} | {batch} | {threads} | {runs} | {r0['epochs_run']} | {r0['threads_seen']} | {r0['n_params']}"
-                     f" | {r0['n_train']}/{r0['n_val']} | {statistics.median(r['prep_seconds'] for r in rs):.2f}"
-                     f" | {accs} ({r0['val_accuracy_note']}) |")
+        lines.append(
+            f"| {lib} | {batch} | {threads} | {runs} | {r0['epochs_run']} | {r0['threads_seen']} | {r0['n_params']}"
+            f" | {r0['n_train']}/{r0['n_val']} | {statistics.median(r['prep_seconds'] for r in rs):.2f}"
+            f" | {accs} ({r0['val_accuracy_note']}) |"
+        )
     return "\n".join(lines)
 
 
@@ -342,8 +421,11 @@ def driver(args: argparse.Namespace) -> None:
         tmpdir = Path(tmp)
         split_file = tmpdir / "split.json"
         split = make_split(Path(args.data), args.val_fraction, args.seed, split_file)
-        print(f"data: {args.data} ({len(split['train_ids'])} train / {len(split['val_ids'])} validation, "
-              f"modalities mrna+mirna, classes {split['class_names']})", file=sys.stderr)
+        print(
+            f"data: {args.data} ({len(split['train_ids'])} train / {len(split['val_ids'])} validation, "
+            f"modalities mrna+mirna, classes {split['class_names']})",
+            file=sys.stderr,
+        )
         sides = [("omnifuse", sys.executable, False), ("fusilli", args.fusilli_python, False)]
         if args.diagnose_gc:
             sides.append(("fusilli", args.fusilli_python, True))
@@ -358,14 +440,18 @@ def driver(args: argparse.Namespace) -> None:
                         workdir.mkdir()
                         r = run_child(python, side, args, batch, threads, split_file, workdir, no_gc)
                         results.append(r)
-                        print(f"  {r['library']:30s} batch={batch} threads={threads} rep={rep}: "
-                              f"{r['train_seconds']:.2f} s (Trainer.fit {r['trainer_fit_seconds']:.2f} s, "
-                              f"CPU {r['cpu_seconds']:.2f} s, {r['epochs_run']} epochs, load {r['load1']:.1f})",
-                              file=sys.stderr)
+                        print(
+                            f"  {r['library']:30s} batch={batch} threads={threads} rep={rep}: "
+                            f"{r['train_seconds']:.2f} s (Trainer.fit {r['trainer_fit_seconds']:.2f} s, "
+                            f"CPU {r['cpu_seconds']:.2f} s, {r['epochs_run']} epochs, load {r['load1']:.1f})",
+                            file=sys.stderr,
+                        )
     arch = {r["library"]: r["architecture"] for r in results}
     fusilli_version = next(r.get("fusilli") for r in results if r["library"] == "fusilli")
-    print(f"# omnifuse vs fusilli training time ({platform.machine()}, {os.cpu_count()} CPUs, "
-          f"torch {results[0]['torch']}, fusilli {fusilli_version}, {args.repeats} repeats)\n")
+    print(
+        f"# omnifuse vs fusilli training time ({platform.machine()}, {os.cpu_count()} CPUs, "
+        f"torch {results[0]['torch']}, fusilli {fusilli_version}, {args.repeats} repeats)\n"
+    )
     print(report(results, args))
     print("\nomnifuse model:\n```\n" + arch["omnifuse"] + "\n```\nfusilli model:\n```\n" + arch["fusilli"] + "\n```")
     if args.json_out:
@@ -382,8 +468,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--val-fraction", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--diagnose-gc", action="store_true",
-                   help="also time fusilli with its per-epoch gc.collect() disabled (diagnostic row)")
+    p.add_argument(
+        "--diagnose-gc",
+        action="store_true",
+        help="also time fusilli with its per-epoch gc.collect() disabled (diagnostic row)",
+    )
     p.add_argument("--json-out", help="also write every run's raw record here")
     # internal: one measurement in a fresh interpreter
     p.add_argument("--side", choices=["driver", "omnifuse", "fusilli"], default="driver", help=argparse.SUPPRESS)

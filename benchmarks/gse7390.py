@@ -87,8 +87,10 @@ def main(argv: list[str] | None = None) -> None:
     ds = gse7390()
     write_folder(ds, args.out, fmt=args.format, overwrite=args.overwrite)
     counts = ds.labels.counts()
-    print(f"wrote {len(ds)} patients ({counts['events']} distant metastases, {counts['censored']} censored), "
-          f"modalities {', '.join(f'{m} ({ds.specs[m].n_features})' for m in ds.modalities)} to {args.out}")
+    print(
+        f"wrote {len(ds)} patients ({counts['events']} distant metastases, {counts['censored']} censored), "
+        f"modalities {', '.join(f'{m} ({ds.specs[m].n_features})' for m in ds.modalities)} to {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -46,8 +46,12 @@ def load(name: str, seed: int) -> tuple[MultimodalDataset, dict[str, Any], dict[
     if name == "breast_tcga":
         return load_dataset(SHARED / "breast_tcga"), {"folds": 5}, {"max_epochs": 60}
     if name == "physionet":
-        cfg = {"batch_size": 128, "max_epochs": 20, "patience": 5,
-               "encoders": {"timeseries": {"type": "grud", "hidden_decay": False}}}
+        cfg = {
+            "batch_size": 128,
+            "max_epochs": 20,
+            "patience": 5,
+            "encoders": {"timeseries": {"type": "grud", "hidden_decay": False}},
+        }
         return load_dataset(SHARED / "physionet2012"), {"train_split": "a", "test_split": "b"}, cfg
     from omnifuse.data.simulate import default_cohort
 
@@ -57,8 +61,14 @@ def load(name: str, seed: int) -> tuple[MultimodalDataset, dict[str, Any], dict[
     return ds, {"folds": 5}, {"max_epochs": 60}
 
 
-def evaluate(ds: MultimodalDataset, repeats: Sequence[Repeat], methods: Sequence[Method], base: dict[str, Any],
-             rates: Sequence[float] = (0.0,), log: Any = print) -> dict[str, Any]:
+def evaluate(
+    ds: MultimodalDataset,
+    repeats: Sequence[Repeat],
+    methods: Sequence[Method],
+    base: dict[str, Any],
+    rates: Sequence[float] = (0.0,),
+    log: Any = print,
+) -> dict[str, Any]:
     """AUROC etc. per method and repeat, at each test-time random missing rate."""
     out: dict[str, Any] = {label: {"metrics": {}, "rates": {}, "seconds": [], "traces": []} for label, _, _ in methods}
     for rep in repeats:
@@ -75,7 +85,9 @@ def evaluate(ds: MultimodalDataset, repeats: Sequence[Repeat], methods: Sequence
                 target = out[label]["metrics"] if rate == 0 else out[label]["rates"].setdefault(str(rate), {})
                 for key, value in metrics.items():
                     target.setdefault(key, []).append(value)
-            log(f"  {rep.label} {label}: auroc {out[label]['metrics']['auroc'][-1]:.3f} ({out[label]['seconds'][-1]:.1f} s)")
+            log(
+                f"  {rep.label} {label}: auroc {out[label]['metrics']['auroc'][-1]:.3f} ({out[label]['seconds'][-1]:.1f} s)"
+            )
     return out
 
 
@@ -109,12 +121,20 @@ def run(name: str, out: Path, seed: int, quick: bool) -> dict[str, Any]:
     if quick:
         base = {**base, "max_epochs": 3}
         protocol = {**protocol, "folds": 2}
-    result: dict[str, Any] = {"dataset": name, "protocol": protocol, "config": base, "n_samples": len(ds),
-                              "modalities": list(ds.modalities), "tables": {}}
+    result: dict[str, Any] = {
+        "dataset": name,
+        "protocol": protocol,
+        "config": base,
+        "n_samples": len(ds),
+        "modalities": list(ds.modalities),
+        "tables": {},
+    }
     seeds = protocol.get("seeds", 1)
 
     def repeats_for(sub: MultimodalDataset) -> list[Repeat]:
-        return plan_repeats(sub, protocol.get("folds", 5), seeds, protocol.get("train_split"), protocol.get("test_split"))
+        return plan_repeats(
+            sub, protocol.get("folds", 5), seeds, protocol.get("train_split"), protocol.get("test_split")
+        )
 
     full_only = name == "physionet"  # a fit is minutes there: tables 3-4 on all modalities only
     # table 2: each single modality vs concat of all
@@ -128,21 +148,30 @@ def run(name: str, out: Path, seed: int, quick: bool) -> dict[str, Any]:
     # tables 3 and 4: methods and ablation rows for each combination of >= 2 modalities
     for key, methods in (("table3", TABLE3), ("table4", ABLATIONS)):
         table: dict[str, Any] = {}
-        for combo in ([tuple(ds.modalities)] if full_only else combos(ds, 2)):
+        for combo in [tuple(ds.modalities)] if full_only else combos(ds, 2):
             sub, _ = restrict(ds, combo)
             print(f"{key}: {'+'.join(combo)}")
             specs = [(m, m, {}) for m in methods]
             if key == "table3":
                 specs.append(("omnifuse+blend", "omnifuse", {"model": {"predict": "blend"}}))
             res = evaluate(sub, repeats_for(sub), specs, base)
-            table["+".join(combo)] = _method_summary(res, "concat" if key == "table3" else "omnifuse-a", _ratio(protocol))
+            table["+".join(combo)] = _method_summary(
+                res, "concat" if key == "table3" else "omnifuse-a", _ratio(protocol)
+            )
         result["tables"][key] = table
     # figs. 5-6: AUROC against the test-time missing rate, with and without IMP
     print("missing-rate curves")
-    res = evaluate(ds, repeats_for(ds), [("omnifuse", "omnifuse", {}), ("omnifuse without IMP", "omnifuse-c", {}),
-                                         ("concat", "concat", {})], base, rates=RATES)
+    res = evaluate(
+        ds,
+        repeats_for(ds),
+        [("omnifuse", "omnifuse", {}), ("omnifuse without IMP", "omnifuse-c", {}), ("concat", "concat", {})],
+        base,
+        rates=RATES,
+    )
     result["missing_curves"] = {
-        label: {str(r): summarise(r_res["auroc"]) for r, r_res in [("0.0", data["metrics"])] + list(data["rates"].items())}
+        label: {
+            str(r): summarise(r_res["auroc"]) for r, r_res in [("0.0", data["metrics"])] + list(data["rates"].items())
+        }
         for label, data in res.items()
     }
     if "truth" in ds.info:
@@ -179,9 +208,15 @@ def tla_agreement(ds: MultimodalDataset, traces: list[list[dict[str, Any]]]) -> 
     first = ["+".join(sorted(t[0]["lazy"])) for t in traces if t]
     every = Counter("+".join(sorted(e["lazy"])) for t in traces for e in t)
     total = sum(every.values())
-    return {"truth": truth, "first_mined_per_run": first, "first_matching": sum(f == truth for f in first),
-            "runs": len(first), "all_epochs": dict(every.most_common()), "epochs_matching": every.get(truth, 0),
-            "epochs": total}
+    return {
+        "truth": truth,
+        "first_mined_per_run": first,
+        "first_matching": sum(f == truth for f in first),
+        "runs": len(first),
+        "all_epochs": dict(every.most_common()),
+        "epochs_matching": every.get(truth, 0),
+        "epochs": total,
+    }
 
 
 def recompute_tests(result: dict[str, Any]) -> None:
@@ -193,8 +228,9 @@ def recompute_tests(result: dict[str, Any]) -> None:
             for label, entry in table.items():
                 for k in [k for k in entry if k.startswith("p_vs_")]:
                     del entry[k]
-                entry["p_vs_" + reference] = (None if label == reference
-                                              else corrected_paired_ttest(entry["auroc"]["values"], ref, ratio))
+                entry["p_vs_" + reference] = (
+                    None if label == reference else corrected_paired_ttest(entry["auroc"]["values"], ref, ratio)
+                )
 
 
 def write_markdown(result: dict[str, Any], path: Path) -> None:
@@ -202,8 +238,10 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
     lines += ["Table 2 analogue (concat, AUROC mean [95% CI]):", "", "| modalities | AUROC |", "|---|---|"]
     for combo, s in result["tables"]["table2"].items():
         lines.append(f"| {combo} | {_fmt(s)} |")
-    for key, title in (("table3", "Table 3 analogue (AUROC; p: corrected resampled t-test vs concat)"),
-                       ("table4", "Table 4 analogue (ablation rows; p: corrected resampled t-test vs row a)")):
+    for key, title in (
+        ("table3", "Table 3 analogue (AUROC; p: corrected resampled t-test vs concat)"),
+        ("table4", "Table 4 analogue (ablation rows; p: corrected resampled t-test vs row a)"),
+    ):
         table = result["tables"][key]
         combos_ = list(table)
         methods = list(next(iter(table.values())))
@@ -215,7 +253,11 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
                 p = next((v for k, v in entry.items() if k.startswith("p_vs_")), None)
                 cells.append(_fmt(entry["auroc"]) + (f" (p={p:.2g})" if p is not None and p == p else ""))
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    lines += ["", "Figs. 5-6 analogue (AUROC vs test-time missing rate, each modality dropped at random, one kept):", ""]
+    lines += [
+        "",
+        "Figs. 5-6 analogue (AUROC vs test-time missing rate, each modality dropped at random, one kept):",
+        "",
+    ]
     curves = result["missing_curves"]
     rates = list(next(iter(curves.values())))
     lines += ["| method | " + " | ".join(rates) + " |", "|---" * (len(rates) + 1) + "|"]
@@ -223,9 +265,12 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         lines.append(f"| {label} | " + " | ".join(f"{curve[r]['mean']:.3f}" for r in rates) + " |")
     if "tla_vs_truth" in result:
         t = result["tla_vs_truth"]
-        lines += ["", f"TLA vs ground truth (lazy combination: {t['truth']}): the first mined combination matches in "
-                      f"{t['first_matching']}/{t['runs']} runs ({', '.join(t['first_mined_per_run'])}); over all epochs "
-                      f"{t['epochs_matching']}/{t['epochs']} minings match; counts {t['all_epochs']}."]
+        lines += [
+            "",
+            f"TLA vs ground truth (lazy combination: {t['truth']}): the first mined combination matches in "
+            f"{t['first_matching']}/{t['runs']} runs ({', '.join(t['first_mined_per_run'])}); over all epochs "
+            f"{t['epochs_matching']}/{t['epochs']} minings match; counts {t['all_epochs']}.",
+        ]
     path.write_text("\n".join(lines) + "\n")
 
 

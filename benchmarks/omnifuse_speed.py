@@ -38,7 +38,9 @@ class EpochTimer(L.Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.starts.append(time.perf_counter())
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         self.last = time.perf_counter()
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -54,12 +56,16 @@ def tla(samples: int, epochs: int) -> None:
         idx = np.arange(len(ds))
         train, val = holdout_indices(ds, idx, 0.2, seed=0)
         timer = EpochTimer()
-        fitted = fit("omnifuse", SplitContext(ds, train, val), {"max_epochs": epochs, "patience": 100}, callbacks=[timer])
+        fitted = fit(
+            "omnifuse", SplitContext(ds, train, val), {"max_epochs": epochs, "patience": 100}, callbacks=[timer]
+        )
         trace = fitted.history["omnifuse"]["lazy_history"]
         mining = [e["mining_seconds"] for e in trace]
         epoch = statistics.median(timer.seconds)
-        print(f"| {m} | {len(trace[-1]['scores'])} | {epoch:.2f} | {statistics.median(mining):.2f} | "
-              f"{statistics.median(mining) / epoch:.2f} |")
+        print(
+            f"| {m} | {len(trace[-1]['scores'])} | {epoch:.2f} | {statistics.median(mining):.2f} | "
+            f"{statistics.median(mining) / epoch:.2f} |"
+        )
 
 
 def physionet(data: Path, epochs: int) -> None:
@@ -70,8 +76,12 @@ def physionet(data: Path, epochs: int) -> None:
     print("| GRU-D variant | train stays | epoch s (median) | epochs |\n|---|---|---|---|")
     for hidden_decay in (False, True):
         timer = EpochTimer()
-        cfg = {"max_epochs": epochs, "patience": 100, "batch_size": 128,
-               "encoders": {"timeseries": {"type": "grud", "hidden_decay": hidden_decay}}}
+        cfg = {
+            "max_epochs": epochs,
+            "patience": 100,
+            "batch_size": 128,
+            "encoders": {"timeseries": {"type": "grud", "hidden_decay": hidden_decay}},
+        }
         fit("omnifuse", SplitContext(ds, train, val), cfg, callbacks=[timer])
         label = "GRU-D (hidden decay, loop)" if hidden_decay else "GRU-D fused (nn.GRU)"
         print(f"| {label} | {len(train)} | {statistics.median(timer.seconds):.1f} | {len(timer.seconds)} |")

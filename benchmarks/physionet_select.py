@@ -41,11 +41,13 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "summary-256-d0.3": {"encoders": {"timeseries": {**SUMMARY, "hidden": [256], "dropout": 0.3}}},
     "summary-256-d0.5": {"encoders": {"timeseries": {**SUMMARY, "hidden": [256], "dropout": 0.5}}},
     "summary-256x128-d0.3": {"encoders": {"timeseries": {**SUMMARY, "hidden": [256, 128], "dropout": 0.3}}},
-    "summary-baseline-stats": {"encoders": {"timeseries": {**SUMMARY, "stats": ["mean", "last", "min", "max",
-                                                                                "observed"]}}},
+    "summary-baseline-stats": {
+        "encoders": {"timeseries": {**SUMMARY, "stats": ["mean", "last", "min", "max", "observed"]}}
+    },
     "summary-wd1e-3": {"encoders": {"timeseries": SUMMARY}, "weight_decay": 1e-3},
-    "summary+grud": {"encoders": {"timeseries": {**SUMMARY, "sequence": "grud",
-                                                 "sequence_options": {"hidden_decay": False}}}},
+    "summary+grud": {
+        "encoders": {"timeseries": {**SUMMARY, "sequence": "grud", "sequence_options": {"hidden_decay": False}}}
+    },
 }
 
 
@@ -67,8 +69,13 @@ def main() -> None:
     parser.add_argument("--models", default="concat,omnifuse")
     parser.add_argument("--fraction", type=float, default=0.25, help="share of set a held out for selection")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        help="key=value merged into every candidate (e.g. max_epochs=5)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="key=value merged into every candidate (e.g. max_epochs=5)",
+    )
     args = parser.parse_args()
     from omnifuse.training.config import parse_overrides
 
@@ -81,8 +88,15 @@ def main() -> None:
         config = merge(base, CANDIDATES[name])
         config["encoders"] = {**base.get("encoders", {}), **CANDIDATES[name]["encoders"]}  # replace, not merge
         start = time.perf_counter()
-        doc = run_benchmark(ds, models, train_split="fit", test_split="select", seeds=1, config=config,
-                            on_step=lambda m, r, c=name: print(f"[{c}] {m} ({r})", flush=True)).model_dump(mode="json")
+        doc = run_benchmark(
+            ds,
+            models,
+            train_split="fit",
+            test_split="select",
+            seeds=1,
+            config=config,
+            on_step=lambda m, r, c=name: print(f"[{c}] {m} ({r})", flush=True),
+        ).model_dump(mode="json")
         doc["candidate"], doc["wall_seconds"] = name, time.perf_counter() - start
         (args.out / f"{name}.json").write_text(json.dumps(doc, indent=1, default=str))
         aurocs = {m: round(doc["methods"][m]["metrics"]["auroc"]["mean"], 4) for m in models}
@@ -106,8 +120,9 @@ def write_table(out: Path, models: list[str]) -> None:
             means.append(a["mean"])
             secs.append(rec["train_seconds"])
         mean = f"{np.mean(means):.3f}" if means else "-"
-        lines.append(f"| {doc.get('candidate', path.stem)} | " + " | ".join(cells)
-                     + f" | {mean} | {np.mean(secs):.0f} |")
+        lines.append(
+            f"| {doc.get('candidate', path.stem)} | " + " | ".join(cells) + f" | {mean} | {np.mean(secs):.0f} |"
+        )
     (out / "selection.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -99,14 +99,19 @@ def render_cohort(title: str, results: ResultsDocument) -> list[str]:
     # the comparison's reference only (nothing is chosen with it): the strongest baseline here
     best = max(baselines, key=lambda b: methods[b].metrics["auroc"].mean or 0.0) if baselines else None
     protocol = results.protocol
-    how = (f"{protocol.folds}-fold x {protocol.seeds} seed(s), Student-t interval over folds"
-           if protocol.type == "kfold" else
-           f"train {protocol.train_split} -> test {protocol.test_split}, {protocol.seeds} seed(s), bootstrap interval")
+    how = (
+        f"{protocol.folds}-fold x {protocol.seeds} seed(s), Student-t interval over folds"
+        if protocol.type == "kfold"
+        else f"train {protocol.train_split} -> test {protocol.test_split}, {protocol.seeds} seed(s), bootstrap interval"
+    )
     tuned = " (tuned by nested CV)" if any(m.tuned_configs for m in methods.values()) else ""
-    lines = [f"**{title}**{tuned}: {results.n_samples} samples, {how}. "
-             f"Paired test against the best simple baseline ({best}): {_test_name(results)}.", "",
-             f"| method | AUROC [95% CI] | macro-F1 | Brier | vs {best}: ΔAUROC (p) | train s/fit |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"**{title}**{tuned}: {results.n_samples} samples, {how}. "
+        f"Paired test against the best simple baseline ({best}): {_test_name(results)}.",
+        "",
+        f"| method | AUROC [95% CI] | macro-F1 | Brier | vs {best}: ΔAUROC (p) | train s/fit |",
+        "|---|---|---|---|---|---|",
+    ]
     order = sorted(methods, key=lambda m: -(methods[m].metrics["auroc"].mean or 0.0))
     for name in order:
         m = methods[name].metrics
@@ -118,9 +123,11 @@ def render_cohort(title: str, results: ResultsDocument) -> list[str]:
             reference = methods[best].metrics["auroc"].mean
             if auroc.mean is not None and reference is not None:
                 delta = f"{auroc.mean - reference:+.3f} ({num(p)})"
-        lines.append(f"| {name} | {num(auroc.mean)} [{num(auroc.ci_low)}, {num(high)}] | "
-                     f"{num(m['macro_f1'].mean)} | {num(m['brier'].mean)} | {delta} | "
-                     f"{methods[name].train_seconds or 0.0:.1f} |")
+        lines.append(
+            f"| {name} | {num(auroc.mean)} [{num(auroc.ci_low)}, {num(high)}] | "
+            f"{num(m['macro_f1'].mean)} | {num(m['brier'].mean)} | {delta} | "
+            f"{methods[name].train_seconds or 0.0:.1f} |"
+        )
     return lines + [""]
 
 

@@ -76,9 +76,17 @@ def payloads(ds: Any) -> dict[str, bytes]:
             data = ds.data[m]
             if hasattr(data, "times"):  # an irregular time series: observations
                 n = int(data.lengths[full])
-                modalities[m] = [{"time": float(data.times[full, t]),
-                                  **{c: float(v) for c, v in zip(ds.specs[m].feature_names, data.values[full, t])
-                                     if not np.isnan(v)}} for t in range(n)]
+                modalities[m] = [
+                    {
+                        "time": float(data.times[full, t]),
+                        **{
+                            c: float(v)
+                            for c, v in zip(ds.specs[m].feature_names, data.values[full, t])
+                            if not np.isnan(v)
+                        },
+                    }
+                    for t in range(n)
+                ]
             else:
                 modalities[m] = {f: float(v) for f, v in zip(ds.specs[m].feature_names, data[full]) if not np.isnan(v)}
         bodies[label] = json.dumps({"modalities": modalities}).encode()
@@ -94,8 +102,12 @@ def free_port() -> int:
 def start_server(run: Path, port: int) -> subprocess.Popen:
     exe = Path(sys.executable).with_name("omnifuse")
     env = {k: v for k, v in os.environ.items() if k != "OMNIFUSE_API_TOKEN"}
-    proc = subprocess.Popen([str(exe), "serve", "--run", str(run), "--port", str(port), "--threads", "1",
-                             "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--run", str(run), "--port", str(port), "--threads", "1", "--log-level", "warning"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     import httpx
 
     deadline = time.time() + 60
@@ -116,8 +128,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def load(url: str, body: bytes, total: int, concurrency: int, time_limit: float,
-               rate: float | None = None) -> dict[str, Any]:
+async def load(
+    url: str, body: bytes, total: int, concurrency: int, time_limit: float, rate: float | None = None
+) -> dict[str, Any]:
     """``total`` POSTs of ``body`` from ``concurrency`` clients, or until ``time_limit``.
 
     Without ``rate`` each client sends its next request as soon as the last one is answered
@@ -158,10 +171,17 @@ async def load(url: str, body: bytes, total: int, concurrency: int, time_limit: 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall = time.perf_counter() - start
     ms = np.array(latencies) * 1000
-    return {"requests": len(latencies), "errors": sum(errors.values()), "error_kinds": errors,
-            "wall_s": round(wall, 2), "throughput_rps": round(len(latencies) / wall, 1),
-            "p50_ms": round(float(np.percentile(ms, 50)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2),
-            "max_ms": round(float(ms.max()), 2), "timed_out": len(latencies) < total}
+    return {
+        "requests": len(latencies),
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
+        "wall_s": round(wall, 2),
+        "throughput_rps": round(len(latencies) / wall, 1),
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+        "max_ms": round(float(ms.max()), 2),
+        "timed_out": len(latencies) < total,
+    }
 
 
 def loadavg() -> list[float]:
@@ -191,26 +211,41 @@ def main() -> None:
         try:
             for label, body in bodies.items():
                 asyncio.run(load(url, body, 200, args.concurrency, 30))  # warm-up
-                for mode, total, conc, rate in (("saturating", args.requests, args.concurrency, None),
-                                                (f"paced {args.rate:g}/s", args.requests, args.concurrency, args.rate),
-                                                ("sequential", args.sequential, 1, None)):
+                for mode, total, conc, rate in (
+                    ("saturating", args.requests, args.concurrency, None),
+                    (f"paced {args.rate:g}/s", args.requests, args.concurrency, args.rate),
+                    ("sequential", args.sequential, 1, None),
+                ):
                     s0, g0 = cpu_seconds(server.pid), resource.getrusage(resource.RUSAGE_SELF)
                     result = asyncio.run(load(url, body, total, conc, args.time_limit, rate))
                     g1 = resource.getrusage(resource.RUSAGE_SELF)
-                    result.update(scenario=label, mode=mode if conc > 1 else mode, concurrency=conc,
-                                  body_bytes=len(body),
-                                  server_cpu_s=round(cpu_seconds(server.pid) - s0, 1),
-                                  client_cpu_s=round(g1.ru_utime + g1.ru_stime - g0.ru_utime - g0.ru_stime, 1))
+                    result.update(
+                        scenario=label,
+                        mode=mode if conc > 1 else mode,
+                        concurrency=conc,
+                        body_bytes=len(body),
+                        server_cpu_s=round(cpu_seconds(server.pid) - s0, 1),
+                        client_cpu_s=round(g1.ru_utime + g1.ru_stime - g0.ru_utime - g0.ru_stime, 1),
+                    )
                     rows.append(result)
-                    print(f"{label} / {mode}: {result['throughput_rps']} req/s, p50 {result['p50_ms']} ms, "
-                          f"p99 {result['p99_ms']} ms, errors {result['errors']}", file=sys.stderr)
+                    print(
+                        f"{label} / {mode}: {result['throughput_rps']} req/s, p50 {result['p50_ms']} ms, "
+                        f"p99 {result['p99_ms']} ms, errors {result['errors']}",
+                        file=sys.stderr,
+                    )
         finally:
             server.terminate()
             server.wait(timeout=30)
         after = loadavg()
-    doc = {"model": args.model, "data": str(args.data) if args.data.exists() else "simulated 3-modality cohort",
-           "cpus": os.cpu_count(), "loadavg_before": before, "loadavg_after": after, "rows": rows,
-           "targets": {"p50_ms": 10, "p99_ms": 50, "throughput_rps": 200, "errors": 0}}
+    doc = {
+        "model": args.model,
+        "data": str(args.data) if args.data.exists() else "simulated 3-modality cohort",
+        "cpus": os.cpu_count(),
+        "loadavg_before": before,
+        "loadavg_after": after,
+        "rows": rows,
+        "targets": {"p50_ms": 10, "p99_ms": 50, "throughput_rps": 200, "errors": 0},
+    }
     print(table(doc))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -218,14 +253,19 @@ def main() -> None:
 
 
 def table(doc: dict[str, Any]) -> str:
-    lines = [f"model {doc['model']} on {doc['data']}, {doc['cpus']} CPUs; load average before "
-             f"{doc['loadavg_before']}, after {doc['loadavg_after']}", "",
-             "| request | load | clients | requests | errors | req/s | p50 ms | p99 ms | max ms | server CPU s | client CPU s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"model {doc['model']} on {doc['data']}, {doc['cpus']} CPUs; load average before "
+        f"{doc['loadavg_before']}, after {doc['loadavg_after']}",
+        "",
+        "| request | load | clients | requests | errors | req/s | p50 ms | p99 ms | max ms | server CPU s | client CPU s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in doc["rows"]:
-        lines.append(f"| {r['scenario']} | {r['mode']} | {r['concurrency']} | {r['requests']}{' (time limit)' if r['timed_out'] else ''} "
-                     f"| {r['errors']} | {r['throughput_rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} "
-                     f"| {r['server_cpu_s']} | {r['client_cpu_s']} |")
+        lines.append(
+            f"| {r['scenario']} | {r['mode']} | {r['concurrency']} | {r['requests']}{' (time limit)' if r['timed_out'] else ''} "
+            f"| {r['errors']} | {r['throughput_rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} "
+            f"| {r['server_cpu_s']} | {r['client_cpu_s']} |"
+        )
     return "\n".join(lines)
 
 

@@ -71,7 +71,9 @@ def main() -> None:
     n_grid = int(min(c.duration for c in channels.values()) // options.settings.epoch_seconds)
     positions, _, epochs = labelled_epochs(rec, header, n_grid, options)
     signals = {m: read_channel(rec.psg, c) for m, c in channels.items()}
-    results["read channels"] = median_seconds(lambda: [read_channel(rec.psg, c) for c in channels.values()], args.repeats)
+    results["read channels"] = median_seconds(
+        lambda: [read_channel(rec.psg, c) for c in channels.values()], args.repeats
+    )
 
     def features() -> None:
         for m, signal in signals.items():
@@ -82,14 +84,19 @@ def main() -> None:
     results["features only"] = median_seconds(features, args.repeats)
     shutil.rmtree(scratch, ignore_errors=True)
     psg, kept = rec.psg, epochs["kept"]
-    print(f"{psg.name}: {epochs['grid']} epochs on the grid, {kept} kept, channels "
-          f"{', '.join(f'{m}={c.label}' for m, c in channels.items())}; "
-          f"median of {args.repeats} runs ({os.cpu_count()} CPUs)")
+    print(
+        f"{psg.name}: {epochs['grid']} epochs on the grid, {kept} kept, channels "
+        f"{', '.join(f'{m}={c.label}' for m, c in channels.items())}; "
+        f"median of {args.repeats} runs ({os.cpu_count()} CPUs)"
+    )
     for name, seconds in results.items():
         print(f"  {name:<14} {seconds:6.3f} s")
     if args.json:
-        args.json.write_text(json.dumps({"recording": psg.name, "epochs": epochs, "repeats": args.repeats,
-                                         "median_seconds": results}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {"recording": psg.name, "epochs": epochs, "repeats": args.repeats, "median_seconds": results}, indent=2
+            )
+        )
 
 
 if __name__ == "__main__":

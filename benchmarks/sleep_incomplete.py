@@ -42,8 +42,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        simulate_sleep(tmp, n_recordings=args.multimodal + args.unimodal, n_epochs=args.epochs,
-                       unimodal=args.unimodal, seed=0)
+        simulate_sleep(
+            tmp, n_recordings=args.multimodal + args.unimodal, n_epochs=args.epochs, unimodal=args.unimodal, seed=0
+        )
         ds = load_sleep(tmp, missing_channel="absent", use_cache=False)
     nights = np.unique(ds.groups)
     complete = np.array([ds.mask[ds.groups == n].all() for n in nights])
@@ -54,8 +55,10 @@ def main() -> None:
         order = np.random.default_rng(seed).permutation(multimodal)
         test_n, val_n = order[:2], order[2:3]
         base_n = order[3:]
-        idx = {k: np.flatnonzero(np.isin(ds.groups, v)) for k, v in
-               {"test": test_n, "val": val_n, "base": base_n, "uni": unimodal}.items()}
+        idx = {
+            k: np.flatnonzero(np.isin(ds.groups, v))
+            for k, v in {"test": test_n, "val": val_n, "base": base_n, "uni": unimodal}.items()
+        }
         test = ds.subset(idx["test"])
         views = {"eeg+eog": test, "eeg": DropPattern(("eeg",))(test, None), "eog": DropPattern(("eog",))(test, None)}
         for name in args.models.split(","):
@@ -66,17 +69,23 @@ def main() -> None:
                     probs = fitted.on_samples(data).predict_proba(np.arange(len(data)))
                     metrics = compute_metrics(probs, data.y, data.task)
                     for metric in ("accuracy", "kappa", "macro_f1"):
-                        rows.setdefault(f"{name} | {regime} | {view}", {}).setdefault(metric, []).append(metrics[metric])
+                        rows.setdefault(f"{name} | {regime} | {view}", {}).setdefault(metric, []).append(
+                            metrics[metric]
+                        )
                 print(f"seed {seed} {name} {regime}: {time.perf_counter() - start:.0f} s")
     print("\n| model | training nights | test modalities | accuracy | kappa | macro-F1 |\n|---|---|---|---|---|---|")
     summary = {}
     for key, metrics in rows.items():
-        summary[key] = {m: {"mean": float(np.mean(v)), "std": float(np.std(v, ddof=1)) if len(v) > 1 else None,
-                            "values": v} for m, v in metrics.items()}
+        summary[key] = {
+            m: {"mean": float(np.mean(v)), "std": float(np.std(v, ddof=1)) if len(v) > 1 else None, "values": v}
+            for m, v in metrics.items()
+        }
         cells = " | ".join(f"{np.mean(v):.3f} ± {np.std(v, ddof=1) if len(v) > 1 else 0:.3f}" for v in metrics.values())
         print(f"| {key} | {cells} |")
     if args.out:
-        args.out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "results": summary}, indent=2))
+        args.out.write_text(
+            json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "results": summary}, indent=2)
+        )
 
 
 if __name__ == "__main__":

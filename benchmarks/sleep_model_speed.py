@@ -56,8 +56,13 @@ from omnifuse.training.fit import FittedModel, SplitContext, fit
 
 TARGET_SECONDS = 5.0
 #: (registered model, model.size) trained and timed; the baselines in the small size only.
-MODELS = (("medfusesleep", "small"), ("medfusesleep", "paper"), ("medfusesleep-base", "small"),
-          ("early-sleep", "small"), ("midlate-sleep", "small"))
+MODELS = (
+    ("medfusesleep", "small"),
+    ("medfusesleep", "paper"),
+    ("medfusesleep-base", "small"),
+    ("early-sleep", "small"),
+    ("midlate-sleep", "small"),
+)
 #: The inference rows: MedFuseSleep in both sizes (the others are cheap and follow "small").
 INFER = (("medfusesleep", "small"), ("medfusesleep", "paper"))
 
@@ -204,17 +209,32 @@ def main() -> None:
     parser.add_argument("--train-nights", type=int, default=4, help="simulated nights to train on")
     parser.add_argument("--train-night-epochs", type=int, default=240, help="epochs per training night")
     parser.add_argument("--train-epochs", type=int, default=2, help="training epochs per fit")
-    parser.add_argument("--batch-size", type=int, default=336,
-                        help="rows per training batch (configs/medfusesleep-paper.yaml: 16 x 21 = 336)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=336,
+        help="rows per training batch (configs/medfusesleep-paper.yaml: 16 x 21 = 336)",
+    )
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="num_threads of the training runs")
     parser.add_argument("--infer-threads", type=int, nargs="+", default=[2, 1], help="torch threads for inference")
-    parser.add_argument("--models", nargs="+", default=[f"{n}:{z}" for n, z in MODELS], metavar="NAME:SIZE",
-                        help="subset of the trained models (inference rows: the medfusesleep ones among them)")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=[f"{n}:{z}" for n, z in MODELS],
+        metavar="NAME:SIZE",
+        help="subset of the trained models (inference rows: the medfusesleep ones among them)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny data, 1 repeat, 1 training epoch")
     parser.add_argument("--json", type=Path, default=None, help="Also write the results here.")
     args = parser.parse_args()
     if args.quick:
-        args.repeats, args.night_epochs, args.train_nights, args.train_night_epochs, args.train_epochs = 1, 120, 2, 63, 1
+        args.repeats, args.night_epochs, args.train_nights, args.train_night_epochs, args.train_epochs = (
+            1,
+            120,
+            2,
+            63,
+            1,
+        )
     chosen = [(m.partition(":")[0], m.partition(":")[2]) for m in args.models]
     if unknown := [f"{n}:{z}" for n, z in chosen if (n, z) not in MODELS]:
         parser.error(f"unknown --models {unknown} (choose among {[f'{n}:{z}' for n, z in MODELS]})")
@@ -257,7 +277,9 @@ def main() -> None:
               f"{r.epochs_per_s:.0f} | {r.cpu_per_wall:.2f} | {cores(r.others_cores)} | {r.context_seconds:.2f} | {'yes' if r.meets_target else 'NO'} |")  # fmt: skip
     print(f"\nTraining: {len(train)} epochs of signal ({args.train_nights} nights), validation {len(val)}, "
           f"batch {args.batch_size} rows ({args.batch_size // 21} windows of 21), {args.train_epochs} training epochs per fit\n")  # fmt: skip
-    print("| model | size | params | num_threads | fit s | fit epochs/s | loop rows/epoch | loop s/epoch | loop epochs/s | CPU/wall | others |")
+    print(
+        "| model | size | params | num_threads | fit s | fit epochs/s | loop rows/epoch | loop s/epoch | loop epochs/s | CPU/wall | others |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for t in training:
         print(f"| {t.model} | {t.size} | {t.params:,} | {t.num_threads} | {t.fit_seconds:.1f} | {t.fit_epochs_per_s:.0f} | "

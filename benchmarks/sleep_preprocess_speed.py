@@ -88,7 +88,9 @@ def main() -> None:
     for name, seconds in results.items():
         print(f"  {name:<20} {seconds:6.3f} s")
     if args.json:
-        args.json.write_text(json.dumps({"n_epochs": N_EPOCHS, "repeats": args.repeats, "median_seconds": results}, indent=2))
+        args.json.write_text(
+            json.dumps({"n_epochs": N_EPOCHS, "repeats": args.repeats, "median_seconds": results}, indent=2)
+        )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    print("| cohort | truth | D | first mining matches | all minings matching | most mined |\n|---|---|---|---|---|---|")
+    print(
+        "| cohort | truth | D | first mining matches | all minings matching | most mined |\n|---|---|---|---|---|---|"
+    )
     for n_modalities in (3, 5):
         ds, truth = default_cohort(n_modalities, seed=0)
         want = "+".join(sorted(truth.lazy_combination))
@@ -39,8 +41,11 @@ def main() -> None:
                 every.update(names)
             total = sum(every.values())
             top = ", ".join(f"{k} ({v})" for k, v in every.most_common(2))
-            print(f"| {n_modalities} modalities | {want} | {kind} | {sum(f == want for f in first)}/{len(first)} "
-                  f"| {every.get(want, 0)}/{total} | {top} |", flush=True)
+            print(
+                f"| {n_modalities} modalities | {want} | {kind} | {sum(f == want for f in first)}/{len(first)} "
+                f"| {every.get(want, 0)}/{total} | {top} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -86,8 +86,9 @@ def check_predicts(fitted: Any, ds: MultimodalDataset) -> None:
     assert probs.shape == (len(ds) - 65, 2) and np.isfinite(probs).all()
 
 
-def test_a_toy_fusion_is_a_model_name(cohort: MultimodalDataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_toy_fusion_is_a_model_name(
+    cohort: MultimodalDataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = write_folder(cohort, tmp_path / "cohort")
     with FUSIONS.isolated():
 
@@ -109,8 +110,21 @@ def test_a_toy_fusion_is_a_model_name(cohort: MultimodalDataset, tmp_path: Path,
 
         assert type(build_fusion("toy-mean", 3, 8, {})) is ToyMeanFusion
         assert get_model("toy-mean").kind == "fusion"
-        code, _, err = run(monkeypatch, capsys, "train", "--data", str(data), "--model", "toy-mean",
-                           "--set", "max_epochs=2", "--set", "embed_dim=8", "--out", str(tmp_path / "run"))
+        code, _, err = run(
+            monkeypatch,
+            capsys,
+            "train",
+            "--data",
+            str(data),
+            "--model",
+            "toy-mean",
+            "--set",
+            "max_epochs=2",
+            "--set",
+            "embed_dim=8",
+            "--out",
+            str(tmp_path / "run"),
+        )
         assert code == 0, err
         assert json.loads((tmp_path / "run" / "run.json").read_text())["model"] == "toy-mean"
     assert "toy-mean" not in FUSIONS and "toy-mean" not in MODELS
@@ -197,8 +211,9 @@ def test_a_toy_format_is_loaded_by_load_dataset(tmp_path: Path) -> None:
                 return (path / "toy.json").is_file()
 
             @classmethod
-            def load(cls, path: Path, *, use_cache: bool = True, progress: bool = False,
-                     strict: bool = False) -> MultimodalDataset:
+            def load(
+                cls, path: Path, *, use_cache: bool = True, progress: bool = False, strict: bool = False
+            ) -> MultimodalDataset:
                 n = json.loads((path / "toy.json").read_text())["n_samples"]
                 return make_lowquality(2, n_samples=n, seed=0)[0]
 

@@ -71,17 +71,31 @@ def _softmax(logits: torch.Tensor) -> torch.Tensor:
     return torch.softmax(logits, dim=-1)
 
 
-TASKS: Mapping[str, Task] = MappingProxyType({
-    task.name: task
-    for task in (
-        Task("binary", "two classes (2 logits, softmax; class 1 is the positive one)", True, True,
-             _cross_entropy, _softmax),
-        Task("multiclass", "one of C classes (softmax cross-entropy)", True, True, _cross_entropy, _softmax),
-        Task("multilabel", "any subset of C labels (independent sigmoids, binary cross-entropy)", True, False,
-             _label_bce, torch.sigmoid),
-        Task("survival", "a censored time to event (event indicator and time)", False, False),
-    )
-})
+TASKS: Mapping[str, Task] = MappingProxyType(
+    {
+        task.name: task
+        for task in (
+            Task(
+                "binary",
+                "two classes (2 logits, softmax; class 1 is the positive one)",
+                True,
+                True,
+                _cross_entropy,
+                _softmax,
+            ),
+            Task("multiclass", "one of C classes (softmax cross-entropy)", True, True, _cross_entropy, _softmax),
+            Task(
+                "multilabel",
+                "any subset of C labels (independent sigmoids, binary cross-entropy)",
+                True,
+                False,
+                _label_bce,
+                torch.sigmoid,
+            ),
+            Task("survival", "a censored time to event (event indicator and time)", False, False),
+        )
+    }
+)
 TASK_NAMES: tuple[str, ...] = tuple(TASKS)
 #: The kinds whose targets are classes (binary, multiclass, multilabel).
 #: The task names as a type (documents and APIs validate against it; a test keeps it equal to

@@ -69,5 +69,8 @@ def test_needs_embeddings_of_one_width() -> None:
     with pytest.raises(ConfigError, match="width"):
         alignment_loss(z, torch.ones(2, 2, dtype=torch.bool), ("a", "b"))
     with pytest.raises(ConfigError, match="embeddings"):
-        AlignmentLoss().loss_terms(ModelOutput(torch.zeros(2, 2)), {"mask": torch.ones(2, 2, dtype=torch.bool)},
-                                   SimpleNamespace(modalities=("a", "b")))
+        AlignmentLoss().loss_terms(
+            ModelOutput(torch.zeros(2, 2)),
+            {"mask": torch.ones(2, 2, dtype=torch.bool)},
+            SimpleNamespace(modalities=("a", "b")),
+        )

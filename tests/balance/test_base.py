@@ -13,8 +13,13 @@ from omnifuse.models.omnifuse_objective import OmniFuseObjective
 from omnifuse.models.registry import first_line, get_model
 from omnifuse.models.config import entry_config
 
-EXPECTED = {"g-blend": GBlend, "ogm-ge": OGMGE, "pmr": PMR, "modality-dropout": ModalityDropout,
-            "alignment": AlignmentLoss}
+EXPECTED = {
+    "g-blend": GBlend,
+    "ogm-ge": OGMGE,
+    "pmr": PMR,
+    "modality-dropout": ModalityDropout,
+    "alignment": AlignmentLoss,
+}
 
 
 def test_subclasses_have_metadata() -> None:

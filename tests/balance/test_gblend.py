@@ -30,8 +30,9 @@ def test_raw_weights_by_hand() -> None:
 def test_raw_weights_none_when_nothing_generalises_and_nan_heads() -> None:
     same = {"joint": 0.5, "a": 0.5}
     assert GBlend.raw_weights(same, same, same, same) is None
-    w = GBlend.raw_weights({"joint": 0.6, "a": 0.6}, {"joint": 0.8, "a": 0.8},
-                           {"joint": 0.5, "a": float("nan")}, {"joint": 0.7, "a": 0.5})
+    w = GBlend.raw_weights(
+        {"joint": 0.6, "a": 0.6}, {"joint": 0.8, "a": 0.8}, {"joint": 0.5, "a": float("nan")}, {"joint": 0.7, "a": 0.5}
+    )
     assert w == {"joint": 1.0, "a": 0.0}
 
 
@@ -69,8 +70,13 @@ def test_uniform_before_first_estimate_then_formula() -> None:
     """Drive the validation-epoch hook with synthetic per-epoch head losses."""
     g = GBlend(every=1, floor=0.0, smoothing=0.0, eps=0.0)
     logged: dict[str, float] = {}
-    run = SimpleNamespace(modalities=MODS, task="binary", log=lambda k, v, **kw: logged.__setitem__(k, v),
-                          device="cpu", reduce_sum=lambda t: t)
+    run = SimpleNamespace(
+        modalities=MODS,
+        task="binary",
+        log=lambda k, v, **kw: logged.__setitem__(k, v),
+        device="cpu",
+        reduce_sum=lambda t: t,
+    )
     history = [  # (train, validation) mean losses per epoch
         ({"joint": 0.6, "a": 0.6, "b": 0.6}, {"joint": 0.7, "a": 0.7, "b": 0.7}),
         ({"joint": 0.4, "a": 0.5, "b": 0.3}, {"joint": 0.6, "a": 0.65, "b": 0.68}),
@@ -93,8 +99,9 @@ def test_uniform_before_first_estimate_then_formula() -> None:
 
 def test_every_two_epochs() -> None:
     g = GBlend(every=2, floor=0.0, smoothing=0.0)
-    run = SimpleNamespace(modalities=("a",), task="binary", log=lambda *a, **k: None, device="cpu",
-                          reduce_sum=lambda t: t)
+    run = SimpleNamespace(
+        modalities=("a",), task="binary", log=lambda *a, **k: None, device="cpu", reduce_sum=lambda t: t
+    )
     losses = [(0.6, 0.7), (0.5, 0.68), (0.4, 0.6), (0.3, 0.58)]
     for epoch, (t, v) in enumerate(losses):
         g._train = {"joint": [t, 1], "a": [t + 0.1, 1]}
@@ -107,6 +114,7 @@ def test_every_two_epochs() -> None:
 
 
 def test_zero_overfitting_change_without_eps() -> None:
-    w = GBlend.raw_weights({"joint": 0.5, "a": 0.5}, {"joint": 0.6, "a": 0.6},
-                           {"joint": 0.4, "a": 0.3}, {"joint": 0.5, "a": 0.5}, eps=0.0)
+    w = GBlend.raw_weights(
+        {"joint": 0.5, "a": 0.5}, {"joint": 0.6, "a": 0.6}, {"joint": 0.4, "a": 0.3}, {"joint": 0.5, "a": 0.5}, eps=0.0
+    )
     assert w == {"joint": 1.0, "a": 0.0}  # joint: dG > 0 with dO = 0 takes everything

@@ -65,8 +65,9 @@ def test_per_modality_probabilities() -> None:
 def test_transform_batch_blanks_dropped_rows_without_touching_the_input() -> None:
     torch.manual_seed(0)
     b = 64
-    series = SeriesBatch(torch.ones(b, 3, 2), torch.ones(b, 3, 2, dtype=torch.bool), torch.ones(b, 3),
-                         torch.ones(b, 3, dtype=torch.bool))
+    series = SeriesBatch(
+        torch.ones(b, 3, 2), torch.ones(b, 3, 2, dtype=torch.bool), torch.ones(b, 3), torch.ones(b, 3, dtype=torch.bool)
+    )
     batch = {
         "inputs": {"a": torch.ones(b, 4), "b": series, "c": ["text"] * b},
         "mask": torch.ones(b, 3, dtype=torch.bool),
@@ -90,8 +91,12 @@ def test_transform_batch_blanks_dropped_rows_without_touching_the_input() -> Non
 
 
 def test_zero_probability_is_identity() -> None:
-    batch = {"inputs": {"a": torch.ones(3, 2)}, "mask": torch.ones(3, 1, dtype=torch.bool),
-             "y": torch.zeros(3), "index": torch.arange(3)}
+    batch = {
+        "inputs": {"a": torch.ones(3, 2)},
+        "mask": torch.ones(3, 1, dtype=torch.bool),
+        "y": torch.zeros(3),
+        "index": torch.arange(3),
+    }
     assert ModalityDropout(p=0.0).transform_batch(batch, SimpleNamespace(modalities=("a",))) is batch
 
 

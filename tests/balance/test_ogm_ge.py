@@ -48,8 +48,11 @@ def test_coefficients_by_hand_three_modalities() -> None:
 def test_absent_samples_do_not_count() -> None:
     y = torch.tensor([1, 1, 1])
     # modality c is absent from the last sample, whose (ignored) logits would make it dominant
-    logits = {"a": binary_logits([0.6, 0.6, 0.6], y), "b": binary_logits([0.4, 0.4, 0.4], y),
-              "c": binary_logits([0.2, 0.2, 0.99], y)}
+    logits = {
+        "a": binary_logits([0.6, 0.6, 0.6], y),
+        "b": binary_logits([0.4, 0.4, 0.4], y),
+        "c": binary_logits([0.2, 0.2, 0.99], y),
+    }
     mask = torch.tensor([[1, 1, 1], [1, 1, 1], [1, 1, 0]], dtype=torch.bool)
     ogm = OGMGE(alpha=1.0)
     scores = ogm.scores(logits, y, mask, ("a", "b", "c"))
@@ -83,15 +86,22 @@ def backward(model: FusionModel, batch: dict) -> ModelOutput:
     model.zero_grad()
     out = model(batch["inputs"], batch["mask"])
     loss = task_loss(out.logits, batch["y"], "binary") + unimodal_loss(
-        out.modality_logits, batch["y"], batch["mask"], model.modalities, "binary")
+        out.modality_logits, batch["y"], batch["mask"], model.modalities, "binary"
+    )
     loss.backward()
     return out
 
 
 def stub_run(model: nn.Module, epoch: int = 0) -> SimpleNamespace:
     """What OGM-GE reads of the training run (one process)."""
-    return SimpleNamespace(model=model, modalities=tuple(model.modalities), task="binary", current_epoch=epoch,
-                           world_size=1, reduce_sum=lambda t: t)
+    return SimpleNamespace(
+        model=model,
+        modalities=tuple(model.modalities),
+        task="binary",
+        current_epoch=epoch,
+        world_size=1,
+        reduce_sum=lambda t: t,
+    )
 
 
 def dominant_output(model: FusionModel, batch: dict, dominant: str, real: ModelOutput) -> ModelOutput:

@@ -47,8 +47,13 @@ def test_momentum_update_and_unseen_classes_keep_their_prototype() -> None:
     pmr.update_prototypes()
     old = {m: p.clone() for m, p in pmr.prototypes.items()}
     # next epoch: only class 0 is seen, at (4, 4) in both modalities
-    pmr.accumulate({"a": torch.tensor([[4.0, 4.0]]), "b": torch.tensor([[4.0, 4.0]])}, torch.tensor([0]),
-                   torch.ones(1, 2, dtype=torch.bool), MODS, n_classes=3)
+    pmr.accumulate(
+        {"a": torch.tensor([[4.0, 4.0]]), "b": torch.tensor([[4.0, 4.0]])},
+        torch.tensor([0]),
+        torch.ones(1, 2, dtype=torch.bool),
+        MODS,
+        n_classes=3,
+    )
     pmr.update_prototypes()
     for m in MODS:
         torch.testing.assert_close(pmr.prototypes[m][0], 0.75 * torch.tensor([4.0, 4.0]) + 0.25 * old[m][0])
@@ -57,8 +62,9 @@ def test_momentum_update_and_unseen_classes_keep_their_prototype() -> None:
 
 def test_class_never_seen_has_no_prototype() -> None:
     pmr = PMR()
-    pmr.accumulate({"a": torch.tensor([[1.0, 2.0]])}, torch.tensor([1]), torch.ones(1, 1, dtype=torch.bool),
-                   ("a",), n_classes=3)
+    pmr.accumulate(
+        {"a": torch.tensor([[1.0, 2.0]])}, torch.tensor([1]), torch.ones(1, 1, dtype=torch.bool), ("a",), n_classes=3
+    )
     pmr.update_prototypes()
     logits = pmr.prototype_logits(torch.tensor([[1.0, 2.0], [3.0, 2.0]]), pmr.prototypes["a"])
     assert torch.isinf(logits[:, 0]).all() and torch.isinf(logits[:, 2]).all()
@@ -84,8 +90,9 @@ def test_loss_terms_by_hand() -> None:
     assert float(terms["pmr_pce"]) == pytest.approx(beta_b * pce_b, rel=1e-5)
     assert float(terms["pmr_entropy"]) == pytest.approx(-0.5 * gamma_a * h_a, rel=1e-5)
     # after the entropy epochs only the prototype term is left
-    late = pmr.loss_terms(out, {"y": y, "mask": torch.ones(2, 2, dtype=torch.bool)},
-                          SimpleNamespace(modalities=MODS, current_epoch=3))
+    late = pmr.loss_terms(
+        out, {"y": y, "mask": torch.ones(2, 2, dtype=torch.bool)}, SimpleNamespace(modalities=MODS, current_epoch=3)
+    )
     assert set(late) == {"pmr_pce"}
 
 
@@ -94,8 +101,11 @@ def test_gradient_of_pce_pulls_weak_modality_to_its_prototype() -> None:
     pmr.prototypes = {"a": torch.tensor([[0.0], [1.0]]), "b": torch.tensor([[0.0], [1.0]])}
     zb = torch.tensor([[0.4], [0.6]], requires_grad=True)
     out = ModelOutput(torch.zeros(2, 2), embeddings={"a": torch.tensor([[0.0], [1.0]]), "b": zb})
-    terms = pmr.loss_terms(out, {"y": torch.tensor([0, 1]), "mask": torch.ones(2, 2, dtype=torch.bool)},
-                           SimpleNamespace(modalities=MODS, current_epoch=0))
+    terms = pmr.loss_terms(
+        out,
+        {"y": torch.tensor([0, 1]), "mask": torch.ones(2, 2, dtype=torch.bool)},
+        SimpleNamespace(modalities=MODS, current_epoch=0),
+    )
     terms["pmr_pce"].backward()
     assert zb.grad[0, 0] > 0 and zb.grad[1, 0] < 0  # descent moves sample 0 to 0, sample 1 to 1
 

@@ -103,7 +103,9 @@ def test_inspect_physionet_json(monkeypatch, capsys):
 def test_convert_refuses_to_write_over_its_input(tmp_path, monkeypatch, capsys):
     folder = write_cohort(tmp_path / "c", "sample_id,age\na,1\nb,3\nc,4\n")
     for out in (folder, folder / "inner", tmp_path):
-        code, _, err = run(monkeypatch, capsys, "data", "convert", "--data", str(folder), "--out", str(out), "--overwrite")
+        code, _, err = run(
+            monkeypatch, capsys, "data", "convert", "--data", str(folder), "--out", str(out), "--overwrite"
+        )
         assert code == 2 and "overlaps the input" in err
     assert (folder / "clin.csv").exists()
 
@@ -120,6 +122,17 @@ def test_raw_text_modality_points_to_extract(tmp_path, monkeypatch, capsys):
     (folder / "clin.csv").write_text("sample_id,age\n" + "".join(f"s{i},{i}\n" for i in range(12)))
     (folder / "notes.csv").write_text("sample_id,text\n" + "".join(f"s{i},note {i}\n" for i in range(12)))
     (folder / "modalities.yaml").write_text("modalities:\n  notes: {kind: text, column: text}\n")
-    code, _, err = run(monkeypatch, capsys, "benchmark", "--data", str(folder), "--models", "sk-logreg", "--folds", "2",
-                       "--out", str(tmp_path / "b"))
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "benchmark",
+        "--data",
+        str(folder),
+        "--models",
+        "sk-logreg",
+        "--folds",
+        "2",
+        "--out",
+        str(tmp_path / "b"),
+    )
     assert code == 2 and "omnifuse extract" in err and "Traceback" not in err

@@ -7,8 +7,21 @@ from tests.cli.test_app import run
 
 def test_demo_writes_cohorts_and_results(tmp_path, monkeypatch, capsys):
     out = tmp_path / "demo"
-    code, stdout, err = run(monkeypatch, capsys, "demo", "--out", str(out), "--folds", "2", "--n-samples", "150", "--max-epochs", "3",
-                            "--models", "omnifuse,concat,sk-logreg")
+    code, stdout, err = run(
+        monkeypatch,
+        capsys,
+        "demo",
+        "--out",
+        str(out),
+        "--folds",
+        "2",
+        "--n-samples",
+        "150",
+        "--max-epochs",
+        "3",
+        "--models",
+        "omnifuse,concat,sk-logreg",
+    )
     assert code == 0, err
     for m in (3, 5):
         results = json.loads((out / f"cohort-{m}" / "results.json").read_text())

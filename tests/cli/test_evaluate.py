@@ -31,8 +31,22 @@ def trained_runs(cohort_dir, tmp_path_factory):
 
         from omnifuse.cli.app import main
 
-        mp.setattr(sys, "argv", ["omnifuse", "train", "--data", str(cohort_dir), "--model", model,
-                                 "--set", "max_epochs=2", "--out", str(out)])
+        mp.setattr(
+            sys,
+            "argv",
+            [
+                "omnifuse",
+                "train",
+                "--data",
+                str(cohort_dir),
+                "--model",
+                model,
+                "--set",
+                "max_epochs=2",
+                "--out",
+                str(out),
+            ],
+        )
         try:
             main()
         except SystemExit as exc:
@@ -44,8 +58,20 @@ def trained_runs(cohort_dir, tmp_path_factory):
 
 def test_robustness_trains_sweeps_and_reports(cohort_dir, tmp_path, monkeypatch, capsys):
     out = tmp_path / "rob"
-    code, stdout, err = run(monkeypatch, capsys, "robustness", "--data", str(cohort_dir), "--models", "late,sk-logreg",
-                            "--folds", "2", *SMALL_SWEEP, "--out", str(out))
+    code, stdout, err = run(
+        monkeypatch,
+        capsys,
+        "robustness",
+        "--data",
+        str(cohort_dir),
+        "--models",
+        "late,sk-logreg",
+        "--folds",
+        "2",
+        *SMALL_SWEEP,
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     doc = json.loads((out / "robustness.json").read_text())
     assert set(doc["methods"]) == {"late", "sk-logreg", "concat"}  # the baseline is added
@@ -70,8 +96,21 @@ def test_robustness_trains_sweeps_and_reports(cohort_dir, tmp_path, monkeypatch,
 def test_robustness_of_trained_runs(cohort_dir, trained_runs, tmp_path, monkeypatch, capsys):
     out = tmp_path / "rob"
     runs = ",".join(str(p) for p in trained_runs.values())
-    code, _, err = run(monkeypatch, capsys, "robustness", "--data", str(cohort_dir), "--runs", runs,
-                       "--missing-rates", "0.3", "--noise-kinds", "dropout", "--out", str(out))
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "robustness",
+        "--data",
+        str(cohort_dir),
+        "--runs",
+        runs,
+        "--missing-rates",
+        "0.3",
+        "--noise-kinds",
+        "dropout",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     doc = json.loads((out / "robustness.json").read_text())
     assert set(doc["methods"]) == {"concat", "sk-logreg"} and "bootstrap" in doc["interval"]
@@ -80,8 +119,21 @@ def test_robustness_of_trained_runs(cohort_dir, trained_runs, tmp_path, monkeypa
 
 def test_evaluate_clean_and_corrupted(cohort_dir, trained_runs, tmp_path, monkeypatch, capsys):
     out = tmp_path / "eval.json"
-    code, stdout, err = run(monkeypatch, capsys, "evaluate", "--run", str(trained_runs["concat"]), "--data", str(cohort_dir),
-                            "--drop", "ehr=0.9", "--noise", "vitals=gaussian:2", "--out", str(out))
+    code, stdout, err = run(
+        monkeypatch,
+        capsys,
+        "evaluate",
+        "--run",
+        str(trained_runs["concat"]),
+        "--data",
+        str(cohort_dir),
+        "--drop",
+        "ehr=0.9",
+        "--noise",
+        "vitals=gaussian:2",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     doc = json.loads(out.read_text())
     assert doc["model"] == "concat" and doc["corruptions"] == ["ehr=drop:0.9", "vitals=gaussian:2.0"]
@@ -105,8 +157,18 @@ def test_evaluate_clean_and_corrupted(cohort_dir, trained_runs, tmp_path, monkey
 )
 def test_evaluate_bad_corruptions(args, message, cohort_dir, trained_runs, tmp_path, monkeypatch, capsys):
     out = tmp_path / "eval.json"
-    code, _, err = run(monkeypatch, capsys, "evaluate", "--run", str(trained_runs["concat"]), "--data", str(cohort_dir),
-                       *args, "--out", str(out))
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "evaluate",
+        "--run",
+        str(trained_runs["concat"]),
+        "--data",
+        str(cohort_dir),
+        *args,
+        "--out",
+        str(out),
+    )
     assert code == 2 and message in " ".join(err.split()) and "Traceback" not in err
     assert not out.exists()
 
@@ -116,8 +178,17 @@ def test_evaluate_on_different_modalities_lists_the_differences(trained_runs, tm
     other = ds.select_modalities(["ehr", "vitals"])
     other = other.subset(other.mask.any(axis=1).nonzero()[0])
     folder = write_folder(other, tmp_path / "other")
-    code, _, err = run(monkeypatch, capsys, "evaluate", "--run", str(trained_runs["concat"]), "--data", str(folder),
-                       "--out", str(tmp_path / "e.json"))
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "evaluate",
+        "--run",
+        str(trained_runs["concat"]),
+        "--data",
+        str(folder),
+        "--out",
+        str(tmp_path / "e.json"),
+    )
     assert code == 2 and "missing modality 'notes'" in err and "Traceback" not in err
 
 
@@ -125,13 +196,18 @@ def test_evaluate_on_different_modalities_lists_the_differences(trained_runs, tm
     "args, message",
     [
         (["--models", "concat", "--runs", "x"], "either --models"),
-        (["--models", "concat", "--noise-kinds", "blur"], "unknown kind 'blur' (valid: gaussian, dropout, segment, flatline)"),
+        (
+            ["--models", "concat", "--noise-kinds", "blur"],
+            "unknown kind 'blur' (valid: gaussian, dropout, segment, flatline)",
+        ),
         (["--models", "concat", "--missing-rates", "0.5,1.2"], "1.2 is outside [0, 1]"),
         (["--models", "nope"], "unknown model 'nope'"),
     ],
 )
 def test_robustness_bad_options(args, message, cohort_dir, tmp_path, monkeypatch, capsys):
-    code, _, err = run(monkeypatch, capsys, "robustness", "--data", str(cohort_dir), *args, "--out", str(tmp_path / "r"))
+    code, _, err = run(
+        monkeypatch, capsys, "robustness", "--data", str(cohort_dir), *args, "--out", str(tmp_path / "r")
+    )
     assert code == 2 and message in " ".join(err.split())
 
 
@@ -145,18 +221,61 @@ def test_real_breast_cohort_train_evaluate_and_sweep(tmp_path, monkeypatch, caps
 
     data = shared_dataset("breast_tcga")
     run_dir = tmp_path / "run"
-    code, _, err = run(monkeypatch, capsys, "train", "--data", str(data), "--model", "concat", "--train-split", "train",
-                       "--set", "max_epochs=3", "--out", str(run_dir))
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "train",
+        "--data",
+        str(data),
+        "--model",
+        "concat",
+        "--train-split",
+        "train",
+        "--set",
+        "max_epochs=3",
+        "--out",
+        str(run_dir),
+    )
     assert code == 0, err
-    code, _, err = run(monkeypatch, capsys, "evaluate", "--run", str(run_dir), "--data", str(data), "--test-split", "test",
-                       "--drop", "mirna=0.5", "--out", str(tmp_path / "e.json"))
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "evaluate",
+        "--run",
+        str(run_dir),
+        "--data",
+        str(data),
+        "--test-split",
+        "test",
+        "--drop",
+        "mirna=0.5",
+        "--out",
+        str(tmp_path / "e.json"),
+    )
     assert code == 0, err
     assert "training/validation pool" not in err
     doc = json.loads((tmp_path / "e.json").read_text())
     assert doc["n_samples"] == 70 and doc["clean"]["auroc"]["mean"] > 0.8  # 4 subtypes; chance is 0.5
     out = tmp_path / "rob"
-    code, _, err = run(monkeypatch, capsys, "robustness", "--data", str(data), "--runs", str(run_dir), "--test-split", "test",
-                       "--missing-rates", "0.5", "--noise-kinds", "gaussian", "--draws", "1", "--out", str(out))
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "robustness",
+        "--data",
+        str(data),
+        "--runs",
+        str(run_dir),
+        "--test-split",
+        "test",
+        "--missing-rates",
+        "0.5",
+        "--noise-kinds",
+        "gaussian",
+        "--draws",
+        "1",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     rob = json.loads((out / "robustness.json").read_text())
     # the real test split has no protein: that pattern has no samples, mRNA+miRNA has all 70
@@ -166,11 +285,26 @@ def test_real_breast_cohort_train_evaluate_and_sweep(tmp_path, monkeypatch, caps
 
 def test_evaluate_a_run_that_uses_fewer_modalities_than_the_data(cohort_dir, tmp_path, monkeypatch, capsys):
     run_dir = tmp_path / "run"
-    code, _, err = run(monkeypatch, capsys, "train", "--data", str(cohort_dir), "--model", "concat", "--modalities", "ehr",
-                       "--set", "max_epochs=2", "--out", str(run_dir))
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "train",
+        "--data",
+        str(cohort_dir),
+        "--model",
+        "concat",
+        "--modalities",
+        "ehr",
+        "--set",
+        "max_epochs=2",
+        "--out",
+        str(run_dir),
+    )
     assert code == 0, err
     out = tmp_path / "e.json"
-    code, _, err = run(monkeypatch, capsys, "evaluate", "--run", str(run_dir), "--data", str(cohort_dir), "--out", str(out))
+    code, _, err = run(
+        monkeypatch, capsys, "evaluate", "--run", str(run_dir), "--data", str(cohort_dir), "--out", str(out)
+    )
     assert code == 0, err
     assert "they are ignored" in " ".join(err.split())
     from omnifuse.data.loaders import load_dataset

@@ -25,7 +25,17 @@ def test_extract_images_then_the_cache(tmp_path, models, monkeypatch, capsys):
     write_images(tmp_path / "img")
     truncate(tmp_path / "img" / "grey.png", tmp_path / "img" / "cut.png")
     out = tmp_path / "cxr.parquet"
-    args = ("extract", "--images", str(tmp_path / "img"), "--model", str(models[0]), "--batch-size", "3", "--out", str(out))
+    args = (
+        "extract",
+        "--images",
+        str(tmp_path / "img"),
+        "--model",
+        str(models[0]),
+        "--batch-size",
+        "3",
+        "--out",
+        str(out),
+    )
     code, stdout, err = run(monkeypatch, capsys, *args)
     assert code == 0, err
     assert "embedded 7 image(s)" in stdout and "7 computed, 0 from the cache, 1 failed" in stdout
@@ -55,8 +65,10 @@ def test_extract_texts_to_safetensors(tmp_path, models, monkeypatch, capsys):
         (["--out", "x.parquet"], "give exactly one of --images"),
         (["--text", "r.csv", "--out", "x.parquet"], "--text needs --column"),
         (["--images", "img", "--pooling", "cls", "--out", "x.parquet"], "apply to --text only"),
-        (["--images", "img", "--model", "someorg/unknown-model", "--out", "x.parquet"],
-         "model 'someorg/unknown-model' is not in the local Hugging Face cache and the hub is unreachable"),
+        (
+            ["--images", "img", "--model", "someorg/unknown-model", "--out", "x.parquet"],
+            "model 'someorg/unknown-model' is not in the local Hugging Face cache and the hub is unreachable",
+        ),
         (["--images", "img", "--out", "outdir"], "is a directory"),
         (["--images", "img", "--out", "x.npy"], "must end in"),
         (["--images", "nowhere", "--out", "x.parquet"], "no such file or directory"),
@@ -98,7 +110,9 @@ def test_images_and_reports_to_a_benchmark(tmp_path, models, monkeypatch, capsys
         base = (0.3 + 0.4 * y) * np.linspace(0, 1, 48)[None, :] + 0.05 * rng.standard_normal((40, 48))
         pixels = np.clip(base, 0, 1)
         if i % 3 == 0:  # DICOM, MONOCHROME1 for some
-            write_dicom(images / f"{sid}.dcm", (pixels * 4095).astype(np.uint16), "MONOCHROME1" if i % 2 else "MONOCHROME2")
+            write_dicom(
+                images / f"{sid}.dcm", (pixels * 4095).astype(np.uint16), "MONOCHROME1" if i % 2 else "MONOCHROME2"
+            )
         else:
             Image.fromarray((pixels * 255).astype(np.uint8), "L").resize((48 + i, 40)).save(images / f"{sid}.png")
         text = "" if i == 5 else f"{FINDINGS[2 * y + (i % 4 // 2)]} ."
@@ -114,13 +128,20 @@ def test_images_and_reports_to_a_benchmark(tmp_path, models, monkeypatch, capsys
     code, _, err = run(monkeypatch, capsys, "extract", "--text", str(reports), "--column", "findings",
                        "--model", str(models[1]), "--out", str(cohort / "report.parquet"))  # fmt: skip
     assert code == 0, err
-    (cohort / "labels.csv").write_text("sample_id,label\n" + "\n".join(f"p{i:02d},{y}" for i, y in enumerate(labels)) + "\n")
+    (cohort / "labels.csv").write_text(
+        "sample_id,label\n" + "\n".join(f"p{i:02d},{y}" for i, y in enumerate(labels)) + "\n"
+    )
     (cohort / "clin.csv").write_text("sample_id,age,bmi\n" + "\n".join(clin_rows) + "\n")
     (cohort / "modalities.yaml").write_text("modalities:\n  cxr: {kind: embedding}\n  report: {kind: embedding}\n")
 
     code, stdout, err = run(monkeypatch, capsys, "data", "inspect", str(cohort), "--json")
     summary = json.loads(stdout)
-    assert code == 0 and summary["modalities"]["cxr"] == {"kind": "embedding", "n_features": 16, "n_present": 40, "n_absent": 0}
+    assert code == 0 and summary["modalities"]["cxr"] == {
+        "kind": "embedding",
+        "n_features": 16,
+        "n_present": 40,
+        "n_absent": 0,
+    }
     assert summary["modalities"]["report"]["n_absent"] == 1  # the empty report
 
     out = tmp_path / "bench"

@@ -40,8 +40,13 @@ def test_inspect_reports_counts_and_places(dirty, monkeypatch, capsys):
     assert code == 0, err
     skipped = json.loads(out)["info"]["skipped_lines"]
     assert skipped["total"] == 30
-    assert skipped["kinds"] == {"empty name": 6, "unknown name": 6, "unparsable time": 6, "non-numeric value": 6,
-                                "wrong field count": 6}
+    assert skipped["kinds"] == {
+        "empty name": 6,
+        "unknown name": 6,
+        "unparsable time": 6,
+        "non-numeric value": 6,
+        "wrong field count": 6,
+    }
     assert skipped["first"] == [f"set-a/135000.txt:{n}" for n in range(10, 15)]
     assert err.count("warning:") == 1  # one summary line per load
     assert "30 unusable line(s) skipped" in err and "first at set-a/135000.txt:10, " in err
@@ -59,8 +64,21 @@ def test_strict_refuses_naming_the_first_place(dirty, tmp_path, monkeypatch, cap
 
 def test_train_on_the_dirty_folder(dirty, tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
-    code, stdout, err = run(monkeypatch, capsys, "train", "--data", str(dirty), "--model", "concat",
-                            "--set", "max_epochs=2", "--set", "embed_dim=8", "--out", str(out))
+    code, stdout, err = run(
+        monkeypatch,
+        capsys,
+        "train",
+        "--data",
+        str(dirty),
+        "--model",
+        "concat",
+        "--set",
+        "max_epochs=2",
+        "--set",
+        "embed_dim=8",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     assert "30 unusable line(s) skipped" in err
     summary = json.loads((out / "run.json").read_text())

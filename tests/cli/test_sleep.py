@@ -19,8 +19,11 @@ def nights(tmp_path_factory):
 
     from omnifuse.cli.app import main
 
-    mp.setattr(sys, "argv", ["omnifuse", "data", "simulate", "--kind", "sleep", "--recordings", "4", "--epochs", "60",
-                             "--out", str(out)])
+    mp.setattr(
+        sys,
+        "argv",
+        ["omnifuse", "data", "simulate", "--kind", "sleep", "--recordings", "4", "--epochs", "60", "--out", str(out)],
+    )
     try:
         main()
     except SystemExit as exc:
@@ -31,8 +34,21 @@ def nights(tmp_path_factory):
 
 def test_benchmark_the_four_sleep_models(nights, tmp_path, monkeypatch, capsys):
     out = tmp_path / "bench"
-    code, _, err = run(monkeypatch, capsys, "benchmark", "--data", str(nights), "--models", SLEEP_MODELS, "--folds", "2",
-                       "--set", "max_epochs=2", "--out", str(out))
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "benchmark",
+        "--data",
+        str(nights),
+        "--models",
+        SLEEP_MODELS,
+        "--folds",
+        "2",
+        "--set",
+        "max_epochs=2",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     results = json.loads((out / "results.json").read_text())
     assert set(results["methods"]) == set(SLEEP_MODELS.split(","))
@@ -43,13 +59,37 @@ def test_benchmark_the_four_sleep_models(nights, tmp_path, monkeypatch, capsys):
 
 def test_robustness_masks_eeg_and_eog(nights, tmp_path, monkeypatch, capsys):
     out = tmp_path / "rob"
-    code, _, err = run(monkeypatch, capsys, "robustness", "--data", str(nights), "--models", "medfusesleep,midlate-sleep",
-                       "--baseline", "midlate-sleep", "--folds", "2", "--missing-rates", "0.5", "--noise-kinds", "gaussian,flatline",
-                       "--draws", "1", "--set", "max_epochs=2", "--out", str(out))
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "robustness",
+        "--data",
+        str(nights),
+        "--models",
+        "medfusesleep,midlate-sleep",
+        "--baseline",
+        "midlate-sleep",
+        "--folds",
+        "2",
+        "--missing-rates",
+        "0.5",
+        "--noise-kinds",
+        "gaussian,flatline",
+        "--draws",
+        "1",
+        "--set",
+        "max_epochs=2",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     doc = json.loads((out / "robustness.json").read_text())
     m = doc["methods"]["medfusesleep"]
-    assert set(m["patterns"]) == {"eeg", "eog", "eeg+eog"}  # EEG masked, EOG masked, both (Whitlow et al. 2025 section 4.3)
+    assert set(m["patterns"]) == {
+        "eeg",
+        "eog",
+        "eeg+eog",
+    }  # EEG masked, EOG masked, both (Whitlow et al. 2025 section 4.3)
     assert set(m["noise"]["eeg"]) == {"gaussian", "flatline"}
     assert m["patterns"]["eog"]["kappa"]["mean"] is not None
     details = json.loads((out / "details.json").read_text())

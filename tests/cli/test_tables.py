@@ -32,10 +32,20 @@ def results() -> ResultsDocument:
         metrics = {m: metric(0.9 + k / 100 + j / 1000, 0.012 + k / 1000) for j, m in enumerate(BENCHMARK_COLUMNS)}
         metrics["ece"] = metric(0.05, float("nan"))  # a single fold: no interval
         methods[name] = {"kind": "fusion", "metrics": metrics, "train_seconds": 1234.5 + k, "n_params": 12_345_678 + k}
-    return ResultsDocument.model_validate({
-        "dataset": "/data/some/long/path/to/a/cohort", "task": "binary", "classes": ["no", "yes"], "n_samples": 100,
-        "modalities": ["a", "b"], "methods": methods, "repeats": [], "config": {}, "tests": [],
-        "protocol": {"type": "kfold", "folds": 5, "seeds": 3, "ci": "Student-t interval over folds"}})
+    return ResultsDocument.model_validate(
+        {
+            "dataset": "/data/some/long/path/to/a/cohort",
+            "task": "binary",
+            "classes": ["no", "yes"],
+            "n_samples": 100,
+            "modalities": ["a", "b"],
+            "methods": methods,
+            "repeats": [],
+            "config": {},
+            "tests": [],
+            "protocol": {"type": "kfold", "folds": 5, "seeds": 3, "ci": "Student-t interval over folds"},
+        }
+    )
 
 
 def numbers(doc: dict) -> list[str]:
@@ -70,8 +80,21 @@ def test_benchmark_through_the_cli_at_80_columns(width, tmp_path, monkeypatch, c
     ds, _ = default_cohort(2, seed=3, n_samples=90)
     data = write_folder(ds, tmp_path / "c")
     out = tmp_path / "bench"
-    code, stdout, err = run(monkeypatch, capsys, "benchmark", "--data", str(data), "--models", "concat,sk-logreg",
-                            "--folds", "2", "--set", "max_epochs=2", "--out", str(out))
+    code, stdout, err = run(
+        monkeypatch,
+        capsys,
+        "benchmark",
+        "--data",
+        str(data),
+        "--models",
+        "concat,sk-logreg",
+        "--folds",
+        "2",
+        "--set",
+        "max_epochs=2",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     assert "…" not in stdout
     for text in numbers(json.loads((out / "results.json").read_text())):
@@ -91,9 +114,22 @@ def test_robustness_table_at_80_columns(width, capsys):
                "patterns": {pattern: cell(0.61), "clinical_notes": cell(0.8)}, "missing": {}, "noise": {}}
         for name in ("omnifuse", "modality-dropout-with-a-long-name")
     }  # fmt: skip
-    print_robustness(RobustnessDocument.model_validate({
-        "dataset": "d", "task": "binary", "modalities": ["clinical_notes"], "draws": 1, "repeats": 1, "interval": "t",
-        "baseline": baseline, "levels": {"missing": [0.0], "noise": {}}, "pattern_counts": {}, "methods": methods}))
+    print_robustness(
+        RobustnessDocument.model_validate(
+            {
+                "dataset": "d",
+                "task": "binary",
+                "modalities": ["clinical_notes"],
+                "draws": 1,
+                "repeats": 1,
+                "interval": "t",
+                "baseline": baseline,
+                "levels": {"missing": [0.0], "noise": {}},
+                "pattern_counts": {},
+                "methods": methods,
+            }
+        )
+    )
     out = capsys.readouterr().out
     assert "…" not in out
     for text in ("0.912", "0.987", "-0.012", "(0.610)"):
@@ -105,7 +141,9 @@ def test_models_and_inspect_tables_at_80_columns(width, monkeypatch, capsys, tin
     assert code == 0 and "…" not in out and "sk-logreg" in out
     tiny = tiny.select_modalities(["clin", "omics"])
     summary = tiny.summary()
-    summary["modalities"]["a_modality_with_a_very_long_name_from_a_real_export_0123456789"] = summary["modalities"]["clin"]
+    summary["modalities"]["a_modality_with_a_very_long_name_from_a_real_export_0123456789"] = summary["modalities"][
+        "clin"
+    ]
     print_summary(summary, title="cohort")
     out = capsys.readouterr().out
     assert "…" not in out

@@ -12,8 +12,21 @@ from tests.conftest import shared_dataset
 from tests.cli.test_app import run
 
 REQUIRED = {
-    "early", "late", "concat", "sum", "product", "tensor", "lmf", "gmu", "se-gate", "attention",
-    "cross-attention", "medfuse-lstm", "hybrid", "sk-logreg", "sk-hgb",
+    "early",
+    "late",
+    "concat",
+    "sum",
+    "product",
+    "tensor",
+    "lmf",
+    "gmu",
+    "se-gate",
+    "attention",
+    "cross-attention",
+    "medfuse-lstm",
+    "hybrid",
+    "sk-logreg",
+    "sk-hgb",
 }
 
 
@@ -33,8 +46,21 @@ def test_models_lists_the_catalogue(monkeypatch, capsys):
 
 def test_train_writes_a_run(cohort_dir, tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
-    code, stdout, err = run(monkeypatch, capsys, "train", "--data", str(cohort_dir), "--model", "gmu",
-                            "--set", "max_epochs=3", "--set", "embed_dim=16", "--out", str(out))
+    code, stdout, err = run(
+        monkeypatch,
+        capsys,
+        "train",
+        "--data",
+        str(cohort_dir),
+        "--model",
+        "gmu",
+        "--set",
+        "max_epochs=3",
+        "--set",
+        "embed_dim=16",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     summary = json.loads((out / "run.json").read_text())
     assert summary["model"] == "gmu" and summary["config"]["max_epochs"] == 3
@@ -52,9 +78,18 @@ def test_train_writes_a_run(cohort_dir, tmp_path, monkeypatch, capsys):
         (["--model", "concat", "--set", "fusion.rank=3"], "fusion 'concat': unknown option 'rank'"),
         (["--model", "lmf", "--set", "lr=-1"], "'lr': Input should be greater than 0"),
         (["--model", "concat", "--set", "encoders.ehr.type=gru"], "unknown"),
-        (["--model", "lmf", "--set", "fusion.rank=abc"], "fusion 'lmf': option 'rank': Input should be a valid integer"),
-        (["--model", "concat", "--set", "encoders.tabular.dropout=abc"], "mlp encoder: option 'dropout': Input should be a valid number"),
-        (["--model", "sk-logreg", "--set", "model.C=abc"], "sk-logreg: option 'model.C': Input should be a valid number"),
+        (
+            ["--model", "lmf", "--set", "fusion.rank=abc"],
+            "fusion 'lmf': option 'rank': Input should be a valid integer",
+        ),
+        (
+            ["--model", "concat", "--set", "encoders.tabular.dropout=abc"],
+            "mlp encoder: option 'dropout': Input should be a valid number",
+        ),
+        (
+            ["--model", "sk-logreg", "--set", "model.C=abc"],
+            "sk-logreg: option 'model.C': Input should be a valid number",
+        ),
         (["--model", "sk-logreg", "--set", "embed_dim=8"], "unknown key 'embed_dim' (valid: accelerator, batch_size"),
         (["--model", "concat", "--set", "model.C=0.5"], "concat: unknown option 'model.C' (valid: combine_unimodal)"),
         (["--model", "late", "--set", "unimodal_heads=true"], "unknown key 'unimodal_heads' (valid: "),
@@ -70,7 +105,9 @@ def test_train_config_errors(cohort_dir, tmp_path, monkeypatch, capsys, args, me
 def test_train_output_checks_and_resume_guard(cohort_dir, tmp_path, monkeypatch, capsys):
     afile = tmp_path / "afile"
     afile.write_text("x")
-    code, _, err = run(monkeypatch, capsys, "train", "--data", str(cohort_dir), "--model", "concat", "--out", str(afile))
+    code, _, err = run(
+        monkeypatch, capsys, "train", "--data", str(cohort_dir), "--model", "concat", "--out", str(afile)
+    )
     assert code == 2 and "exists and is not a directory" in err
     out = tmp_path / "run"
     args = ["train", "--data", str(cohort_dir), "--set", "max_epochs=2", "--set", "embed_dim=8", "--out", str(out)]
@@ -84,8 +121,21 @@ def test_train_output_checks_and_resume_guard(cohort_dir, tmp_path, monkeypatch,
 
 def test_benchmark_kfold_results_json(cohort_dir, tmp_path, monkeypatch, capsys):
     out = tmp_path / "bench"
-    code, stdout, err = run(monkeypatch, capsys, "benchmark", "--data", str(cohort_dir), "--models",
-                            "concat,late,sk-logreg", "--folds", "3", "--set", "max_epochs=3", "--out", str(out))
+    code, stdout, err = run(
+        monkeypatch,
+        capsys,
+        "benchmark",
+        "--data",
+        str(cohort_dir),
+        "--models",
+        "concat,late,sk-logreg",
+        "--folds",
+        "3",
+        "--set",
+        "max_epochs=3",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     results = json.loads((out / "results.json").read_text())
     assert results["task"] == "binary" and results["protocol"]["type"] == "kfold"
@@ -93,7 +143,16 @@ def test_benchmark_kfold_results_json(cohort_dir, tmp_path, monkeypatch, capsys)
         method = results["methods"][name]
         auroc = method["metrics"]["auroc"]
         assert len(auroc["values"]) == 3 and auroc["ci_low"] <= auroc["mean"] <= auroc["ci_high"]
-        assert set(method["metrics"]) == {"auroc", "auprc", "accuracy", "balanced_accuracy", "macro_f1", "kappa", "brier", "ece"}
+        assert set(method["metrics"]) == {
+            "auroc",
+            "auprc",
+            "accuracy",
+            "balanced_accuracy",
+            "macro_f1",
+            "kappa",
+            "brier",
+            "ece",
+        }
         assert method["n_params"] > 0 and method["train_seconds"] >= 0
     pairs = {(t["a"], t["b"], t["metric"]) for t in results["tests"]}
     assert ("concat", "sk-logreg", "auroc") in pairs
@@ -103,9 +162,25 @@ def test_benchmark_kfold_results_json(cohort_dir, tmp_path, monkeypatch, capsys)
 def test_benchmark_with_test_split_on_breast_tcga(tmp_path, monkeypatch, capsys):
     data = shared_dataset("breast_tcga")
     out = tmp_path / "bench"
-    code, _, err = run(monkeypatch, capsys, "benchmark", "--data", str(data), "--models", "attention,sk-logreg",
-                       "--train-split", "train", "--test-split", "test", "--seeds", "2",
-                       "--set", "max_epochs=5", "--out", str(out))
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "benchmark",
+        "--data",
+        str(data),
+        "--models",
+        "attention,sk-logreg",
+        "--train-split",
+        "train",
+        "--test-split",
+        "test",
+        "--seeds",
+        "2",
+        "--set",
+        "max_epochs=5",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     results = json.loads((out / "results.json").read_text())
     assert results["task"] == "multiclass" and results["protocol"]["type"] == "holdout"
@@ -114,6 +189,19 @@ def test_benchmark_with_test_split_on_breast_tcga(tmp_path, monkeypatch, capsys)
 
 
 def test_benchmark_bad_split_name(cohort_dir, tmp_path, monkeypatch, capsys):
-    code, _, err = run(monkeypatch, capsys, "benchmark", "--data", str(shared_dataset("breast_tcga")), "--models",
-                       "concat", "--train-split", "train", "--test-split", "holdout", "--out", str(tmp_path / "b"))
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "benchmark",
+        "--data",
+        str(shared_dataset("breast_tcga")),
+        "--models",
+        "concat",
+        "--train-split",
+        "train",
+        "--test-split",
+        "holdout",
+        "--out",
+        str(tmp_path / "b"),
+    )
     assert code == 2 and "unknown split 'holdout'" in err

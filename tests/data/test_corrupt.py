@@ -47,8 +47,11 @@ def _signal_dataset(n: int = 50, steps: int = 40, channels: int = 3, seed: int =
     has_sig[::5] = False  # some samples without the signal
     sig[~has_sig] = np.nan
     return MultimodalDataset(
-        specs=[ModalitySpec("sig", "signal", ("c0", "c1", "c2"), (steps, channels)),
-               ModalitySpec("img", "image"), ModalitySpec("txt", "text")],
+        specs=[
+            ModalitySpec("sig", "signal", ("c0", "c1", "c2"), (steps, channels)),
+            ModalitySpec("img", "image"),
+            ModalitySpec("txt", "text"),
+        ],
         data={"sig": sig, "img": LazyFiles(np.array(["x.npy"] * n)), "txt": np.array(["note"] * n)},
         mask={"sig": has_sig, "img": np.ones(n, bool), "txt": np.ones(n, bool)},
         labels=Labels("binary", np.arange(n) % 2, ("0", "1")),
@@ -78,9 +81,16 @@ def _snapshot(ds: MultimodalDataset) -> dict:
 
 
 ALL_KINDS = [
-    DropModality("tab", 0.5), DropModality(None, 0.5), DropPattern(("tab", "ts")),
-    GaussianNoise("tab", 1.0), GaussianNoise("ts", 0.5), GaussianNoise(None, 0.2), FeatureDropout("emb", 0.3),
-    FeatureDropout("ts", 0.3), SegmentMask("ts", 0.3), SegmentMask("ts", 0.3, "flatline"),
+    DropModality("tab", 0.5),
+    DropModality(None, 0.5),
+    DropPattern(("tab", "ts")),
+    GaussianNoise("tab", 1.0),
+    GaussianNoise("ts", 0.5),
+    GaussianNoise(None, 0.2),
+    FeatureDropout("emb", 0.3),
+    FeatureDropout("ts", 0.3),
+    SegmentMask("ts", 0.3),
+    SegmentMask("ts", 0.3, "flatline"),
 ]
 
 
@@ -93,9 +103,14 @@ def test_nothing_modified_in_place_and_recorded(cohort, corruption):
     assert "corruptions" not in cohort.info
     assert out is not cohort and out.modalities == cohort.modalities
     assert parse_corruption(corruption.spec) == corruption  # the spec round-trips
-    changed = [m for m in cohort.modalities if not all(
-        np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
-        for a, b in zip(_arrays(cohort.data[m]), _arrays(out.data[m])))]
+    changed = [
+        m
+        for m in cohort.modalities
+        if not all(
+            np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+            for a, b in zip(_arrays(cohort.data[m]), _arrays(out.data[m]))
+        )
+    ]
     assert changed  # the corruption did something
 
 
@@ -136,7 +151,9 @@ def test_keep_one_never_empties_a_sample(mask, rate, named, seed):
     ds = MultimodalDataset(
         specs=[ModalitySpec(f"m{j}", "tabular", shape=(2,)) for j in range(m)],
         data={f"m{j}": np.where(mask[:, j, None], 1.0, np.nan).repeat(2, axis=1) for j in range(m)},
-        mask=mask, labels=Labels("binary", np.arange(n) % 2, ("0", "1")), sample_ids=[str(i) for i in range(n)],
+        mask=mask,
+        labels=Labels("binary", np.arange(n) % 2, ("0", "1")),
+        sample_ids=[str(i) for i in range(n)],
     )
     out = DropModality("m0" if named else None, rate)(ds, np.random.default_rng(seed))
     assert out.mask.any(axis=1).all()

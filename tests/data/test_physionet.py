@@ -36,17 +36,21 @@ def stay(rid: int, static: tuple[float, float, float, int, float], rows: list[st
 
 
 SET_A = {
-    132001: stay(132001, (54, 0, -1, 4, 80), [
-        "00:07,GCS,15",
-        "00:07,HR,73",       # line 9
-        "00:07,HR,77",       # same minute: mean 75
-        "00:07,Temp,35.1",
-        "00:37,HR,0",        # impossible: unobserved, so no step at 00:37
-        "01:30,pH,7.35",
-        "01:30,pH,735",      # impossible (7.35 without its point)
-        "02:00,Weight,79.5", # time-varying weight: a vital sign
-        "03:15,FiO2,50",     # percent -> 0.5
-    ]),  # fmt: skip
+    132001: stay(
+        132001,
+        (54, 0, -1, 4, 80),
+        [
+            "00:07,GCS,15",
+            "00:07,HR,73",  # line 9
+            "00:07,HR,77",  # same minute: mean 75
+            "00:07,Temp,35.1",
+            "00:37,HR,0",  # impossible: unobserved, so no step at 00:37
+            "01:30,pH,7.35",
+            "01:30,pH,735",  # impossible (7.35 without its point)
+            "02:00,Weight,79.5",  # time-varying weight: a vital sign
+            "03:15,FiO2,50",  # percent -> 0.5
+        ],
+    ),  # fmt: skip
     132002: stay(132002, (70, 1, 170.2, 2, -1), ["00:10,HR,90", "00:10,MechVent,1"]),  # no labs
     132003: stay(132003, (-1, -1, -1, -1, -1), ["01:00,Glucose,120", "25:45,Glucose,-5"]),  # labs only
 }
@@ -270,22 +274,38 @@ def test_malformed_rows(tmp_path: Path, row: str, kind: str, pattern: str) -> No
 def test_unusable_lines_are_counted_and_reported_once(tmp_path: Path) -> None:
     rows = ["06:32,,2.7", "01:00,HR,80", "01:00,Foo,3", "hello world", "7h,HR,3", "02:00,HR,x", "03:00,HR,81"]
     rows_a = ["00:30,,1", *(f"01:{m:02d},Bar,1" for m in range(6))]
-    root = make_dir(tmp_path / "pn", a={**SET_A, 132002: stay(132002, (70, 1, 170.2, 2, -1), rows_a)},
-                    b={140001: stay(140001, (60, 1, 180, 1, 95), rows)})
+    root = make_dir(
+        tmp_path / "pn",
+        a={**SET_A, 132002: stay(132002, (70, 1, 170.2, 2, -1), rows_a)},
+        b={140001: stay(140001, (60, 1, 180, 1, 95), rows)},
+    )
     with pytest.warns(DataWarning) as record:
         ds = load_physionet2012(root)
     messages = [str(w.message) for w in record]
     assert len(messages) == 1
     skipped = ds.info["skipped_lines"]
     assert skipped["total"] == 12
-    assert skipped["kinds"] == {"empty name": 2, "unknown name": 7, "unparsable time": 1, "non-numeric value": 1,
-                                "wrong field count": 1}
+    assert skipped["kinds"] == {
+        "empty name": 2,
+        "unknown name": 7,
+        "unparsable time": 1,
+        "non-numeric value": 1,
+        "wrong field count": 1,
+    }
     assert skipped["first"] == [f"set-a/132002.txt:{n}" for n in range(8, 13)]
     assert skipped["first_error"].endswith("set-a/132002.txt: line 8: bad parameter name ''")
     assert ds.info["unknown_parameters"] == {"Foo": 1, "Bar": 6}
     text = messages[0]
-    for part in ("12 unusable line(s)", "2 empty name", "7 unknown name", "1 unparsable time",
-                 "1 non-numeric value", "1 wrong field count", "'Bar' 6, 'Foo' 1", "set-a/132002.txt:8, "):
+    for part in (
+        "12 unusable line(s)",
+        "2 empty name",
+        "7 unknown name",
+        "1 unparsable time",
+        "1 non-numeric value",
+        "1 wrong field count",
+        "'Bar' 6, 'Foo' 1",
+        "set-a/132002.txt:8, ",
+    ):
         assert part in text
     assert list(ds.data["vitals"].lengths) == [3, 0, 0, 2]  # 140001 keeps 01:00 and 03:00
     with pytest.warns(DataWarning) as again:  # from the cache: the same single summary

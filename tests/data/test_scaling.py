@@ -38,8 +38,7 @@ def test_state_round_trip_and_width_check(tiny):
     again = Standardizer.from_dict(scaler.to_dict())
     for name in scaler.mean:
         np.testing.assert_array_equal(scaler.mean[name], again.mean[name])
-    narrow = tiny.replace(data={**tiny.data, "clin": tiny.data["clin"][:, :1]},
-                          specs={**tiny.specs})
+    narrow = tiny.replace(data={**tiny.data, "clin": tiny.data["clin"][:, :1]}, specs={**tiny.specs})
     with pytest.raises(DataError, match="'clin' has 1 features but the scaler was fitted on 2"):
         again.transform(narrow)
 

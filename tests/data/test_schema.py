@@ -51,8 +51,10 @@ def test_every_difference_in_one_message(tiny):
     ds = with_spec(tiny, ModalitySpec("clin", "omics", ("age", "bmi", "x"), (3,)), np.zeros((6, 3), np.float32))
     ds = ds.select_modalities(["clin", "vitals"]).replace(labels=Labels("multiclass", np.array([0, 1, 2] * 2), "abc"))
     message = error(tiny.schema, ds)
-    assert message == ("data does not match run 'runs/x' (run vs data): clin: kind tabular vs omics; "
-                       "clin: 1 unexpected feature (first: x); missing modality 'omics'; task binary vs multiclass")
+    assert message == (
+        "data does not match run 'runs/x' (run vs data): clin: kind tabular vs omics; "
+        "clin: 1 unexpected feature (first: x); missing modality 'omics'; task binary vs multiclass"
+    )
     relabelled = tiny.replace(labels=Labels("binary", tiny.y, ("no", "yes")))
     assert error(tiny.schema, relabelled).endswith("classes ['neg', 'pos'] vs ['no', 'yes']")
 
@@ -60,8 +62,9 @@ def test_every_difference_in_one_message(tiny):
 def test_sequences_may_have_other_lengths_but_not_other_units(tiny):
     series = tiny.data["vitals"]
     pad = np.full((6, 4, 2), np.nan, np.float32)
-    longer = IrregularSeries(np.concatenate([series.values, pad], 1),
-                             np.concatenate([series.times, pad[..., 0]], 1), series.lengths)
+    longer = IrregularSeries(
+        np.concatenate([series.values, pad], 1), np.concatenate([series.times, pad[..., 0]], 1), series.lengths
+    )
     ds = with_spec(tiny, ModalitySpec("vitals", "timeseries", ("HR", "Temp"), (7, 2), "hours"), longer)
     check_compatible(tiny.schema, ds, "run")
     ds = with_spec(tiny, ModalitySpec("vitals", "timeseries", ("HR", "Temp"), (3, 2), "seconds"))
@@ -70,8 +73,11 @@ def test_sequences_may_have_other_lengths_but_not_other_units(tiny):
 
 def test_unnamed_vectors_compare_shapes(tiny):
     ds = with_spec(tiny, ModalitySpec("omics", "embedding", (), (3,)))
-    schema = DatasetSchema([*ds.specs.values()][:1] + [ModalitySpec("omics", "embedding", (), (4,)),
-                                                        tiny.specs["vitals"]], "binary", ("neg", "pos"))
+    schema = DatasetSchema(
+        [*ds.specs.values()][:1] + [ModalitySpec("omics", "embedding", (), (4,)), tiny.specs["vitals"]],
+        "binary",
+        ("neg", "pos"),
+    )
     assert error(schema, ds).endswith("omics: shape (4,) vs (3,)")
 
 

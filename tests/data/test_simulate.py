@@ -65,7 +65,11 @@ def test_shapes_kinds_and_absent_rows_blank():
     assert ds.modalities == ("emb", "omx", "tab", "ts")
     assert ds.task == "multiclass" and ds.class_names == ("0", "1", "2")
     assert {m: ds.specs[m].kind for m in ds.modalities} == {
-        "tab": "tabular", "omx": "omics", "emb": "embedding", "ts": "timeseries"}
+        "tab": "tabular",
+        "omx": "omics",
+        "emb": "embedding",
+        "ts": "timeseries",
+    }
     assert ds.data["tab"].shape == (400, 12) and ds.data["tab"].dtype == np.float32
     assert ds.data["omx"].shape == (400, 40)
     ts = ds.data["ts"]
@@ -100,8 +104,7 @@ def test_never_a_sample_without_modality(seed, rate, n_mod):
 
 
 def test_realised_mcar_rate_matches_request():
-    mods = [SimModality("a", missing_rate=0.3), SimModality("b", missing_rate=0.1),
-            SimModality("c", missing_rate=0.0)]
+    mods = [SimModality("a", missing_rate=0.3), SimModality("b", missing_rate=0.1), SimModality("c", missing_rate=0.0)]
     ds, truth = make_lowquality(mods, n_samples=5000, seed=3)
     realised = 1 - ds.mask.mean(axis=0)
     assert realised == pytest.approx([0.3, 0.1, 0.0], abs=0.025)
@@ -140,8 +143,10 @@ def test_patterns_need_enough_samples():
 
 
 def test_informative_modality_beats_lazy_modality():
-    mods = [SimModality("strong", n_features=16, informativeness=0.9),
-            SimModality("lazy", n_features=16, informativeness=0.05)]
+    mods = [
+        SimModality("strong", n_features=16, informativeness=0.9),
+        SimModality("lazy", n_features=16, informativeness=0.05),
+    ]
     ds, truth = make_lowquality(mods, n_samples=1000, seed=11)
     acc = {m: _cv_accuracy(np.nan_to_num(ds.data[m]), ds.y) for m in ds.modalities}
     assert acc["strong"] > 0.85
@@ -151,8 +156,10 @@ def test_informative_modality_beats_lazy_modality():
 
 
 def test_overwhelming_noise_hides_signal_and_marks_lazy():
-    mods = [SimModality("clean", n_features=24, informativeness=0.7),
-            SimModality("buried", n_features=24, informativeness=0.7, noise="overwhelming")]
+    mods = [
+        SimModality("clean", n_features=24, informativeness=0.7),
+        SimModality("buried", n_features=24, informativeness=0.7, noise="overwhelming"),
+    ]
     ds, truth = make_lowquality(mods, n_samples=1000, seed=12)
     acc = {m: _cv_accuracy(ds.data[m], ds.y) for m in ds.modalities}
     assert acc["clean"] - acc["buried"] > 0.15
@@ -174,8 +181,9 @@ def test_synergy_pair_is_chance_alone_and_informative_jointly():
 
 
 def test_class_weights_splits_and_patients():
-    ds, _ = make_lowquality(3, n_samples=600, class_weights=(0.8, 0.2), test_fraction=0.25,
-                            samples_per_patient=3, seed=14)
+    ds, _ = make_lowquality(
+        3, n_samples=600, class_weights=(0.8, 0.2), test_fraction=0.25, samples_per_patient=3, seed=14
+    )
     assert np.bincount(ds.y).tolist() == [480, 120]
     assert len(np.unique(ds.groups)) == 200
     for g in np.unique(ds.groups):
@@ -210,8 +218,10 @@ def test_default_modalities_and_cohorts():
 def test_fast_enough():
     make_lowquality(5, n_samples=100)  # warm-up
     start = time.perf_counter()
-    mods = [SimModality(f"m{i}", kind, informativeness=0.5, missing_rate=0.2)
-            for i, kind in enumerate(["tabular", "omics", "embedding", "timeseries", "tabular"])]
+    mods = [
+        SimModality(f"m{i}", kind, informativeness=0.5, missing_rate=0.2)
+        for i, kind in enumerate(["tabular", "omics", "embedding", "timeseries", "tabular"])
+    ]
     make_lowquality(mods, n_samples=1000, patterns=True, synergy=[("m0", "m1")], seed=0)
     assert time.perf_counter() - start < 1.0
 
@@ -240,8 +250,13 @@ def test_config_errors_name_the_field(kwargs, field):
 
 @pytest.mark.parametrize(
     "kwargs, field",
-    [(dict(informativeness=1.5), "informativeness"), (dict(noise="pink"), "noise"),
-     (dict(kind="image"), "kind"), (dict(missing_rate=-0.1), "missing_rate"), (dict(mnar="x"), "mnar")],
+    [
+        (dict(informativeness=1.5), "informativeness"),
+        (dict(noise="pink"), "noise"),
+        (dict(kind="image"), "kind"),
+        (dict(missing_rate=-0.1), "missing_rate"),
+        (dict(mnar="x"), "mnar"),
+    ],
 )
 def test_modality_errors_name_the_field(kwargs, field):
     with pytest.raises(ConfigError, match=field):

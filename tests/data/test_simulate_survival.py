@@ -60,7 +60,8 @@ def test_risk_follows_the_class_signal_and_the_strength():
     assert np.all(flat_truth.risk == 0) and abs(harrell_c(flat.labels.time, flat.labels.event, truth.risk) - 0.5) < 0.05
     strong, strong_truth = make_lowquality(3, n_samples=600, task="survival", risk_strength=2.0, seed=5)
     assert harrell_c(strong.labels.time, strong.labels.event, strong_truth.risk) > harrell_c(
-        ds.labels.time, ds.labels.event, truth.risk)
+        ds.labels.time, ds.labels.event, truth.risk
+    )
 
 
 def test_informative_modality_predicts_risk_lazy_one_does_not():
@@ -76,8 +77,16 @@ def test_informative_modality_predicts_risk_lazy_one_does_not():
 
 @pytest.mark.parametrize("shape, ratio", [(1.0, 4.819), (2.0, 2.195)])
 def test_weibull_times_without_censoring_or_risk(shape, ratio):
-    ds, truth = make_lowquality(2, n_samples=4000, task="survival", weibull_shape=shape, censored_share=0.0,
-                                risk_strength=0.0, median_time=500.0, seed=1)
+    ds, truth = make_lowquality(
+        2,
+        n_samples=4000,
+        task="survival",
+        weibull_shape=shape,
+        censored_share=0.0,
+        risk_strength=0.0,
+        median_time=500.0,
+        seed=1,
+    )
     assert ds.labels.event.all() and truth.survival["censoring_max"] == float("inf")
     t = ds.labels.time
     assert np.median(t) == pytest.approx(500.0, rel=0.06)
@@ -88,8 +97,15 @@ def test_weibull_times_without_censoring_or_risk(shape, ratio):
 
 @pytest.mark.parametrize("n_mod", [1, 2, 5, 7])
 def test_every_option_still_works_with_survival(n_mod):
-    kwargs = dict(task="survival", n_samples=400, seed=n_mod, censored_share=0.5, samples_per_patient=2,
-                  test_fraction=0.25, patterns=n_mod > 1 and 2**n_mod - 1 <= 200)
+    kwargs = dict(
+        task="survival",
+        n_samples=400,
+        seed=n_mod,
+        censored_share=0.5,
+        samples_per_patient=2,
+        test_fraction=0.25,
+        patterns=n_mod > 1 and 2**n_mod - 1 <= 200,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ds, truth = make_lowquality(n_mod, **kwargs)

@@ -15,18 +15,26 @@ def cohort(groups: list[int], labels: list[int]) -> MultimodalDataset:
         [ModalitySpec("x", "tabular", ("f",), (1,))],
         {"x": np.zeros((n, 1), np.float32)},
         np.ones((n, 1), bool),
-        Labels("binary" if n_classes == 2 else "multiclass", np.array(labels), tuple(f"c{k}" for k in range(max(2, n_classes)))),
+        Labels(
+            "binary" if n_classes == 2 else "multiclass",
+            np.array(labels),
+            tuple(f"c{k}" for k in range(max(2, n_classes))),
+        ),
         [f"s{i}" for i in range(n)],
         groups=[f"g{g}" for g in groups],
     )
 
 
-cohorts = st.integers(min_value=12, max_value=80).flatmap(
-    lambda n: st.tuples(
-        st.lists(st.integers(0, n // 2), min_size=n, max_size=n),
-        st.lists(st.integers(0, 2), min_size=n, max_size=n),
+cohorts = (
+    st.integers(min_value=12, max_value=80)
+    .flatmap(
+        lambda n: st.tuples(
+            st.lists(st.integers(0, n // 2), min_size=n, max_size=n),
+            st.lists(st.integers(0, 2), min_size=n, max_size=n),
+        )
     )
-).filter(lambda gl: len(set(gl[0])) >= 5 and len(set(gl[1])) >= 2 and max(gl[1]) >= 1)
+    .filter(lambda gl: len(set(gl[0])) >= 5 and len(set(gl[1])) >= 2 and max(gl[1]) >= 1)
+)
 
 
 @settings(max_examples=40, deadline=None)

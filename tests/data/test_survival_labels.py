@@ -129,19 +129,63 @@ def test_folder_survival_with_declared_columns_and_extra_columns(tmp_path):
 @pytest.mark.parametrize(
     "labels, yaml, message",
     [
-        ("sample_id,time,event\na,10,1\nb,-3,0\n", None, r"labels.csv: row 3 \(sample 'b'\), column 'time': negative time -3$"),
-        ("sample_id,time,event\na,10,1\nb,,0\n", None, r"labels.csv: row 3 \(sample 'b'\) has no time in column 'time'$"),
-        ("sample_id,time,event\na,10,1\nb,soon,0\n", None, r"labels.csv: row 3 \(sample 'b'\), column 'time': time 'soon' is not a number$"),
-        ("sample_id,time,event\na,10,1\nb,4,\n", None, r"labels.csv: row 3 \(sample 'b'\) has no event in column 'event'$"),
-        ("sample_id,time,event\na,10,1\nb,4,2\n", None, r"labels.csv: row 3 \(sample 'b'\), column 'event': event '2' must be 1 \(observed\) or 0 \(censored\)$"),
+        (
+            "sample_id,time,event\na,10,1\nb,-3,0\n",
+            None,
+            r"labels.csv: row 3 \(sample 'b'\), column 'time': negative time -3$",
+        ),
+        (
+            "sample_id,time,event\na,10,1\nb,,0\n",
+            None,
+            r"labels.csv: row 3 \(sample 'b'\) has no time in column 'time'$",
+        ),
+        (
+            "sample_id,time,event\na,10,1\nb,soon,0\n",
+            None,
+            r"labels.csv: row 3 \(sample 'b'\), column 'time': time 'soon' is not a number$",
+        ),
+        (
+            "sample_id,time,event\na,10,1\nb,4,\n",
+            None,
+            r"labels.csv: row 3 \(sample 'b'\) has no event in column 'event'$",
+        ),
+        (
+            "sample_id,time,event\na,10,1\nb,4,2\n",
+            None,
+            r"labels.csv: row 3 \(sample 'b'\), column 'event': event '2' must be 1 \(observed\) or 0 \(censored\)$",
+        ),
         ("sample_id,time,event\na,10,1\nb,4,yes\n", None, r"row 3 \(sample 'b'\), column 'event': event 'yes' must be"),
-        ("sample_id,time,event\na,10,0\nb,4,0\n", None, r"labels.csv: no observed event in column 'event' \(all 2 samples are censored\)"),
-        ("sample_id,time,status\na,10,1\nb,4,0\n", None, r"labels.csv: no column 'event' \(the survival event\); name the column holding it with 'event:'"),
-        ("sample_id,time,event\na,10,1\nb,4,0\n", "task: survival\n", r"modalities.yaml: field 'time_unit'.*needs the unit of the times"),
-        ("sample_id,time,event\na,10,1\nb,4,0\n", "time_unit: days\n", r"modalities.yaml: field 'time_unit'.*only applies to 'task: survival'"),
-        ("sample_id,time,event\na,10,1\nb,4,0\n", "task: survival\ntime_unit: days\nlabel: event\n", r"field 'task'.*not a 'label' column"),
+        (
+            "sample_id,time,event\na,10,0\nb,4,0\n",
+            None,
+            r"labels.csv: no observed event in column 'event' \(all 2 samples are censored\)",
+        ),
+        (
+            "sample_id,time,status\na,10,1\nb,4,0\n",
+            None,
+            r"labels.csv: no column 'event' \(the survival event\); name the column holding it with 'event:'",
+        ),
+        (
+            "sample_id,time,event\na,10,1\nb,4,0\n",
+            "task: survival\n",
+            r"modalities.yaml: field 'time_unit'.*needs the unit of the times",
+        ),
+        (
+            "sample_id,time,event\na,10,1\nb,4,0\n",
+            "time_unit: days\n",
+            r"modalities.yaml: field 'time_unit'.*only applies to 'task: survival'",
+        ),
+        (
+            "sample_id,time,event\na,10,1\nb,4,0\n",
+            "task: survival\ntime_unit: days\nlabel: event\n",
+            r"field 'task'.*not a 'label' column",
+        ),
         ("sample_id,time,event\na,10,1\nb,4,0\n", "task: cox\n", r"field 'task'.*unknown task 'cox' \(valid: survival"),
-        ("sample_id,time,event\na,10,1\nb,4,0\n", "", r"cannot tell the label column among \['time', 'event'\].*declare 'task: survival'"),
+        (
+            "sample_id,time,event\na,10,1\nb,4,0\n",
+            "",
+            r"cannot tell the label column among \['time', 'event'\].*declare 'task: survival'",
+        ),
     ],
 )
 def test_folder_survival_errors_name_file_and_row(tmp_path, labels, yaml, message):

@@ -51,8 +51,12 @@ def test_shape_and_finite(encoder: Encoder) -> None:
 def test_batches_without_any_step(encoder: Encoder) -> None:
     encoder.eval()
     assert torch.isfinite(encoder(make_series((0, 0)))).all()
-    empty = SeriesBatch(torch.zeros(2, 0, C), torch.zeros(2, 0, C, dtype=torch.bool), torch.zeros(2, 0),
-                        torch.zeros(2, 0, dtype=torch.bool))
+    empty = SeriesBatch(
+        torch.zeros(2, 0, C),
+        torch.zeros(2, 0, C, dtype=torch.bool),
+        torch.zeros(2, 0),
+        torch.zeros(2, 0, dtype=torch.bool),
+    )
     assert encoder(empty).shape == (2, 16)
 
 
@@ -109,10 +113,12 @@ def test_delta_hand_computed() -> None:
     observed[0, [0, 2], 0] = True
     observed[0, 3, 1] = True
     observed[1, 0, 1] = True
-    expected = torch.tensor([
-        [[0.0, 0.0], [1.0, 1.0], [2.5, 2.5], [1.5, 4.0], [0.0, 0.0]],
-        [[0.0, 0.0], [2.0, 2.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]],
-    ])
+    expected = torch.tensor(
+        [
+            [[0.0, 0.0], [1.0, 1.0], [2.5, 2.5], [1.5, 4.0], [0.0, 0.0]],
+            [[0.0, 0.0], [2.0, 2.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]],
+        ]
+    )
     assert torch.allclose(time_since_observed(times, observed, step_mask), expected)
 
 

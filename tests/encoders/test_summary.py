@@ -26,16 +26,21 @@ def hand_series() -> SeriesBatch:
 
     Unobserved and padding entries hold junk (99, NaN) that must not count.
     """
-    values = torch.tensor([
-        [[1.0, 99.0, NAN], [99.0, 0.5, 99.0], [3.0, 1.5, NAN], [2.0, 99.0, 99.0]],
-        [[-1.0, 2.0, 4.0], [99.0, 99.0, 99.0], [0.0, 99.0, 6.0], [50.0, 50.0, 50.0]],
-        [[7.0, 7.0, 7.0], [7.0, 7.0, 7.0], [7.0, 7.0, 7.0], [7.0, 7.0, 7.0]],
-    ])
-    observed = torch.tensor([
-        [[1, 0, 0], [0, 1, 0], [1, 1, 0], [1, 0, 0]],
-        [[1, 1, 1], [0, 0, 0], [1, 0, 1], [1, 1, 1]],
-        [[1, 1, 1], [1, 1, 1], [1, 1, 1], [1, 1, 1]],
-    ], dtype=torch.bool)
+    values = torch.tensor(
+        [
+            [[1.0, 99.0, NAN], [99.0, 0.5, 99.0], [3.0, 1.5, NAN], [2.0, 99.0, 99.0]],
+            [[-1.0, 2.0, 4.0], [99.0, 99.0, 99.0], [0.0, 99.0, 6.0], [50.0, 50.0, 50.0]],
+            [[7.0, 7.0, 7.0], [7.0, 7.0, 7.0], [7.0, 7.0, 7.0], [7.0, 7.0, 7.0]],
+        ]
+    )
+    observed = torch.tensor(
+        [
+            [[1, 0, 0], [0, 1, 0], [1, 1, 0], [1, 0, 0]],
+            [[1, 1, 1], [0, 0, 0], [1, 0, 1], [1, 1, 1]],
+            [[1, 1, 1], [1, 1, 1], [1, 1, 1], [1, 1, 1]],
+        ],
+        dtype=torch.bool,
+    )
     times = torch.tensor([[0.0, 0.5, 2.0, 6.0], [1.0, 3.0, 4.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
     step_mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0], [0, 0, 0, 0]], dtype=torch.bool)
     return SeriesBatch(values, observed, times, step_mask)
@@ -77,8 +82,12 @@ def test_never_observed_channel_and_empty_row_are_zero() -> None:
     assert torch.equal(stats[0, :, 2], torch.zeros(len(STATS)))  # MAP never observed in row 0
     assert torch.equal(stats[2], torch.zeros(len(STATS), 3))  # no real step at all
     assert stats[1, STATS.index("observed")].tolist() == pytest.approx([2 / 3, 1 / 3, 2 / 3])  # padding not counted
-    empty = SeriesBatch(torch.zeros(2, 0, 3), torch.zeros(2, 0, 3, dtype=torch.bool), torch.zeros(2, 0),
-                        torch.zeros(2, 0, dtype=torch.bool))
+    empty = SeriesBatch(
+        torch.zeros(2, 0, 3),
+        torch.zeros(2, 0, 3, dtype=torch.bool),
+        torch.zeros(2, 0),
+        torch.zeros(2, 0, dtype=torch.bool),
+    )
     assert torch.equal(series_statistics(empty), torch.zeros(2, len(STATS) * 3))
 
 
@@ -118,8 +127,17 @@ def test_unobserved_values_do_not_change_the_embedding() -> None:
 
 def test_factory_registration_and_options() -> None:
     assert ENCODER_TYPES["summary"] is SummaryEncoder and "summary" in KIND_TYPES["timeseries"]
-    enc = build_encoder(VITALS, 16, {"type": "summary", "hidden": [32, 16], "stats": ["mean", "last"],
-                                     "sequence": "grud", "sequence_options": {"hidden": 8, "hidden_decay": False}})
+    enc = build_encoder(
+        VITALS,
+        16,
+        {
+            "type": "summary",
+            "hidden": [32, 16],
+            "stats": ["mean", "last"],
+            "sequence": "grud",
+            "sequence_options": {"hidden": 8, "hidden_decay": False},
+        },
+    )
     assert isinstance(enc, SummaryEncoder) and enc.output_dim == 16 and enc.stats == ("mean", "last")
     assert enc.mlp.input_dim == 6 and enc.sequence is not None and enc.sequence.hidden == 8
     assert set(SummaryEncoder.search_space) <= set(encoder_options("summary"))
@@ -162,8 +180,9 @@ def cohort():
 SMALL = {"max_epochs": 2, "embed_dim": 8, "head_hidden": 8, "batch_size": 64}
 
 
-@pytest.mark.parametrize(("model", "sequence"), [("concat", "none"), ("attention", "grud"), ("omnifuse", "none"),
-                                                 ("omnifuse", "lstm")])
+@pytest.mark.parametrize(
+    ("model", "sequence"), [("concat", "none"), ("attention", "grud"), ("omnifuse", "none"), ("omnifuse", "lstm")]
+)
 def test_trains_inside_fusions_and_omnifuse(cohort, model: str, sequence: str) -> None:
     from omnifuse.data.splits import train_val_test_indices
     from omnifuse.training.fit import SplitContext, fit
@@ -184,10 +203,25 @@ def test_cli_train_with_the_summary_encoder(cohort, tmp_path, monkeypatch, capsy
 
     folder = write_folder(cohort, tmp_path / "cohort")
     out = tmp_path / "run"
-    code, _, err = run(monkeypatch, capsys, "train", "--data", str(folder), "--model", "concat",
-                       "--set", "max_epochs=2", "--set", "embed_dim=8",
-                       "--set", "encoders.timeseries.type=summary", "--set", "encoders.timeseries.hidden=[16]",
-                       "--out", str(out))
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "train",
+        "--data",
+        str(folder),
+        "--model",
+        "concat",
+        "--set",
+        "max_epochs=2",
+        "--set",
+        "embed_dim=8",
+        "--set",
+        "encoders.timeseries.type=summary",
+        "--set",
+        "encoders.timeseries.hidden=[16]",
+        "--out",
+        str(out),
+    )
     assert code == 0, err
     summary = json.loads((out / "run.json").read_text())
     assert summary["config"]["encoders"]["timeseries"]["type"] == "summary"

@@ -19,8 +19,14 @@ def _rows(b: int = 6, f: int = 5, seed: int = 0) -> tuple[torch.Tensor, torch.Te
 
 @pytest.mark.parametrize(
     "enc",
-    [MLPEncoder(5, 16), MLPEncoder(5, 8, hidden=(32, 16), dropout=0.0), MLPEncoder(5, 3, hidden=()),
-     DenoisingAEEncoder(5, 12, hidden=20), IdentityEncoder(5), IdentityEncoder(5, layer_norm=True)],
+    [
+        MLPEncoder(5, 16),
+        MLPEncoder(5, 8, hidden=(32, 16), dropout=0.0),
+        MLPEncoder(5, 3, hidden=()),
+        DenoisingAEEncoder(5, 12, hidden=20),
+        IdentityEncoder(5),
+        IdentityEncoder(5, layer_norm=True),
+    ],
 )
 def test_shapes_and_finite_with_absent_rows(enc: Encoder) -> None:
     x, _ = _rows()
@@ -108,7 +114,9 @@ def test_dae_loss_decreases_when_trained() -> None:
     assert evaluate() < 0.5 * before
 
 
-@pytest.mark.parametrize("enc", [MLPEncoder(5, 4), DenoisingAEEncoder(5, 4, hidden=8), IdentityEncoder(5, layer_norm=True)])
+@pytest.mark.parametrize(
+    "enc", [MLPEncoder(5, 4), DenoisingAEEncoder(5, 4, hidden=8), IdentityEncoder(5, layer_norm=True)]
+)
 def test_gradients_flow(enc: Encoder) -> None:
     x, present = _rows()
     loss = enc(x).pow(2).mean()

@@ -33,8 +33,14 @@ def study() -> Study:
     options = SweepOptions(missing_rates=(0.0, 0.5), noise_levels={"gaussian": (1.0,)}, draws=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return run_study(ds, ["concat", "sk-logreg"], folds=2, config={"max_epochs": 1}, options=options,
-                         extra={"truth": {"lazy_combination": list(truth.lazy_combination)}})
+        return run_study(
+            ds,
+            ["concat", "sk-logreg"],
+            folds=2,
+            config={"max_epochs": 1},
+            options=options,
+            extra={"truth": {"lazy_combination": list(truth.lazy_combination)}},
+        )
 
 
 @pytest.fixture
@@ -55,8 +61,11 @@ def test_documents_are_typed_and_undefined_values_are_none(study: Study):
     results, robustness, details = study.results, study.robustness, study.details
     assert isinstance(results, ResultsDocument) and isinstance(robustness, RobustnessDocument)
     assert isinstance(details, DetailsDocument)
-    assert results.protocol.type == "kfold" and results.protocol.folds == 2 and results.repeats == [
-        "seed 0 fold 0", "seed 0 fold 1"]
+    assert (
+        results.protocol.type == "kfold"
+        and results.protocol.folds == 2
+        and results.repeats == ["seed 0 fold 0", "seed 0 fold 1"]
+    )
     assert {(t.a, t.b) for t in results.tests} == {("concat", "sk-logreg")}
     assert robustness.protocol == results.protocol and robustness.baseline == "concat"
     assert robustness.methods["sk-logreg"].effective_robustness.baseline == "concat"
@@ -73,14 +82,20 @@ def test_trained_runs_document_has_no_effective_robustness_without_its_baseline(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fitted = {"sk-logreg": fit("sk-logreg", SplitContext(ds, np.arange(60), np.arange(60, 80)), {})}
-        swept = sweep_fitted(ds, fitted, np.arange(80, 120), SweepOptions(
-            missing_rates=(0.0, 0.5), noise_levels={}, patterns=False, draws=1, n_boot=20))
+        swept = sweep_fitted(
+            ds,
+            fitted,
+            np.arange(80, 120),
+            SweepOptions(missing_rates=(0.0, 0.5), noise_levels={}, patterns=False, draws=1, n_boot=20),
+        )
     assert swept.results is None and swept.robustness.baseline is None
     assert swept.robustness.methods["sk-logreg"].effective_robustness is None
     assert swept.robustness.protocol.type == "trained runs" and swept.robustness.protocol.n_test == 40
     swept.write(tmp_path, report=False)
     assert not (tmp_path / "results.json").exists()
-    assert json.loads((tmp_path / "robustness.json").read_text())["methods"]["sk-logreg"]["effective_robustness"] is None
+    assert (
+        json.loads((tmp_path / "robustness.json").read_text())["methods"]["sk-logreg"]["effective_robustness"] is None
+    )
     assert read_robustness(tmp_path / "robustness.json") == swept.robustness
 
 
@@ -98,20 +113,37 @@ def _message(reader, path: Path) -> str:
     return message
 
 
-@pytest.mark.parametrize(("name", "change", "expected"), [
-    ("results.json", lambda d: d.pop("n_samples"), "field 'n_samples': Field required"),
-    ("results.json", lambda d: d.update(n_samples="many"), "field 'n_samples': Input should be a valid integer"),
-    ("results.json", lambda d: d["methods"]["concat"]["metrics"]["auroc"].update(mean="high"),
-     "field 'methods.concat.metrics.auroc.mean': Input should be a valid number"),
-    ("results.json", lambda d: d.update(methodz={}), "field 'methodz': Extra inputs are not permitted"),
-    ("results.json", lambda d: d["protocol"].update(type="bootstrap"), "field 'protocol': Input tag 'bootstrap'"),
-    ("robustness.json", lambda d: d["methods"]["concat"].pop("clean"), "field 'methods.concat.clean': Field required"),
-    ("robustness.json", lambda d: d["levels"].update(missing="0.5"), "field 'levels.missing': Input should be a valid list"),
-    ("details.json", lambda d: d.pop("title"), "field 'title': Field required"),
-    ("details.json", lambda d: d["methods"]["concat"]["calibration"].update(count=[1.5]),
-     "field 'methods.concat.calibration.count.0': Input should be a valid integer"),
-    ("details.json", lambda d: d.update(task="regression"), "field 'task': Input should be 'binary', 'multiclass'"),
-])
+@pytest.mark.parametrize(
+    ("name", "change", "expected"),
+    [
+        ("results.json", lambda d: d.pop("n_samples"), "field 'n_samples': Field required"),
+        ("results.json", lambda d: d.update(n_samples="many"), "field 'n_samples': Input should be a valid integer"),
+        (
+            "results.json",
+            lambda d: d["methods"]["concat"]["metrics"]["auroc"].update(mean="high"),
+            "field 'methods.concat.metrics.auroc.mean': Input should be a valid number",
+        ),
+        ("results.json", lambda d: d.update(methodz={}), "field 'methodz': Extra inputs are not permitted"),
+        ("results.json", lambda d: d["protocol"].update(type="bootstrap"), "field 'protocol': Input tag 'bootstrap'"),
+        (
+            "robustness.json",
+            lambda d: d["methods"]["concat"].pop("clean"),
+            "field 'methods.concat.clean': Field required",
+        ),
+        (
+            "robustness.json",
+            lambda d: d["levels"].update(missing="0.5"),
+            "field 'levels.missing': Input should be a valid list",
+        ),
+        ("details.json", lambda d: d.pop("title"), "field 'title': Field required"),
+        (
+            "details.json",
+            lambda d: d["methods"]["concat"]["calibration"].update(count=[1.5]),
+            "field 'methods.concat.calibration.count.0': Input should be a valid integer",
+        ),
+        ("details.json", lambda d: d.update(task="regression"), "field 'task': Input should be 'binary', 'multiclass'"),
+    ],
+)
 def test_a_missing_or_mistyped_field_is_one_line_naming_file_and_field(written: Path, name, change, expected):
     path = written / name
     _edit(path, change)
@@ -123,7 +155,8 @@ def test_schema_versions_other_than_this_one_are_refused(written: Path, name):
     path = written / name
     _edit(path, lambda d: d.update(schema_version=2))
     assert _message(READERS[name], path).endswith(
-        "field 'schema_version': 2 is newer than this omnifuse reads (1); upgrade omnifuse")
+        "field 'schema_version': 2 is newer than this omnifuse reads (1); upgrade omnifuse"
+    )
     _edit(path, lambda d: d.update(schema_version=0))
     assert "field 'schema_version': 0 is older than this omnifuse reads (1)" in _message(READERS[name], path)
     _edit(path, lambda d: d.update(schema_version="1"))

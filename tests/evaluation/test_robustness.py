@@ -29,11 +29,24 @@ def _curve(values):
 
 
 def test_relative_and_effective_robustness_by_hand():
-    flat = {"missing": {"a": {"0.0": {"auroc": {"mean": 0.9}}, "0.5": {"auroc": {"mean": 0.9}}, "1.0": {"auroc": {"mean": 0.9}}}}}
-    drop = {"missing": {"a": {"0.0": {"auroc": {"mean": 1.0}}, "0.5": {"auroc": {"mean": 0.8}}, "1.0": {"auroc": {"mean": 0.6}}}}}
+    flat = {
+        "missing": {
+            "a": {"0.0": {"auroc": {"mean": 0.9}}, "0.5": {"auroc": {"mean": 0.9}}, "1.0": {"auroc": {"mean": 0.9}}}
+        }
+    }
+    drop = {
+        "missing": {
+            "a": {"0.0": {"auroc": {"mean": 1.0}}, "0.5": {"auroc": {"mean": 0.8}}, "1.0": {"auroc": {"mean": 0.6}}}
+        }
+    }
     for doc in (flat, drop):
         for level in doc["missing"]["a"].values():
-            level.update({m: {"mean": 0.5} for m in ("auprc", "accuracy", "balanced_accuracy", "macro_f1", "kappa", "brier", "ece")})
+            level.update(
+                {
+                    m: {"mean": 0.5}
+                    for m in ("auprc", "accuracy", "balanced_accuracy", "macro_f1", "kappa", "brier", "ece")
+                }
+            )
     assert relative_robustness(flat)["missing"]["a"]["auroc"] == pytest.approx(0.9)
     assert relative_robustness(drop)["missing"]["a"]["auroc"] == pytest.approx(0.8)  # trapezoid mean
     er = effective_robustness(flat, drop)
@@ -44,8 +57,14 @@ def test_relative_and_effective_robustness_by_hand():
 
 def test_sweep_document_schema_and_monotone_degradation(cohort, trained):
     models, test = trained
-    sweep = RobustnessSweep(cohort, plan_conditions(cohort, noise_levels={"gaussian": (1.0, 4.0)}), draws=2, seed=0,
-                            bootstrap=True, n_boot=50)
+    sweep = RobustnessSweep(
+        cohort,
+        plan_conditions(cohort, noise_levels={"gaussian": (1.0, 4.0)}),
+        draws=2,
+        seed=0,
+        bootstrap=True,
+        n_boot=50,
+    )
     sweep.evaluate(models, test)
     doc = sweep.document(baseline="concat")
     assert doc.baseline == "concat" and doc.levels.missing[0] == 0.0
@@ -60,7 +79,15 @@ def test_sweep_document_schema_and_monotone_degradation(cohort, trained):
         # "notes" is the simulator's uninformative modality: alone it is far below the clean score
         assert m.patterns["notes"]["auroc"].mean < clean - 0.1
         assert m.noise["ehr"]["gaussian"]["4.0"]["auroc"].mean < clean
-        assert set(m.patterns) == {"ehr", "notes", "vitals", "ehr+notes", "ehr+vitals", "notes+vitals", "ehr+notes+vitals"}
+        assert set(m.patterns) == {
+            "ehr",
+            "notes",
+            "vitals",
+            "ehr+notes",
+            "ehr+vitals",
+            "notes+vitals",
+            "ehr+notes+vitals",
+        }
         assert m.relative_robustness.overall["auroc"] < clean
     assert doc.methods["concat"].effective_robustness.overall["auroc"] == pytest.approx(0.0)
     assert doc.pattern_counts["ehr+notes+vitals"] == len(test)

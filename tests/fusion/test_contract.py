@@ -14,15 +14,31 @@ MODALITY_COUNTS = (1, 2, 3, 5)
 # Operators whose weights come from a softmax over present modalities (sum to 1).
 SOFTMAX_WEIGHTS = {"gmu", "attention"}
 EXPECTED_NAMES = {
-    "concat", "sum", "product", "tensor", "lmf", "gmu", "se-gate", "attention",
-    "cross-attention", "medfuse-lstm",
+    "concat",
+    "sum",
+    "product",
+    "tensor",
+    "lmf",
+    "gmu",
+    "se-gate",
+    "attention",
+    "cross-attention",
+    "medfuse-lstm",
 }
 
 #: Constructor options of each operator's contract case (its defaults unless given). Every
 #: registered operator needs an entry (tests/test_completeness.py checks it).
 OPTIONS: dict[str, dict[str, Any]] = {
-    "concat": {}, "sum": {}, "product": {}, "tensor": {}, "lmf": {}, "gmu": {}, "se-gate": {},
-    "attention": {}, "cross-attention": {}, "medfuse-lstm": {},
+    "concat": {},
+    "sum": {},
+    "product": {},
+    "tensor": {},
+    "lmf": {},
+    "gmu": {},
+    "se-gate": {},
+    "attention": {},
+    "cross-attention": {},
+    "medfuse-lstm": {},
 }
 
 CASES = [(name, m) for name in FUSIONS.names() for m in MODALITY_COUNTS]

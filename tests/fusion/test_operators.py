@@ -30,18 +30,14 @@ def z() -> torch.Tensor:
 
 def test_sum_matches_hand_computation(z: torch.Tensor) -> None:
     out = SumFusion(3, 5)(z, MASK)
-    expected = torch.stack(
-        [z[0, 0] + z[0, 1] + z[0, 2], z[1, 0] + z[1, 2], z[2, 1], torch.zeros(5)]
-    )
+    expected = torch.stack([z[0, 0] + z[0, 1] + z[0, 2], z[1, 0] + z[1, 2], z[2, 1], torch.zeros(5)])
     torch.testing.assert_close(out.fused, expected)
     assert out.weights is None
 
 
 def test_mean_over_present(z: torch.Tensor) -> None:
     out = SumFusion(3, 5, mean=True)(z, MASK)
-    expected = torch.stack(
-        [(z[0, 0] + z[0, 1] + z[0, 2]) / 3, (z[1, 0] + z[1, 2]) / 2, z[2, 1], torch.zeros(5)]
-    )
+    expected = torch.stack([(z[0, 0] + z[0, 1] + z[0, 2]) / 3, (z[1, 0] + z[1, 2]) / 2, z[2, 1], torch.zeros(5)])
     torch.testing.assert_close(out.fused, expected)
     torch.testing.assert_close(out.weights[1], torch.tensor([0.5, 0.0, 0.5]))
 
@@ -220,8 +216,13 @@ def test_medfuse_lstm_runs_over_present_embeddings_only() -> None:
     op = MedFuseLSTMFusion(4, 6, hidden_dim=5).eval()
     x = torch.randn(5, 4, 6)
     mask = torch.tensor(
-        [[True, True, True, True], [False, True, False, True], [True, False, False, False],
-         [False, False, False, False], [False, False, True, True]]
+        [
+            [True, True, True, True],
+            [False, True, False, True],
+            [True, False, False, False],
+            [False, False, False, False],
+            [False, False, True, True],
+        ]
     )
     with torch.no_grad():
         out = op(x, mask).fused

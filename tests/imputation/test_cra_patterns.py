@@ -25,8 +25,13 @@ def test_combinations_cover_table_1():
     combos = all_combinations(3)
     assert combos.shape == (7, 3)
     assert {tuple(r.tolist()) for r in combos} == {
-        (True, False, False), (False, True, False), (False, False, True),
-        (True, True, False), (True, False, True), (False, True, True), (True, True, True),
+        (True, False, False),
+        (False, True, False),
+        (False, False, True),
+        (True, True, False),
+        (True, False, True),
+        (False, True, True),
+        (True, True, True),
     }
     assert proper_subsets(3).shape == (6, 3)  # the six (available, missing) pairs of table 1
     assert all_combinations(5).shape == (31, 5)

@@ -34,7 +34,9 @@ def test_monochrome1_is_inverted_after_the_window(tmp_path):
 def test_rescale_then_linear_window_numerics(tmp_path):
     # stored p -> x = 2 p - 1024; window c=1000, w=501: y = clip((x - 999.5) / 500 + 0.5, 0, 1)
     stored = np.array([[512, 900, 1012, 1262]], dtype=np.uint16)
-    path = write_dicom(tmp_path / "w.dcm", stored, RescaleSlope=2, RescaleIntercept=-1024, WindowCenter=1000, WindowWidth=501)
+    path = write_dicom(
+        tmp_path / "w.dcm", stored, RescaleSlope=2, RescaleIntercept=-1024, WindowCenter=1000, WindowWidth=501
+    )
     assert np.allclose(decode(path), [[0.0, 0.053, 0.501, 1.0]], atol=1e-6)
 
 
@@ -53,7 +55,9 @@ def test_signed_ct_values_in_hounsfield_units(tmp_path):
 
 
 def test_without_window_min_max_after_rescale(tmp_path):
-    path = write_dicom(tmp_path / "m.dcm", np.array([[10, 20, 30]], dtype=np.uint16), RescaleSlope=-1, RescaleIntercept=0)
+    path = write_dicom(
+        tmp_path / "m.dcm", np.array([[10, 20, 30]], dtype=np.uint16), RescaleSlope=-1, RescaleIntercept=0
+    )
     assert np.allclose(decode(path), [[1.0, 0.5, 0.0]])  # the slope's sign is applied
 
 

@@ -34,26 +34,60 @@ ENCODED = SIZES | {"encoders", "select", "unimodal_weight"}
 # (config class, its keys, a default value, a typed-section error: raw -> message)
 CLASSES = [
     (NeuralConfig, SIZES, ("embed_dim", 64), ({"dropout": 1.0}, "key 'dropout': Input should be less than 1")),
-    (FusionConfig, ENCODED | {"unimodal_heads", "fusion", "model"}, ("unimodal_heads", False),
-     ({"select": {"omics": {"top_k": 0}}}, "key 'select.omics.top_k': Input should be greater than or equal to 1")),
-    (HybridConfig, ENCODED | {"unimodal_heads", "fusion", "model"}, ("model", {"combine_unimodal": False, "fusion": "concat"}),
-     ({"model": {"fusion": "nope"}}, "unknown fusion 'nope' (valid: attention, concat")),
-    (StrategyConfig.for_strategy(PMR),
-     ENCODED | {"unimodal_heads", "fusion", "model", "strategy"}, ("strategy", {}),
-     ({"strategy": {"alpah": 1.0}}, "strategy 'pmr': unknown option 'alpah' (valid: base, alpha")),
-    (LateConfig, ENCODED | {"model"}, ("model", {"combine": "mean"}),
-     ({"model": {"combine": "max"}}, "option 'model.combine': Input should be 'mean' or 'learned'")),
-    (OmniFuseConfig, ENCODED | {"model"}, ("unimodal_weight", 0.0),
-     ({"model": {"n_blocks": 0}}, "option 'model.n_blocks': Input should be greater than or equal to 1")),
-    (SleepConfig, {"unimodal_weight", "model"}, ("unimodal_weight", 1.0),
-     ({"model": {"d_model": 30, "n_heads": 4}}, "model.d_model (30) must be divisible by model.n_heads (4)")),
-    (LogisticRegressionConfig, {"model"}, ("model", {"C": 1.0}),
-     ({"model": {"C": 0}}, "option 'model.C': Input should be greater than 0")),
-    (GradientBoostingConfig, {"model"}, ("model", {"max_iter": 200, "learning_rate": 0.1, "max_depth": None,
-                                                   "l2_regularization": 0.0}),
-     ({"model": {"max_depth": "deep"}}, "option 'model.max_depth': Input should be a valid integer")),
-    (StackingConfig, {"model"}, ("model", {"C": 1.0, "combiner_C": 1.0}),
-     ({"model": {"combiner_C": -1}}, "option 'model.combiner_C': Input should be greater than 0")),
+    (
+        FusionConfig,
+        ENCODED | {"unimodal_heads", "fusion", "model"},
+        ("unimodal_heads", False),
+        ({"select": {"omics": {"top_k": 0}}}, "key 'select.omics.top_k': Input should be greater than or equal to 1"),
+    ),
+    (
+        HybridConfig,
+        ENCODED | {"unimodal_heads", "fusion", "model"},
+        ("model", {"combine_unimodal": False, "fusion": "concat"}),
+        ({"model": {"fusion": "nope"}}, "unknown fusion 'nope' (valid: attention, concat"),
+    ),
+    (
+        StrategyConfig.for_strategy(PMR),
+        ENCODED | {"unimodal_heads", "fusion", "model", "strategy"},
+        ("strategy", {}),
+        ({"strategy": {"alpah": 1.0}}, "strategy 'pmr': unknown option 'alpah' (valid: base, alpha"),
+    ),
+    (
+        LateConfig,
+        ENCODED | {"model"},
+        ("model", {"combine": "mean"}),
+        ({"model": {"combine": "max"}}, "option 'model.combine': Input should be 'mean' or 'learned'"),
+    ),
+    (
+        OmniFuseConfig,
+        ENCODED | {"model"},
+        ("unimodal_weight", 0.0),
+        ({"model": {"n_blocks": 0}}, "option 'model.n_blocks': Input should be greater than or equal to 1"),
+    ),
+    (
+        SleepConfig,
+        {"unimodal_weight", "model"},
+        ("unimodal_weight", 1.0),
+        ({"model": {"d_model": 30, "n_heads": 4}}, "model.d_model (30) must be divisible by model.n_heads (4)"),
+    ),
+    (
+        LogisticRegressionConfig,
+        {"model"},
+        ("model", {"C": 1.0}),
+        ({"model": {"C": 0}}, "option 'model.C': Input should be greater than 0"),
+    ),
+    (
+        GradientBoostingConfig,
+        {"model"},
+        ("model", {"max_iter": 200, "learning_rate": 0.1, "max_depth": None, "l2_regularization": 0.0}),
+        ({"model": {"max_depth": "deep"}}, "option 'model.max_depth': Input should be a valid integer"),
+    ),
+    (
+        StackingConfig,
+        {"model"},
+        ("model", {"C": 1.0, "combiner_C": 1.0}),
+        ({"model": {"combiner_C": -1}}, "option 'model.combiner_C': Input should be greater than 0"),
+    ),
 ]
 
 
@@ -86,9 +120,16 @@ def test_part_sections_are_checked_when_the_config_is_loaded():
     cases = [
         (lmf, {"fusion": {"rank": "abc"}}, "fusion 'lmf': option 'rank': Input should be a valid integer"),
         (FusionConfig, {"fusion": {"rank": 3}}, "fusion 'concat': unknown option 'rank' (valid: "),
-        (FusionConfig, {"encoders": {"tabular": {"dropout": "abc"}}},
-         "encoders.tabular: mlp encoder: option 'dropout': Input should be a valid number"),
-        (FusionConfig, {"encoders": {"omics": {"type": "dae", "noise": 1}}}, "encoders.omics: dae encoder: unknown option 'noise'"),
+        (
+            FusionConfig,
+            {"encoders": {"tabular": {"dropout": "abc"}}},
+            "encoders.tabular: mlp encoder: option 'dropout': Input should be a valid number",
+        ),
+        (
+            FusionConfig,
+            {"encoders": {"omics": {"type": "dae", "noise": 1}}},
+            "encoders.omics: dae encoder: unknown option 'noise'",
+        ),
         (FusionConfig, {"encoders": {"ehr": {"type": "gru"}}}, "encoders.ehr: unknown encoder type 'gru' (valid: "),
         (HybridConfig, {"model": {"fusion": "lmf"}, "fusion": {"bogus": 1}}, "fusion 'lmf': unknown option 'bogus'"),
     ]

@@ -63,7 +63,9 @@ def test_tla_mining_picks_the_constructed_lazy_combination():
     lazy = combos[int(scores.argmax())].tolist()
     assert lazy == [False, True, True]
     # hand-computed mean CE of {1, 2}: logit of the true class is -2 -> CE = log(1 + e^2)
-    assert math.isclose(float(scores[combos.tolist().index([False, True, True])]), math.log1p(math.exp(2)), rel_tol=1e-5)
+    assert math.isclose(
+        float(scores[combos.tolist().index([False, True, True])]), math.log1p(math.exp(2)), rel_tol=1e-5
+    )
     # and of {0}: CE = log(1 + e^-5)
     assert math.isclose(float(scores[0]), math.log1p(math.exp(-5)), rel_tol=1e-5)
 
@@ -124,8 +126,10 @@ def cohort(request):
 
 
 def small(**model):
-    return OmniFuseConfig.load({"embed_dim": 8, "head_hidden": 8, "model": {"n_blocks": 2, "cra_hidden": 16, "cra_latent": 4, **model}},
-                               "omnifuse")
+    return OmniFuseConfig.load(
+        {"embed_dim": 8, "head_hidden": 8, "model": {"n_blocks": 2, "cra_hidden": 16, "cra_latent": 4, **model}},
+        "omnifuse",
+    )
 
 
 def test_forward_contract_and_imputation_targets(cohort):

@@ -50,7 +50,7 @@ def test_a_sample_without_any_modality_gets_the_training_prior(cohort):
     ds, context, test = cohort
     fitted = fit("sk-stack", context)
     x = context.flat()[test[:3]].copy()
-    x[:, -len(ds.modalities):] = 0.0
+    x[:, -len(ds.modalities) :] = 0.0
     prior = np.bincount(ds.y[context.train], minlength=2) / len(context.train)
     np.testing.assert_allclose(fitted.model.predict_proba(x), np.tile(prior, (3, 1)))
 

@@ -73,17 +73,20 @@ def test_batch_answers_in_order_with_ids(client, sim_bundle):
     assert answers[0]["probabilities"] == pytest.approx(single["probabilities"], abs=1e-6)
 
 
-@pytest.mark.parametrize("body, loc", [
-    ({"modalities": {"genes": [1.0]}}, ["body", "modalities", "genes"]),
-    ({"modalities": {"ehr": {"nope": 1.0}}}, ["body", "modalities", "ehr", "nope"]),
-    ({"modalities": {"ehr": [1.0, 2.0]}}, ["body", "modalities", "ehr"]),
-    ({"modalities": {"ehr": {"ehr_3": "NaN"}}}, ["body", "modalities", "ehr", "ehr_3"]),
-    ({"modalities": {}}, ["body", "modalities"]),
-    ({}, ["body", "modalities"]),
-    ({"modalities": {"ehr": {"ehr_0": 1}}, "extra": 1}, ["body", "extra"]),
-    ({"modalities": {"vitals": [{"HR": 1}]}}, ["body", "modalities", "vitals", 0, "time"]),
-    ({"patients": []}, ["body", "modalities"]),
-])
+@pytest.mark.parametrize(
+    "body, loc",
+    [
+        ({"modalities": {"genes": [1.0]}}, ["body", "modalities", "genes"]),
+        ({"modalities": {"ehr": {"nope": 1.0}}}, ["body", "modalities", "ehr", "nope"]),
+        ({"modalities": {"ehr": [1.0, 2.0]}}, ["body", "modalities", "ehr"]),
+        ({"modalities": {"ehr": {"ehr_3": "NaN"}}}, ["body", "modalities", "ehr", "ehr_3"]),
+        ({"modalities": {}}, ["body", "modalities"]),
+        ({}, ["body", "modalities"]),
+        ({"modalities": {"ehr": {"ehr_0": 1}}, "extra": 1}, ["body", "extra"]),
+        ({"modalities": {"vitals": [{"HR": 1}]}}, ["body", "modalities", "vitals", 0, "time"]),
+        ({"patients": []}, ["body", "modalities"]),
+    ],
+)
 def test_rejections_are_422_naming_the_field(client, body, loc):
     r = client.post("/predict", json=body)
     assert r.status_code == 422, r.text
@@ -99,8 +102,9 @@ def test_non_finite_json_numbers_are_422(client, literal):
 
 
 def test_batch_rejections_name_the_patient(client):
-    r = client.post("/predict/batch", json={"patients": [{"modalities": {"ehr": {"ehr_0": 1}}},
-                                                         {"modalities": {"ehr": [1.0]}}]})
+    r = client.post(
+        "/predict/batch", json={"patients": [{"modalities": {"ehr": {"ehr_0": 1}}}, {"modalities": {"ehr": [1.0]}}]}
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "patients", 1, "modalities", "ehr"]
     many = client.post("/predict/batch", json={"patients": [{"modalities": {"ehr": {"ehr_0": 1}}}] * 5})
     assert many.status_code == 422 and many.json()["detail"][0]["loc"] == ["body", "patients"]
@@ -119,10 +123,20 @@ def test_oversized_body_is_413(client):
 
 
 def test_keeps_answering_after_malformed_requests(client, sim_bundle):
-    bad = ['{"modalities": ', "not json", "[]", "null", '{"modalities": {"ehr": {"ehr_0": {"x": 1}}}}',
-           '{"modalities": {"vitals": [[1, 2]]}}', '{"patients": "x"}', '{"modalities": {"ehr": [' + "1," * 5000 + "1]}}"]
+    bad = [
+        '{"modalities": ',
+        "not json",
+        "[]",
+        "null",
+        '{"modalities": {"ehr": {"ehr_0": {"x": 1}}}}',
+        '{"modalities": {"vitals": [[1, 2]]}}',
+        '{"patients": "x"}',
+        '{"modalities": {"ehr": [' + "1," * 5000 + "1]}}",
+    ]
     statuses = [post_raw(client, path, text).status_code for text in bad for path in ("/predict", "/predict/batch")]
-    statuses.append(client.post("/predict", content=b"\xff\xfe", headers={"content-type": "application/json"}).status_code)
+    statuses.append(
+        client.post("/predict", content=b"\xff\xfe", headers={"content-type": "application/json"}).status_code
+    )
     statuses.append(client.get("/predict").status_code)
     assert all(400 <= s < 500 for s in statuses), statuses
     r = client.post("/predict", json={"modalities": full_patient(sim_bundle)})
@@ -134,8 +148,12 @@ def test_bearer_token(sim_bundle, monkeypatch):
     client = TestClient(create_app(sim_bundle))
     body = {"modalities": {"ehr": {"ehr_0": 1.0}}}
     assert client.get("/health").status_code == 200  # open
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-token"},
-                    {"Authorization": "Basic s3cret-token"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "s3cret-token"},
+        {"Authorization": "Basic s3cret-token"},
+    ):
         r = client.post("/predict", json=body, headers=headers)
         assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", headers
         assert client.get("/model", headers=headers).status_code == 401

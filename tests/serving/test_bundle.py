@@ -186,7 +186,10 @@ def edit_info(path, change):
         (lambda i: i.update(task="regression"), "unknown task 'regression'"),
         (lambda i: i.update(model="nope"), "cannot rebuild the model (unknown model 'nope'"),
         (lambda i: i["trainer"].update(lr=-1), "cannot rebuild the model"),
-        (lambda i: i.update(format_version=99), f"format_version 99 is newer than this omnifuse reads ({FORMAT_VERSION})"),
+        (
+            lambda i: i.update(format_version=99),
+            f"format_version 99 is newer than this omnifuse reads ({FORMAT_VERSION})",
+        ),
         (lambda i: i["scaler"]["ehr"]["std"].pop(), "field 'scaler.ehr': 20 means and 19 stds for 20 features"),
         (lambda i: i["model_config"].update(embed_dim=4), "weights do not fit the model"),
         (lambda i: i.update(weights="skops"), "field 'weights': model 'concat' is stored as safetensors"),
@@ -222,16 +225,19 @@ def test_incompatible_data_is_one_error(saved, binary):
     changed = changed.select_modalities(["ehr", "vitals"])
     with pytest.raises(DataError) as info:
         bundle.fitted(changed)
-    assert str(info.value) == (f"data does not match run '{saved['concat']}' (run vs data): "
-                               "ehr: 1 missing feature (first: ehr_0); ehr: 1 unexpected feature (first: age); "
-                               "missing modality 'notes'")
+    assert str(info.value) == (
+        f"data does not match run '{saved['concat']}' (run vs data): "
+        "ehr: 1 missing feature (first: ehr_0); ehr: 1 unexpected feature (first: age); "
+        "missing modality 'notes'"
+    )
     swapped = list(ehr.feature_names)
     swapped[2], swapped[3] = swapped[3], swapped[2]
     reordered = ds.replace(specs={**ds.specs, "ehr": ModalitySpec("ehr", "tabular", swapped, ehr.shape)})
     with pytest.raises(DataError) as info:
         bundle.fitted(reordered)
-    assert str(info.value).endswith("ehr: same features in a different order "
-                                    "(first difference at position 2: ehr_2 vs ehr_3)")
+    assert str(info.value).endswith(
+        "ehr: same features in a different order (first difference at position 2: ehr_2 vs ehr_3)"
+    )
 
 
 def test_longer_series_are_accepted(saved, binary):
@@ -240,14 +246,16 @@ def test_longer_series_are_accepted(saved, binary):
     series, spec = ds.data["vitals"], ds.specs["vitals"]
     n, steps, channels = series.values.shape
     pad = np.full((n, 5, channels), np.nan, np.float32)
-    longer = IrregularSeries(np.concatenate([series.values, pad], 1),
-                             np.concatenate([series.times, pad[..., 0]], 1), series.lengths)
+    longer = IrregularSeries(
+        np.concatenate([series.values, pad], 1), np.concatenate([series.times, pad[..., 0]], 1), series.lengths
+    )
     spec = ModalitySpec("vitals", spec.kind, spec.feature_names, (steps + 5, channels), spec.time_unit)
     padded = ds.replace(specs={**ds.specs, "vitals": spec}, data={**ds.data, "vitals": longer})
     bundle = load_bundle(saved["concat"])
     index = np.arange(len(ds))
-    np.testing.assert_allclose(bundle.fitted(padded).predict_proba(index), bundle.fitted(ds).predict_proba(index),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        bundle.fitted(padded).predict_proba(index), bundle.fitted(ds).predict_proba(index), atol=1e-6
+    )
 
 
 def test_saving_replaces_a_bundle_but_not_other_folders(binary, tmp_path):
@@ -290,8 +298,18 @@ def test_tied_weights_are_stored_once(tmp_path):
 
 
 #: The keys a format-1 bundle stored besides the trainer's: every field of the old flat config.
-OLD_FLAT = {"embed_dim": 64, "dropout": 0.1, "head_hidden": 64, "unimodal_heads": False, "unimodal_weight": 0.0,
-            "encoders": {}, "select": {}, "fusion": {}, "strategy": {}, "model": {}}
+OLD_FLAT = {
+    "embed_dim": 64,
+    "dropout": 0.1,
+    "head_hidden": 64,
+    "unimodal_heads": False,
+    "unimodal_weight": 0.0,
+    "encoders": {},
+    "select": {},
+    "fusion": {},
+    "strategy": {},
+    "model": {},
+}
 
 
 def as_format_1(info):
@@ -308,7 +326,9 @@ def test_a_bundle_of_format_1_still_loads(copy, saved, binary, name):
     old, new = load_bundle(path), load_bundle(saved[name])
     assert old.config == new.config
     index = np.arange(len(binary.dataset))
-    assert np.array_equal(old.fitted(binary.dataset).predict_proba(index), new.fitted(binary.dataset).predict_proba(index))
+    assert np.array_equal(
+        old.fitted(binary.dataset).predict_proba(index), new.fitted(binary.dataset).predict_proba(index)
+    )
     edit_info(path, lambda i: i["config"].update(lr=-1))
     assert "config: key 'lr': Input should be greater than 0" in load_error(path)
 

@@ -16,14 +16,23 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
-from schemathesis.specs.openapi.checks import (content_type_conformance, negative_data_rejection,
-                                               response_schema_conformance, status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from omnifuse.serving import create_app
 from omnifuse.serving.app import TOKEN_ENV, ServeSettings
 
-CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance,
-          negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+    negative_data_rejection,
+]
 EXAMPLES = 50
 
 
@@ -42,14 +51,17 @@ def test_schema_lists_the_endpoints(api_schema):
     assert set(operations(api_schema)) == {"GET /health", "GET /model", "POST /predict", "POST /predict/batch"}
 
 
-@pytest.mark.parametrize("endpoint, mode", [
-    ("GET /health", GenerationMode.POSITIVE),
-    ("GET /model", GenerationMode.POSITIVE),
-    ("POST /predict", GenerationMode.POSITIVE),
-    ("POST /predict", GenerationMode.NEGATIVE),
-    ("POST /predict/batch", GenerationMode.POSITIVE),
-    ("POST /predict/batch", GenerationMode.NEGATIVE),
-])
+@pytest.mark.parametrize(
+    "endpoint, mode",
+    [
+        ("GET /health", GenerationMode.POSITIVE),
+        ("GET /model", GenerationMode.POSITIVE),
+        ("POST /predict", GenerationMode.POSITIVE),
+        ("POST /predict", GenerationMode.NEGATIVE),
+        ("POST /predict/batch", GenerationMode.POSITIVE),
+        ("POST /predict/batch", GenerationMode.NEGATIVE),
+    ],
+)
 def test_api_conforms_to_its_schema(api_schema, endpoint, mode):
     operation = operations(api_schema)[endpoint]
     examples = EXAMPLES if operation.method.upper() == "POST" else 3

@@ -25,8 +25,20 @@ def cohort_dir(tmp_path_factory):
 def test_train_writes_a_loadable_bundle(cohort_dir, tmp_path, monkeypatch, capsys, model):
     out = tmp_path / "run"
     sizes = [] if model.startswith("sk-") else ["--set", "embed_dim=8"]  # baselines own no sizes
-    args = ["train", "--data", str(cohort_dir), "--model", model, "--set", "max_epochs=2", *sizes,
-            "--modalities", "ehr,vitals", "--out", str(out)]
+    args = [
+        "train",
+        "--data",
+        str(cohort_dir),
+        "--model",
+        model,
+        "--set",
+        "max_epochs=2",
+        *sizes,
+        "--modalities",
+        "ehr,vitals",
+        "--out",
+        str(out),
+    ]
     code, _, err = run(monkeypatch, capsys, *args)
     assert code == 0, err
     summary = json.loads((out / "run.json").read_text())
@@ -39,6 +51,7 @@ def test_train_writes_a_loadable_bundle(cohort_dir, tmp_path, monkeypatch, capsy
     # the reloaded model reproduces the validation metrics of the run
     ds = load_dataset(cohort_dir).select_modalities(["ehr", "vitals"])
     ds = ds.subset(ds.mask.any(axis=1))
-    _, val = holdout_indices(ds, np.arange(len(ds)), bundle.config.trainer.val_fraction,
-                              seed=bundle.config.trainer.seed)
+    _, val = holdout_indices(
+        ds, np.arange(len(ds)), bundle.config.trainer.val_fraction, seed=bundle.config.trainer.seed
+    )
     assert compute_metrics(bundle.fitted(ds).predict_proba(val), ds.y[val], ds.task) == bundle.metrics

@@ -25,8 +25,14 @@ def test_gse7390_script_writes_a_survival_folder(tmp_path):
     assert ds.specs["genes"].feature_names[0] == "200726_at"
     clinical = ds.specs["clinical"]
     assert clinical.kind == "tabular" and clinical.feature_names == (
-        "age", "size", "er_negative", "er_positive",
-        "grade_intermediate", "grade_poorly_differentiated", "grade_well_differentiated")
+        "age",
+        "size",
+        "er_negative",
+        "er_positive",
+        "grade_intermediate",
+        "grade_poorly_differentiated",
+        "grade_well_differentiated",
+    )
     values = ds.data["clinical"]
     np.testing.assert_array_equal(values[:, 2] + values[:, 3], 1.0)  # one-hot er
     grade = values[:, 4:]

@@ -41,8 +41,7 @@ def efron_nll(risk: np.ndarray, time: np.ndarray, event: np.ndarray) -> float:
 
 
 def tensors(risk=RISK, time=TIME, event=EVENT, dtype=torch.float32):
-    return (torch.tensor(risk, dtype=dtype, requires_grad=True), torch.tensor(time, dtype=dtype),
-            torch.tensor(event))
+    return (torch.tensor(risk, dtype=dtype, requires_grad=True), torch.tensor(time, dtype=dtype), torch.tensor(event))
 
 
 def test_cox_loss_matches_the_breslow_partial_likelihood_with_ties():
@@ -53,7 +52,8 @@ def test_cox_loss_matches_the_breslow_partial_likelihood_with_ties():
     loss.backward()
     assert torch.isfinite(risk.grad).all() and risk.grad.abs().sum() > 0
     assert cox_loss(*tensors(dtype=torch.float64), ties="efron").item() == pytest.approx(
-        efron_nll(RISK, TIME, EVENT), rel=1e-6)
+        efron_nll(RISK, TIME, EVENT), rel=1e-6
+    )
 
 
 def test_cox_loss_without_ties_float32_and_column_input():

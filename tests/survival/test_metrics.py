@@ -55,15 +55,19 @@ def test_one_event_among_censored_works_all_censored_is_an_error():
     event = np.zeros(len(TIME), dtype=bool)
     event[4] = True  # the earliest time: comparable with everyone
     assert harrell_c(TIME, event, RISK) == pytest.approx(brute_force_c(TIME, event, RISK))
-    with pytest.raises(DataError, match=r"Harrell's C: needs at least one observed event \(all 12 samples are censored\)"):
+    with pytest.raises(
+        DataError, match=r"Harrell's C: needs at least one observed event \(all 12 samples are censored\)"
+    ):
         harrell_c(TIME, np.zeros(len(TIME), bool), RISK)
     last = np.zeros(len(TIME), dtype=bool)
     last[7] = True  # only the last time is an event: nothing comes after it
     with pytest.raises(DataError, match="no comparable pair"):
         harrell_c(TIME, last, RISK)
     train_time, train_event, _ = cohort(100, 2)
-    for metric in (lambda: uno_c(train_time, train_event, TIME, np.zeros(12, bool), RISK),
-                   lambda: time_auc(train_time, train_event, TIME, np.zeros(12, bool), RISK)):
+    for metric in (
+        lambda: uno_c(train_time, train_event, TIME, np.zeros(12, bool), RISK),
+        lambda: time_auc(train_time, train_event, TIME, np.zeros(12, bool), RISK),
+    ):
         with pytest.raises(DataError, match="all 12 samples are censored"):
             metric()
     with pytest.raises(DataError, match="horizons \\(training\\): needs at least one observed event"):
@@ -100,15 +104,28 @@ def test_uno_c_auc_and_brier_on_a_simulated_cohort():
     c = uno_c(train_time, train_event, test_time, test_event, test_x)
     assert 0.65 < c < 0.9 and uno_c(train_time, train_event, test_time, test_event, -test_x) < 0.35
     assert c == pytest.approx(
-        uno_c(train_time, train_event, test_time, test_event, test_x,
-              tau=default_horizons(train_time, train_event, test_time)[-1]))
+        uno_c(
+            train_time,
+            train_event,
+            test_time,
+            test_event,
+            test_x,
+            tau=default_horizons(train_time, train_event, test_time)[-1],
+        )
+    )
     auc = time_auc(train_time, train_event, test_time, test_event, test_x)
     assert len(auc.times) == 3 and np.all((auc.auc > 0.6) & (auc.auc < 0.95)) and 0.6 < auc.mean < 0.95
     times = brier_times(train_time, train_event, test_time)
     surv = breslow_survival(train_x, train_time, train_event, test_x, times)
     assert surv.shape == (200, len(times)) and np.all(np.diff(surv, axis=1) <= 1e-12)
-    two_d = time_auc(train_time, train_event, test_time, test_event,
-                     1 - breslow_survival(train_x, train_time, train_event, test_x, auc.times), auc.times)
+    two_d = time_auc(
+        train_time,
+        train_event,
+        test_time,
+        test_event,
+        1 - breslow_survival(train_x, train_time, train_event, test_x, auc.times),
+        auc.times,
+    )
     np.testing.assert_allclose(two_d.auc, auc.auc)  # 1 - S(t) ranks like the Cox risk
     good = integrated_brier(train_time, train_event, test_time, test_event, surv, times)
     flat = breslow_survival(np.zeros(400), train_time, train_event, np.zeros(200), times)  # Kaplan-Meier-like
@@ -134,6 +151,7 @@ def test_breslow_survival_matches_the_estimator_written_out():
     np.testing.assert_allclose(breslow_survival(train_risk, train_time, train_event, risk, times), expected)
     # shifting every risk by a constant changes nothing; a huge risk is 0 survival, not nan
     np.testing.assert_allclose(
-        breslow_survival(train_risk + 500, train_time, train_event, risk + 500, times), expected, rtol=1e-9)
+        breslow_survival(train_risk + 500, train_time, train_event, risk + 500, times), expected, rtol=1e-9
+    )
     extreme = breslow_survival(train_risk, train_time, train_event, np.array([1e4]), times)
     assert extreme.tolist() == [[1.0, 0.0, 0.0, 0.0, 0.0]]

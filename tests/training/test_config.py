@@ -46,7 +46,9 @@ def test_a_flat_mapping_splits_by_owner():
     assert isinstance(run, RunConfig) and run.trainer.lr == 0.01 and run.trainer.seed == 3
     assert isinstance(run.model, FusionConfig) and run.model.embed_dim == 8 and run.model.fusion == {"rank": 2}
     flat = run.flat()
-    assert flat["lr"] == 0.01 and flat["fusion"] == {"rank": 2} and set(flat) == set(TRAINER_KEYS) | set(run.model.keys())
+    assert (
+        flat["lr"] == 0.01 and flat["fusion"] == {"rank": 2} and set(flat) == set(TRAINER_KEYS) | set(run.model.keys())
+    )
     assert resolve_config("lmf", flat) == run  # the flat surface round-trips
     # the registered name's defaults sit under the user's keys
     assert resolve_config("late").model.unimodal_weight == 1.0
@@ -101,7 +103,11 @@ def test_load_config_reads_the_file_then_set(tmp_path):
     with pytest.raises(ConfigError, match=f"{path}: unknown key 'embed_dim'"):
         load_config(path, model="sk-logreg")
     raw, runs = load_configs(path, ["model.C=0.3"], ["lmf", "sk-logreg"])
-    assert raw["model"] == {"C": 0.3} and runs["sk-logreg"].model.model.C == 0.3 and runs["lmf"].model.fusion == {"rank": 2}
+    assert (
+        raw["model"] == {"C": 0.3}
+        and runs["sk-logreg"].model.model.C == 0.3
+        and runs["lmf"].model.fusion == {"rank": 2}
+    )
 
 
 QUALITY_MODELS = ["omnifuse", "concat", "attention", "medfuse-lstm", "late", "sk-logreg", "sk-hgb", "sk-stack"]

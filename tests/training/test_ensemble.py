@@ -30,8 +30,9 @@ def test_members_differ_and_probabilities_are_their_mean(split):
     batch = context.store.batch(test)
     fitted.model.eval()
     with torch.no_grad():
-        member_probs = torch.stack([torch.softmax(m(batch["inputs"], batch["mask"]).logits, -1)
-                                    for m in fitted.model.members])
+        member_probs = torch.stack(
+            [torch.softmax(m(batch["inputs"], batch["mask"]).logits, -1) for m in fitted.model.members]
+        )
     assert not torch.allclose(member_probs[0], member_probs[1])  # different seeds and carvings
     np.testing.assert_allclose(fitted.predict_proba(test), member_probs.mean(0).numpy(), atol=1e-5)
     details = fitted.predict_details(test)

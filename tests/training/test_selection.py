@@ -27,11 +27,14 @@ def wide_cohort(n: int = 160, width: int = 60, informative: tuple[int, ...] = (7
     for c in informative:
         x[:, c] += 2.5 * (y - 0.5)
     other = rng.normal(size=(n, 4)).astype(np.float32)
-    specs = [ModalitySpec("genes", "omics", tuple(f"g{i}" for i in range(width))),
-             ModalitySpec("clin", "tabular", tuple(f"c{i}" for i in range(4)))]
+    specs = [
+        ModalitySpec("genes", "omics", tuple(f"g{i}" for i in range(width))),
+        ModalitySpec("clin", "tabular", tuple(f"c{i}" for i in range(4))),
+    ]
     labels = Labels("binary", y.astype(np.int64), ("no", "yes"))
-    ds = MultimodalDataset(specs, {"genes": x, "clin": other}, np.ones((n, 2), dtype=bool), labels,
-                           [f"s{i}" for i in range(n)])
+    ds = MultimodalDataset(
+        specs, {"genes": x, "clin": other}, np.ones((n, 2), dtype=bool), labels, [f"s{i}" for i in range(n)]
+    )
     return ds
 
 
@@ -70,16 +73,20 @@ def test_selected_columns_survive_the_bundle(tmp_path):
     save_bundle(fitted, tmp_path / "b")
     bundle = load_bundle(tmp_path / "b")
     np.testing.assert_array_equal(bundle.model.encoders["genes"].columns, fitted.model.encoders["genes"].columns)
-    np.testing.assert_array_equal(bundle.fitted(ds).predict_proba(np.arange(120, 160)),
-                                  fitted.predict_proba(np.arange(120, 160)))
+    np.testing.assert_array_equal(
+        bundle.fitted(ds).predict_proba(np.arange(120, 160)), fitted.predict_proba(np.arange(120, 160))
+    )
 
 
-@pytest.mark.parametrize("select, message", [
-    ({"omics": {"top_k": 0}}, "select.omics.top_k"),
-    ({"omics": {"topk": 3}}, "select.omics.topk"),
-    ({"genes": {"variance_keep": 1.5}}, "select.genes.variance_keep"),
-    ({"omic": {"top_k": 3}}, "select.omic: not a modality or modality kind"),
-])
+@pytest.mark.parametrize(
+    "select, message",
+    [
+        ({"omics": {"top_k": 0}}, "select.omics.top_k"),
+        ({"omics": {"topk": 3}}, "select.omics.topk"),
+        ({"genes": {"variance_keep": 1.5}}, "select.genes.variance_keep"),
+        ({"omic": {"top_k": 3}}, "select.omic: not a modality or modality kind"),
+    ],
+)
 def test_bad_selection_options_name_the_field(select, message):
     ds = wide_cohort()
     with pytest.raises(ConfigError, match=message):

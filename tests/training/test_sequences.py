@@ -110,8 +110,14 @@ class PreviousEpochModel(nn.Module):
 
 @pytest.fixture
 def previous_epoch_model():
-    entry = registry.ModelEntry(name="previous-epoch", kind="model", paper="test", description="test",
-                                build=lambda ds, cfg: PreviousEpochModel(), defaults={})
+    entry = registry.ModelEntry(
+        name="previous-epoch",
+        kind="model",
+        paper="test",
+        description="test",
+        build=lambda ds, cfg: PreviousEpochModel(),
+        defaults={},
+    )
     with registry.MODELS.isolated():
         registry.register(entry)
         yield entry.name
@@ -138,15 +144,19 @@ def test_every_epoch_has_the_batch_count_lightning_reads():
     for epoch in range(15):
         sampler.set_epoch(epoch)
         assert len(list(sampler)) == expected
-    assert len(list(SequenceBatchSampler(ids, np.arange(len(ids)), 20, batch_size=40))) == \
-        len(SequenceBatchSampler(ids, np.arange(len(ids)), 20, batch_size=40))
+    assert len(list(SequenceBatchSampler(ids, np.arange(len(ids)), 20, batch_size=40))) == len(
+        SequenceBatchSampler(ids, np.arange(len(ids)), 20, batch_size=40)
+    )
 
 
 def test_a_sequence_model_ensemble_reports_its_spread(previous_epoch_model):
     ds = epoch_dataset({"r0": 60, "r1": 45, "r2": 50, "r3": 40})
     recs = np.array([i.split("#")[0] for i in ds.sample_ids])
     train, val, test = (np.flatnonzero(np.isin(recs, g)) for g in (["r0", "r1"], ["r2"], ["r3"]))
-    fitted = fit(previous_epoch_model, SplitContext(ds, train, val),
-                 {"max_epochs": 3, "lr": 0.05, "batch_size": 20, "ensemble": 2})
+    fitted = fit(
+        previous_epoch_model,
+        SplitContext(ds, train, val),
+        {"max_epochs": 3, "lr": 0.05, "batch_size": 20, "ensemble": 2},
+    )
     details = fitted.predict_details(test[:7])
     assert details.spread is not None and details.spread.shape == (7, 2) and (details.spread >= 0).all()

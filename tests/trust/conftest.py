@@ -16,9 +16,11 @@ PLANTED = ("labs", "labs_3")
 def planted():
     """400 samples, three modalities of pure noise (informativeness 0) with absences, a time
     series among them; then feature ``labs_3`` is overwritten with the label plus noise."""
-    mods = (SimModality("labs", "tabular", 8, 0.0, missing_rate=0.0),
-            SimModality("omics", "omics", 6, 0.0, missing_rate=0.3),
-            SimModality("vitals", "timeseries", 3, 0.0, missing_rate=0.3))
+    mods = (
+        SimModality("labs", "tabular", 8, 0.0, missing_rate=0.0),
+        SimModality("omics", "omics", 6, 0.0, missing_rate=0.3),
+        SimModality("vitals", "timeseries", 3, 0.0, missing_rate=0.3),
+    )
     ds, _ = make_lowquality(mods, n_samples=400, seed=0)
     rng = np.random.default_rng(0)
     labs = ds.data["labs"].copy()

@@ -45,8 +45,11 @@ def _check_answer(answer, ds, row):
     assert sum(shares) == pytest.approx(1.0) or sum(shares) == 0.0
 
 
-@pytest.mark.parametrize("name, options", [("concat", TINY), ("attention", FAST_SERIES), ("early", TINY),
-                                           ("gmu", FAST_SERIES)], ids=["concat-grud", "attention", "early", "gmu"])
+@pytest.mark.parametrize(
+    "name, options",
+    [("concat", TINY), ("attention", FAST_SERIES), ("early", TINY), ("gmu", FAST_SERIES)],
+    ids=["concat-grud", "attention", "early", "gmu"],
+)
 def test_integrated_gradients_are_complete(planted, name, options):
     """sum(attributions) = f(x) - f(baseline) for a fusion model at random initialisation
     (GRU-D series encoder for concat, LSTM for the others)."""
@@ -114,7 +117,9 @@ def test_planted_feature_ranks_first_after_a_short_fit(planted):
     modality, feature = PLANTED
     top = [a.modalities[modality].features[0].name for a in answers]
     assert np.mean([t == feature for t in top]) >= 0.8
-    shares = {m: np.mean([a.modalities[m].share for a in answers if m in a.modalities]) for m in context.dataset.modalities}
+    shares = {
+        m: np.mean([a.modalities[m].share for a in answers if m in a.modalities]) for m in context.dataset.modalities
+    }
     assert max(shares, key=shares.get) == modality
 
 

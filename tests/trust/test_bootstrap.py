@@ -36,7 +36,9 @@ def test_cluster_bootstrap_counts_patients_not_stays():
     for m in METRICS:
         assert cluster[m]["value"] == pytest.approx(point[m])
         assert cluster[m]["ci_low"] <= cluster[m]["value"] <= cluster[m]["ci_high"], m
-    width = {name: r["auroc"]["ci_high"] - r["auroc"]["ci_low"] for name, r in
-             (("cluster", cluster), ("stays", stays), ("once", once))}
+    width = {
+        name: r["auroc"]["ci_high"] - r["auroc"]["ci_low"]
+        for name, r in (("cluster", cluster), ("stays", stays), ("once", once))
+    }
     assert width["cluster"] == pytest.approx(width["once"], rel=0.3)
     assert width["stays"] < 0.75 * width["cluster"]

@@ -45,7 +45,9 @@ def test_marginal_coverage_on_exchangeable_data(coverage):
     sd = math.sqrt(coverage * (1 - coverage) / n_cal + coverage * (1 - coverage) / n_test)
     assert np.all(np.abs(covered - coverage) < 4 * sd)
     # on average: in [coverage, coverage + 1 / (n + 1)] up to the noise of the mean
-    assert coverage - 3 * sd / math.sqrt(seeds) <= covered.mean() <= coverage + 1 / (n_cal + 1) + 3 * sd / math.sqrt(seeds)
+    assert (
+        coverage - 3 * sd / math.sqrt(seeds) <= covered.mean() <= coverage + 1 / (n_cal + 1) + 3 * sd / math.sqrt(seeds)
+    )
 
 
 def test_non_empty_sets_only_add_coverage():

@@ -25,21 +25,34 @@ def _scores(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return 1 / (1 + np.exp(-logit)), y
 
 
-@pytest.mark.parametrize("text, kind, value", [
-    ("youden", "youden", None), ("F1", "f1", None), ("sens=0.9", "sens", 0.9), ("spec = 0.85", "spec", 0.85),
-    ("0.3", "fixed", 0.3), (0.25, "fixed", 0.25),
-])
+@pytest.mark.parametrize(
+    "text, kind, value",
+    [
+        ("youden", "youden", None),
+        ("F1", "f1", None),
+        ("sens=0.9", "sens", 0.9),
+        ("spec = 0.85", "spec", 0.85),
+        ("0.3", "fixed", 0.3),
+        (0.25, "fixed", 0.25),
+    ],
+)
 def test_rules_parse(text, kind, value):
     rule = parse_rule(text)
     assert (rule.kind, rule.value) == (kind, value)
     assert parse_rule(str(rule)) == rule
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("1.2", "a fixed threshold must be in (0, 1)"), ("0", "a fixed threshold must be in (0, 1)"),
-    ("sens=1.5", "the target must be in (0, 1)"), ("spec=abc", "'abc' is not a number"),
-    ("youdn", "unknown rule"), ("ppv=0.9", "unknown rule"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("1.2", "a fixed threshold must be in (0, 1)"),
+        ("0", "a fixed threshold must be in (0, 1)"),
+        ("sens=1.5", "the target must be in (0, 1)"),
+        ("spec=abc", "'abc' is not a number"),
+        ("youdn", "unknown rule"),
+        ("ppv=0.9", "unknown rule"),
+    ],
+)
 def test_bad_rules_are_one_line_config_errors(text, fragment):
     with pytest.raises(ConfigError) as err:
         parse_rule(text)

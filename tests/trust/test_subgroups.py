@@ -57,12 +57,15 @@ def test_fairness_differences_match_fairlearn(cohort):
     pred = (p >= 0.4).astype(int)
     fair = audit.columns[0].fairness
     assert fair.equalized_odds_difference == pytest.approx(
-        equalized_odds_difference(y, pred, sensitive_features=df["icu_type"]))
+        equalized_odds_difference(y, pred, sensitive_features=df["icu_type"])
+    )
     assert fair.demographic_parity_difference == pytest.approx(
-        demographic_parity_difference(y, pred, sensitive_features=df["icu_type"]))
+        demographic_parity_difference(y, pred, sensitive_features=df["icu_type"])
+    )
     assert set(fair.by_group) == {"medical", "surgical"}
     assert fair.by_group["medical"]["true_positive_rate"] == pytest.approx(
-        audit.columns[0].subgroups[0].metrics["sensitivity"].value)
+        audit.columns[0].subgroups[0].metrics["sensitivity"].value
+    )
 
 
 def test_unknown_column_names_it_and_lists_the_available_ones(cohort):

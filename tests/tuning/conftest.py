@@ -74,8 +74,10 @@ def signal_cohort(n: int = 90, seed: int = 0, test_share: float = 0.3) -> Multim
     omics = rng.normal(size=(n, 4)).astype(np.float32)
     splits = np.where(np.arange(n) < int(n * test_share), "test", "train")
     return MultimodalDataset(
-        specs=[ModalitySpec("clin", "tabular", ("a", "b", "c"), (3,)),
-               ModalitySpec("omics", "omics", ("g1", "g2", "g3", "g4"), (4,))],
+        specs=[
+            ModalitySpec("clin", "tabular", ("a", "b", "c"), (3,)),
+            ModalitySpec("omics", "omics", ("g1", "g2", "g3", "g4"), (4,)),
+        ],
         data={"clin": clin, "omics": omics},
         mask={"clin": np.ones(n, bool), "omics": rng.random(n) > 0.2},
         labels=Labels("binary", y, ("neg", "pos")),

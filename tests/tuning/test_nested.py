@@ -25,5 +25,5 @@ def test_nested_benchmark_records_a_config_per_fold(cohort, toy_model, monkeypat
     repeats = plan_repeats(cohort, folds=2, val_fraction=0.2)
     for k, rep in enumerate(repeats):  # every tuning of fold k saw its outer training pool and nothing else
         pool = set(cohort.sample_ids[np.concatenate([rep.train, rep.val])])
-        assert all(ids == pool for _, ids in pools[2 * k: 2 * k + 2])
+        assert all(ids == pool for _, ids in pools[2 * k : 2 * k + 2])
         assert not pool & set(cohort.sample_ids[rep.test])

@@ -15,7 +15,12 @@ from omnifuse.tuning import check_spec, compose_space, load_space_file, nest, ov
 def test_specs_are_normalised_and_bad_ones_name_the_key():
     assert check_spec("lr", {"type": "float", "low": 1e-4, "high": 1e-2, "log": True})["log"] is True
     assert check_spec("embed_dim", {"type": "int", "low": 16, "high": 64, "step": 16}) == {
-        "type": "int", "low": 16, "high": 64, "log": False, "step": 16}
+        "type": "int",
+        "low": 16,
+        "high": 64,
+        "log": False,
+        "step": 16,
+    }
     bad = [
         ({"type": "normal"}, "unknown spec type 'normal'"),
         ({"type": "float", "low": 1, "high": 0}, "low 1.0 is above high 0.0"),
@@ -36,8 +41,13 @@ def test_every_declared_space_is_valid(cohort):
         if entry.name.endswith("sleep") or "sleep" in entry.name:
             continue  # sleep models need sleep data
         space = compose_space(entry, cohort)  # checks every spec
-        assert all(k.split(".")[0] in ("model", "fusion", "strategy", "encoders") or k in TRAINER_SPACE
-                   or k in SIZE_SPACE or k == "unimodal_weight" for k in space), entry.name
+        assert all(
+            k.split(".")[0] in ("model", "fusion", "strategy", "encoders")
+            or k in TRAINER_SPACE
+            or k in SIZE_SPACE
+            or k == "unimodal_weight"
+            for k in space
+        ), entry.name
 
 
 def test_space_follows_the_parts_in_use(cohort):
@@ -80,10 +90,14 @@ def test_overrides_add_replace_and_remove(tmp_path):
 
 
 def test_sampled_values_nest_into_a_valid_config():
-    space = {k: check_spec(k, v) for k, v in {
-        "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
-        "model.C": {"type": "categorical", "choices": [0.5]},
-        "encoders.omics.hidden": {"type": "int", "low": 8, "high": 8}}.items()}
+    space = {
+        k: check_spec(k, v)
+        for k, v in {
+            "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+            "model.C": {"type": "categorical", "choices": [0.5]},
+            "encoders.omics.hidden": {"type": "int", "low": 8, "high": 8},
+        }.items()
+    }
     trial = optuna.create_study().ask()
     values = suggest(trial, space)
     nested = nest(values)

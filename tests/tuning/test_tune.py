@@ -92,8 +92,15 @@ class PruneAfterFirstEpoch(optuna.pruners.BasePruner):
 
 def test_neural_trials_are_pruned_per_epoch(cohort):
     space = {"lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True}}
-    result = tune(cohort, "concat", 3, folds=2, space={k: None for k in _concat_space(cohort) if k not in space} | space,
-                  config={"max_epochs": 4, "embed_dim": 8, "head_hidden": 8}, pruner=PruneAfterFirstEpoch())
+    result = tune(
+        cohort,
+        "concat",
+        3,
+        folds=2,
+        space={k: None for k in _concat_space(cohort) if k not in space} | space,
+        config={"max_epochs": 4, "embed_dim": 8, "head_hidden": 8},
+        pruner=PruneAfterFirstEpoch(),
+    )
     trials = result.study.trials
     assert [t.state.name for t in trials] == ["COMPLETE", "PRUNED", "PRUNED"]
     assert all(sorted(t.intermediate_values) == [0, 1] for t in trials[1:])  # stopped after epoch 1 of fold 0

@@ -113,17 +113,23 @@ def test_derived_parts_follow_their_source() -> None:
 
 
 def test_fills_itself_by_importing_every_module_of_its_packages_but_skipped_ones(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     package = tmp_path / "toyparts"
     (package / "sub").mkdir(parents=True)
     (package / "__init__.py").write_text("from toyparts.base import PARTS\n")
-    (package / "base.py").write_text(textwrap.dedent("""
+    (package / "base.py").write_text(
+        textwrap.dedent("""
         from omnifuse.utils.registry import Registry
         PARTS = Registry("toy part", packages="toyparts", skip=("toyparts.heavy",))
-    """))
+    """)
+    )
     (package / "heavy.py").write_text("raise RuntimeError('a skipped module was imported')\n")
-    for path, name in ((package / "one.py", "one"), (package / "sub" / "__init__.py", None),
-                       (package / "sub" / "two.py", "two")):
+    for path, name in (
+        (package / "one.py", "one"),
+        (package / "sub" / "__init__.py", None),
+        (package / "sub" / "two.py", "two"),
+    ):
         body = f"from toyparts.base import PARTS\n\n@PARTS.register\nclass Part:\n    name = {name!r}\n" if name else ""
         path.write_text(body)
     monkeypatch.syspath_prepend(str(tmp_path))

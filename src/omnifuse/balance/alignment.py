@@ -33,8 +33,10 @@ class AlignmentLoss(Strategy):
 
     name = "alignment"
     search_space = {"weight": {"type": "float", "low": 0.01, "high": 1.0, "log": True}}
-    paper = ("Jasthi, Multi-modal learning approaches combining EHR, imaging, and genomic data "
-             "(seed paper 004), embedding alignment loss")
+    paper = (
+        "Jasthi, Multi-modal learning approaches combining EHR, imaging, and genomic data "
+        "(seed paper 004), embedding alignment loss"
+    )
 
     def __init__(self, weight: float = 0.1) -> None:
         self.weight = check_nonneg(weight, "weight")
@@ -47,8 +49,9 @@ class AlignmentLoss(Strategy):
         return {"alignment": self.weight * alignment_loss(z, batch["mask"], modalities)}
 
 
-def alignment_loss(embeddings: dict[str, torch.Tensor], mask: torch.Tensor,
-                   modalities: tuple[str, ...]) -> torch.Tensor:
+def alignment_loss(
+    embeddings: dict[str, torch.Tensor], mask: torch.Tensor, modalities: tuple[str, ...]
+) -> torch.Tensor:
     """``mean_b sum_{i<j} mask_bi mask_bj ||z_i(b) - z_j(b)||^2`` (0 for an empty batch)."""
     widths = {m: tuple(embeddings[m].shape[1:]) for m in modalities}
     if len(set(widths.values())) > 1:

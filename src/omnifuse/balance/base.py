@@ -174,8 +174,9 @@ class Strategy:
         return constructor_options(cls)
 
     @classmethod
-    def from_config(cls, config: StrategyConfig | Mapping[str, Any] | None = None,
-                    task: str | None = None) -> "Strategy":
+    def from_config(
+        cls, config: StrategyConfig | Mapping[str, Any] | None = None, task: str | None = None
+    ) -> "Strategy":
         """Build from the ``strategy`` section of a strategy model's config (or a plain dict
         of hyperparameters).
 
@@ -239,18 +240,29 @@ def check_nonneg(value: float, what: str) -> float:
 
 def modality_logits_of(output: StrategyOutput, modalities: tuple[str, ...], strategy: str) -> dict[str, torch.Tensor]:
     """The unimodal logits of every modality, or a ConfigError saying the model lacks them."""
-    return _per_modality(output.modality_logits, "heads (ModelOutput.modality_logits)", modalities, strategy,
-                         "use a model with unimodal heads (config: unimodal_heads: true)")
+    return _per_modality(
+        output.modality_logits,
+        "heads (ModelOutput.modality_logits)",
+        modalities,
+        strategy,
+        "use a model with unimodal heads (config: unimodal_heads: true)",
+    )
 
 
 def embeddings_of(output: StrategyOutput, modalities: tuple[str, ...], strategy: str) -> dict[str, torch.Tensor]:
     """The embedding of every modality, or a ConfigError saying the model lacks them."""
-    return _per_modality(output.embeddings, "embeddings (ModelOutput.embeddings)", modalities, strategy,
-                         "this model does not return them")
+    return _per_modality(
+        output.embeddings,
+        "embeddings (ModelOutput.embeddings)",
+        modalities,
+        strategy,
+        "this model does not return them",
+    )
 
 
-def _per_modality(values: dict[str, torch.Tensor], what: str, modalities: tuple[str, ...], strategy: str,
-                  hint: str) -> dict[str, torch.Tensor]:
+def _per_modality(
+    values: dict[str, torch.Tensor], what: str, modalities: tuple[str, ...], strategy: str, hint: str
+) -> dict[str, torch.Tensor]:
     missing = [m for m in modalities if m not in values]
     if missing:
         raise ConfigError(f"strategy '{strategy}' needs per-modality {what} for {', '.join(missing)}; {hint}")

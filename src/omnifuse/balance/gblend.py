@@ -55,8 +55,10 @@ class GBlend(Strategy):
         "smoothing": {"type": "float", "low": 0.0, "high": 0.9},
     }
     defaults = {"unimodal_heads": True}
-    paper = ("Wang, Tran, Feiszli. What makes training multi-modal classification networks hard? "
-             "CVPR 2020 (Gradient-Blending)")
+    paper = (
+        "Wang, Tran, Feiszli. What makes training multi-modal classification networks hard? "
+        "CVPR 2020 (Gradient-Blending)"
+    )
 
     def __init__(self, every: int = 1, floor: float = 0.1, smoothing: float = 0.5, eps: float = 1e-4) -> None:
         self.every = int(every)
@@ -85,9 +87,13 @@ class GBlend(Strategy):
         return dict(self.weights)
 
     @staticmethod
-    def raw_weights(train_prev: Mapping[str, float], val_prev: Mapping[str, float],
-                    train_now: Mapping[str, float], val_now: Mapping[str, float],
-                    eps: float = 1e-4) -> dict[str, float] | None:
+    def raw_weights(
+        train_prev: Mapping[str, float],
+        val_prev: Mapping[str, float],
+        train_now: Mapping[str, float],
+        val_now: Mapping[str, float],
+        eps: float = 1e-4,
+    ) -> dict[str, float] | None:
         """``w_h ∝ max(ΔG_h, 0) / (ΔO_h² + eps)`` normalised to sum 1 over the heads given.
 
         Heads with a missing or non-finite loss get weight 0; None when no head has ΔG > 0.
@@ -95,8 +101,13 @@ class GBlend(Strategy):
         scores: dict[str, float] = {}
         for h in val_now:
             tp, vp, tn, vn = (train_prev.get(h), val_prev.get(h), train_now.get(h), val_now.get(h))
-            if (tp is None or vp is None or tn is None or vn is None
-                    or not all(math.isfinite(v) for v in (tp, vp, tn, vn))):
+            if (
+                tp is None
+                or vp is None
+                or tn is None
+                or vn is None
+                or not all(math.isfinite(v) for v in (tp, vp, tn, vn))
+            ):
                 scores[h] = 0.0
                 continue
             d_g = vp - vn
@@ -124,8 +135,14 @@ class GBlend(Strategy):
 
     # ------------------------------------------------------------------ per-head losses
     @staticmethod
-    def head_losses(output: StrategyOutput, y: torch.Tensor, mask: torch.Tensor, modalities: tuple[str, ...],
-                    task: str, strategy: str = "g-blend") -> dict[str, tuple[torch.Tensor, int]]:
+    def head_losses(
+        output: StrategyOutput,
+        y: torch.Tensor,
+        mask: torch.Tensor,
+        modalities: tuple[str, ...],
+        task: str,
+        strategy: str = "g-blend",
+    ) -> dict[str, tuple[torch.Tensor, int]]:
         """``{head: (sum of per-sample losses, n samples)}``; unimodal heads over present samples."""
         out = {JOINT: (task_loss(output.logits, y, task, reduction="none").sum(), int(y.shape[0]))}
         logits = modality_logits_of(output, modalities, strategy)
@@ -185,8 +202,12 @@ class GBlend(Strategy):
             run.log(f"gblend_w/{h}", w, on_step=False, on_epoch=True)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"weights": dict(self.weights), "weights_history": list(self.weights_history),
-                "loss_history": list(self.loss_history), "snapshot": self._snapshot}
+        return {
+            "weights": dict(self.weights),
+            "weights_history": list(self.weights_history),
+            "loss_history": list(self.loss_history),
+            "snapshot": self._snapshot,
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.weights = dict(state_dict.get("weights", {}))
@@ -202,12 +223,20 @@ def _accumulate(store: dict[str, list[float]], losses: Mapping[str, tuple[torch.
         acc[1] += n
 
 
-def _means(store: Mapping[str, list[float]], heads: tuple[str, ...],
-           reduce_sum: Callable[[torch.Tensor], torch.Tensor],
-           device: torch.device | str = "cpu") -> dict[str, float]:
+def _means(
+    store: Mapping[str, list[float]],
+    heads: tuple[str, ...],
+    reduce_sum: Callable[[torch.Tensor], torch.Tensor],
+    device: torch.device | str = "cpu",
+) -> dict[str, float]:
     """Mean loss per head (summed over the processes of a distributed run; NaN without samples)."""
-    parts = torch.tensor([[store.get(h, [0.0, 0])[0] for h in heads], [store.get(h, [0.0, 0])[1] for h in heads]],
-                         dtype=torch.float64, device=device)
+    parts = torch.tensor(
+        [[store.get(h, [0.0, 0])[0] for h in heads], [store.get(h, [0.0, 0])[1] for h in heads]],
+        dtype=torch.float64,
+        device=device,
+    )
     parts = reduce_sum(parts)
-    return {h: (float(parts[0, i]) / float(parts[1, i]) if float(parts[1, i]) > 0 else float("nan"))
-            for i, h in enumerate(heads)}
+    return {
+        h: (float(parts[0, i]) / float(parts[1, i]) if float(parts[1, i]) > 0 else float("nan"))
+        for i, h in enumerate(heads)
+    }

@@ -30,8 +30,10 @@ class ModalityDropout(Strategy):
 
     name = "modality-dropout"
     search_space = {"p": {"type": "float", "low": 0.05, "high": 0.5}}
-    paper = ("Jasthi, Multi-modal learning approaches combining EHR, imaging, and genomic data "
-             "(seed paper 004), modality dropout")
+    paper = (
+        "Jasthi, Multi-modal learning approaches combining EHR, imaging, and genomic data "
+        "(seed paper 004), modality dropout"
+    )
 
     def __init__(self, p: float | Mapping[str, float] = 0.2) -> None:
         if isinstance(p, Mapping):
@@ -56,8 +58,9 @@ class ModalityDropout(Strategy):
             return torch.tensor([self.p.get(m, 0.0) for m in modalities], dtype=torch.float32)
         return torch.full((len(modalities),), float(self.p), dtype=torch.float32)
 
-    def draw_mask(self, mask: torch.Tensor, probs: torch.Tensor,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
+    def draw_mask(
+        self, mask: torch.Tensor, probs: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """A new mask: each True entry turns False with its modality's probability, but a row
         that had a present modality keeps at least one (picked uniformly among its present ones)."""
         mask = mask.bool()
@@ -103,8 +106,10 @@ class ModalityDropout(Strategy):
 
     def realised_rates(self) -> dict[str, float]:
         """Share of present modality entries dropped since the counters were last reset."""
-        return {m: (float(d) / float(n) if n > 0 else 0.0)
-                for m, d, n in zip(self._modalities, self.dropped.tolist(), self.present.tolist())}
+        return {
+            m: (float(d) / float(n) if n > 0 else 0.0)
+            for m, d, n in zip(self._modalities, self.dropped.tolist(), self.present.tolist())
+        }
 
     def training_epoch_start(self, run: TrainingRun) -> None:
         self.present.zero_()

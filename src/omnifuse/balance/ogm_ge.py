@@ -52,16 +52,21 @@ class OGMGE(Strategy):
 
     name = "ogm-ge"
     search_space = {"alpha": {"type": "float", "low": 0.05, "high": 1.0, "log": True}}
-    paper = ("Peng, Wei, Deng, Wang, Hu. Balanced multimodal learning via on-the-fly gradient "
-             "modulation. CVPR 2022")
+    paper = "Peng, Wei, Deng, Wang, Hu. Balanced multimodal learning via on-the-fly gradient modulation. CVPR 2022"
     tasks = SINGLE_LABEL_TASKS
     #: the unimodal heads must learn for their scores to mean anything: the registered model
     #: trains them with the module's unimodal loss (the paper's heads are slices of the joint
     #: linear classifier, trained by the joint loss; a FusionModel's joint head is an MLP)
     defaults = {"unimodal_heads": True, "unimodal_weight": 1.0}
 
-    def __init__(self, alpha: float = 0.1, modulation_starts: int = 0, modulation_ends: int = 50,
-                 ge: bool = True, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        alpha: float = 0.1,
+        modulation_starts: int = 0,
+        modulation_ends: int = 50,
+        ge: bool = True,
+        reduction: str = "mean",
+    ) -> None:
         self.alpha = check_nonneg(alpha, "alpha")
         self.modulation_starts = int(modulation_starts)
         self.modulation_ends = int(modulation_ends)
@@ -80,8 +85,13 @@ class OGMGE(Strategy):
         self._steps = 0
 
     # ------------------------------------------------------------------ formulas
-    def score_parts(self, modality_logits: Mapping[str, torch.Tensor], y: torch.Tensor, mask: torch.Tensor,
-                    modalities: tuple[str, ...]) -> torch.Tensor:
+    def score_parts(
+        self,
+        modality_logits: Mapping[str, torch.Tensor],
+        y: torch.Tensor,
+        mask: torch.Tensor,
+        modalities: tuple[str, ...],
+    ) -> torch.Tensor:
         """``(2, M)``: per modality, the sum of true-class probabilities over present samples and
         their count (summable over the processes of a distributed run)."""
         parts = torch.zeros(2, len(modalities), dtype=torch.float64, device=y.device)
@@ -100,8 +110,13 @@ class OGMGE(Strategy):
             out[m] = None if n == 0 else (total if self.reduction == "sum" else total / n)
         return out
 
-    def scores(self, modality_logits: Mapping[str, torch.Tensor], y: torch.Tensor, mask: torch.Tensor,
-               modalities: tuple[str, ...]) -> dict[str, float | None]:
+    def scores(
+        self,
+        modality_logits: Mapping[str, torch.Tensor],
+        y: torch.Tensor,
+        mask: torch.Tensor,
+        modalities: tuple[str, ...],
+    ) -> dict[str, float | None]:
         """``s_m`` per modality (None where no sample of the batch has it)."""
         return self.scores_from_parts(self.score_parts(modality_logits, y, mask, modalities), modalities)
 
@@ -120,8 +135,13 @@ class OGMGE(Strategy):
                 k[m] = 1.0 - math.tanh(self.alpha * max(r - 1.0, 0.0))
         return k, rho
 
-    def coefficients(self, modality_logits: Mapping[str, torch.Tensor], y: torch.Tensor, mask: torch.Tensor,
-                     modalities: tuple[str, ...]) -> dict[str, float]:
+    def coefficients(
+        self,
+        modality_logits: Mapping[str, torch.Tensor],
+        y: torch.Tensor,
+        mask: torch.Tensor,
+        modalities: tuple[str, ...],
+    ) -> dict[str, float]:
         """``k_m`` for one batch."""
         return self.coefficients_from_scores(self.scores(modality_logits, y, mask, modalities))[0]
 
@@ -129,8 +149,12 @@ class OGMGE(Strategy):
         return self.modulation_starts <= epoch < self.modulation_ends
 
     # ------------------------------------------------------------------ gradients
-    def modulate(self, encoders: nn.ModuleDict | Mapping[str, nn.Module], coefficients: Mapping[str, float],
-                 generator_seed: int | None = None) -> None:
+    def modulate(
+        self,
+        encoders: nn.ModuleDict | Mapping[str, nn.Module],
+        coefficients: Mapping[str, float],
+        generator_seed: int | None = None,
+    ) -> None:
         """Scale (and, with GE, perturb) the gradients of each encoder's parameters in place.
 
         Parameters are collected from each encoder *module*; a parameter shared by several

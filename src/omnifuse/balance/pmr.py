@@ -57,8 +57,7 @@ class PMR(Strategy):
         "alpha": {"type": "float", "low": 0.1, "high": 5.0, "log": True},
         "mu": {"type": "float", "low": 1e-3, "high": 0.1, "log": True},
     }
-    paper = ("Fan, Xu, Wang, Wang, Guo. PMR: Prototypical modal rebalance for multimodal learning. "
-             "CVPR 2023")
+    paper = "Fan, Xu, Wang, Wang, Guo. PMR: Prototypical modal rebalance for multimodal learning. CVPR 2023"
     tasks = SINGLE_LABEL_TASKS
 
     def __init__(self, alpha: float = 1.0, mu: float = 0.01, momentum: float = 0.2, entropy_epochs: int = 10) -> None:
@@ -80,8 +79,14 @@ class PMR(Strategy):
     def reset_accumulators(self) -> None:
         self._sums, self._counts = {}, {}
 
-    def accumulate(self, embeddings: Mapping[str, torch.Tensor], y: torch.Tensor, mask: torch.Tensor,
-                   modalities: tuple[str, ...], n_classes: int) -> None:
+    def accumulate(
+        self,
+        embeddings: Mapping[str, torch.Tensor],
+        y: torch.Tensor,
+        mask: torch.Tensor,
+        modalities: tuple[str, ...],
+        n_classes: int,
+    ) -> None:
         """Add the (detached) embeddings of present samples to the per-class sums."""
         y = y.long()
         for j, m in enumerate(modalities):
@@ -92,8 +97,9 @@ class PMR(Strategy):
                 self._counts[m] = torch.zeros(n_classes, dtype=torch.float64, device=z.device)
             if bool(present.any()):
                 self._sums[m].index_add_(0, y[present].to(z.device), z[present].double())
-                self._counts[m].index_add_(0, y[present].to(z.device),
-                                           torch.ones(int(present.sum()), dtype=torch.float64, device=z.device))
+                self._counts[m].index_add_(
+                    0, y[present].to(z.device), torch.ones(int(present.sum()), dtype=torch.float64, device=z.device)
+                )
 
     def update_prototypes(self, reduce_sum: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
         """Class means of the accumulated embeddings, blended with the previous prototypes.
@@ -217,14 +223,18 @@ class PMR(Strategy):
     def training_epoch_done(self, run: TrainingRun) -> None:
         self.update_prototypes(run.reduce_sum)
         if self._steps:
-            self.coefficient_history.append({
-                "beta": {m: v / self._steps for m, v in self._beta.items()},
-                "gamma": {m: v / self._steps for m, v in self._gamma.items()},
-            })
+            self.coefficient_history.append(
+                {
+                    "beta": {m: v / self._steps for m, v in self._beta.items()},
+                    "gamma": {m: v / self._steps for m, v in self._gamma.items()},
+                }
+            )
 
     def state_dict(self) -> dict[str, Any]:
-        return {"prototypes": {m: p.cpu() for m, p in self.prototypes.items()},
-                "coefficient_history": list(self.coefficient_history)}
+        return {
+            "prototypes": {m: p.cpu() for m, p in self.prototypes.items()},
+            "coefficient_history": list(self.coefficient_history),
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.prototypes = dict(state_dict.get("prototypes", {}))

@@ -38,8 +38,6 @@ def _root(
     """omnifuse: fusion models for missing, imbalanced and noisy medical modalities."""
 
 
-
-
 def _show_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
     err_console.print(f"[yellow]warning:[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True)
 

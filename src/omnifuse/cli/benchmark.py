@@ -36,8 +36,9 @@ def benchmark(
     overrides: Optional[list[str]] = SetOption,
     out: Path = typer.Option(..., "--out", help="Output directory (results.json)."),
     strict: bool = StrictOption,
-    tune_trials: int = typer.Option(0, "--tune-trials", min=0,
-                                    help="Nested CV: tune every method with N trials inside each outer training pool."),
+    tune_trials: int = typer.Option(
+        0, "--tune-trials", min=0, help="Nested CV: tune every method with N trials inside each outer training pool."
+    ),
     tune_folds: int = typer.Option(3, "--tune-folds", min=2, help="Inner folds of the nested tuning."),
 ) -> None:
     """Compare models on identical splits: metrics with intervals and paired tests
@@ -61,8 +62,9 @@ def benchmark(
         def step(name: str, label: str) -> None:
             bar.update(task, advance=1, description=f"{name} ({label})")
 
-        options: dict[str, Any] = dict(folds=folds, seeds=seeds, train_split=train_split, test_split=test_split,
-                                       config=user, on_step=step)
+        options: dict[str, Any] = dict(
+            folds=folds, seeds=seeds, train_split=train_split, test_split=test_split, config=user, on_step=step
+        )
         if tune_trials:
             from omnifuse.tuning import tuned_benchmark
 

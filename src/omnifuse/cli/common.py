@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 
@@ -33,11 +34,15 @@ def interactive() -> bool:
     return sys.stderr.isatty()
 
 
-def load_data(path: Path, strict: bool = False, use_cache: bool = True, progress: bool | None = None) -> MultimodalDataset:
+def load_data(
+    path: Path, strict: bool = False, use_cache: bool = True, progress: bool | None = None
+) -> MultimodalDataset:
     """The dataset at ``path`` (any format), as every command that takes ``--data`` loads it."""
     from omnifuse.data.loaders import load_dataset
 
-    return load_dataset(path, use_cache=use_cache, progress=interactive() if progress is None else progress, strict=strict)
+    return load_dataset(
+        path, use_cache=use_cache, progress=interactive() if progress is None else progress, strict=strict
+    )
 
 
 def restrict_modalities(ds: MultimodalDataset, modalities: str | None) -> MultimodalDataset:
@@ -45,7 +50,7 @@ def restrict_modalities(ds: MultimodalDataset, modalities: str | None) -> Multim
     if not modalities:
         return ds
     sub = ds.select_modalities([m.strip() for m in modalities.split(",") if m.strip()])
-    return sub.subset(sub.mask.any(axis=1))
+    return sub.subset(np.flatnonzero(sub.mask.any(axis=1)))
 
 
 def check_output_dir(out: Path, allow_existing: bool) -> None:
@@ -63,8 +68,11 @@ def check_resume(out: Path, identity: dict[str, Any]) -> None:
         raise ConfigError(f"{out}: nothing to resume (no run_config.json)")
     previous = json.loads(path.read_text())
     changed = [k for k in ("model", "data", "modalities") if previous.get(k) != identity[k]]
-    changed += [f"config.{k}" for k in sorted(set(previous.get("config", {})) | set(identity["config"]))
-                if k != "max_epochs" and previous.get("config", {}).get(k) != identity["config"].get(k)]
+    changed += [
+        f"config.{k}"
+        for k in sorted(set(previous.get("config", {})) | set(identity["config"]))
+        if k != "max_epochs" and previous.get("config", {}).get(k) != identity["config"].get(k)
+    ]
     if changed:
         raise ConfigError(f"{out}: cannot resume with a different {', '.join(changed)} (only max_epochs may change)")
 

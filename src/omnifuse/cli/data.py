@@ -55,8 +55,9 @@ def data_convert(
 def data_simulate(
     out: Path = typer.Option(..., "--out", help="Output folder."),
     kind: str = typer.Option(
-        "cohort", "--kind", help="cohort: a low-quality cohort (generic folder format); "
-        "sleep: Sleep-EDF-like PSG + hypnogram EDF files.",
+        "cohort",
+        "--kind",
+        help="cohort: a low-quality cohort (generic folder format); sleep: Sleep-EDF-like PSG + hypnogram EDF files.",
     ),  # fmt: skip
     modalities: int = typer.Option(3, "--modalities", "-m", min=1, help="Number of modalities (cohort)."),
     n_samples: int = typer.Option(1000, "--n-samples", "-n", min=10, help="Number of samples (cohort)."),
@@ -64,7 +65,10 @@ def data_simulate(
     epochs: int = typer.Option(120, "--epochs", min=40, help="30 s epochs per night (sleep)."),
     unimodal: int = typer.Option(0, "--unimodal", min=0, help="Nights with EEG or EOG only (sleep)."),
     noisy: int = typer.Option(
-        0, "--noisy", min=0, help="Nights with the EEG or EOG corrupted over 45-70% of the epochs "
+        0,
+        "--noisy",
+        min=0,
+        help="Nights with the EEG or EOG corrupted over 45-70% of the epochs "
         "by movement bursts or electrode detachment (sleep).",
     ),  # fmt: skip
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same data)."),
@@ -76,7 +80,13 @@ def data_simulate(
         from omnifuse.data.sleep import simulate_sleep
 
         nights = simulate_sleep(
-            out, n_recordings=recordings, n_epochs=epochs, seed=seed, unimodal=unimodal, noisy=noisy, overwrite=overwrite
+            out,
+            n_recordings=recordings,
+            n_epochs=epochs,
+            seed=seed,
+            unimodal=unimodal,
+            noisy=noisy,
+            overwrite=overwrite,
         )
         console.print(f"wrote {len(nights)} nights of {epochs} epochs (PSG + hypnogram EDF) to {out}")
         corrupted = [f"{n.name} ({n.noisy} {n.artefact}, {len(n.corrupted)} epochs)" for n in nights if n.noisy]
@@ -103,7 +113,8 @@ def data_mimic(
     out: Path = typer.Option(..., "--out", help="Output folder (generic folder format)."),
     views: str = typer.Option("AP,PA", "--views", help="CXR view positions in order of preference (MedFuse: AP)."),
     derive_gcs_total: bool = typer.Option(
-        True, "--derive-gcs-total/--no-derive-gcs-total",
+        True,
+        "--derive-gcs-total/--no-derive-gcs-total",
         help="GCS total from eye+verbal+motor charted together (MIMIC-IV has no GCS total item).",
     ),  # fmt: skip
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty output folder."),
@@ -118,7 +129,9 @@ def data_mimic(
         if source == target or source in target.parents or target in source.parents:
             raise ConfigError(f"{out}: the output folder overlaps the input {source}; choose another --out")
     chosen = tuple(v.strip().upper() for v in views.split(",") if v.strip())
-    result = build_mimic(mimic_iv, cxr, reports, views=chosen, derive_gcs_total=derive_gcs_total, progress=interactive())
+    result = build_mimic(
+        mimic_iv, cxr, reports, views=chosen, derive_gcs_total=derive_gcs_total, progress=interactive()
+    )
     write_mimic(result, out, overwrite=overwrite)
     s = result.summary
     skipped = ", ".join(f"{k} {v}" for k, v in s["skipped_stays"].items() if v) or "none"

@@ -34,8 +34,17 @@ SWEPT = ("omnifuse", "concat", "late", "attention", "sk-logreg")
 DEMO_CONFIG = {"encoders": {"timeseries": {"type": "grud", "hidden_decay": False}}}
 
 
-def _cohort_job(n_modalities: int, out: str, seed: int, folds: int, models: Sequence[str], n_samples: int,
-                max_epochs: int, draws: int, events: Any) -> dict[str, Any]:
+def _cohort_job(
+    n_modalities: int,
+    out: str,
+    seed: int,
+    folds: int,
+    models: Sequence[str],
+    n_samples: int,
+    max_epochs: int,
+    draws: int,
+    events: Any,
+) -> dict[str, Any]:
     """Simulate, write, reload, study and write the JSON outputs of one cohort (in a worker)."""
     from omnifuse.data.loaders import load_dataset, write_folder
     from omnifuse.data.simulate import default_cohort
@@ -49,8 +58,13 @@ def _cohort_job(n_modalities: int, out: str, seed: int, folds: int, models: Sequ
     title = f"simulated {n_modalities}-modality cohort"
     options = SweepOptions(draws=draws, seed=seed, methods=[m for m in SWEPT if m in models])
     study = run_study(
-        cohort, list(models), folds=folds, config={**DEMO_CONFIG, "max_epochs": max_epochs, "seed": seed}, options=options,
-        baseline="concat" if "concat" in models else None, title=title,
+        cohort,
+        list(models),
+        folds=folds,
+        config={**DEMO_CONFIG, "max_epochs": max_epochs, "seed": seed},
+        options=options,
+        baseline="concat" if "concat" in models else None,
+        title=title,
         extra={"truth": {"lazy_combination": list(truth.lazy_combination)}},
         on_step=lambda name, label: events.put((n_modalities, f"{name} ({label})")),
         on_sweep=lambda label: events.put((n_modalities, f"robustness sweep ({label})")),
@@ -58,12 +72,24 @@ def _cohort_job(n_modalities: int, out: str, seed: int, folds: int, models: Sequ
     assert study.results is not None  # a trained study has benchmark results
     study.results.dataset = title
     study.write(folder, report=False)
-    return {"n_modalities": n_modalities, "results": study.results, "robustness": study.robustness,
-            "lazy": list(truth.lazy_combination)}
+    return {
+        "n_modalities": n_modalities,
+        "results": study.results,
+        "robustness": study.robustness,
+        "lazy": list(truth.lazy_combination),
+    }
 
 
-def run_demo(out: Path, seed: int, folds: int, models: Sequence[str], n_samples: int = 1000,
-             max_epochs: int = 30, draws: int = 2, workers: int = 2) -> Path:
+def run_demo(
+    out: Path,
+    seed: int,
+    folds: int,
+    models: Sequence[str],
+    n_samples: int = 1000,
+    max_epochs: int = 30,
+    draws: int = 2,
+    workers: int = 2,
+) -> Path:
     """Run both cohorts (in parallel), write one report over them, print short tables."""
     from omnifuse.cli.output import print_robustness
     from omnifuse.evaluation.report import build_report
@@ -76,8 +102,10 @@ def run_demo(out: Path, seed: int, folds: int, models: Sequence[str], n_samples:
         steps_per_cohort = folds * (len(models) + 1)
         tasks = {m: bar.add_task(f"{m}-modality cohort", total=steps_per_cohort) for m in COHORTS}
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = [pool.submit(_cohort_job, m, str(out), seed, folds, list(models), n_samples, max_epochs,
-                                   draws, events) for m in COHORTS]
+            futures = [
+                pool.submit(_cohort_job, m, str(out), seed, folds, list(models), n_samples, max_epochs, draws, events)
+                for m in COHORTS
+            ]
             while not all(f.done() for f in futures):
                 _drain(events, bar, tasks, timeout=0.2)
             outputs = [f.result() for f in futures]  # re-raises a worker's error
@@ -108,8 +136,9 @@ def _print_tla(results: ResultsDocument, truth: Sequence[str]) -> None:
     mined = Counter("+".join(sorted(e["lazy"])) for t in traces for e in t.get("omnifuse", {}).get("lazy_history", []))
     if mined:
         common = ", ".join(f"{k} ({v})" for k, v in mined.most_common(3))
-        console.print(f"ground-truth lazy combination: {'+'.join(truth) or 'none'}; "
-                      f"TLA mined (epochs over all folds): {common}\n")
+        console.print(
+            f"ground-truth lazy combination: {'+'.join(truth) or 'none'}; TLA mined (epochs over all folds): {common}\n"
+        )
 
 
 DEMO_MODELS = ("omnifuse", "concat", "attention", "late", "g-blend", "sk-logreg", "sk-hgb")
@@ -129,5 +158,13 @@ def demo(
     """The main job on the embedded default: simulated 3- and 5-modality low-quality cohorts
     with known lazy modalities; OmniFuse against the catalogue and the scikit-learn baselines,
     a robustness sweep, and an HTML report (OUT/report.html)."""
-    run_demo(out, seed=seed, folds=folds, models=[m.strip() for m in models.split(",") if m.strip()],
-             n_samples=n_samples, max_epochs=max_epochs, draws=draws, workers=workers)
+    run_demo(
+        out,
+        seed=seed,
+        folds=folds,
+        models=[m.strip() for m in models.split(",") if m.strip()],
+        n_samples=n_samples,
+        max_epochs=max_epochs,
+        draws=draws,
+        workers=workers,
+    )

@@ -31,9 +31,11 @@ def _corruption_specs(drops: list[str], noises: list[str]) -> list[str]:
         target, _, rest = text.partition("=")
         kind = rest.partition(":")[0].strip().lower()
         if kind in ("drop", "only"):
-            raise ConfigError(f"--noise '{text}': '{kind}' is not a noise kind "
-                              "(valid: gaussian:LEVEL >= 0, dropout:RATE, segment:FRACTION, flatline:FRACTION; "
-                              "use --drop MODALITY=RATE for missingness)")
+            raise ConfigError(
+                f"--noise '{text}': '{kind}' is not a noise kind "
+                "(valid: gaussian:LEVEL >= 0, dropout:RATE, segment:FRACTION, flatline:FRACTION; "
+                "use --drop MODALITY=RATE for missingness)"
+            )
         specs.append(text)
     return specs
 
@@ -43,8 +45,12 @@ def evaluate(
     run: Path = typer.Option(..., "--run", help="Run directory written by `omnifuse train`."),
     data: Path = DataOption,
     test_split: Optional[str] = TestSplitOption,
-    drop: Optional[list[str]] = typer.Option(None, "--drop", help="Make MODALITY absent for a share RATE of test samples: MOD=RATE or any=RATE (repeatable)."),
-    noise: Optional[list[str]] = typer.Option(None, "--noise", help="Corrupt values: MOD=KIND:LEVEL, KIND gaussian|dropout|segment|flatline (repeatable)."),
+    drop: Optional[list[str]] = typer.Option(
+        None, "--drop", help="Make MODALITY absent for a share RATE of test samples: MOD=RATE or any=RATE (repeatable)."
+    ),
+    noise: Optional[list[str]] = typer.Option(
+        None, "--noise", help="Corrupt values: MOD=KIND:LEVEL, KIND gaussian|dropout|segment|flatline (repeatable)."
+    ),
     draws: int = typer.Option(3, "--draws", min=1, help="Random draws of the corruption (averaged)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the corruption draws."),
     out: Path = typer.Option(..., "--out", help="Output JSON file."),
@@ -68,8 +74,11 @@ def evaluate(
     document.update({"run": str(run), "data": str(data), "test_split": test_split})
     write_json(out, document)
     shown = ", ".join(f"{m} {document['metrics'][m]['mean']:.3f}" for m in ("auroc", "macro_f1", "brier"))
-    console.print(f"{bundle.name} on {document['n_samples']} samples"
-                  + (f" with {', '.join(document['corruptions'])}" if corruptions else "") + f": {shown}")
+    console.print(
+        f"{bundle.name} on {document['n_samples']} samples"
+        + (f" with {', '.join(document['corruptions'])}" if corruptions else "")
+        + f": {shown}"
+    )
     console.print(f"written to {out}")
 
 
@@ -87,6 +96,8 @@ def _warn_training_overlap(run: Path, data: Path, ds: Any, test: np.ndarray) -> 
     pool = ds.split_indices(info["train_split"]) if info.get("train_split") else np.arange(len(ds))
     shared = len(np.intersect1d(pool, test))
     if shared:
-        warnings.warn(f"{shared} of the {len(test)} evaluated samples were in the run's training/validation pool: "
-                      "these metrics are optimistic (use --test-split with a split the run did not train on)",
-                      stacklevel=1)
+        warnings.warn(
+            f"{shared} of the {len(test)} evaluated samples were in the run's training/validation pool: "
+            "these metrics are optimistic (use --test-split with a split the run did not train on)",
+            stacklevel=1,
+        )

@@ -15,17 +15,22 @@ from omnifuse.errors import ConfigError
 @app.command("extract")
 def extract_command(
     images: Optional[Path] = typer.Option(
-        None, "--images", help="A folder of images (PNG, JPEG, TIFF, BMP, DICOM; sample id = file name "
+        None,
+        "--images",
+        help="A folder of images (PNG, JPEG, TIFF, BMP, DICOM; sample id = file name "
         "without suffix) or a CSV/Parquet table with sample_id and path columns.",
     ),  # fmt: skip
     text: Optional[Path] = typer.Option(None, "--text", help="A CSV/Parquet table of texts keyed by sample_id."),
     column: Optional[str] = typer.Option(
-        None, "--column", help="The text column (required with --text), or the path column of an --images table "
-        "(default 'path').",
+        None,
+        "--column",
+        help="The text column (required with --text), or the path column of an --images table (default 'path').",
     ),  # fmt: skip
     id_column: str = typer.Option("sample_id", "--id-column", help="The sample id column of a table."),
     model: Optional[str] = typer.Option(
-        None, "--model", help="Hub id (looked up in the local Hugging Face cache) or local model directory. "
+        None,
+        "--model",
+        help="Hub id (looked up in the local Hugging Face cache) or local model directory. "
         "Default: microsoft/resnet-34 for images; the bundled all-MiniLM-L6-v2 for text (the 'text' extra of omnifuse).",
     ),  # fmt: skip
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Items per forward pass."),
@@ -40,7 +45,9 @@ def extract_command(
     ),
     online: bool = typer.Option(False, "--online", help="Allow downloading a model missing from the local cache."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Compute every embedding again (and cache nothing)."),
-    out: Path = typer.Option(..., "--out", help="Output file: .parquet or .csv (an embedding modality), or .safetensors."),
+    out: Path = typer.Option(
+        ..., "--out", help="Output file: .parquet or .csv (an embedding modality), or .safetensors."
+    ),
 ) -> None:
     """Embed images or report texts with a pretrained backbone (frozen, offline by default),
     cached per item; the output drops into a cohort folder as an embedding modality."""

@@ -21,8 +21,13 @@ def models(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     if as_json:
         console.print_json(json.dumps(entries))
         return
-    table = Table(Column("name", no_wrap=True), "kind", Column("paper", overflow="fold"),
-                  Column("description", overflow="fold"), title="registered models")  # long words fold, never "…"
+    table = Table(
+        Column("name", no_wrap=True),
+        "kind",
+        Column("paper", overflow="fold"),
+        Column("description", overflow="fold"),
+        title="registered models",
+    )  # long words fold, never "…"
     for e in entries:
         table.add_row(e["name"], e["kind"], e["paper"], e["description"])
     console.print(table)

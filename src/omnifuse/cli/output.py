@@ -22,8 +22,9 @@ def _name(header: str) -> Column:
 
 def print_summary(summary: dict[str, Any], title: str) -> None:
     """Rich tables for a dataset summary (see MultimodalDataset.summary)."""
-    console.print(f"[bold]{title}[/bold]: {summary['n_samples']} samples, "
-                  f"{summary['n_groups']} groups, task {summary['task']}")
+    console.print(
+        f"[bold]{title}[/bold]: {summary['n_samples']} samples, {summary['n_groups']} groups, task {summary['task']}"
+    )
     mods = Table(_name("modality"), "kind", "features", "present", "absent", title="modalities")
     for name, m in summary["modalities"].items():
         mods.add_row(name, m["kind"], str(m["n_features"]), str(m["n_present"]), str(m["n_absent"]))
@@ -140,12 +141,19 @@ def _best(results: ResultsDocument, metric: str) -> str | None:
 
 def print_robustness(doc: RobustnessDocument) -> None:
     """The robustness summary: clean AUROC, relative and effective robustness, worst pattern."""
+
     def number(value: float | None, signed: bool = False) -> str:
         return "–" if value is None else f"{value:+.3f}" if signed else f"{value:.3f}"
 
     effective = f"effective vs {doc.baseline}" if doc.baseline else "effective"
-    table = Table(Column("method", overflow="fold"), "clean auroc", "relative robustness", Column(effective, overflow="fold"),
-                  Column("worst pattern", overflow="fold"), title="robustness (auroc; areas over missing rates and noise levels)")
+    table = Table(
+        Column("method", overflow="fold"),
+        "clean auroc",
+        "relative robustness",
+        Column(effective, overflow="fold"),
+        Column("worst pattern", overflow="fold"),
+        title="robustness (auroc; areas over missing rates and noise levels)",
+    )
     for name, m in doc.methods.items():
         clean = m.clean["auroc"].mean
         rr = m.relative_robustness.overall.get("auroc")

@@ -20,8 +20,12 @@ def predict(
     run: Path = typer.Option(..., "--run", help="Run directory written by `omnifuse train` (uses RUN_DIR/bundle)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Dataset path (folder format or PhysioNet 2012)."),
     split: Optional[str] = typer.Option(None, "--split", help="With --data: only these splits (e.g. test)."),
-    input_file: Optional[Path] = typer.Option(None, "--input", help="JSON file: one patient {\"modalities\": ...} "
-                                              "or {\"patients\": [...]}, as POST /predict and /predict/batch take."),
+    input_file: Optional[Path] = typer.Option(
+        None,
+        "--input",
+        help='JSON file: one patient {"modalities": ...} '
+        'or {"patients": [...]}, as POST /predict and /predict/batch take.',
+    ),
     out: Path = typer.Option(..., "--out", help="Output file: .json (answers with explanations) or .csv (flat table)."),
     strict: bool = StrictOption,
 ) -> None:
@@ -51,14 +55,24 @@ def predict(
     else:
         from omnifuse.utils.jsonio import write_json
 
-        write_json(out, {
-            "run": str(run), "model": bundle.name, "task": ds.task, "classes": list(ds.class_names),
-            "modalities": list(ds.modalities), "source": str(data if data is not None else input_file),
-            "split": split, "modality_weights": weights_description(bundle.name, details.weights is not None),
-            "n_samples": len(answers), "predictions": answers,
-        })
-    counts = Counter(a["predicted_class"] if a["predicted_labels"] is None else "|".join(a["predicted_labels"])
-                     for a in answers)
+        write_json(
+            out,
+            {
+                "run": str(run),
+                "model": bundle.name,
+                "task": ds.task,
+                "classes": list(ds.class_names),
+                "modalities": list(ds.modalities),
+                "source": str(data if data is not None else input_file),
+                "split": split,
+                "modality_weights": weights_description(bundle.name, details.weights is not None),
+                "n_samples": len(answers),
+                "predictions": answers,
+            },
+        )
+    counts = Counter(
+        a["predicted_class"] if a["predicted_labels"] is None else "|".join(a["predicted_labels"]) for a in answers
+    )
     shown = ", ".join(f"{c} {n}" for c, n in counts.most_common(6))
     n_partial = sum(1 for a in answers if a["absent"])
     console.print(f"{bundle.name}: {len(answers)} samples ({n_partial} with absent modalities); predicted {shown}")

@@ -53,15 +53,25 @@ def _noise_levels(kinds: str) -> dict[str, tuple[float, ...]]:
 def robustness(
     data: Path = DataOption,
     models_arg: Optional[str] = typer.Option(None, "--models", help="Comma-separated model names to train and sweep."),
-    runs: Optional[str] = typer.Option(None, "--runs", help="Comma-separated run directories to sweep instead of training."),
+    runs: Optional[str] = typer.Option(
+        None, "--runs", help="Comma-separated run directories to sweep instead of training."
+    ),
     folds: int = typer.Option(5, "--folds", min=2, help="k of the grouped, stratified k-fold (without --test-split)."),
     seeds: int = typer.Option(1, "--seeds", min=1, help="Repeats with different seeds."),
     train_split: Optional[str] = typer.Option(None, "--train-split", help="Train on these splits (e.g. a)."),
     test_split: Optional[str] = TestSplitOption,
-    baseline: str = typer.Option("concat", "--baseline", help="Reference of effective robustness (trained too if not in --models)."),
+    baseline: str = typer.Option(
+        "concat", "--baseline", help="Reference of effective robustness (trained too if not in --models)."
+    ),
     draws: int = typer.Option(3, "--draws", min=1, help="Draws of each random corruption."),
-    missing_rates: str = typer.Option("0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9", "--missing-rates", help="Missing rates swept."),
-    noise_kinds: str = typer.Option("gaussian,dropout,segment,flatline", "--noise-kinds", help="Noise kinds swept (segment/flatline: time series only)."),
+    missing_rates: str = typer.Option(
+        "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9", "--missing-rates", help="Missing rates swept."
+    ),
+    noise_kinds: str = typer.Option(
+        "gaussian,dropout,segment,flatline",
+        "--noise-kinds",
+        help="Noise kinds swept (segment/flatline: time series only).",
+    ),
     patterns: bool = typer.Option(True, "--patterns/--no-patterns", help="Evaluate every availability pattern."),
     modalities: Optional[str] = ModalitiesOption,
     config: Optional[Path] = ConfigOption,
@@ -78,23 +88,35 @@ def robustness(
         raise ConfigError("give either --models (train and sweep) or --runs (sweep trained runs)")
     if train_split and not test_split:
         raise ConfigError("--train-split needs --test-split (without a test split, k-fold is used)")
-    options = SweepOptions(missing_rates=_rates(missing_rates), noise_levels=_noise_levels(noise_kinds),
-                           patterns=patterns, draws=draws)
+    options = SweepOptions(
+        missing_rates=_rates(missing_rates), noise_levels=_noise_levels(noise_kinds), patterns=patterns, draws=draws
+    )
     user = read_config(config, overrides)  # checked against the models before any training
     check_output_dir(out, allow_existing=True)
     ds = restrict_modalities(load_data(data, strict=strict), modalities)
     if runs:
         study = _sweep_runs(ds, split_names(runs), test_split, options, baseline, str(data))
     else:
-        study = _train_and_sweep(ds, split_names(models_arg), baseline, folds, seeds, train_split, test_split,
-                                 user, options, str(data))
+        study = _train_and_sweep(
+            ds, split_names(models_arg), baseline, folds, seeds, train_split, test_split, user, options, str(data)
+        )
     report = study.write(out)
     print_robustness(study.robustness)
     console.print(f"robustness.json and the report written to {out} (open {report})")
 
 
-def _train_and_sweep(ds: Any, names: list[str], baseline: str, folds: int, seeds: int, train_split: str | None,
-                     test_split: str | None, user: dict[str, Any], options: Any, title: str) -> Any:
+def _train_and_sweep(
+    ds: Any,
+    names: list[str],
+    baseline: str,
+    folds: int,
+    seeds: int,
+    train_split: str | None,
+    test_split: str | None,
+    user: dict[str, Any],
+    options: Any,
+    title: str,
+) -> Any:
     from omnifuse.evaluation.study import run_study
     from omnifuse.models import get_model
     from omnifuse.utils.progress import progress_bar
@@ -115,8 +137,20 @@ def _train_and_sweep(ds: Any, names: list[str], baseline: str, folds: int, seeds
         def sweep(label: str) -> None:
             bar.update(task, advance=1, description=f"sweep ({label})")
 
-        return run_study(ds, names, folds=folds, seeds=seeds, train_split=train_split, test_split=test_split,
-                         config=user, options=options, baseline=baseline, title=title, on_step=step, on_sweep=sweep)
+        return run_study(
+            ds,
+            names,
+            folds=folds,
+            seeds=seeds,
+            train_split=train_split,
+            test_split=test_split,
+            config=user,
+            options=options,
+            baseline=baseline,
+            title=title,
+            on_step=step,
+            on_sweep=sweep,
+        )
 
 
 def _sweep_runs(ds: Any, runs: list[str], test_split: str | None, options: Any, baseline: str, title: str) -> Any:

@@ -21,7 +21,9 @@ def serve(
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port (0: any free port)."),
     max_body_bytes: int = typer.Option(2_000_000, "--max-body-bytes", min=1, help="Larger request bodies get 413."),
     max_batch: int = typer.Option(256, "--max-batch", min=1, help="Most patients per /predict/batch request."),
-    threads: int = typer.Option(1, "--threads", min=1, help="Torch threads of the model (1: best under concurrent load)."),
+    threads: int = typer.Option(
+        1, "--threads", min=1, help="Torch threads of the model (1: best under concurrent load)."
+    ),
     log_level: str = typer.Option("info", "--log-level", help="Log level: debug, info, warning, error."),
 ) -> None:
     """Serve a trained run: POST /predict, POST /predict/batch, GET /model, GET /health, docs at /docs.
@@ -39,12 +41,25 @@ def serve(
     bundle = load_bundle(run / "bundle")
     api = create_app(bundle, settings)
     if not settings.api_token and not _is_loopback(host):
-        warnings.warn(f"listening on {host} without OMNIFUSE_API_TOKEN: anyone who reaches this port can query "
-                      "the model (set a token, and put TLS in front)", stacklevel=1)
-    console.print(f"serving {bundle.name} ({', '.join(bundle.schema.modalities)}) on http://{host}:{port} "
-                  f"(docs: /docs; auth: {'bearer token' if settings.api_token else 'none'})", soft_wrap=True)
-    uvicorn.run(api, host=host, port=port, access_log=False, log_config=_log_config(log_level.upper()),
-                log_level=log_level.lower(), server_header=False)
+        warnings.warn(
+            f"listening on {host} without OMNIFUSE_API_TOKEN: anyone who reaches this port can query "
+            "the model (set a token, and put TLS in front)",
+            stacklevel=1,
+        )
+    console.print(
+        f"serving {bundle.name} ({', '.join(bundle.schema.modalities)}) on http://{host}:{port} "
+        f"(docs: /docs; auth: {'bearer token' if settings.api_token else 'none'})",
+        soft_wrap=True,
+    )
+    uvicorn.run(
+        api,
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=_log_config(log_level.upper()),
+        log_level=log_level.lower(),
+        server_header=False,
+    )
 
 
 def _is_loopback(host: str) -> bool:

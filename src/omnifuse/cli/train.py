@@ -51,21 +51,28 @@ def train(
     run_config = load_config(config, overrides, model=entry)  # a key the model does not own fails here
     trainer = run_config.trainer
     if interactive() and "progress" not in trainer.model_fields_set:
-        run_config = replace(run_config, trainer=trainer.model_copy(update={"progress": True}))  # a progress bar per epoch
+        run_config = replace(
+            run_config, trainer=trainer.model_copy(update={"progress": True})
+        )  # a progress bar per epoch
     check_output_dir(out, allow_existing=resume)
     ds = restrict_modalities(load_data(data, strict=strict), modalities)
     pool = ds.split_indices(train_split) if train_split else np.arange(len(ds))
     train_idx, val_idx = holdout_indices(ds, pool, trainer.val_fraction, seed=trainer.seed)
     entry.build(ds, run_config.model)  # fails on a bad option before anything is written
-    identity = {"model": entry.name, "data": str(Path(data).resolve()), "modalities": list(ds.modalities),
-                "config": run_config.flat()}
+    identity = {
+        "model": entry.name,
+        "data": str(Path(data).resolve()),
+        "modalities": list(ds.modalities),
+        "config": run_config.flat(),
+    }
     if resume:
         check_resume(out, identity)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_file(out / "run_config.json") as handle:
         json.dump(identity, handle, indent=2)
-    fitted = fit(entry.name, SplitContext(ds, train_idx, val_idx), run_config,
-                 run_dir=out, checkpoints=True, resume=resume)
+    fitted = fit(
+        entry.name, SplitContext(ds, train_idx, val_idx), run_config, run_dir=out, checkpoints=True, resume=resume
+    )
     from omnifuse.evaluation.metrics import compute_metrics
     from omnifuse.serving.bundle import save_bundle
 
@@ -84,12 +91,18 @@ def train(
         "n_params": fitted.n_params(),
         "validation": val_metrics,
         "validation_note": "the validation set also chose the best epoch: these metrics are optimistic"
-                           + ("; ensemble members after the first carved their own validation sets, partly "
-                              "training on this one: more optimistic still" if fitted.config.trainer.ensemble > 1 else ""),
+        + (
+            "; ensemble members after the first carved their own validation sets, partly "
+            "training on this one: more optimistic still"
+            if fitted.config.trainer.ensemble > 1
+            else ""
+        ),
         "config": fitted.config.flat(),
         "bundle": "bundle",
     }
     write_json(out / "run.json", summary)
-    console.print(f"trained {entry.name}: validation " +
-                  ", ".join(f"{k} {v:.3f}" for k, v in val_metrics.items()) +
-                  f"\nrun written to {out} (model bundle: {out / 'bundle'})")
+    console.print(
+        f"trained {entry.name}: validation "
+        + ", ".join(f"{k} {v:.3f}" for k, v in val_metrics.items())
+        + f"\nrun written to {out} (model bundle: {out / 'bundle'})"
+    )

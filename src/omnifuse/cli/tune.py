@@ -52,9 +52,22 @@ def tune_command(
     check_output_dir(out, allow_existing=True)
     ds = restrict_modalities(load_dataset(data, progress=interactive()), modalities)
     with _TrialProgress(trials) as progress:
-        result = tune(ds, entry.name, trials, config=user, space=space_overrides, space_source=str(space or "--space"),
-                      metric=metric, folds=folds, test_split=test_split, train_split=train_split, timeout=timeout,
-                      out=out, resume=resume, callbacks=[progress])
+        result = tune(
+            ds,
+            entry.name,
+            trials,
+            config=user,
+            space=space_overrides,
+            space_source=str(space or "--space"),
+            metric=metric,
+            folds=folds,
+            test_split=test_split,
+            train_split=train_split,
+            timeout=timeout,
+            out=out,
+            resume=resume,
+            callbacks=[progress],
+        )
     report = build_report(out, title=f"omnifuse tune: {entry.name}")
     _print(result.summary.model_dump(), out, report)
 
@@ -82,19 +95,29 @@ class _TrialProgress:
             best = f", best {study.best_value:.4f} (#{study.best_trial.number})"
         except ValueError:
             best = ""
-        self.bar.update(self.task, advance=1, description=f"trial {trial.number} {trial.state.name.lower()}{value}{best}")
+        self.bar.update(
+            self.task, advance=1, description=f"trial {trial.number} {trial.state.name.lower()}{value}{best}"
+        )
 
 
 def _print(summary: dict[str, Any], out: Path, report: Path) -> None:
-    console.print(f"tuned {summary['model']}: {summary['n_complete']} complete, {summary['n_pruned']} pruned, "
-                  f"{summary['n_failed']} failed trial(s); best mean inner-fold {summary['metric']} "
-                  + (f"{summary['best_value']:.4f} (trial {summary['best_trial']})" if summary["best_value"] is not None
-                     else "none (no trial completed)"))
+    console.print(
+        f"tuned {summary['model']}: {summary['n_complete']} complete, {summary['n_pruned']} pruned, "
+        f"{summary['n_failed']} failed trial(s); best mean inner-fold {summary['metric']} "
+        + (
+            f"{summary['best_value']:.4f} (trial {summary['best_trial']})"
+            if summary["best_value"] is not None
+            else "none (no trial completed)"
+        )
+    )
     if summary["best_params"]:
         table = Table("parameter", "best value", "importance", title="best trial")
         for key, value in summary["best_params"].items():
             importance = summary["importances"].get(key)
-            table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value),
-                          "" if importance is None else f"{importance:.2f}")
+            table.add_row(
+                key,
+                f"{value:.4g}" if isinstance(value, float) else str(value),
+                "" if importance is None else f"{importance:.2f}",
+            )
         console.print(table)
     console.print(f"written to {out}: best.yaml (use with --config), trials.csv, tune.json, study.db; report {report}")

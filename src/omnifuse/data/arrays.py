@@ -104,8 +104,7 @@ class LazyFiles:
         reader = FILE_READERS.get(path.suffix.lower())
         if reader is None:
             raise DataError(
-                f"{path}: no reader for files of type '{path.suffix}' "
-                f"(known: {', '.join(sorted(FILE_READERS))})"
+                f"{path}: no reader for files of type '{path.suffix}' (known: {', '.join(sorted(FILE_READERS))})"
             )
         try:
             return reader(path)

@@ -70,7 +70,9 @@ def dense_to_tensor(values: np.ndarray, present: np.ndarray, fill_value: float =
     return torch.from_numpy(out)
 
 
-def make_batch(dataset: MultimodalDataset, index: Sequence[int] | np.ndarray, fill_value: float = 0.0) -> dict[str, Any]:
+def make_batch(
+    dataset: MultimodalDataset, index: Sequence[int] | np.ndarray, fill_value: float = 0.0
+) -> dict[str, Any]:
     """The batch of samples ``index``, built with vectorised array indexing (fast path)."""
     idx = np.asarray(index, dtype=np.int64)
     mask = dataset.mask[idx]

@@ -294,10 +294,7 @@ def _targets(ds: MultimodalDataset, modality: str | None, kind: str, need_time: 
         if need_time and not _has_time_axis(ds, modality):
             raise DataError(f"{kind}: modality '{modality}' has no time axis (needs a time series or signal)")
         return [modality]
-    return [
-        m for m in ds.modalities
-        if _is_numeric(ds.data[m]) and (not need_time or _has_time_axis(ds, m))
-    ]
+    return [m for m in ds.modalities if _is_numeric(ds.data[m]) and (not need_time or _has_time_axis(ds, m))]
 
 
 def _is_numeric(data: ModalityData) -> bool:

@@ -62,9 +62,7 @@ class MultimodalDataset:
             if name not in data:
                 raise DataError(f"modality '{name}' has a spec but no data")
             if n_rows(data[name]) != n:
-                raise DataError(
-                    f"modality '{name}' has {n_rows(data[name])} rows for {n} samples"
-                )
+                raise DataError(f"modality '{name}' has {n_rows(data[name])} rows for {n} samples")
             self.data[name] = data[name]
         if isinstance(mask, Mapping):
             mask = np.stack([np.asarray(mask[m], dtype=bool) for m in self.specs], axis=1)
@@ -119,9 +117,7 @@ class MultimodalDataset:
         try:
             return self.modalities.index(modality)
         except ValueError:
-            raise DataError(
-                f"unknown modality '{modality}' (dataset has: {', '.join(self.modalities)})"
-            ) from None
+            raise DataError(f"unknown modality '{modality}' (dataset has: {', '.join(self.modalities)})") from None
 
     def __repr__(self) -> str:
         mods = ", ".join(f"{m}[{self.specs[m].kind}]" for m in self.modalities)
@@ -216,8 +212,7 @@ class MultimodalDataset:
         unknown = [s for s in wanted if s not in self.split_names()]
         if unknown:
             raise DataError(
-                f"unknown split {', '.join(map(repr, unknown))} "
-                f"(dataset has: {', '.join(self.split_names())})"
+                f"unknown split {', '.join(map(repr, unknown))} (dataset has: {', '.join(self.split_names())})"
             )
         return np.flatnonzero(np.isin(self.splits, wanted))
 
@@ -225,9 +220,7 @@ class MultimodalDataset:
     def pattern_names(self) -> np.ndarray:
         """Per sample, its availability pattern as 'modA+modB' (sorted names)."""
         mods = np.array(self.modalities)
-        return np.array(
-            [PATTERN_SEPARATOR.join(mods[row]) or NO_MODALITY for row in self.mask], dtype=object
-        )
+        return np.array([PATTERN_SEPARATOR.join(mods[row]) or NO_MODALITY for row in self.mask], dtype=object)
 
     def pattern_counts(self) -> dict[str, int]:
         """Number of samples per availability pattern, most frequent first."""

@@ -85,8 +85,9 @@ class Labels:
         self.y, self.class_names, self.time_unit = y, (), self.time_unit.strip()
 
     @classmethod
-    def survival(cls, time: Sequence[float] | np.ndarray, event: Sequence[object] | np.ndarray,
-                 time_unit: str) -> "Labels":
+    def survival(
+        cls, time: Sequence[float] | np.ndarray, event: Sequence[object] | np.ndarray, time_unit: str
+    ) -> "Labels":
         """Survival labels from per-sample times and events (1/True = observed, 0/False = censored)."""
         time_arr = np.asarray(time, dtype=np.float64).reshape(-1)
         event_arr = np.asarray(event).reshape(-1)
@@ -193,8 +194,7 @@ def labels_from_values(values: Sequence[object], source: str = "labels") -> Labe
     classes = _sorted_classes(set(raw))
     if len(classes) < 2:
         raise DataError(
-            f"{source}: the label column has a single class '{classes[0]}'; "
-            "a classifier needs at least two"
+            f"{source}: the label column has a single class '{classes[0]}'; a classifier needs at least two"
         )
     index = {c: k for k, c in enumerate(classes)}
     y = np.fromiter((index[v] for v in raw), dtype=np.int64, count=len(raw))

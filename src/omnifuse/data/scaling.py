@@ -78,7 +78,9 @@ class Standardizer:
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> "Standardizer":
         return cls(
-            mean={k: np.array([np.nan if x is None else x for x in v["mean"]], dtype=np.float32) for k, v in state.items()},
+            mean={
+                k: np.array([np.nan if x is None else x for x in v["mean"]], dtype=np.float32) for k, v in state.items()
+            },
             std={k: np.asarray(v["std"], dtype=np.float32) for k, v in state.items()},
         )
 

@@ -106,7 +106,9 @@ def make_lowquality(
     y = y_pat[patient]
     strata = y_pat  # splits stratify on the class, survival cohorts on the event
     if cfg.task == "survival":
-        risk_pat, time_pat, event_pat, survival = _hazard(np.random.default_rng(hazard), cfg, z, centroids, patient, n_pat)
+        risk_pat, time_pat, event_pat, survival = _hazard(
+            np.random.default_rng(hazard), cfg, z, centroids, patient, n_pat
+        )
         strata = event_pat.astype(np.int64)
 
     # synergy: per group, per-patient integers whose sum mod k is y (with prob. synergy_strength)
@@ -128,18 +130,36 @@ def make_lowquality(
         h = a * z + np.sqrt(1.0 - a**2) * r.standard_normal((n, d))
         if m.kind == "timeseries":
             data[m.name] = _series(r, m, h, site, cfg.n_sites)
-            specs.append(ModalitySpec(m.name, m.kind, tuple(f"{m.name}_ch{c}" for c in range(m.n_features)),
-                                      (MAX_STEPS, m.n_features), time_unit="hours", extra={"simulated": True}))
+            specs.append(
+                ModalitySpec(
+                    m.name,
+                    m.kind,
+                    tuple(f"{m.name}_ch{c}" for c in range(m.n_features)),
+                    (MAX_STEPS, m.n_features),
+                    time_unit="hours",
+                    extra={"simulated": True},
+                )
+            )
             continue
         x = _vector(r, m, h, site, cfg.n_sites)
-        blocks = [np.eye(k)[c[:, g.index(m.name)]] + 0.25 * r.standard_normal((n, k))  # noisy one-hot codes
-                  for g, c in zip(cfg.synergy, codes) if m.name in g]
+        blocks = [
+            np.eye(k)[c[:, g.index(m.name)]] + 0.25 * r.standard_normal((n, k))  # noisy one-hot codes
+            for g, c in zip(cfg.synergy, codes)
+            if m.name in g
+        ]
         if blocks:
             synergy_features[m.name] = list(range(x.shape[1], x.shape[1] + k * len(blocks)))
         x = np.concatenate([x, *blocks], axis=1).astype(np.float32)
         data[m.name] = x
-        specs.append(ModalitySpec(m.name, m.kind, tuple(f"{m.name}_{j}" for j in range(x.shape[1])),
-                                  (x.shape[1],), extra={"simulated": True}))
+        specs.append(
+            ModalitySpec(
+                m.name,
+                m.kind,
+                tuple(f"{m.name}_{j}" for j in range(x.shape[1])),
+                (x.shape[1],),
+                extra={"simulated": True},
+            )
+        )
 
     present = _availability(np.random.default_rng(miss), cfg, mods, y, severity)
     for j, m in enumerate(mods):  # absent rows hold nothing (series: no steps either)
@@ -171,8 +191,9 @@ def make_lowquality(
     return ds, truth
 
 
-def _hazard(r: np.random.Generator, cfg: SimConfig, z: np.ndarray, centroids: np.ndarray, patient: np.ndarray,
-            n_pat: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+def _hazard(
+    r: np.random.Generator, cfg: SimConfig, z: np.ndarray, centroids: np.ndarray, patient: np.ndarray, n_pat: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
     """Per-patient log-hazard, time and event, plus the parameters for the truth.
 
     The log-hazard is ``risk_strength`` times the standardised projection of the patient's
@@ -213,31 +234,57 @@ def default_cohort(n_modalities: int = 3, seed: int = 0, **overrides: Any) -> tu
     cfg: dict[str, Any]
     if n_modalities == 3:
         notes = SimModality("notes", "embedding", 32, 0.15, "heavy_tailed", 1.0, 0.2, "label", 0.3)
-        cfg = dict(modalities=(ehr, vitals, notes), n_samples=1000, class_weights=(0.7, 0.3),
-                   separation=0.6, patterns=True, pattern_share=0.25)
+        cfg = dict(
+            modalities=(ehr, vitals, notes),
+            n_samples=1000,
+            class_weights=(0.7, 0.3),
+            separation=0.6,
+            patterns=True,
+            pattern_share=0.25,
+        )
     elif n_modalities == 5:
         notes = SimModality("notes", "embedding", 32, 0.6, "overwhelming", 1.0, 0.2, "label", 0.3)
         mrna = SimModality("mrna", "omics", 64, 0.45, "structured", 0.5, 0.25)
         protein = SimModality("protein", "omics", 24, 0.1, "gaussian", 0.5, 0.35, "severity", 0.3)
-        cfg = dict(modalities=(ehr, vitals, mrna, protein, notes), n_samples=1500, class_weights=(0.7, 0.3),
-                   separation=0.6, synergy=[("mrna", "protein")], synergy_strength=0.8,
-                   patterns=True, pattern_share=0.3)
+        cfg = dict(
+            modalities=(ehr, vitals, mrna, protein, notes),
+            n_samples=1500,
+            class_weights=(0.7, 0.3),
+            separation=0.6,
+            synergy=[("mrna", "protein")],
+            synergy_strength=0.8,
+            patterns=True,
+            pattern_share=0.3,
+        )
     else:  # any other M: default_modalities with MNAR on two of them, patterns when they fit
         mods = list(default_modalities(n_modalities))
         if n_modalities >= 2:
             mods[-1] = replace(mods[-1], missing_rate=0.2, mnar="label", mnar_strength=0.3)
-            mods[n_modalities // 2] = replace(mods[n_modalities // 2], missing_rate=0.2, mnar="severity",
-                                              mnar_strength=0.3)
+            mods[n_modalities // 2] = replace(
+                mods[n_modalities // 2], missing_rate=0.2, mnar="severity", mnar_strength=0.3
+            )
         n = int(overrides.get("n_samples", 1000))
-        cfg = dict(modalities=tuple(mods), n_samples=1000, class_weights=(0.7, 0.3), separation=0.6,
-                   patterns=2**n_modalities - 1 <= n // 2, pattern_share=0.3)
+        cfg = dict(
+            modalities=tuple(mods),
+            n_samples=1000,
+            class_weights=(0.7, 0.3),
+            separation=0.6,
+            patterns=2**n_modalities - 1 <= n // 2,
+            pattern_share=0.3,
+        )
     cfg.update(overrides)
     cfg["seed"] = seed
     return make_lowquality(SimConfig(**cfg))
 
 
-def _truth(cfg: SimConfig, mods: Sequence[SimModality], present: np.ndarray,
-           synergy_features: dict[str, list[int]], severity: np.ndarray, site: np.ndarray) -> SimulationTruth:
+def _truth(
+    cfg: SimConfig,
+    mods: Sequence[SimModality],
+    present: np.ndarray,
+    synergy_features: dict[str, list[int]],
+    severity: np.ndarray,
+    site: np.ndarray,
+) -> SimulationTruth:
     by_name = {m.name: m for m in mods}
     names = tuple(sorted(by_name))
     rates = dict(zip([m.name for m in mods], (1.0 - present.mean(axis=0)).tolist()))

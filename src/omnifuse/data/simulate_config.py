@@ -151,9 +151,13 @@ class SimConfig:
         names = [m.name for m in self.modalities]
         if not names or len(set(names)) != len(names):
             raise ConfigError(f"modalities: names must be unique and non-empty, got {names}")
-        for what, value, low in (("n_samples", self.n_samples, 2), ("n_classes", self.n_classes, 2),
-                                 ("samples_per_patient", self.samples_per_patient, 1),
-                                 ("latent_dim", self.latent_dim, 1), ("n_sites", self.n_sites, 1)):
+        for what, value, low in (
+            ("n_samples", self.n_samples, 2),
+            ("n_classes", self.n_classes, 2),
+            ("samples_per_patient", self.samples_per_patient, 1),
+            ("latent_dim", self.latent_dim, 1),
+            ("n_sites", self.n_sites, 1),
+        ):
             if int(value) < low:
                 raise ConfigError(f"{what} must be >= {low}, got {value}")
         if self.class_weights is not None:

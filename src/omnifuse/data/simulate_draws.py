@@ -25,8 +25,15 @@ def _draw_labels(rng: np.random.Generator, n: int, k: int, weights: Sequence[flo
     return rng.permutation(np.repeat(np.arange(k), counts))
 
 
-def _noise(r: np.random.Generator, m: SimModality, shape: tuple[int, ...], sd: np.ndarray,
-           site: np.ndarray, n_sites: int, subspace: Callable[[], np.ndarray]) -> np.ndarray:
+def _noise(
+    r: np.random.Generator,
+    m: SimModality,
+    shape: tuple[int, ...],
+    sd: np.ndarray,
+    site: np.ndarray,
+    n_sites: int,
+    subspace: Callable[[], np.ndarray],
+) -> np.ndarray:
     """Noise of ``m.noise`` kind for values of ``shape`` (last axis = features), scaled by ``sd``."""
     lvl = m.noise_level
     if m.noise == "gaussian":
@@ -68,8 +75,15 @@ def _series(r: np.random.Generator, m: SimModality, h: np.ndarray, site: np.ndar
     s = (h @ w_level.T)[:, None, :] + (h @ w_trend.T)[:, None, :] * tt
     s = s + 0.3 * np.sin(s) + 0.2 * r.standard_normal(s.shape)
     sd = np.nanstd(s, axis=(0, 1)) + 1e-6
-    x = s + _noise(r, m, s.shape, sd, site, n_sites,
-                   lambda: (r.standard_normal((n, d)) @ w_level.T)[:, None, :].repeat(MAX_STEPS, axis=1))
+    x = s + _noise(
+        r,
+        m,
+        s.shape,
+        sd,
+        site,
+        n_sites,
+        lambda: (r.standard_normal((n, d)) @ w_level.T)[:, None, :].repeat(MAX_STEPS, axis=1),
+    )
     observed = (r.random(s.shape) < r.uniform(0.3, 0.8, (n, 1, c))) & steps[:, :, None]
     none = np.flatnonzero(~observed.any(axis=(1, 2)))
     observed[none, 0, r.integers(c, size=len(none))] = True
@@ -77,8 +91,9 @@ def _series(r: np.random.Generator, m: SimModality, h: np.ndarray, site: np.ndar
     return IrregularSeries(values, times.astype(np.float32), lengths.astype(np.int64))
 
 
-def _availability(r: np.random.Generator, cfg: SimConfig, mods: Sequence[SimModality],
-                  y: np.ndarray, severity: np.ndarray) -> np.ndarray:
+def _availability(
+    r: np.random.Generator, cfg: SimConfig, mods: Sequence[SimModality], y: np.ndarray, severity: np.ndarray
+) -> np.ndarray:
     """Boolean (n, M) in ``mods`` order: MCAR/MNAR, optional patterns, never an empty row."""
     n, big_m, k = len(y), len(mods), int(cfg.n_classes)
     rank = (np.argsort(np.argsort(severity)) + 0.5) / n
@@ -94,7 +109,9 @@ def _availability(r: np.random.Generator, cfg: SimConfig, mods: Sequence[SimModa
         subsets = np.array([s for s in itertools.product([False, True], repeat=big_m) if 0 < sum(s) < big_m])
         n_pat = max(int(round(cfg.pattern_share * n)), len(subsets))
         if n_pat >= n:
-            raise ConfigError(f"patterns: {n} samples cannot hold all {len(subsets) + 1} patterns of {big_m} modalities")
+            raise ConfigError(
+                f"patterns: {n} samples cannot hold all {len(subsets) + 1} patterns of {big_m} modalities"
+            )
         order = r.permutation(n)
         chosen, rest = order[:n_pat], order[n_pat:]
         present[chosen] = subsets[r.permutation(np.arange(n_pat) % len(subsets))]
@@ -105,7 +122,9 @@ def _availability(r: np.random.Generator, cfg: SimConfig, mods: Sequence[SimModa
     return present
 
 
-def _survival(r: np.random.Generator, risk: np.ndarray, cfg: SimConfig) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+def _survival(
+    r: np.random.Generator, risk: np.ndarray, cfg: SimConfig
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """Per-patient (time, event) for log-hazards ``risk``; returns the drawn parameters too.
 
     Weibull proportional hazards: ``S(t) = exp(-scale * e^risk * t^shape)`` with ``scale``
@@ -125,8 +144,12 @@ def _survival(r: np.random.Generator, risk: np.ndarray, cfg: SimConfig) -> tuple
         c_max = float(np.sort(t_event / fraction)[::-1][n_censored])
         censor = c_max * fraction
     event = t_event <= censor
-    params = {"weibull_shape": shape, "baseline_scale": scale, "censoring_max": c_max,
-              "censored_share": round(float(1.0 - event.mean()), 6)}
+    params = {
+        "weibull_shape": shape,
+        "baseline_scale": scale,
+        "censoring_max": c_max,
+        "censored_share": round(float(1.0 - event.mean()), 6),
+    }
     return np.minimum(t_event, censor), event, params
 
 

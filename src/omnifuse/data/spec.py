@@ -42,10 +42,7 @@ class ModalitySpec:
         if not self.name or not isinstance(self.name, str):
             raise DataError(f"modality name must be a non-empty string, got {self.name!r}")
         if self.kind not in MODALITY_KINDS:
-            raise DataError(
-                f"modality '{self.name}': unknown kind '{self.kind}' "
-                f"(valid: {', '.join(MODALITY_KINDS)})"
-            )
+            raise DataError(f"modality '{self.name}': unknown kind '{self.kind}' (valid: {', '.join(MODALITY_KINDS)})")
         object.__setattr__(self, "feature_names", tuple(str(f) for f in self.feature_names))
         object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
 

@@ -63,9 +63,7 @@ def load_dataset_npz(folder: Path) -> MultimodalDataset:
     data: dict[str, ModalityData] = {}
     for name, container in meta["containers"].items():
         if container == "series":
-            data[name] = IrregularSeries(
-                arrays[f"{name}/values"], arrays[f"{name}/times"], arrays[f"{name}/lengths"]
-            )
+            data[name] = IrregularSeries(arrays[f"{name}/values"], arrays[f"{name}/times"], arrays[f"{name}/lengths"])
         elif container == "files":
             data[name] = LazyFiles(arrays[f"{name}/paths"])
         else:

@@ -46,7 +46,9 @@ class Encoder(nn.Module):
 
 #: Every encoder ``build_encoder`` can choose, by config ``type``.
 ENCODERS: Registry[type[Encoder]] = Registry(
-    "encoder type", packages="omnifuse.encoders", order=lambda cls: cls.priority,
+    "encoder type",
+    packages="omnifuse.encoders",
+    order=lambda cls: cls.priority,
     # the pretrained backbones are built by omnifuse.media, not chosen by build_encoder, and
     # importing them loads omnifuse.media (~0.5 s)
     skip=("omnifuse.encoders.pretrained",),

@@ -86,8 +86,7 @@ def build_encoder(spec: ModalitySpec, output_dim: int | None = 64, config: dict[
     kinds = kind_types()
     if spec.kind not in kinds:
         raise ConfigError(
-            f"{where}: kind '{spec.kind}' is not supported by build_encoder yet "
-            f"(supported kinds: {', '.join(kinds)})"
+            f"{where}: kind '{spec.kind}' is not supported by build_encoder yet (supported kinds: {', '.join(kinds)})"
         )
     if config is not None and not isinstance(config, dict):
         raise ConfigError(f"{where}: encoder config must be a mapping, got {type(config).__name__}")
@@ -97,13 +96,12 @@ def build_encoder(spec: ModalitySpec, output_dim: int | None = 64, config: dict[
     default = same_size[0] if output_dim is None and same_size else valid_types[0]
     type_ = options.pop("type", default)
     if not isinstance(type_, str) or type_.lower() not in valid_types:
-        raise ConfigError(
-            f"{where}: unknown encoder type {type_!r} (valid for {spec.kind}: {', '.join(valid_types)})"
-        )
+        raise ConfigError(f"{where}: unknown encoder type {type_!r} (valid for {spec.kind}: {', '.join(valid_types)})")
     type_ = type_.lower()
     cls = ENCODERS.get(type_)
-    options = check_options(cls, options, f"{where}: {type_} encoder",
-                            skip=("input_dim", "output_dim"), also_valid=("type",))
+    options = check_options(
+        cls, options, f"{where}: {type_} encoder", skip=("input_dim", "output_dim"), also_valid=("type",)
+    )
     input_dim = spec.n_features
     if input_dim < 1:
         raise ConfigError(f"{where}: no features to encode (empty feature_names and shape)")

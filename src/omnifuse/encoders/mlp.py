@@ -30,9 +30,7 @@ def flatten_rows(x: torch.Tensor, input_dim: int, name: str) -> torch.Tensor:
         raise DataError(f"{name} expects a tensor of shape (B, {input_dim}), got {type(x).__name__}")
     flat = x.reshape(x.shape[0], -1)
     if flat.shape[1] != input_dim:
-        raise DataError(
-            f"{name} expects {input_dim} features per row, got input of shape {tuple(x.shape)}"
-        )
+        raise DataError(f"{name} expects {input_dim} features per row, got input of shape {tuple(x.shape)}")
     return flat.float()
 
 

@@ -22,9 +22,7 @@ def series_inputs(x: SeriesBatch, input_dim: int, name: str) -> tuple[torch.Tens
     if not isinstance(x, SeriesBatch):
         raise DataError(f"{name} expects a SeriesBatch, got {type(x).__name__}")
     if x.values.dim() != 3 or x.values.shape[-1] != input_dim:
-        raise DataError(
-            f"{name} expects series values of shape (B, T, {input_dim}), got {tuple(x.values.shape)}"
-        )
+        raise DataError(f"{name} expects series values of shape (B, T, {input_dim}), got {tuple(x.values.shape)}")
     step_mask = x.step_mask.bool()
     observed = x.observed.bool() & step_mask.unsqueeze(-1)
     values = torch.where(observed, x.values.float(), torch.zeros((), device=x.values.device))
@@ -70,7 +68,10 @@ class LSTMEncoder(Encoder):
         self.input_dim = input_dim
         self.output_dim = output_dim
         self.lstm = nn.LSTM(
-            2 * input_dim, hidden, num_layers=layers, batch_first=True,
+            2 * input_dim,
+            hidden,
+            num_layers=layers,
+            batch_first=True,
             dropout=dropout if layers > 1 else 0.0,
         )
         self.dropout = nn.Dropout(dropout)
@@ -84,9 +85,7 @@ class LSTMEncoder(Encoder):
         lengths = step_mask.sum(dim=1)
         if feats.shape[1] == 0:  # no step at all in the batch
             return self.empty.expand(feats.shape[0], -1)
-        packed = pack_padded_sequence(
-            feats, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
-        )
+        packed = pack_padded_sequence(feats, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
         _, (h_n, _) = self.lstm(packed)
         out = self.proj(self.dropout(h_n[-1]))
         return torch.where((lengths > 0).unsqueeze(-1), out, self.empty.expand_as(out))

@@ -53,8 +53,10 @@ def selection_for(spec: ModalitySpec, select: Mapping[str, Any]) -> SelectionOpt
         return None
     where = f"select.{spec.name if spec.name in select else spec.kind}"
     if spec.kind not in VECTOR_KINDS:
-        raise ConfigError(f"{where}: feature selection applies to vector modalities "
-                          f"({', '.join(sorted(VECTOR_KINDS))}), not {spec.kind}")
+        raise ConfigError(
+            f"{where}: feature selection applies to vector modalities "
+            f"({', '.join(sorted(VECTOR_KINDS))}), not {spec.kind}"
+        )
     try:
         options = SelectionOptions.model_validate(raw)
     except ValidationError as exc:

@@ -34,8 +34,9 @@ SEQUENCE_TYPES: dict[str, type[Encoder]] = {
 }
 
 
-def series_statistics(x: SeriesBatch, stats: Sequence[str] = STATS, time_scale: float = 1.0,
-                      slope_clip: float | None = None) -> torch.Tensor:
+def series_statistics(
+    x: SeriesBatch, stats: Sequence[str] = STATS, time_scale: float = 1.0, slope_clip: float | None = None
+) -> torch.Tensor:
     """Per-channel statistics of the observed values: ``(B, len(stats) * C)``, grouped by statistic.
 
     Only observed values on real steps count. ``observed`` is the share of the row's real

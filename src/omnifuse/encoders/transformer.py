@@ -63,8 +63,15 @@ class TimeSeriesTransformerEncoder(Encoder):
     ) -> None:
         super().__init__()
         name = "TimeSeriesTransformerEncoder"
-        check_dims(name, input_dim=input_dim, output_dim=output_dim, d_model=d_model,
-                   n_heads=n_heads, layers=layers, ff_dim=ff_dim)
+        check_dims(
+            name,
+            input_dim=input_dim,
+            output_dim=output_dim,
+            d_model=d_model,
+            n_heads=n_heads,
+            layers=layers,
+            ff_dim=ff_dim,
+        )
         check_rate(name, "dropout", dropout)
         if d_model % 2 or d_model % n_heads:
             raise ConfigError(f"{name}: d_model ({d_model}) must be even and divisible by n_heads ({n_heads})")
@@ -78,9 +85,7 @@ class TimeSeriesTransformerEncoder(Encoder):
         layer = nn.TransformerEncoderLayer(
             d_model, n_heads, ff_dim, dropout, activation="gelu", batch_first=True, norm_first=True
         )
-        self.transformer = nn.TransformerEncoder(
-            layer, layers, norm=nn.LayerNorm(d_model), enable_nested_tensor=False
-        )
+        self.transformer = nn.TransformerEncoder(layer, layers, norm=nn.LayerNorm(d_model), enable_nested_tensor=False)
         self.proj = nn.Linear(d_model, output_dim)
 
     def forward(self, x: SeriesBatch) -> torch.Tensor:

@@ -79,8 +79,14 @@ class MethodRecord:
     tuned_configs: list[dict[str, Any]] = field(default_factory=list)
 
 
-def plan_repeats(ds: MultimodalDataset, folds: int = 5, seeds: int = 1, train_split: str | None = None,
-                 test_split: str | None = None, val_fraction: float = 0.2) -> list[Repeat]:
+def plan_repeats(
+    ds: MultimodalDataset,
+    folds: int = 5,
+    seeds: int = 1,
+    train_split: str | None = None,
+    test_split: str | None = None,
+    val_fraction: float = 0.2,
+) -> list[Repeat]:
     """The train/val/test index sets every method is run on."""
     repeats = []
     if test_split is not None:
@@ -103,16 +109,24 @@ def plan_repeats(ds: MultimodalDataset, folds: int = 5, seeds: int = 1, train_sp
 def raise_shared(groups: set[str]) -> None:
     from omnifuse.errors import DataError
 
-    raise DataError(f"{len(groups)} patient group(s) appear in both the training and test splits "
-                    f"(first: {sorted(groups)[0]})")
+    raise DataError(
+        f"{len(groups)} patient group(s) appear in both the training and test splits (first: {sorted(groups)[0]})"
+    )
 
 
-def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, seeds: int = 1,
-                  train_split: str | None = None, test_split: str | None = None,
-                  config: dict[str, Any] | None = None, n_boot: int = 500,
-                  on_step: Callable[[str, str], None] | None = None,
-                  on_repeat: Callable[[Repeat, dict[str, FittedModel]], None] | None = None,
-                  tuner: ConfigTuner | None = None) -> ResultsDocument:
+def run_benchmark(
+    ds: MultimodalDataset,
+    models: Sequence[str],
+    folds: int = 5,
+    seeds: int = 1,
+    train_split: str | None = None,
+    test_split: str | None = None,
+    config: dict[str, Any] | None = None,
+    n_boot: int = 500,
+    on_step: Callable[[str, str], None] | None = None,
+    on_repeat: Callable[[Repeat, dict[str, FittedModel]], None] | None = None,
+    tuner: ConfigTuner | None = None,
+) -> ResultsDocument:
     """Run every model on the same repeats; returns the ``results.json`` document.
 
     ``on_repeat(repeat, fitted_by_name)`` is called after each repeat's models are trained
@@ -157,13 +171,34 @@ def run_benchmark(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, 
                 fitted_models[name] = fitted
             if on_repeat is not None:
                 on_repeat(rep, fitted_models)
-    return _results(ds, models, records, repeats, folds, seeds, train_split, test_split, user, n_boot,
-                    tuning=tuner.describe() if tuner is not None else None)
+    return _results(
+        ds,
+        models,
+        records,
+        repeats,
+        folds,
+        seeds,
+        train_split,
+        test_split,
+        user,
+        n_boot,
+        tuning=tuner.describe() if tuner is not None else None,
+    )
 
 
-def _results(ds: MultimodalDataset, models: Sequence[str], records: dict[str, MethodRecord], repeats: list[Repeat],
-             folds: int, seeds: int, train_split: str | None, test_split: str | None, user: dict[str, Any],
-             n_boot: int, tuning: dict[str, Any] | None = None) -> ResultsDocument:
+def _results(
+    ds: MultimodalDataset,
+    models: Sequence[str],
+    records: dict[str, MethodRecord],
+    repeats: list[Repeat],
+    folds: int,
+    seeds: int,
+    train_split: str | None,
+    test_split: str | None,
+    user: dict[str, Any],
+    n_boot: int,
+    tuning: dict[str, Any] | None = None,
+) -> ResultsDocument:
     methods: dict[str, MethodResult] = {}
     for name in models:
         rec = records[name]
@@ -190,12 +225,14 @@ def _results(ds: MultimodalDataset, models: Sequence[str], records: dict[str, Me
 
         def p_value(a: str, b: str, metric: str) -> float:
             return paired_bootstrap_pvalue(records[a].probs, records[b].probs, y_test, ds.task, metric, n_boot)
+
         test_name = "paired bootstrap over test samples (seeds pooled)"
     else:
         ratio = float(np.mean([len(r.test) / (len(r.train) + len(r.val)) for r in repeats]))
 
         def p_value(a: str, b: str, metric: str) -> float:
             return corrected_paired_ttest(records[a].metrics[metric], records[b].metrics[metric], ratio)
+
         test_name = "corrected resampled t-test over folds (Nadeau & Bengio 2003)"
     tests = [
         PairedTest(a=a, b=b, metric=metric, p_value=p_value(a, b, metric), test=test_name)
@@ -203,8 +240,13 @@ def _results(ds: MultimodalDataset, models: Sequence[str], records: dict[str, Me
         for metric in TESTED_METRICS
     ]
     protocol: BenchmarkProtocol = (
-        HoldoutProtocol(train_split=train_split, test_split=test_split, seeds=seeds,
-                        ci="percentile bootstrap on the test set, averaged over seeds", tuning=tuning)
+        HoldoutProtocol(
+            train_split=train_split,
+            test_split=test_split,
+            seeds=seeds,
+            ci="percentile bootstrap on the test set, averaged over seeds",
+            tuning=tuning,
+        )
         if test_split is not None
         else KFoldProtocol(folds=folds, seeds=seeds, ci="Student-t interval over folds", tuning=tuning)
     )

@@ -35,8 +35,15 @@ def corrected_paired_ttest(a: Sequence[float], b: Sequence[float], test_train_ra
     return float(2 * stats.t.sf(abs(t), df=d.size - 1))
 
 
-def paired_bootstrap_pvalue(probs_a: Sequence[np.ndarray], probs_b: Sequence[np.ndarray], y: np.ndarray, task: str,
-                            metric: str, n_boot: int = 1000, seed: int = 0) -> float:
+def paired_bootstrap_pvalue(
+    probs_a: Sequence[np.ndarray],
+    probs_b: Sequence[np.ndarray],
+    y: np.ndarray,
+    task: str,
+    metric: str,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> float:
     """Two-sided p-value that ``metric`` differs between two methods on one test set.
 
     ``probs_a[k]`` and ``probs_b[k]`` are the two methods' predictions of training seed k.

@@ -113,7 +113,9 @@ def plan_conditions(
         for kind in noise_kinds(ds, modality, list(noise_levels)):
             for level in noise_levels[kind]:
                 if level > 0:
-                    conditions.append(Condition(("noise", modality, kind, level_key(level)), (_noise(kind, modality, level),)))
+                    conditions.append(
+                        Condition(("noise", modality, kind, level_key(level)), (_noise(kind, modality, level),))
+                    )
     return conditions
 
 

@@ -35,8 +35,9 @@ class DetailsCollector:
         seed: seed of subsampling and t-SNE.
     """
 
-    def __init__(self, dataset: MultimodalDataset, tsne_samples: int = 200, weight_samples: int = 2000,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, dataset: MultimodalDataset, tsne_samples: int = 200, weight_samples: int = 2000, seed: int = 0
+    ) -> None:
         self.dataset = dataset
         self.tsne_samples = tsne_samples
         self.weight_samples = weight_samples
@@ -81,8 +82,13 @@ class DetailsCollector:
         rows = np.flatnonzero(recordings == first)
         rows = rows[np.argsort(positions[rows])]
         if self._hypnogram is None:
-            self._hypnogram = Hypnogram(recording=str(first), epoch_seconds=30, position=positions[rows].tolist(),
-                                        true=data.y[rows].tolist(), methods={})
+            self._hypnogram = Hypnogram(
+                recording=str(first),
+                epoch_seconds=30,
+                position=positions[rows].tolist(),
+                true=data.y[rows].tolist(),
+                methods={},
+            )
         self._hypnogram.methods[name] = probs[rows].argmax(axis=1).tolist()
 
     def _tsne(self, model: FittedModel, data: MultimodalDataset) -> Embeddings | None:
@@ -135,8 +141,11 @@ class DetailsCollector:
             methods[name] = MethodDetails(
                 confusion_matrix=matrix.tolist(),
                 per_class_f1=_per_class_f1(matrix, ds.class_names) if ds.task == "multiclass" else {},
-                calibration=Calibration(confidence=curve["confidence"].tolist(), accuracy=curve["accuracy"].tolist(),
-                                        count=[int(c) for c in curve["count"]]),
+                calibration=Calibration(
+                    confidence=curve["confidence"].tolist(),
+                    accuracy=curve["accuracy"].tolist(),
+                    count=[int(c) for c in curve["count"]],
+                ),
                 weights=weights,
                 embeddings=self._embeddings.get(name),
             )

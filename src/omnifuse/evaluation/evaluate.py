@@ -37,8 +37,15 @@ def select_run_modalities(run: LoadedRun, ds: MultimodalDataset) -> MultimodalDa
     return ds.select_modalities(wanted)  # every row kept: test indices stay valid
 
 
-def evaluate_bundle(run: LoadedRun, ds: MultimodalDataset, test: np.ndarray, corruptions: Sequence[Corruption] = (),
-                    draws: int = 3, seed: int = 0, n_boot: int = 500) -> dict[str, Any]:
+def evaluate_bundle(
+    run: LoadedRun,
+    ds: MultimodalDataset,
+    test: np.ndarray,
+    corruptions: Sequence[Corruption] = (),
+    draws: int = 3,
+    seed: int = 0,
+    n_boot: int = 500,
+) -> dict[str, Any]:
     """Clean and corrupted metrics of ``run`` on samples ``test`` of ``ds``.
 
     Intervals are percentile bootstraps over the test samples, averaged over ``draws``
@@ -65,7 +72,8 @@ def evaluate_bundle(run: LoadedRun, ds: MultimodalDataset, test: np.ndarray, cor
         "corruptions": [getattr(c, "spec", str(c)) for c in corruptions],
         "draws": draws if corruptions else 1,
         "interval": "percentile bootstrap over test samples, averaged over draws",
-        "metrics": {m: {k: float(np.nanmean([s[m][k] for s in scores])) for k in ("mean", "ci_low", "ci_high")}
-                    for m in METRICS},
+        "metrics": {
+            m: {k: float(np.nanmean([s[m][k] for s in scores])) for k in ("mean", "ci_low", "ci_high")} for m in METRICS
+        },
         "clean": bootstrap_all(clean_probs, clean.y, clean.task, n_boot=n_boot, seed=seed),
     }

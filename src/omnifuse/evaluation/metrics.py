@@ -38,7 +38,9 @@ METRICS: tuple[str, ...] = (
 HIGHER_IS_BETTER: Mapping[str, bool] = MappingProxyType({m: m not in ("brier", "ece") for m in METRICS})
 
 
-def as_arrays(probs: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, task: str) -> tuple[np.ndarray, np.ndarray]:
+def as_arrays(
+    probs: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, task: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate and convert to ``(float64 (n, C) probabilities, int64 targets)``."""
     if task not in CLASSIFICATION_TASKS:
         raise ConfigError(f"unknown task '{task}' (valid: {', '.join(CLASSIFICATION_TASKS)})")

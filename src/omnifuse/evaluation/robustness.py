@@ -59,8 +59,15 @@ class RobustnessSweep:
         n_boot: bootstrap resamples.
     """
 
-    def __init__(self, dataset: MultimodalDataset, conditions: Sequence[Condition], draws: int = 3, seed: int = 0,
-                 bootstrap: bool = False, n_boot: int = 200) -> None:
+    def __init__(
+        self,
+        dataset: MultimodalDataset,
+        conditions: Sequence[Condition],
+        draws: int = 3,
+        seed: int = 0,
+        bootstrap: bool = False,
+        n_boot: int = 200,
+    ) -> None:
         self.dataset = dataset
         self.conditions = list(conditions)
         self.draws = max(1, int(draws))
@@ -91,14 +98,18 @@ class RobustnessSweep:
                 if not keep.all():
                     data = data.subset(np.flatnonzero(keep))
                 self.sample_counts[condition.path] = self.sample_counts.get(condition.path, 0) + len(data)
-                for name, metrics in self._score(fitted, data, seed=(self.seed * 1_000_003 + repeat * 10_007 + c * 101 + draw) % 2**31).items():
+                for name, metrics in self._score(
+                    fitted, data, seed=(self.seed * 1_000_003 + repeat * 10_007 + c * 101 + draw) % 2**31
+                ).items():
                     per_draw[name].append(metrics["point"])
                     if "boot" in metrics:
                         self._boots[(name, condition.path)].append(metrics["boot"])
             for name, draws in per_draw.items():
                 self._values[(name, condition.path)].append(draws)
 
-    def _score(self, fitted: Mapping[str, FittedModel], data: MultimodalDataset, seed: int) -> dict[str, dict[str, Any]]:
+    def _score(
+        self, fitted: Mapping[str, FittedModel], data: MultimodalDataset, seed: int
+    ) -> dict[str, dict[str, Any]]:
         nan = {m: float("nan") for m in METRICS}
         if len(data) == 0:
             return {name: {"point": dict(nan)} for name in fitted}
@@ -120,8 +131,10 @@ class RobustnessSweep:
     def cell(self, method: str, path: tuple[str, ...]) -> dict[str, dict[str, float]]:
         """``{metric: {"mean", "ci_low", "ci_high"}}`` of one method under one condition."""
         repeats = self._values.get((method, path), [])
-        per_repeat = {m: np.array([np.nanmean([d[m] for d in draws]) if _any_finite(draws, m) else np.nan
-                                   for draws in repeats]) for m in METRICS}
+        per_repeat = {
+            m: np.array([np.nanmean([d[m] for d in draws]) if _any_finite(draws, m) else np.nan for draws in repeats])
+            for m in METRICS
+        }
         out = {}
         for m in METRICS:
             values = per_repeat[m]
@@ -165,8 +178,13 @@ class RobustnessSweep:
             name: MethodRobustness(
                 **doc,
                 relative_robustness=RobustnessSummary.model_validate(relative_robustness(doc)),
-                effective_robustness=(EffectiveRobustness.model_validate(
-                    effective_robustness(doc, curves[baseline]) | {"baseline": baseline}) if baseline else None),
+                effective_robustness=(
+                    EffectiveRobustness.model_validate(
+                        effective_robustness(doc, curves[baseline]) | {"baseline": baseline}
+                    )
+                    if baseline
+                    else None
+                ),
             )
             for name, doc in curves.items()
         }
@@ -186,8 +204,11 @@ class RobustnessSweep:
             modalities=list(self.dataset.modalities),
             draws=self.draws,
             repeats=self.n_repeats,
-            interval=("percentile bootstrap on the test set, averaged over draws and seeds" if self.bootstrap
-                      else "Student-t interval over repeats (folds x seeds)"),
+            interval=(
+                "percentile bootstrap on the test set, averaged over draws and seeds"
+                if self.bootstrap
+                else "Student-t interval over repeats (folds x seeds)"
+            ),
             baseline=baseline,
             levels=Levels(missing=[0.0, *sorted(missing)], noise=noise),
             pattern_counts={k: int(round(v / max(1, self.n_repeats))) for k, v in patterns.items()},

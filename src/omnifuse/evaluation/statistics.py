@@ -152,7 +152,9 @@ def summarize(values: Sequence[float]) -> dict[str, object]:
     return {"mean": mean, "std": std, "values": [float(x) for x in v]}
 
 
-def mean_ci(values: Sequence[float] | np.ndarray, alpha: float = 0.05) -> tuple[float, float, float] | tuple[np.ndarray, ...]:
+def mean_ci(
+    values: Sequence[float] | np.ndarray, alpha: float = 0.05
+) -> tuple[float, float, float] | tuple[np.ndarray, ...]:
     """``(mean, low, high)``: Student-t interval of the mean over repeats (folds, seeds).
 
     ``values`` is ``(n,)`` or ``(n, k)`` (repeats along axis 0, e.g. a robustness curve of
@@ -223,8 +225,10 @@ class _FastMetrics:
         # torchmetrics binning: [e_k, e_k+1), confidence exactly 1.0 in an extra bin n_bins;
         # per bin sum(confidence - outcome), so ECE = sum_bins |w @ gap| / sum(w)
         edges = bin_edges(n_bins)
-        self.gaps = [np.eye(n_bins + 1)[np.searchsorted(edges, conf, side="right") - 1] * (conf - hit)[:, None]
-                     for conf, hit in calib]
+        self.gaps = [
+            np.eye(n_bins + 1)[np.searchsorted(edges, conf, side="right") - 1] * (conf - hit)[:, None]
+            for conf, hit in calib
+        ]
 
     def __call__(self, metric: str, w: np.ndarray) -> np.ndarray:
         total = w.sum(axis=1)

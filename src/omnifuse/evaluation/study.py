@@ -73,16 +73,26 @@ class Study:
 
 def _sweep(ds: MultimodalDataset, options: SweepOptions, bootstrap: bool) -> RobustnessSweep:
     conditions = plan_conditions(ds, options.missing_rates, options.noise_levels, options.patterns)
-    return RobustnessSweep(ds, conditions, draws=options.draws, seed=options.seed, bootstrap=bootstrap,
-                           n_boot=options.n_boot)
+    return RobustnessSweep(
+        ds, conditions, draws=options.draws, seed=options.seed, bootstrap=bootstrap, n_boot=options.n_boot
+    )
 
 
-def run_study(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, seeds: int = 1,
-              train_split: str | None = None, test_split: str | None = None,
-              config: dict[str, Any] | None = None, options: SweepOptions | None = None,
-              baseline: str | None = "concat", title: str | None = None, extra: dict[str, Any] | None = None,
-              on_step: Callable[[str, str], None] | None = None,
-              on_sweep: Callable[[str], None] | None = None) -> Study:
+def run_study(
+    ds: MultimodalDataset,
+    models: Sequence[str],
+    folds: int = 5,
+    seeds: int = 1,
+    train_split: str | None = None,
+    test_split: str | None = None,
+    config: dict[str, Any] | None = None,
+    options: SweepOptions | None = None,
+    baseline: str | None = "concat",
+    title: str | None = None,
+    extra: dict[str, Any] | None = None,
+    on_step: Callable[[str, str], None] | None = None,
+    on_sweep: Callable[[str], None] | None = None,
+) -> Study:
     """Train ``models`` on every repeat (as ``omnifuse benchmark``), then sweep each
     repeat's trained models over the test-time conditions and gather report details.
 
@@ -99,16 +109,31 @@ def run_study(ds: MultimodalDataset, models: Sequence[str], folds: int = 5, seed
         details.add(fitted, repeat.test)
         sweep.evaluate({k: v for k, v in fitted.items() if swept is None or k in swept}, repeat.test)
 
-    results = run_benchmark(ds, list(models), folds=folds, seeds=seeds, train_split=train_split,
-                            test_split=test_split, config=config, on_step=on_step, on_repeat=after_repeat)
+    results = run_benchmark(
+        ds,
+        list(models),
+        folds=folds,
+        seeds=seeds,
+        train_split=train_split,
+        test_split=test_split,
+        config=config,
+        on_step=on_step,
+        on_repeat=after_repeat,
+    )
     protocol = {"protocol": results.protocol, **(extra or {})}
     title = title or results.dataset
     return Study(results, sweep.document(baseline, protocol), details.document(title, extra))
 
 
-def sweep_fitted(ds: MultimodalDataset, fitted: Mapping[str, FittedModel], test: np.ndarray,
-                 options: SweepOptions | None = None, baseline: str | None = "concat",
-                 title: str | None = None, extra: dict[str, Any] | None = None) -> Study:
+def sweep_fitted(
+    ds: MultimodalDataset,
+    fitted: Mapping[str, FittedModel],
+    test: np.ndarray,
+    options: SweepOptions | None = None,
+    baseline: str | None = "concat",
+    title: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Study:
     """The robustness sweep of already trained models (e.g. loaded runs) on ``test``."""
     options = options or SweepOptions()
     sweep = _sweep(ds, options, bootstrap=True)

@@ -34,9 +34,7 @@ class CrossModalAttentionFusion(FusionOperator):
     def __init__(self, n_modalities: int, dim: int, num_heads: int = 1, dropout: float = 0.0) -> None:
         super().__init__(n_modalities, dim)
         if num_heads < 1 or dim % num_heads != 0:
-            raise ConfigError(
-                f"fusion 'cross-attention': num_heads must be >= 1 and divide dim={dim}, got {num_heads}"
-            )
+            raise ConfigError(f"fusion 'cross-attention': num_heads must be >= 1 and divide dim={dim}, got {num_heads}")
         self.num_heads = num_heads
         self.attention = nn.MultiheadAttention(dim, num_heads, dropout=dropout, batch_first=True)
         self.norm = nn.LayerNorm(dim)

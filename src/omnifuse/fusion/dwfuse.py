@@ -26,8 +26,9 @@ def omega(p: torch.Tensor, beta: float) -> torch.Tensor:
     return torch.exp(others * beta / (n_modalities - 1))
 
 
-def inference_omega(modality_logits: list[torch.Tensor], beta: float,
-                    present: torch.Tensor | None = None) -> torch.Tensor:
+def inference_omega(
+    modality_logits: list[torch.Tensor], beta: float, present: torch.Tensor | None = None
+) -> torch.Tensor:
     """``(B, M)`` omega from each head's top-class confidence (the class is unknown).
 
     With ``present``, absent modalities neither suppress the others nor get a weight (0).

@@ -30,10 +30,7 @@ class MedFuseLSTMFusion(FusionOperator):
 
     name = "medfuse-lstm"
     search_space = {"hidden_dim": {"type": "int", "low": 16, "high": 128, "log": True}}
-    paper = (
-        "Hayat et al. 2022, MedFuse: Multi-modal fusion with clinical time-series data "
-        "and chest X-ray images"
-    )
+    paper = "Hayat et al. 2022, MedFuse: Multi-modal fusion with clinical time-series data and chest X-ray images"
 
     def __init__(
         self,
@@ -47,8 +44,7 @@ class MedFuseLSTMFusion(FusionOperator):
         self.output_dim = dim if hidden_dim is None else hidden_dim
         if self.output_dim < 1 or num_layers < 1:
             raise ConfigError(
-                f"fusion 'medfuse-lstm': hidden_dim and num_layers must be >= 1, "
-                f"got {hidden_dim} and {num_layers}"
+                f"fusion 'medfuse-lstm': hidden_dim and num_layers must be >= 1, got {hidden_dim} and {num_layers}"
             )
         self.lstm = nn.LSTM(
             dim,

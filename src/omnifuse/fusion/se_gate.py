@@ -53,9 +53,7 @@ class SEGateFusion(FusionOperator):
         if squeeze == "linear":
             self.squeeze_weight = nn.Parameter(torch.full((n_modalities, dim), 1.0 / dim))
             self.squeeze_bias = nn.Parameter(torch.zeros(n_modalities))
-        self.excitation = nn.Sequential(
-            nn.Linear(2 * n_modalities, hidden), nn.ReLU(), nn.Linear(hidden, n_modalities)
-        )
+        self.excitation = nn.Sequential(nn.Linear(2 * n_modalities, hidden), nn.ReLU(), nn.Linear(hidden, n_modalities))
         self.output_dim = n_modalities * dim if reduce == "concat" else dim
 
     def forward(self, z: torch.Tensor, mask: torch.Tensor) -> FusionOutput:

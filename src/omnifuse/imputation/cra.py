@@ -16,7 +16,9 @@ class ResidualAutoencoder(nn.Module):
 
     def __init__(self, width: int, hidden: int = 128, latent: int = 32, dropout: float = 0.0) -> None:
         super().__init__()
-        self.encoder = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, latent))
+        self.encoder = nn.Sequential(
+            nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, latent)
+        )
         self.decoder = nn.Sequential(nn.GELU(), nn.Linear(latent, hidden), nn.GELU(), nn.Linear(hidden, width))
 
     def forward(self, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -28,7 +30,9 @@ class ResidualAutoencoder(nn.Module):
 class CascadeResidualAutoencoder(nn.Module):
     """K residual autoencoders in cascade; ``forward(v)`` returns ``(v + sum Delta z, [c_1..c_K])``."""
 
-    def __init__(self, width: int, n_blocks: int = 5, hidden: int = 128, latent: int = 32, dropout: float = 0.0) -> None:
+    def __init__(
+        self, width: int, n_blocks: int = 5, hidden: int = 128, latent: int = 32, dropout: float = 0.0
+    ) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(ResidualAutoencoder(width, hidden, latent, dropout) for _ in range(n_blocks))
         self.latent_dim = latent * n_blocks

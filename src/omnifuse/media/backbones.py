@@ -140,7 +140,10 @@ class ImageBackbone(_Frozen):
         """Load from a directory or a cached hub id (``AutoModel`` + ``AutoImageProcessor``;
         ImageNet statistics when the model has no processor config). ``image_size`` defaults
         to the model config's ``image_size``, else 224."""
-        from transformers import AutoImageProcessor, AutoModel  # deferred: transformers is slow to import; only loading needs it
+        from transformers import (
+            AutoImageProcessor,
+            AutoModel,
+        )  # deferred: transformers is slow to import; only loading needs it
 
         source = _source(model, allow_download)
         backbone = _load(AutoModel, source, "weights")
@@ -229,7 +232,10 @@ class TextBackbone(_Frozen):
         ``pooling`` and ``normalize`` default to what a sentence-transformers model declares
         (``1_Pooling/config.json``, a ``Normalize`` module), else mean pooling, unnormalised.
         """
-        from transformers import AutoModel, AutoTokenizer  # deferred: transformers is slow to import; only loading needs it
+        from transformers import (
+            AutoModel,
+            AutoTokenizer,
+        )  # deferred: transformers is slow to import; only loading needs it
 
         source = _source(model, allow_download)
         declared_pooling, declared_normalize = sentence_transformers_settings(source.directory)

@@ -93,7 +93,7 @@ def extract(
     n_workers = workers or min(4, os.cpu_count() or 1)
     from omnifuse.utils.progress import progress_bar
 
-    with ThreadPoolExecutor(max_workers=n_workers) as pool, (progress_bar() if progress else nullcontext()) as bar:
+    with ThreadPoolExecutor(max_workers=n_workers) as pool, progress_bar() if progress else nullcontext() as bar:
         task = bar.add_task(f"embedding {extractor.kind}s", total=len(items)) if bar is not None else None
         try:
             for begin in range(0, len(items), batch_size):

@@ -56,7 +56,9 @@ class ImageExtractor:
 
     kind = "image"
 
-    def __init__(self, model: str | Path | None = None, image_size: int | None = None, allow_download: bool = False) -> None:
+    def __init__(
+        self, model: str | Path | None = None, image_size: int | None = None, allow_download: bool = False
+    ) -> None:
         self.source = resolve_model(str(model or DEFAULT_IMAGE_MODEL), allow_download)
         configured = _config(self.source).get("image_size")
         self.image_size = int(image_size or (configured if isinstance(configured, int) else DEFAULT_IMAGE_SIZE))

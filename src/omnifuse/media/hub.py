@@ -100,9 +100,7 @@ def download(repo_id: str) -> None:
 
     try:
         files = list_repo_files(repo_id)
-        weights = next(
-            ([p] for p in _WEIGHT_PATTERNS if any(Path(f).match(p) for f in files)), list(_WEIGHT_PATTERNS)
-        )
+        weights = next(([p] for p in _WEIGHT_PATTERNS if any(Path(f).match(p) for f in files)), list(_WEIGHT_PATTERNS))
         snapshot_download(repo_id, allow_patterns=_SMALL_PATTERNS + weights)
     except Exception as exc:  # network, authentication, unknown repository: all one message
         raise ConfigError(

@@ -83,8 +83,9 @@ class MultimodalModel(nn.Module):
         known = set(self.modalities) | {self.specs[m].kind for m in self.modalities}
         unknown = sorted(set(self.config.select) - known)
         if unknown:
-            raise ConfigError(f"select.{unknown[0]}: not a modality or modality kind of this data "
-                              f"(valid: {', '.join(sorted(known))})")
+            raise ConfigError(
+                f"select.{unknown[0]}: not a modality or modality kind of this data (valid: {', '.join(sorted(known))})"
+            )
         encoders = {}
         for name in self.modalities:
             spec = self.specs[name]
@@ -94,10 +95,14 @@ class MultimodalModel(nn.Module):
                 encoders[name] = build_encoder(spec, output_dim, dict(options))
                 continue
             narrow = replace(spec, feature_names=(), shape=(selection.kept(spec.n_features),))
-            encoders[name] = SelectedEncoder(build_encoder(narrow, output_dim, dict(options)), spec.n_features, selection)
+            encoders[name] = SelectedEncoder(
+                build_encoder(narrow, output_dim, dict(options)), spec.n_features, selection
+            )
         return nn.ModuleDict(encoders)
 
-    def encode(self, inputs: Mapping[str, Any], mask: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    def encode(
+        self, inputs: Mapping[str, Any], mask: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """Embeddings per modality and, in training mode, the encoders' auxiliary losses."""
         embeddings, losses = {}, {}
         for j, name in enumerate(self.modalities):

@@ -214,7 +214,9 @@ class StrategyConfig(FusionConfig):
     @classmethod
     def for_strategy(cls, strategy: Any) -> type["StrategyConfig"]:
         """The config class of the model trained with ``strategy`` (a Strategy subclass)."""
-        return _subclass(cls, strategy.name, {"strategy_class": strategy}, f"{cls.__name__} of strategy '{strategy.name}'.")
+        return _subclass(
+            cls, strategy.name, {"strategy_class": strategy}, f"{cls.__name__} of strategy '{strategy.name}'."
+        )
 
 
 class LateOptions(BaseModel):
@@ -265,11 +267,18 @@ def check_encoder_options(key: str, options: Mapping[str, Any]) -> None:
         return
     if not isinstance(type_, str) or type_.lower() not in ENCODER_TYPES:
         valid = KIND_TYPES.get(key, tuple(sorted(ENCODER_TYPES)))
-        raise ConfigError(f"{where}: unknown encoder type {type_!r} (valid{f' for {key}' if key in KIND_TYPES else ''}: "
-                          f"{', '.join(valid)})")
+        raise ConfigError(
+            f"{where}: unknown encoder type {type_!r} (valid{f' for {key}' if key in KIND_TYPES else ''}: "
+            f"{', '.join(valid)})"
+        )
     rest = {k: v for k, v in options.items() if k != "type"}
-    check_options(ENCODER_TYPES[type_.lower()], rest, f"{where}: {type_.lower()} encoder",
-                  skip=("input_dim", "output_dim"), also_valid=("type",))
+    check_options(
+        ENCODER_TYPES[type_.lower()],
+        rest,
+        f"{where}: {type_.lower()} encoder",
+        skip=("input_dim", "output_dim"),
+        also_valid=("type",),
+    )
 
 
 # ---------------------------------------------------------------------- registered names
@@ -290,8 +299,10 @@ def as_config(config_class: type[C], config: Any, name: str) -> C:
         return config
     if isinstance(config, Mapping):
         return config_class.load(config, name)
-    raise ConfigError(f"model '{name}' is configured by a {config_class.__name__} (or a mapping of its keys), "
-                      f"not a {type(config).__name__}")
+    raise ConfigError(
+        f"model '{name}' is configured by a {config_class.__name__} (or a mapping of its keys), "
+        f"not a {type(config).__name__}"
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -31,7 +31,9 @@ class EarlyFusionModel(MultimodalModel):
     def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: NeuralConfig) -> None:
         super().__init__(specs, task, n_classes, config)
         if not isinstance(self.config, NeuralConfig):
-            raise TypeError(f"{type(self).__name__}: config_class must be a NeuralConfig, got {type(self.config).__name__}")
+            raise TypeError(
+                f"{type(self).__name__}: config_class must be a NeuralConfig, got {type(self.config).__name__}"
+            )
         config = self.config
         width = sum(feature_width(self.specs[m]) for m in self.modalities) + len(self.modalities)
         hidden = max(config.embed_dim, 2 * config.head_hidden)

@@ -62,8 +62,14 @@ class EnsembleModel(nn.Module):
             weights = torch.stack([o.weights for o in outputs]).mean(dim=0)  # type: ignore[misc]
         # embeddings of different members live in different spaces: report the first member's
         # (reports compare original and imputed embeddings of one model)
-        return ModelOutput(self._logits(probs.mean(dim=0)), modality_logits, weights, {}, outputs[0].embeddings,
-                           spread=probs.std(dim=0, unbiased=False))
+        return ModelOutput(
+            self._logits(probs.mean(dim=0)),
+            modality_logits,
+            weights,
+            {},
+            outputs[0].embeddings,
+            spread=probs.std(dim=0, unbiased=False),
+        )
 
     def _logits(self, probs: torch.Tensor) -> torch.Tensor:
         """Logits whose probabilities (under this task's link) are ``probs``."""

@@ -38,8 +38,10 @@ def flat_features(inputs: Mapping[str, Any], mask: torch.Tensor, modalities: tup
         if not isinstance(x, (SeriesBatch, torch.Tensor)):
             from omnifuse.errors import ConfigError
 
-            raise ConfigError(f"modality '{name}' holds files or texts, not numbers: embed it first "
-                              "(omnifuse extract) and use the embeddings as a modality of kind 'embedding'")
+            raise ConfigError(
+                f"modality '{name}' holds files or texts, not numbers: embed it first "
+                "(omnifuse extract) and use the embeddings as a modality of kind 'embedding'"
+            )
         feats = summarise_series(x) if isinstance(x, SeriesBatch) else x.reshape(x.shape[0], -1).float()
         parts.append(feats * mask[:, j : j + 1].to(feats.dtype))
     parts.append(mask.float())
@@ -61,5 +63,11 @@ def summarise_series(series: SeriesBatch) -> torch.Tensor:
     last = series.values.gather(1, last_idx.unsqueeze(1)).squeeze(1)
     n_steps = series.step_mask.float().sum(dim=1, keepdim=True).clamp(min=1)
     zero = torch.zeros_like(mean)
-    stats = [mean, torch.where(has, last, zero), torch.where(has, vmin, zero), torch.where(has, vmax, zero), count / n_steps]
+    stats = [
+        mean,
+        torch.where(has, last, zero),
+        torch.where(has, vmin, zero),
+        torch.where(has, vmax, zero),
+        count / n_steps,
+    ]
     return torch.cat(stats, dim=1)

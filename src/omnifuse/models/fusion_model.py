@@ -68,8 +68,9 @@ def build_fusion(name: str, n_modalities: int, dim: int, options: Mapping[str, A
         raise ConfigError(f"fusion '{name}': invalid options {dict(options)} ({exc})") from exc
 
 
-def _mean_with_present(joint: torch.Tensor, unimodal: dict[str, torch.Tensor], mask: torch.Tensor,
-                       modalities: tuple[str, ...]) -> torch.Tensor:
+def _mean_with_present(
+    joint: torch.Tensor, unimodal: dict[str, torch.Tensor], mask: torch.Tensor, modalities: tuple[str, ...]
+) -> torch.Tensor:
     """Average of the joint logits and the logits of present unimodal heads (late part)."""
     stacked = torch.stack([unimodal[m] for m in modalities], dim=1)
     weights = mask.unsqueeze(-1).to(stacked.dtype)

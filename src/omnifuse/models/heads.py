@@ -13,11 +13,14 @@ class ClassifierHead(nn.Module):
         super().__init__()
         if hidden > 0:
             self.net: nn.Module = nn.Sequential(
-                nn.LayerNorm(in_dim), nn.Linear(in_dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, n_outputs)
+                nn.LayerNorm(in_dim),
+                nn.Linear(in_dim, hidden),
+                nn.GELU(),
+                nn.Dropout(dropout),
+                nn.Linear(hidden, n_outputs),
             )
         else:
             self.net = nn.Linear(in_dim, n_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
-

@@ -34,12 +34,17 @@ class LateFusionModel(MultimodalModel):
     def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: LateConfig) -> None:
         super().__init__(specs, task, n_classes, config)
         if not isinstance(self.config, LateConfig):
-            raise TypeError(f"{type(self).__name__}: config_class must be a LateConfig, got {type(self.config).__name__}")
+            raise TypeError(
+                f"{type(self).__name__}: config_class must be a LateConfig, got {type(self.config).__name__}"
+            )
         config = self.config
         self.combine = config.model.combine
         self.encoders = self.build_encoders(config.embed_dim)
         self.heads = nn.ModuleDict(
-            {m: ClassifierHead(config.embed_dim, n_classes, config.head_hidden, config.dropout) for m in self.modalities}
+            {
+                m: ClassifierHead(config.embed_dim, n_classes, config.head_hidden, config.dropout)
+                for m in self.modalities
+            }
         )
         self.weight_scores = nn.Parameter(torch.zeros(len(self.modalities)))
 

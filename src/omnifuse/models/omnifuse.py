@@ -81,8 +81,11 @@ class OmniFuseModel(MultimodalModel):
         joint_dim = self.forward_cra.latent_dim if self.forward_cra is not None else width
         self.joint_head = ClassifierHead(joint_dim, n_classes, config.head_hidden, config.dropout)
         self.modality_heads = (
-            nn.ModuleDict({m: ClassifierHead(dim, n_classes, config.head_hidden, config.dropout) for m in self.modalities})
-            if opts.dwfuse else None
+            nn.ModuleDict(
+                {m: ClassifierHead(dim, n_classes, config.head_hidden, config.dropout) for m in self.modalities}
+            )
+            if opts.dwfuse
+            else None
         )
 
     # ------------------------------------------------------------------ pieces
@@ -111,7 +114,9 @@ class OmniFuseModel(MultimodalModel):
         else:
             used, joint = v_in, flat
         joint_logits = self.joint_head(joint)
-        modality_logits = [self.modality_heads[m](used[:, j]) for j, m in enumerate(self.modalities)] if self.modality_heads else []
+        modality_logits = (
+            [self.modality_heads[m](used[:, j]) for j, m in enumerate(self.modalities)] if self.modality_heads else []
+        )
         return FusedOutput(joint_logits, modality_logits, used)
 
     def imputation_losses(self, v: torch.Tensor, mask: torch.Tensor, absent: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -179,8 +184,10 @@ def _zero_like_row(x: Any) -> Any:
     """One all-absent placeholder row shaped like the batch input ``x``."""
     if isinstance(x, SeriesBatch):
         return SeriesBatch(
-            torch.zeros_like(x.values[:1]), torch.zeros_like(x.observed[:1]),
-            torch.zeros_like(x.times[:1]), torch.zeros_like(x.step_mask[:1]),
+            torch.zeros_like(x.values[:1]),
+            torch.zeros_like(x.observed[:1]),
+            torch.zeros_like(x.times[:1]),
+            torch.zeros_like(x.step_mask[:1]),
         )
     return torch.zeros_like(x[:1])
 
@@ -195,25 +202,49 @@ def build(dataset: Any, config: OmniFuseConfig) -> tuple[MultimodalModel, list[S
 def _register() -> None:
     """``omnifuse`` (all components) and ``omnifuse-a`` ... ``omnifuse-f``, the rows of table 4."""
 
-    register(ModelEntry(OmniFuseModel.name, "model", OmniFuseModel.paper, first_line(OmniFuseModel.__doc__), build,
-                        space=dict(OmniFuseModel.search_space), config_class=OmniFuseConfig,
-                        model_class=OmniFuseModel))
+    register(
+        ModelEntry(
+            OmniFuseModel.name,
+            "model",
+            OmniFuseModel.paper,
+            first_line(OmniFuseModel.__doc__),
+            build,
+            space=dict(OmniFuseModel.search_space),
+            config_class=OmniFuseConfig,
+            model_class=OmniFuseModel,
+        )
+    )
     for row, components in ABLATION_ROWS.items():
         kept = [k for k, on in components.items() if on] or ["concat baseline"]
-        register(ModelEntry(f"omnifuse-{row}", "model", f"{OmniFuseModel.paper}, table 4 row ({row})",
-                            f"OmniFuse ablation ({row}): {', '.join(kept)}", build, {"model": dict(components)},
-                            space=_ablation_space(components), config_class=OmniFuseConfig,
-                            model_class=OmniFuseModel))
+        register(
+            ModelEntry(
+                f"omnifuse-{row}",
+                "model",
+                f"{OmniFuseModel.paper}, table 4 row ({row})",
+                f"OmniFuse ablation ({row}): {', '.join(kept)}",
+                build,
+                {"model": dict(components)},
+                space=_ablation_space(components),
+                config_class=OmniFuseConfig,
+                model_class=OmniFuseModel,
+            )
+        )
 
 
 #: The options of :attr:`OmniFuseModel.search_space` that only matter with a component.
-_COMPONENT_OPTIONS = {"imp_backward": ("lambda1",), "dwfuse": ("lambda2", "alpha", "beta"), "tla": ("lambda3",),
-                      "imp_forward": ("n_blocks",)}
+_COMPONENT_OPTIONS = {
+    "imp_backward": ("lambda1",),
+    "dwfuse": ("lambda2", "alpha", "beta"),
+    "tla": ("lambda3",),
+    "imp_forward": ("n_blocks",),
+}
 
 
 def _ablation_space(components: dict[str, bool]) -> dict[str, dict[str, Any]]:
     """OmniFuse's search space without the options of the components an ablation row drops."""
-    dropped = {f"model.{o}" for c, options in _COMPONENT_OPTIONS.items() if not components.get(c, True) for o in options}
+    dropped = {
+        f"model.{o}" for c, options in _COMPONENT_OPTIONS.items() if not components.get(c, True) for o in options
+    }
     return {k: dict(v) for k, v in OmniFuseModel.search_space.items() if k not in dropped}
 
 

@@ -107,13 +107,17 @@ class OmniFuseObjective(Strategy):
         best = int(torch.nan_to_num(scores, nan=-1.0).argmax())
         self.lazy = combos[best]
         names = [m for m, keep in zip(model.modalities, self.lazy.tolist()) if keep]
-        self.history.append({
-            "epoch": int(run.current_epoch),
-            "lazy": names,
-            "mining_seconds": seconds,
-            "scores": {"+".join(m for m, k in zip(model.modalities, c.tolist()) if k): float(s)
-                       for c, s in zip(combos, scores)},
-        })
+        self.history.append(
+            {
+                "epoch": int(run.current_epoch),
+                "lazy": names,
+                "mining_seconds": seconds,
+                "scores": {
+                    "+".join(m for m, k in zip(model.modalities, c.tolist()) if k): float(s)
+                    for c, s in zip(combos, scores)
+                },
+            }
+        )
 
     def combinations(self, n_modalities: int, exhaustive_up_to: int, n_samples: int) -> torch.Tensor:
         """All 2^M - 1 combinations, or above ``exhaustive_up_to`` modalities every single
@@ -141,8 +145,9 @@ def _omnifuse(run: TrainingRun) -> Any:
     return run.model
 
 
-def dwfuse_encoder_loss(modality_logits: list[torch.Tensor], y: torch.Tensor, beta: float,
-                        present: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def dwfuse_encoder_loss(
+    modality_logits: list[torch.Tensor], y: torch.Tensor, beta: float, present: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``L_enc = sum_m omega^m CE(g^m(v^m), y)`` (eq. 12), averaged over the batch.
 
     With ``present`` (``(B, M)`` bool; used when absent modalities are not imputed), an absent
@@ -160,7 +165,9 @@ def dwfuse_encoder_loss(modality_logits: list[torch.Tensor], y: torch.Tensor, be
 
 
 @torch.no_grad()
-def mine_lazy_combination(model: Any, batches: Iterable[Batch], combos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def mine_lazy_combination(
+    model: Any, batches: Iterable[Batch], combos: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed distance (``model.options.tla_distance``, cross-entropy by default) of the joint
     prediction from the label under each combination, and the number of samples scored
     (``(C,)`` each; their ratio is the mean, eq. 15).

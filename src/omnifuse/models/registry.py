@@ -73,8 +73,9 @@ class ModelEntry:
 
 
 #: Every model entry by name, ordered by kind (:data:`MODEL_KINDS`) then name.
-MODELS: Registry[ModelEntry] = Registry("model", packages=("omnifuse.models", "omnifuse.balance"),
-                                        order=lambda entry: MODEL_KINDS.index(entry.kind))
+MODELS: Registry[ModelEntry] = Registry(
+    "model", packages=("omnifuse.models", "omnifuse.balance"), order=lambda entry: MODEL_KINDS.index(entry.kind)
+)
 
 
 def register(entry: ModelEntry) -> ModelEntry:

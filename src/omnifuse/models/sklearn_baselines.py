@@ -103,8 +103,10 @@ class SklearnBaseline(ABC):
         base = self.make_estimator()
         if self.task == "multilabel":
             # one classifier per label; a label constant in training predicts that constant
-            self.estimator = [clone(base).fit(x, y[:, k]) if len(np.unique(y[:, k])) > 1 else float(y[0, k])
-                              for k in range(y.shape[1])]
+            self.estimator = [
+                clone(base).fit(x, y[:, k]) if len(np.unique(y[:, k])) > 1 else float(y[0, k])
+                for k in range(y.shape[1])
+            ]
         else:
             self.estimator = clone(base).fit(x, y)
         return self
@@ -112,8 +114,13 @@ class SklearnBaseline(ABC):
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """``(n, n_classes)`` probabilities (independent per label for multilabel tasks)."""
         if self.task == "multilabel":
-            return np.stack([np.full(len(x), est) if isinstance(est, float) else _positive(est.predict_proba(x), est.classes_)
-                             for est in self.estimator], axis=1)
+            return np.stack(
+                [
+                    np.full(len(x), est) if isinstance(est, float) else _positive(est.predict_proba(x), est.classes_)
+                    for est in self.estimator
+                ],
+                axis=1,
+            )
         probs = np.zeros((len(x), self.n_classes))
         probs[:, self.estimator.classes_] = self.estimator.predict_proba(x)
         return probs
@@ -123,8 +130,11 @@ class SklearnBaseline(ABC):
         or one per label for multilabel tasks)."""
         kind = type(self.make_estimator())
         if self.task == "multilabel":
-            return isinstance(estimator, list) and len(estimator) == self.n_classes and all(
-                isinstance(e, float) or type(e) is kind for e in estimator)
+            return (
+                isinstance(estimator, list)
+                and len(estimator) == self.n_classes
+                and all(isinstance(e, float) or type(e) is kind for e in estimator)
+            )
         return type(estimator) is kind
 
     def n_params(self) -> int:
@@ -176,6 +186,10 @@ class GradientBoostingBaseline(SklearnBaseline):
         """Options (:class:`GradientBoostingOptions`): ``max_iter`` (200), ``learning_rate``
         (0.1), ``max_depth`` (None = no limit), ``l2_regularization`` (0)."""
         opts = self.config.model
-        return HistGradientBoostingClassifier(max_iter=opts.max_iter, learning_rate=opts.learning_rate,
-                                              max_depth=opts.max_depth, l2_regularization=opts.l2_regularization,
-                                              random_state=self.seed)
+        return HistGradientBoostingClassifier(
+            max_iter=opts.max_iter,
+            learning_rate=opts.learning_rate,
+            max_depth=opts.max_depth,
+            l2_regularization=opts.l2_regularization,
+            random_state=self.seed,
+        )

@@ -152,7 +152,7 @@ class StackingBaseline(SklearnBaseline):
     # ------------------------------------------------------------------ helpers
     def _present(self, x: np.ndarray) -> np.ndarray:
         """The availability indicators appended to the flat features (last M columns)."""
-        return x[:, -len(self.blocks):] > 0.5
+        return x[:, -len(self.blocks) :] > 0.5
 
     def _columns(self, x: np.ndarray, name: str) -> np.ndarray:
         start, stop = self.blocks[name]
@@ -174,9 +174,11 @@ class StackingBaseline(SklearnBaseline):
         return full
 
     def accepts(self, estimator: Any) -> bool:
-        return (isinstance(estimator, dict) and set(estimator) == {"base", "combiners", "prior"}
-                and all(type(e) is LogisticRegression for part in ("base", "combiners")
-                        for e in estimator[part].values()))
+        return (
+            isinstance(estimator, dict)
+            and set(estimator) == {"base", "combiners", "prior"}
+            and all(type(e) is LogisticRegression for part in ("base", "combiners") for e in estimator[part].values())
+        )
 
     def n_params(self) -> int:
         parts = list(self.estimator["base"].values()) + list(self.estimator["combiners"].values())

@@ -24,8 +24,9 @@ from omnifuse.models.registry import MODELS, ModelEntry, first_line, prefixed
 DEFAULT_BASE = StrategyConfig.default_base
 
 
-def build_strategy_model(schema: Any, config: StrategyConfig,
-                         strategy: type[Strategy]) -> tuple[FusionModel, list[Strategy]]:
+def build_strategy_model(
+    schema: Any, config: StrategyConfig, strategy: type[Strategy]
+) -> tuple[FusionModel, list[Strategy]]:
     """``(FusionModel with fusion config.strategy["base"], [the strategy])`` for ``schema``
     (a dataset or its schema).
 

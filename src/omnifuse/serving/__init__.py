@@ -20,8 +20,17 @@ from omnifuse.serving.bundle import Bundle, load_bundle, save_bundle
 from omnifuse.serving.cohort import patients_dataset
 from omnifuse.serving.patient import InputError, parse_patient
 
-__all__ = ["Bundle", "InputError", "Predictor", "ServeSettings", "create_app", "load_bundle", "parse_patient",
-           "patients_dataset", "save_bundle"]
+__all__ = [
+    "Bundle",
+    "InputError",
+    "Predictor",
+    "ServeSettings",
+    "create_app",
+    "load_bundle",
+    "parse_patient",
+    "patients_dataset",
+    "save_bundle",
+]
 
 
 def __getattr__(name: str) -> Any:

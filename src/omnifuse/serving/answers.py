@@ -60,8 +60,9 @@ class Predictor:
         return answer_records(details, dataset.modalities, dataset.class_names, dataset.task, ids)
 
 
-def answer_records(details: PredictionDetails, modalities: Sequence[str], classes: Sequence[str], task: str,
-                   ids: Sequence[str | None]) -> list[dict[str, Any]]:
+def answer_records(
+    details: PredictionDetails, modalities: Sequence[str], classes: Sequence[str], task: str, ids: Sequence[str | None]
+) -> list[dict[str, Any]]:
     """``details`` as one answer dict per sample (see the module docstring)."""
     mods = list(modalities)
     classes = [str(c) for c in classes]
@@ -78,11 +79,15 @@ def answer_records(details: PredictionDetails, modalities: Sequence[str], classe
             "id": None if sample_id is None else str(sample_id),
             "probabilities": _by_class(classes, row),
             "predicted_class": None if task == "multilabel" else classes[int(np.argmax(row))],
-            "predicted_labels": ([c for c, p in zip(classes, row) if p >= MULTILABEL_THRESHOLD]
-                                 if task == "multilabel" else None),
+            "predicted_labels": (
+                [c for c, p in zip(classes, row) if p >= MULTILABEL_THRESHOLD] if task == "multilabel" else None
+            ),
             "modality_weights": None if weights is None else {m: _finite(w) for m, w in zip(mods, weights[i])},
-            "modality_probabilities": {m: _by_class(classes, unimodal[m][i]) for m in mods
-                                       if m in unimodal and (not absent[i, mods.index(m)] or imputed[i, mods.index(m)])},
+            "modality_probabilities": {
+                m: _by_class(classes, unimodal[m][i])
+                for m in mods
+                if m in unimodal and (not absent[i, mods.index(m)] or imputed[i, mods.index(m)])
+            },
             "present": [m for j, m in enumerate(mods) if not absent[i, j]],
             "absent": [m for j, m in enumerate(mods) if absent[i, j]],
             "imputed": [m for j, m in enumerate(mods) if imputed[i, j]],
@@ -92,7 +97,9 @@ def answer_records(details: PredictionDetails, modalities: Sequence[str], classe
     return out
 
 
-def flat_rows(answers: Sequence[dict[str, Any]], modalities: Sequence[str], classes: Sequence[str]) -> list[dict[str, Any]]:
+def flat_rows(
+    answers: Sequence[dict[str, Any]], modalities: Sequence[str], classes: Sequence[str]
+) -> list[dict[str, Any]]:
     """Answers as flat table rows: ``id, predicted_class, p_<class>..., weight_<modality>...,
     p_<modality>_<class>..., present, absent, imputed`` (modality lists joined with "+")."""
     rows = []
@@ -118,8 +125,10 @@ def weights_description(model_name: str, has_weights: bool) -> str | None:
     if not has_weights:
         return None
     if model_name.startswith("omnifuse"):
-        return ("omega (DWFuse, in [0, 1]): a modality's weight is high when the other present modalities "
-                "are unsure of this patient; 0 for absent modalities")
+        return (
+            "omega (DWFuse, in [0, 1]): a modality's weight is high when the other present modalities "
+            "are unsure of this patient; 0 for absent modalities"
+        )
     return "the fusion's per-patient modality weights (attention or gates; 0 for absent modalities)"
 
 

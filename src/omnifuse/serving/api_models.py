@@ -17,14 +17,29 @@ _NUMBER = {"anyOf": [{"type": "number"}, {"type": "null"}]}
 #: What one modality may hold (see omnifuse.serving.patient for the rules).
 MODALITY_JSON_SCHEMA: dict[str, Any] = {
     "anyOf": [
-        {"type": "object", "additionalProperties": _NUMBER, "title": "Features",
-         "description": "Vector modality: {feature: value} for any subset of its features (the others were not measured)."},
-        {"type": "array", "items": _NUMBER, "title": "Values",
-         "description": "Vector modality: all its values in feature order (null = not measured)."},
-        {"type": "array", "title": "Observations",
-         "items": {"type": "object", "properties": {"time": {"type": "number"}}, "required": ["time"],
-                   "additionalProperties": _NUMBER},
-         "description": "Time series modality: observations {\"time\": t, channel: value, ...}."},
+        {
+            "type": "object",
+            "additionalProperties": _NUMBER,
+            "title": "Features",
+            "description": "Vector modality: {feature: value} for any subset of its features (the others were not measured).",
+        },
+        {
+            "type": "array",
+            "items": _NUMBER,
+            "title": "Values",
+            "description": "Vector modality: all its values in feature order (null = not measured).",
+        },
+        {
+            "type": "array",
+            "title": "Observations",
+            "items": {
+                "type": "object",
+                "properties": {"time": {"type": "number"}},
+                "required": ["time"],
+                "additionalProperties": _NUMBER,
+            },
+            "description": 'Time series modality: observations {"time": t, channel: value, ...}.',
+        },
     ],
 }
 
@@ -47,7 +62,8 @@ class PatientRequest(_Strict):
 
     id: Optional[str] = Field(None, max_length=256, description="Your identifier, echoed in the answer.")
     modalities: dict[str, ModalityData] = Field(
-        ..., min_length=1,
+        ...,
+        min_length=1,
         description="Modality name -> its data (see GET /model for the names, kinds and features).",
         examples=[{"mrna": {"ESR1": 5.2, "GATA3": 7.1}, "mirna": [11.8, 12.9, 11.9]}],
     )
@@ -67,16 +83,21 @@ class Prediction(_Strict):
     predicted_class: Optional[str] = Field(..., description="Most probable class (null for multilabel tasks).")
     predicted_labels: Optional[list[str]] = Field(..., description="Multilabel tasks: labels with probability >= 0.5.")
     modality_weights: Optional[dict[str, float]] = Field(
-        ..., description="Per-modality weights for this patient (OmniFuse's omega, attention or gates); "
-                         "null when the model has none. See GET /model.")
+        ...,
+        description="Per-modality weights for this patient (OmniFuse's omega, attention or gates); "
+        "null when the model has none. See GET /model.",
+    )
     modality_probabilities: dict[str, dict[str, float]] = Field(
-        ..., description="Unimodal heads' probabilities of present or imputed modalities (models with such heads).")
+        ..., description="Unimodal heads' probabilities of present or imputed modalities (models with such heads)."
+    )
     present: list[str] = Field(..., description="Modalities the patient has.")
     absent: list[str] = Field(..., description="Modalities the patient lacks.")
     imputed: list[str] = Field(..., description="Absent modalities whose representation the model imputed.")
     ensemble_spread: Optional[dict[str, float]] = Field(
-        None, description="Seed ensembles: class name -> standard deviation of the members' probabilities "
-                          "(an uncertainty); null for a single model.")
+        None,
+        description="Seed ensembles: class name -> standard deviation of the members' probabilities "
+        "(an uncertainty); null for a single model.",
+    )
 
 
 class BatchResponse(_Strict):
@@ -87,8 +108,9 @@ class ModalityInfo(_Strict):
     name: str
     kind: str
     features: list[str] = Field(..., description="Feature names (vector kinds) or channels (time series), in order.")
-    accepted: bool = Field(..., description="Whether requests can carry this modality (images, texts and "
-                                            "signals cannot; they are absent).")
+    accepted: bool = Field(
+        ..., description="Whether requests can carry this modality (images, texts and signals cannot; they are absent)."
+    )
     input: str = Field(..., description="How to send it.")
     time_unit: Optional[str] = None
 

@@ -33,8 +33,15 @@ from fastapi.responses import JSONResponse
 import omnifuse
 from omnifuse.errors import ConfigError
 from omnifuse.serving.answers import Predictor, weights_description
-from omnifuse.serving.api_models import (BatchRequest, BatchResponse, ErrorResponse, Health, ModelInfo,
-                                         PatientRequest, Prediction)
+from omnifuse.serving.api_models import (
+    BatchRequest,
+    BatchResponse,
+    ErrorResponse,
+    Health,
+    ModelInfo,
+    PatientRequest,
+    Prediction,
+)
 from omnifuse.serving.cohort import patients_dataset
 from omnifuse.serving.middleware import AccessLog, BearerAuth, BodyLimit
 from omnifuse.serving.patient import ACCEPTED_KINDS, TIME_KEY, FieldProblem, InputError
@@ -73,11 +80,15 @@ class ServeSettings:
 def check_servable(bundle: Any) -> None:
     """Refuse models that cannot answer one patient at a time (sequence-to-sequence models)."""
     if getattr(bundle.model, "sequence_length", None):
-        raise ConfigError(f"model '{bundle.name}' predicts windows of consecutive epochs of a recording, "
-                          "not single patients: use `omnifuse predict --data` on the recordings")
+        raise ConfigError(
+            f"model '{bundle.name}' predicts windows of consecutive epochs of a recording, "
+            "not single patients: use `omnifuse predict --data` on the recordings"
+        )
     if not any(s.kind in ACCEPTED_KINDS for s in bundle.schema.specs.values()):
-        raise ConfigError(f"model '{bundle.name}' has no modality a request can carry "
-                          f"(kinds {', '.join(ACCEPTED_KINDS)}): use `omnifuse predict --data`")
+        raise ConfigError(
+            f"model '{bundle.name}' has no modality a request can carry "
+            f"(kinds {', '.join(ACCEPTED_KINDS)}): use `omnifuse predict --data`"
+        )
 
 
 def model_info(bundle: Any, predictor: Predictor) -> dict[str, Any]:
@@ -89,13 +100,21 @@ def model_info(bundle: Any, predictor: Predictor) -> dict[str, Any]:
     for name, spec in bundle.schema.specs.items():
         accepted = spec.kind in ACCEPTED_KINDS
         if spec.kind == "timeseries":
-            how = (f'[{{"{TIME_KEY}": t ({spec.time_unit or "training unit"}), "<channel>": value, ...}}, ...]')
+            how = f'[{{"{TIME_KEY}": t ({spec.time_unit or "training unit"}), "<channel>": value, ...}}, ...]'
         elif accepted:
             how = f"{{feature: value}} for any subset, or [{spec.n_features} values in feature order]"
         else:
             how = "not accepted in requests (absent)"
-        modalities.append({"name": name, "kind": spec.kind, "features": list(spec.feature_names),
-                           "accepted": accepted, "input": how, "time_unit": spec.time_unit})
+        modalities.append(
+            {
+                "name": name,
+                "kind": spec.kind,
+                "features": list(spec.feature_names),
+                "accepted": accepted,
+                "input": how,
+                "time_unit": spec.time_unit,
+            }
+        )
     return {
         "name": bundle.name,
         "task": bundle.schema.task,
@@ -103,8 +122,11 @@ def model_info(bundle: Any, predictor: Predictor) -> dict[str, Any]:
         "modalities": modalities,
         "modality_weights": weights_description(bundle.name, warm.weights is not None),
         "imputes_absent": predictor.imputes_absent,
-        "metrics": {k: (float(v) if isinstance(v, (int, float)) and np.isfinite(v) else None)
-                    for k, v in bundle.metrics.items() if v is None or isinstance(v, (int, float))},
+        "metrics": {
+            k: (float(v) if isinstance(v, (int, float)) and np.isfinite(v) else None)
+            for k, v in bundle.metrics.items()
+            if v is None or isinstance(v, (int, float))
+        },
         "omnifuse_version": omnifuse.__version__,
         "trained_with": str(bundle.info.get("omnifuse_version", "")),
         "created": str(bundle.info.get("created", "")),
@@ -138,9 +160,13 @@ def create_app(bundle: Any, settings: ServeSettings | None = None) -> FastAPI:
         yield
         worker.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(title=f"omnifuse: {bundle.name}", version=omnifuse.__version__, lifespan=lifespan,
-                  description="Answers for a patient with whatever modalities exist: class probabilities, "
-                              "per-modality weights, and which modalities were absent and imputed.")
+    app = FastAPI(
+        title=f"omnifuse: {bundle.name}",
+        version=omnifuse.__version__,
+        lifespan=lifespan,
+        description="Answers for a patient with whatever modalities exist: class probabilities, "
+        "per-modality weights, and which modalities were absent and imputed.",
+    )
 
     @app.get("/health", response_model=Health, tags=["service"])
     def health() -> dict[str, Any]:
@@ -155,6 +181,7 @@ def create_app(bundle: Any, settings: ServeSettings | None = None) -> FastAPI:
     @app.post("/predict", response_model=Prediction, responses=_ERRORS, tags=["predict"])
     async def predict(body: PatientRequest, request: Request) -> dict[str, Any]:
         """One patient with any non-empty subset of the model's modalities."""
+
         def answer() -> dict[str, Any]:
             ds = patients_dataset([body.modalities], bundle.schema, locs=[("body", "modalities")])
             return predictor.answers(ds, ids=[body.id])[0]
@@ -165,12 +192,22 @@ def create_app(bundle: Any, settings: ServeSettings | None = None) -> FastAPI:
     async def predict_batch(body: BatchRequest, request: Request) -> dict[str, Any]:
         """Several patients (at most the server's max batch), answered in order."""
         if len(body.patients) > settings.max_batch:
-            raise InputError([FieldProblem(("body", "patients"), f"at most {settings.max_batch} patients per request, "
-                                           f"got {len(body.patients)}", "too_long")])
+            raise InputError(
+                [
+                    FieldProblem(
+                        ("body", "patients"),
+                        f"at most {settings.max_batch} patients per request, got {len(body.patients)}",
+                        "too_long",
+                    )
+                ]
+            )
 
         def answer() -> list[dict[str, Any]]:
-            ds = patients_dataset([p.modalities for p in body.patients], bundle.schema,
-                                  locs=[("body", "patients", i, "modalities") for i in range(len(body.patients))])
+            ds = patients_dataset(
+                [p.modalities for p in body.patients],
+                bundle.schema,
+                locs=[("body", "patients", i, "modalities") for i in range(len(body.patients))],
+            )
             return predictor.answers(ds, ids=[p.id for p in body.patients])
 
         return {"predictions": await _guarded(request, worker, answer)}
@@ -192,8 +229,11 @@ async def _guarded(request: Request, worker: ThreadPoolExecutor, run: Callable[[
     except InputError:
         raise
     except Exception as exc:
-        logger.error("request_id=%s prediction failed: %s", request.scope.get("state", {}).get("request_id", "?"),
-                     type(exc).__name__)
+        logger.error(
+            "request_id=%s prediction failed: %s",
+            request.scope.get("state", {}).get("request_id", "?"),
+            type(exc).__name__,
+        )
         raise HTTPException(500, "internal error while predicting (logged with the request id)") from None
 
 
@@ -201,8 +241,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         # pydantic's errors without the "input" echo (it may be large, and it is patient data)
-        items = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-                 for e in exc.errors()]
+        items = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in exc.errors()
+        ]
         return JSONResponse({"detail": items}, status_code=422)
 
     @app.exception_handler(InputError)

@@ -73,8 +73,9 @@ class Bundle:
         the training statistics: ``fitted(ds).predict_proba(np.arange(len(ds)))``."""
         check_compatible(self.schema, dataset, str(self.directory))
         context = SplitContext(dataset, np.arange(0), scaler=self.scaler)
-        return FittedModel(self.name, self.model, self.config, context,
-                           float(self.info["train_seconds"]), int(self.info["best_epoch"]))
+        return FittedModel(
+            self.name, self.model, self.config, context, float(self.info["train_seconds"]), int(self.info["best_epoch"])
+        )
 
 
 def save_bundle(fitted: FittedModel, directory: Path, metrics: dict[str, Any] | None = None) -> Path:
@@ -85,8 +86,9 @@ def save_bundle(fitted: FittedModel, directory: Path, metrics: dict[str, Any] | 
             the model cannot be saved.
     """
     directory = Path(directory)
-    if directory.exists() and (not directory.is_dir() or
-                               (any(directory.iterdir()) and not (directory / MANIFEST_FILE).exists())):
+    if directory.exists() and (
+        not directory.is_dir() or (any(directory.iterdir()) and not (directory / MANIFEST_FILE).exists())
+    ):
         raise ConfigError(f"{directory}: exists and is not a model bundle; not overwriting it")
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
@@ -133,14 +135,19 @@ def load_bundle(directory: Path) -> Bundle:
     else:
         _expect(info, "safetensors", where, listed)
         load_torch(model, directory / TORCH_FILE)
-    return Bundle(info.model, config, schema, scaler, model, dict(info.metrics), info.model_dump(by_alias=True), directory)
+    return Bundle(
+        info.model, config, schema, scaler, model, dict(info.metrics), info.model_dump(by_alias=True), directory
+    )
 
 
 # ---------------------------------------------------------------- manifest
 def write_manifest(directory: Path) -> None:
     """Write ``manifest.json`` with the sha256 and size of every other file in ``directory``."""
-    files = {p.name: {"sha256": _sha256(p), "size": p.stat().st_size}
-             for p in sorted(directory.iterdir()) if p.is_file() and p.name != MANIFEST_FILE}
+    files = {
+        p.name: {"sha256": _sha256(p), "size": p.stat().st_size}
+        for p in sorted(directory.iterdir())
+        if p.is_file() and p.name != MANIFEST_FILE
+    }
     text = json.dumps({"format_version": FORMAT_VERSION, "files": files}, indent=2)
     (directory / MANIFEST_FILE).write_text(text, encoding="utf-8")
 
@@ -253,8 +260,11 @@ def _run_config(info: BundleInfo, entry: ModelEntry, where: Path) -> RunConfig:
 def _schema(info: BundleInfo, where: Path) -> DatasetSchema:
     try:
         specs = [ModalitySpec.from_dict(s.model_dump()) for s in info.modalities]
-        Labels(info.task, np.zeros((0, len(info.class_names)) if info.task == "multilabel" else 0, dtype=np.int64),
-               tuple(info.class_names))  # validates task and class names
+        Labels(
+            info.task,
+            np.zeros((0, len(info.class_names)) if info.task == "multilabel" else 0, dtype=np.int64),
+            tuple(info.class_names),
+        )  # validates task and class names
     except DataError as exc:
         raise DataError(f"{where}: {exc}") from None
     names = [s.name for s in specs]
@@ -269,8 +279,10 @@ def _scaler(info: BundleInfo, schema: DatasetSchema, where: Path) -> Standardize
             raise DataError(f"{where}: field 'scaler.{name}': not a modality of the bundle")
         width = schema.specs[name].n_features
         if len(entry.mean) != width or len(entry.std) != width:
-            raise DataError(f"{where}: field 'scaler.{name}': {len(entry.mean)} means and {len(entry.std)} "
-                            f"stds for {width} features")
+            raise DataError(
+                f"{where}: field 'scaler.{name}': {len(entry.mean)} means and {len(entry.std)} "
+                f"stds for {width} features"
+            )
     return Standardizer.from_dict({k: v.model_dump() for k, v in info.scaler.items()})
 
 
@@ -286,8 +298,10 @@ def _expect(info: BundleInfo, weights: str, where: Path, listed: set[str]) -> No
 def _checked_estimator(estimator: Any, baseline: SklearnBaseline, path: Path) -> Any:
     """``estimator`` if it has the shape ``baseline`` stores (see ``SklearnBaseline.accepts``)."""
     if not baseline.accepts(estimator):
-        raise DataError(f"{path}: holds a {type(estimator).__name__}, "
-                        f"not what '{baseline.name}' expects ({type(baseline.make_estimator()).__name__})")
+        raise DataError(
+            f"{path}: holds a {type(estimator).__name__}, "
+            f"not what '{baseline.name}' expects ({type(baseline.make_estimator()).__name__})"
+        )
     return estimator
 
 
@@ -296,5 +310,6 @@ def _check_versions(info: BundleInfo, directory: Path) -> None:
     current = _versions(info.weights)
     changed = [f"{k} {v} (now {current[k]})" for k, v in info.versions.items() if k in current and current[k] != v]
     if changed:
-        warnings.warn(f"{directory}: saved with {', '.join(changed)}; predictions may differ slightly",
-                      DataWarning, stacklevel=3)
+        warnings.warn(
+            f"{directory}: saved with {', '.join(changed)}; predictions may differ slightly", DataWarning, stacklevel=3
+        )

@@ -23,8 +23,9 @@ from omnifuse.data.spec import ModalitySpec
 from omnifuse.serving.patient import FieldProblem, InputError, Loc, Parsed, Series, parse_patient
 
 
-def patients_dataset(patients: Sequence[Mapping[str, Any]], schema: DatasetSchema,
-                     locs: Sequence[Loc] | None = None) -> MultimodalDataset:
+def patients_dataset(
+    patients: Sequence[Mapping[str, Any]], schema: DatasetSchema, locs: Sequence[Loc] | None = None
+) -> MultimodalDataset:
     """One sample per patient (``patients[i]`` is its modalities object).
 
     ``locs[i]`` is where patient ``i``'s modalities sit in the request, prefixed to the

@@ -30,9 +30,17 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 async def send_json(send: Send, status: int, body: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
     """Send a complete JSON response."""
     payload = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                            *headers]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -62,16 +70,24 @@ class AccessLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                message = {**message, "headers": [*message.get("headers", ()),
-                                                  (REQUEST_ID_HEADER.encode(), request_id.encode())]}
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", ()), (REQUEST_ID_HEADER.encode(), request_id.encode())],
+                }
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             path = scope.get("path", "")
-            logger.info("request_id=%s method=%s path=%s status=%d ms=%.2f", request_id, scope.get("method", "?"),
-                        path if path in self.routes else "(other)", status, 1000 * (time.perf_counter() - start))
+            logger.info(
+                "request_id=%s method=%s path=%s status=%d ms=%.2f",
+                request_id,
+                scope.get("method", "?"),
+                path if path in self.routes else "(other)",
+                status,
+                1000 * (time.perf_counter() - start),
+            )
 
 
 class BearerAuth:
@@ -91,8 +107,12 @@ class BearerAuth:
             return
         given = next((v for k, v in scope.get("headers") or () if k == b"authorization"), b"")
         if not hmac.compare_digest(given, self.expected):
-            await send_json(send, 401, {"detail": "missing or invalid bearer token (Authorization: Bearer <token>)"},
-                            [(b"www-authenticate", b"Bearer")])
+            await send_json(
+                send,
+                401,
+                {"detail": "missing or invalid bearer token (Authorization: Bearer <token>)"},
+                [(b"www-authenticate", b"Bearer")],
+            )
             return
         await self.app(scope, receive, send)
 
@@ -146,6 +166,12 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _too_large(self, send: Send) -> None:
-        await send_json(send, 413, {"detail": f"request body larger than {self.max_bytes} bytes "
-                                              "(send fewer patients per request, or raise --max-body-bytes)"},
-                        [(b"connection", b"close")])
+        await send_json(
+            send,
+            413,
+            {
+                "detail": f"request body larger than {self.max_bytes} bytes "
+                "(send fewer patients per request, or raise --max-body-bytes)"
+            },
+            [(b"connection", b"close")],
+        )

@@ -112,10 +112,16 @@ def parse_patient(modalities: Any, schema: DatasetSchema) -> dict[str, Parsed]:
     for name, value in modalities.items():
         spec = schema.specs.get(name)
         if spec is None:
-            problems.add((name,), lambda: _unknown("modality", name, schema.modalities, "the model takes"), "unknown_modality")
+            problems.add(
+                (name,), lambda: _unknown("modality", name, schema.modalities, "the model takes"), "unknown_modality"
+            )
         elif spec.kind not in ACCEPTED_KINDS:
-            problems.add((name,), f"a {spec.kind} modality cannot be sent as JSON; leave it out (absent) or use "
-                                  "`omnifuse predict --data` with the files", "unsupported_kind")
+            problems.add(
+                (name,),
+                f"a {spec.kind} modality cannot be sent as JSON; leave it out (absent) or use "
+                "`omnifuse predict --data` with the files",
+                "unsupported_kind",
+            )
         elif spec.kind == "timeseries":
             series = _series(value, spec, problems)
             if series is not None:
@@ -139,8 +145,13 @@ def _vector(value: Any, spec: ModalitySpec, problems: "_Problems") -> np.ndarray
         for feature, raw in value.items():
             j = index.get(feature)
             if j is None:
-                problems.add(loc + (feature,), lambda: _unknown("feature", feature, spec.feature_names,
-                                                                f"'{spec.name}' has {width} features, e.g."), "unknown_feature")
+                problems.add(
+                    loc + (feature,),
+                    lambda: _unknown(
+                        "feature", feature, spec.feature_names, f"'{spec.name}' has {width} features, e.g."
+                    ),
+                    "unknown_feature",
+                )
                 continue
             out[j] = _number(raw, loc + (feature,), problems)
     elif isinstance(value, list) and not (value and all(isinstance(v, Mapping) for v in value)):
@@ -150,8 +161,12 @@ def _vector(value: Any, spec: ModalitySpec, problems: "_Problems") -> np.ndarray
         for j, raw in enumerate(value):
             out[j] = _number(raw, loc + (j,), problems)
     else:
-        problems.add(loc, f"expected an object {{feature: value}} or an array of {width} values in feature order "
-                          f"(a {spec.kind} modality), got {_type_name(value)}", "vector_type")
+        problems.add(
+            loc,
+            f"expected an object {{feature: value}} or an array of {width} values in feature order "
+            f"(a {spec.kind} modality), got {_type_name(value)}",
+            "vector_type",
+        )
         return None
     if len(problems) > before:
         return None
@@ -177,8 +192,12 @@ def _feature_index(spec: ModalitySpec) -> dict[str, int]:
 def _series(value: Any, spec: ModalitySpec, problems: "_Problems") -> Series | None:
     loc: Loc = (spec.name,)
     if not isinstance(value, list):
-        problems.add(loc, f"expected an array of observations [{{\"{TIME_KEY}\": t, \"<channel>\": value}}, ...] "
-                          f"(a time series), got {_type_name(value)}", "series_type")
+        problems.add(
+            loc,
+            f'expected an array of observations [{{"{TIME_KEY}": t, "<channel>": value}}, ...] '
+            f"(a time series), got {_type_name(value)}",
+            "series_type",
+        )
         return None
     index = _feature_index(spec)
     times: list[float] = []
@@ -187,8 +206,11 @@ def _series(value: Any, spec: ModalitySpec, problems: "_Problems") -> Series | N
     for i, obs in enumerate(value):
         where = loc + (i,)
         if not isinstance(obs, Mapping):
-            problems.add(where, f"expected an observation object {{\"{TIME_KEY}\": t, \"<channel>\": value}}, "
-                                f"got {_type_name(obs)}", "observation_type")
+            problems.add(
+                where,
+                f'expected an observation object {{"{TIME_KEY}": t, "<channel>": value}}, got {_type_name(obs)}',
+                "observation_type",
+            )
             continue
         row = np.full(spec.n_features, np.nan, dtype=np.float32)
         for key, raw in obs.items():
@@ -196,13 +218,19 @@ def _series(value: Any, spec: ModalitySpec, problems: "_Problems") -> Series | N
                 continue
             j = index.get(key)
             if j is None:
-                problems.add(where + (key,), lambda: _unknown("channel", key, spec.feature_names,
-                                                              f"'{spec.name}' has channels"), "unknown_channel")
+                problems.add(
+                    where + (key,),
+                    lambda: _unknown("channel", key, spec.feature_names, f"'{spec.name}' has channels"),
+                    "unknown_channel",
+                )
                 continue
             row[j] = _number(raw, where + (key,), problems)
         if TIME_KEY not in obs or obs[TIME_KEY] is None:
-            problems.add(where + (TIME_KEY,), f"every observation needs a '{TIME_KEY}' "
-                                              f"(in {spec.time_unit or 'the training time unit'})", "missing_time")
+            problems.add(
+                where + (TIME_KEY,),
+                f"every observation needs a '{TIME_KEY}' (in {spec.time_unit or 'the training time unit'})",
+                "missing_time",
+            )
             continue
         t = _number(obs[TIME_KEY], where + (TIME_KEY,), problems)
         if not np.isnan(row).all():  # an observation without any channel value carries nothing
@@ -230,8 +258,12 @@ def _number(raw: Any, loc: Loc, problems: "_Problems") -> float:
     except OverflowError:
         value = math.inf
     if not math.isfinite(value) or abs(value) > FLOAT32_MAX:
-        problems.add(loc, "not a finite number (NaN and infinities are refused; use null or leave the "
-                          "field out when it was not measured)", "finite_number")
+        problems.add(
+            loc,
+            "not a finite number (NaN and infinities are refused; use null or leave the "
+            "field out when it was not measured)",
+            "finite_number",
+        )
         return math.nan
     return value
 

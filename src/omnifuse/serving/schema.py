@@ -87,6 +87,8 @@ def read_json_model(path: Path, model: type[BaseModel]) -> Any:
     except ValidationError as exc:
         raise DataError(validation_message(exc, str(path), count_more=True)) from None
     if parsed.format_version > FORMAT_VERSION:
-        raise DataError(f"{path}: format_version {parsed.format_version} is newer than this omnifuse "
-                        f"reads ({FORMAT_VERSION}); upgrade omnifuse")
+        raise DataError(
+            f"{path}: format_version {parsed.format_version} is newer than this omnifuse "
+            f"reads ({FORMAT_VERSION}); upgrade omnifuse"
+        )
     return parsed

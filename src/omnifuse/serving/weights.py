@@ -22,18 +22,20 @@ SKOPS_FILE = "model.skops"
 ALIASES_KEY = "omnifuse.aliases"
 
 #: Types skops does not trust by default that scikit-learn baselines legitimately contain.
-SKOPS_ALLOWED = frozenset({
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
-    "sklearn._loss.loss.HalfBinomialLoss",
-    "sklearn._loss.loss.HalfMultinomialLoss",
-    "sklearn._loss.link.LogitLink",
-    "sklearn._loss.link.MultinomialLogit",
-    "sklearn._loss.link.Interval",
-    "numpy.dtype",
-    "numpy.float64",
-    "numpy.int64",
-})
+SKOPS_ALLOWED = frozenset(
+    {
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn._loss.loss.HalfBinomialLoss",
+        "sklearn._loss.loss.HalfMultinomialLoss",
+        "sklearn._loss.link.LogitLink",
+        "sklearn._loss.link.MultinomialLogit",
+        "sklearn._loss.link.Interval",
+        "numpy.dtype",
+        "numpy.float64",
+        "numpy.int64",
+    }
+)
 
 
 def save_torch(model: nn.Module, path: Path) -> None:
@@ -102,8 +104,10 @@ def load_skops(path: Path) -> Any:
         raise DataError(f"{path}: not a readable skops file ({_one_line(exc)})") from None
     refused = sorted(set(untrusted) - SKOPS_ALLOWED)
     if refused:
-        raise DataError(f"{path}: refusing to load untrusted type(s) {', '.join(refused)} "
-                        "(not an allow-listed scikit-learn/numpy type)")
+        raise DataError(
+            f"{path}: refusing to load untrusted type(s) {', '.join(refused)} "
+            "(not an allow-listed scikit-learn/numpy type)"
+        )
     try:
         return sio.load(str(path), trusted=list(untrusted))
     except Exception as exc:

@@ -46,8 +46,10 @@ def cox_loss(log_risk: torch.Tensor, time: torch.Tensor, event: torch.Tensor, ti
     time = time.reshape(-1)
     event = event.reshape(-1).bool()
     if not (scores.shape == time.shape == event.shape):
-        raise ValueError(f"cox_loss: log_risk {tuple(log_risk.shape)}, time {tuple(time.shape)} and "
-                         f"event {tuple(event.shape)} must hold one value per sample")
+        raise ValueError(
+            f"cox_loss: log_risk {tuple(log_risk.shape)}, time {tuple(time.shape)} and "
+            f"event {tuple(event.shape)} must hold one value per sample"
+        )
     n_events = int(event.sum())
     if n_events == 0 or scores.numel() < 2:  # nothing to rank: no information, no gradient
         return scores.sum() * 0.0
@@ -104,8 +106,9 @@ def bin_index(time: Any, edges: np.ndarray) -> Any:
     return np.maximum(np.searchsorted(np.asarray(edges), np.asarray(time), side="left") - 1, 0)
 
 
-def logistic_hazard_loss(hazard_logits: torch.Tensor, time: torch.Tensor, event: torch.Tensor,
-                         edges: np.ndarray) -> torch.Tensor:
+def logistic_hazard_loss(
+    hazard_logits: torch.Tensor, time: torch.Tensor, event: torch.Tensor, edges: np.ndarray
+) -> torch.Tensor:
     """Negative log-likelihood of a discrete-time logistic-hazard model, averaged over patients.
 
     ``hazard_logits`` is ``(B, J)`` with ``J = len(edges) - 1``: the logit of the probability
@@ -116,8 +119,7 @@ def logistic_hazard_loss(hazard_logits: torch.Tensor, time: torch.Tensor, event:
     last edge, events included, count as surviving every interval.
     """
     if hazard_logits.ndim != 2 or hazard_logits.shape[1] != len(edges) - 1:
-        raise ValueError(f"logistic_hazard_loss: logits {tuple(hazard_logits.shape)} for "
-                         f"{len(edges) - 1} intervals")
+        raise ValueError(f"logistic_hazard_loss: logits {tuple(hazard_logits.shape)} for {len(edges) - 1} intervals")
     time = time.reshape(-1).to(hazard_logits.dtype)
     event = event.reshape(-1).bool()
     n_bins = hazard_logits.shape[1]

@@ -52,8 +52,14 @@ def harrell_c(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> float:
         raise DataError("Harrell's C: no comparable pair (no event precedes another sample's time)") from None
 
 
-def uno_c(train_time: np.ndarray, train_event: np.ndarray, time: np.ndarray, event: np.ndarray,
-          risk: np.ndarray, tau: float | None = None) -> float:
+def uno_c(
+    train_time: np.ndarray,
+    train_event: np.ndarray,
+    time: np.ndarray,
+    event: np.ndarray,
+    risk: np.ndarray,
+    tau: float | None = None,
+) -> float:
     """Uno's C: concordance weighted by the training fold's censoring distribution, over the
     test samples with times below ``tau`` (default: the last :func:`default_horizons`)."""
     train = _surv(*_outcome(train_time, train_event, "Uno's C (training)", need_event=False))
@@ -66,8 +72,14 @@ def uno_c(train_time: np.ndarray, train_event: np.ndarray, time: np.ndarray, eve
     return float(_sksurv("Uno's C", concordance_index_ipcw, train, _surv(time, event), risk, tau=tau)[0])
 
 
-def time_auc(train_time: np.ndarray, train_event: np.ndarray, time: np.ndarray, event: np.ndarray,
-             risk: np.ndarray, times: Sequence[float] | np.ndarray | None = None) -> TimeAUC:
+def time_auc(
+    train_time: np.ndarray,
+    train_event: np.ndarray,
+    time: np.ndarray,
+    event: np.ndarray,
+    risk: np.ndarray,
+    times: Sequence[float] | np.ndarray | None = None,
+) -> TimeAUC:
     """Cumulative/dynamic AUC: at horizon ``t``, how well ``risk`` ranks the patients with an
     event by ``t`` above those still event-free after ``t`` (IPCW from the training fold).
 
@@ -88,8 +100,14 @@ def time_auc(train_time: np.ndarray, train_event: np.ndarray, time: np.ndarray, 
     return TimeAUC(at, np.asarray(auc, dtype=np.float64), float(mean))
 
 
-def integrated_brier(train_time: np.ndarray, train_event: np.ndarray, time: np.ndarray, event: np.ndarray,
-                     survival: np.ndarray, times: Sequence[float] | np.ndarray) -> float:
+def integrated_brier(
+    train_time: np.ndarray,
+    train_event: np.ndarray,
+    time: np.ndarray,
+    event: np.ndarray,
+    survival: np.ndarray,
+    times: Sequence[float] | np.ndarray,
+) -> float:
     """Integrated Brier score of survival probabilities ``survival`` ``(n, len(times))`` over
     ``times`` (at least two, inside the test follow-up; see :func:`brier_times`). Lower is better."""
     train = _surv(*_outcome(train_time, train_event, "integrated Brier score (training)", need_event=False))
@@ -105,8 +123,12 @@ def integrated_brier(train_time: np.ndarray, train_event: np.ndarray, time: np.n
     return float(_sksurv("integrated Brier score", integrated_brier_score, train, _surv(time, event), survival, at))
 
 
-def default_horizons(train_time: np.ndarray, train_event: np.ndarray, test_time: np.ndarray,
-                     quantiles: Sequence[float] = HORIZON_QUANTILES) -> np.ndarray:
+def default_horizons(
+    train_time: np.ndarray,
+    train_event: np.ndarray,
+    test_time: np.ndarray,
+    quantiles: Sequence[float] = HORIZON_QUANTILES,
+) -> np.ndarray:
     """Evaluation horizons: ``quantiles`` of the training event times, clipped into
     ``[min test time, min(max test time, max training time))`` where IPCW is defined
     (duplicates merged, ascending)."""
@@ -133,8 +155,13 @@ def brier_times(train_time: np.ndarray, train_event: np.ndarray, test_time: np.n
     return np.linspace(ends[0], ends[-1], max(2, int(n)))
 
 
-def breslow_survival(train_risk: np.ndarray, train_time: np.ndarray, train_event: np.ndarray,
-                     risk: np.ndarray, times: Sequence[float] | np.ndarray) -> np.ndarray:
+def breslow_survival(
+    train_risk: np.ndarray,
+    train_time: np.ndarray,
+    train_event: np.ndarray,
+    risk: np.ndarray,
+    times: Sequence[float] | np.ndarray,
+) -> np.ndarray:
     """Survival probabilities ``(n, len(times))`` of a Cox model: ``S(t | x) = exp(-H0(t) e^risk)``
     with Breslow's baseline cumulative hazard ``H0`` estimated from the training fold's log-risks.
 

@@ -78,14 +78,20 @@ class TensorStore:
             collate_fn=SliceCollator(self.full),
         )
 
-    def sequence_loader(self, index: np.ndarray, length: int, batch_size: int, shuffle: bool = False,
-                        seed: int = 0) -> DataLoader:
+    def sequence_loader(
+        self, index: np.ndarray, length: int, batch_size: int, shuffle: bool = False, seed: int = 0
+    ) -> DataLoader:
         """A DataLoader of windows of ``length`` consecutive epochs (sequence models)."""
         from omnifuse.training.sequences import SequenceBatchSampler
 
-        sampler = SequenceBatchSampler(list(self.dataset.sample_ids), index, length, batch_size, shuffle=shuffle, seed=seed)
-        return DataLoader(range(len(self.dataset)),  # type: ignore[arg-type]  # torch's stub wants a Dataset; a range is a map-style dataset
-                          batch_sampler=sampler, collate_fn=SliceCollator(self.full))
+        sampler = SequenceBatchSampler(
+            list(self.dataset.sample_ids), index, length, batch_size, shuffle=shuffle, seed=seed
+        )
+        return DataLoader(
+            range(len(self.dataset)),  # type: ignore[arg-type]  # torch's stub wants a Dataset; a range is a map-style dataset
+            batch_sampler=sampler,
+            collate_fn=SliceCollator(self.full),
+        )
 
     def batch(self, index: np.ndarray) -> dict[str, Any]:
         return slice_batch(self.full, torch.as_tensor(np.asarray(index), dtype=torch.long))

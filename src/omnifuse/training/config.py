@@ -28,13 +28,35 @@ from omnifuse.utils.validation import validation_message
 from omnifuse.utils.yaml_file import read_yaml_mapping
 
 __all__ = [
-    "TRAINER_SPACE", "RunConfig", "TrainerConfig", "load_config", "load_configs", "merge", "parse_overrides",
-    "read_config", "resolve_config", "resolve_configs", "split_config", "validate_trainer",
+    "TRAINER_SPACE",
+    "RunConfig",
+    "TrainerConfig",
+    "load_config",
+    "load_configs",
+    "merge",
+    "parse_overrides",
+    "read_config",
+    "resolve_config",
+    "resolve_configs",
+    "split_config",
+    "validate_trainer",
 ]
 
 #: The precisions Lightning's Trainer takes by name (a misspelt one fails when the config is read).
-Precision = Literal["transformer-engine", "transformer-engine-float16", "16-true", "16-mixed", "bf16-true",
-                    "bf16-mixed", "32-true", "64-true", "64", "32", "16", "bf16"]
+Precision = Literal[
+    "transformer-engine",
+    "transformer-engine-float16",
+    "16-true",
+    "16-mixed",
+    "bf16-true",
+    "bf16-mixed",
+    "32-true",
+    "64-true",
+    "64",
+    "32",
+    "16",
+    "bf16",
+]
 
 
 class TrainerConfig(BaseModel):
@@ -125,7 +147,9 @@ def validate_trainer(raw: Mapping[str, Any], source: str = "config") -> TrainerC
     try:
         config = TrainerConfig.model_validate(dict(raw))
     except ValidationError as exc:
-        raise ConfigError(validation_message(exc, source, valid=sorted(TrainerConfig.model_fields), label="key")) from exc
+        raise ConfigError(
+            validation_message(exc, source, valid=sorted(TrainerConfig.model_fields), label="key")
+        ) from exc
     if config.ddp not in DDP_STRATEGIES:
         raise ConfigError(f"{source}: unknown ddp '{config.ddp}' (valid: {', '.join(DDP_STRATEGIES)})")
     if config.monitor not in MONITORS:
@@ -142,15 +166,18 @@ class RunConfig:
 
     def flat(self, exclude_unset: bool = False) -> dict[str, Any]:
         """Both halves as the one flat mapping users write (YAML, ``--set``, ``run.json``)."""
-        return {**self.trainer.model_dump(exclude_unset=exclude_unset),
-                **self.model.model_dump(mode="json", exclude_unset=exclude_unset)}
+        return {
+            **self.trainer.model_dump(exclude_unset=exclude_unset),
+            **self.model.model_dump(mode="json", exclude_unset=exclude_unset),
+        }
 
 
 ModelRef = str | ModelEntry
 
 
-def split_config(raw: Mapping[str, Any], models: Sequence[ModelRef], source: str = "config",
-                 ignore_unknown: bool = False) -> dict[str, dict[str, Any]]:
+def split_config(
+    raw: Mapping[str, Any], models: Sequence[ModelRef], source: str = "config", ignore_unknown: bool = False
+) -> dict[str, dict[str, Any]]:
     """``raw`` split by owner: per model, the trainer's keys and the keys the model owns.
 
     With one model every other key is an error listing the valid ones (the trainer's and the
@@ -174,8 +201,11 @@ def split_config(raw: Mapping[str, Any], models: Sequence[ModelRef], source: str
             valid = sorted(trainer_keys.union(*(cls.model_fields for cls in classes.values())))
             raise ConfigError(f"{source}: unknown key '{key}' (valid: {', '.join(valid)})")
         sections = {name: classes[name].section_options(key) for name in owners}
-        if (len(entries) == 1 and not ignore_unknown) or not isinstance(value, Mapping) \
-                or any(options is None for options in sections.values()):
+        if (
+            (len(entries) == 1 and not ignore_unknown)
+            or not isinstance(value, Mapping)
+            or any(options is None for options in sections.values())
+        ):
             for name in owners:
                 parts[name][key] = value
             continue
@@ -183,7 +213,9 @@ def split_config(raw: Mapping[str, Any], models: Sequence[ModelRef], source: str
         known = set().union(*owned.values())
         unknown = [option for option in value if option not in known]
         if unknown and not ignore_unknown:
-            raise ConfigError(f"{source}: unknown option '{key}.{unknown[0]}' (valid: {', '.join(sorted(known)) or 'none'})")
+            raise ConfigError(
+                f"{source}: unknown option '{key}.{unknown[0]}' (valid: {', '.join(sorted(known)) or 'none'})"
+            )
         for name in owners:
             mine = {k: v for k, v in value.items() if k in owned[name]}
             if mine:
@@ -191,8 +223,9 @@ def split_config(raw: Mapping[str, Any], models: Sequence[ModelRef], source: str
     return parts
 
 
-def resolve_config(model: ModelRef, raw: Mapping[str, Any] | None = None, source: str | None = None,
-                   ignore_unknown: bool = False) -> RunConfig:
+def resolve_config(
+    model: ModelRef, raw: Mapping[str, Any] | None = None, source: str | None = None, ignore_unknown: bool = False
+) -> RunConfig:
     """The :class:`RunConfig` of ``model``: the trainer's keys of ``raw`` and the model's
     keys overlaid on the model's registered defaults, validated."""
     entry = get_model(model) if isinstance(model, str) else model
@@ -204,23 +237,24 @@ def resolve_config(model: ModelRef, raw: Mapping[str, Any] | None = None, source
     return RunConfig(validate_trainer(trainer_raw, source), entry_config(entry, model_raw, where))
 
 
-def resolve_configs(models: Sequence[ModelRef], raw: Mapping[str, Any] | None = None,
-                    source: str = "config") -> dict[str, RunConfig]:
+def resolve_configs(
+    models: Sequence[ModelRef], raw: Mapping[str, Any] | None = None, source: str = "config"
+) -> dict[str, RunConfig]:
     """The :class:`RunConfig` of every model when one flat ``raw`` serves them all."""
     parts = split_config(dict(raw or {}), models, source)
     entries = [get_model(m) if isinstance(m, str) else m for m in models]
     return {e.name: resolve_config(e, parts[e.name], source) for e in entries}
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None, *,
-                model: ModelRef) -> RunConfig:
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None, *, model: ModelRef) -> RunConfig:
     """The resolved config of ``model`` from its defaults, a YAML file and ``--set``
     overrides (in that order)."""
     return resolve_config(model, read_config(path, overrides), _source(path))
 
 
-def load_configs(path: str | Path | None, overrides: list[str] | None,
-                 models: Sequence[ModelRef]) -> tuple[dict[str, Any], dict[str, RunConfig]]:
+def load_configs(
+    path: str | Path | None, overrides: list[str] | None, models: Sequence[ModelRef]
+) -> tuple[dict[str, Any], dict[str, RunConfig]]:
     """The flat mapping of a YAML file and ``--set`` overrides, and what it resolves to for
     each of ``models`` (every key checked before anything runs)."""
     raw = read_config(path, overrides)

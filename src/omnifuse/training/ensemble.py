@@ -15,9 +15,15 @@ from omnifuse.training.config import RunConfig
 from omnifuse.training.fit import FittedModel, SplitContext, fit_one
 
 
-def fit_ensemble(entry: ModelEntry, context: SplitContext, run: RunConfig, run_dir: Path | None = None,
-                 checkpoints: bool = False, resume: bool = False,
-                 callbacks: list[Any] | None = None) -> FittedModel:
+def fit_ensemble(
+    entry: ModelEntry,
+    context: SplitContext,
+    run: RunConfig,
+    run_dir: Path | None = None,
+    checkpoints: bool = False,
+    resume: bool = False,
+    callbacks: list[Any] | None = None,
+) -> FittedModel:
     """``ensemble`` members of ``entry``; member k has seed ``seed + k`` and, for
     k >= 1, its own validation set carved from the training and validation samples of
     ``context`` (never from anything else). A baseline (not a network) is fitted once.
@@ -28,8 +34,15 @@ def fit_ensemble(entry: ModelEntry, context: SplitContext, run: RunConfig, run_d
     cfg = run.trainer
     k_members = cfg.ensemble
     single = replace(run, trainer=cfg.model_copy(update={"ensemble": 1}))
-    first = fit_one(entry, context, single, run_dir=_member_dir(run_dir, 0), checkpoints=checkpoints,
-                    resume=resume, callbacks=callbacks)
+    first = fit_one(
+        entry,
+        context,
+        single,
+        run_dir=_member_dir(run_dir, 0),
+        checkpoints=checkpoints,
+        resume=resume,
+        callbacks=callbacks,
+    )
     if not first.is_neural:
         return first
     pool = context.train if context.val is None else np.concatenate([context.train, context.val])
@@ -37,16 +50,37 @@ def fit_ensemble(entry: ModelEntry, context: SplitContext, run: RunConfig, run_d
     for k in range(1, k_members):
         train, val = holdout_indices(context.dataset, pool, cfg.val_fraction, seed=cfg.seed + k)
         member_cfg = replace(single, trainer=single.trainer.model_copy(update={"seed": cfg.seed + k}))
-        members.append(fit_one(entry, context.resplit(train, val), member_cfg, run_dir=_member_dir(run_dir, k),
-                               checkpoints=checkpoints, resume=resume, callbacks=callbacks))
+        members.append(
+            fit_one(
+                entry,
+                context.resplit(train, val),
+                member_cfg,
+                run_dir=_member_dir(run_dir, k),
+                checkpoints=checkpoints,
+                resume=resume,
+                callbacks=callbacks,
+            )
+        )
     model = EnsembleModel([m.model for m in members], context.dataset.task)
     history = dict(first.history)
-    history["ensemble"] = {"members": k_members, "seeds": [m.config.trainer.seed for m in members],
-                           "best_epochs": [m.best_epoch for m in members],
-                           "best_scores": [m.history.get("best_score") for m in members]}
-    config = replace(first.config, trainer=first.config.trainer.model_copy(update={"ensemble": k_members, "seed": cfg.seed}))
-    return FittedModel(entry.name, model, config, context, float(sum(m.train_seconds for m in members)),
-                       best_epoch=first.best_epoch, history=history)
+    history["ensemble"] = {
+        "members": k_members,
+        "seeds": [m.config.trainer.seed for m in members],
+        "best_epochs": [m.best_epoch for m in members],
+        "best_scores": [m.history.get("best_score") for m in members],
+    }
+    config = replace(
+        first.config, trainer=first.config.trainer.model_copy(update={"ensemble": k_members, "seed": cfg.seed})
+    )
+    return FittedModel(
+        entry.name,
+        model,
+        config,
+        context,
+        float(sum(m.train_seconds for m in members)),
+        best_epoch=first.best_epoch,
+        history=history,
+    )
 
 
 def _member_dir(run_dir: Path | None, k: int) -> Path | None:

@@ -36,8 +36,13 @@ class SplitContext:
     change between methods is rebuilt.
     """
 
-    def __init__(self, dataset: MultimodalDataset, train: np.ndarray, val: np.ndarray | None = None,
-                 scaler: Standardizer | None = None) -> None:
+    def __init__(
+        self,
+        dataset: MultimodalDataset,
+        train: np.ndarray,
+        val: np.ndarray | None = None,
+        scaler: Standardizer | None = None,
+    ) -> None:
         self.dataset = dataset
         self.train = np.asarray(train, dtype=np.int64)
         self.val = None if val is None else np.asarray(val, dtype=np.int64)
@@ -109,7 +114,9 @@ class FittedModel:
             from omnifuse.training.sequences import sequence_outputs
 
             with torch.no_grad():
-                yield sequence_outputs(self.model, self.context.store, list(self.context.dataset.sample_ids), index, length)
+                yield sequence_outputs(
+                    self.model, self.context.store, list(self.context.dataset.sample_ids), index, length
+                )
             return
         with torch.no_grad():
             for start in range(0, len(index), chunk):
@@ -128,8 +135,11 @@ class FittedModel:
         Pass ``scaler_context`` (a context built by an earlier call for the same dataset and
         scaler) to share its collated tensors between models.
         """
-        context = scaler_context if scaler_context is not None else SplitContext(
-            dataset, np.arange(0), scaler=self.context.scaler)
+        context = (
+            scaler_context
+            if scaler_context is not None
+            else SplitContext(dataset, np.arange(0), scaler=self.context.scaler)
+        )
         return replace(self, context=context)
 
     def predict_details(self, index: np.ndarray) -> "PredictionDetails":
@@ -189,9 +199,15 @@ def _details(fitted: "FittedModel", index: np.ndarray) -> PredictionDetails:
     )
 
 
-def fit(name: str, context: SplitContext, config: RunConfig | Mapping[str, Any] | None = None,
-        run_dir: Path | None = None, checkpoints: bool = False, resume: bool = False,
-        callbacks: list[Any] | None = None) -> FittedModel:
+def fit(
+    name: str,
+    context: SplitContext,
+    config: RunConfig | Mapping[str, Any] | None = None,
+    run_dir: Path | None = None,
+    checkpoints: bool = False,
+    resume: bool = False,
+    callbacks: list[Any] | None = None,
+) -> FittedModel:
     """Train model ``name`` on ``context.train`` (early stopping on ``context.val``).
 
     ``config`` is a resolved :class:`RunConfig` or a flat mapping of the trainer's keys and
@@ -205,13 +221,21 @@ def fit(name: str, context: SplitContext, config: RunConfig | Mapping[str, Any] 
     if cfg.trainer.ensemble > 1:
         from omnifuse.training.ensemble import fit_ensemble
 
-        return fit_ensemble(entry, context, cfg, run_dir=run_dir, checkpoints=checkpoints, resume=resume,
-                            callbacks=callbacks)
+        return fit_ensemble(
+            entry, context, cfg, run_dir=run_dir, checkpoints=checkpoints, resume=resume, callbacks=callbacks
+        )
     return fit_one(entry, context, cfg, run_dir=run_dir, checkpoints=checkpoints, resume=resume, callbacks=callbacks)
 
 
-def fit_one(entry: ModelEntry, context: SplitContext, run: RunConfig, run_dir: Path | None = None,
-            checkpoints: bool = False, resume: bool = False, callbacks: list[Any] | None = None) -> FittedModel:
+def fit_one(
+    entry: ModelEntry,
+    context: SplitContext,
+    run: RunConfig,
+    run_dir: Path | None = None,
+    checkpoints: bool = False,
+    resume: bool = False,
+    callbacks: list[Any] | None = None,
+) -> FittedModel:
     """Train one model of ``entry`` with the resolved config ``run`` (see :func:`fit`)."""
     name = entry.name
     cfg = run.trainer
@@ -241,8 +265,11 @@ def fit_one(entry: ModelEntry, context: SplitContext, run: RunConfig, run_dir: P
         train_loader = context.store.sequence_loader(context.train, length, cfg.batch_size, shuffle=True, seed=cfg.seed)
     else:
         train_loader = context.store.loader(context.train, cfg.batch_size, shuffle=True, seed=cfg.seed)
-    val_loader = (context.store.sequence_loader(val_index, length, max(cfg.batch_size, 256 // length * length)) if length
-                  else context.store.loader(val_index, max(cfg.batch_size, 256)))
+    val_loader = (
+        context.store.sequence_loader(val_index, length, max(cfg.batch_size, 256 // length * length))
+        if length
+        else context.store.loader(val_index, max(cfg.batch_size, 256))
+    )
     ckpt = "last" if resume and run_dir is not None and (run_dir / "checkpoints" / "last.ckpt").exists() else None
     trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt)
     # Trainer.callbacks is set by Lightning's callback connector, not declared on the class
@@ -253,8 +280,15 @@ def fit_one(entry: ModelEntry, context: SplitContext, run: RunConfig, run_dir: P
     for hook in hooks:
         if hasattr(hook, "trace"):
             history[getattr(hook, "trace_name", type(hook).__name__)] = hook.trace()
-    return FittedModel(name, model, run, context, time.perf_counter() - start,
-                       best_epoch=getattr(best, "best_epoch", -1), history=history)
+    return FittedModel(
+        name,
+        model,
+        run,
+        context,
+        time.perf_counter() - start,
+        best_epoch=getattr(best, "best_epoch", -1),
+        history=history,
+    )
 
 
 def resolve_monitor(monitor: str, ds: MultimodalDataset, val_index: np.ndarray) -> str:
@@ -271,8 +305,10 @@ def resolve_monitor(monitor: str, ds: MultimodalDataset, val_index: np.ndarray) 
     if monitor == "val_auroc" and ds.task != "multilabel" and classes_seen < 2:
         from omnifuse.errors import ConfigError
 
-        raise ConfigError("monitor val_auroc needs both classes in the validation set, which has one; "
-                          "use --set monitor=val_loss or a larger val_fraction")
+        raise ConfigError(
+            "monitor val_auroc needs both classes in the validation set, which has one; "
+            "use --set monitor=val_loss or a larger val_fraction"
+        )
     return monitor
 
 

@@ -10,8 +10,13 @@ import torch
 from omnifuse.tasks import task_loss
 
 
-def unimodal_loss(modality_logits: dict[str, torch.Tensor], y: torch.Tensor, mask: torch.Tensor,
-                  modalities: tuple[str, ...], task: str) -> torch.Tensor:
+def unimodal_loss(
+    modality_logits: dict[str, torch.Tensor],
+    y: torch.Tensor,
+    mask: torch.Tensor,
+    modalities: tuple[str, ...],
+    task: str,
+) -> torch.Tensor:
     """Mean over modalities of each unimodal head's loss on the samples that have it."""
     terms = []
     for j, name in enumerate(modalities):

@@ -56,8 +56,9 @@ class FusionModule(L.LightningModule):
     Logged: ``train_loss``, ``val_loss``, ``val_auroc``, ``val_accuracy``.
     """
 
-    def __init__(self, model: nn.Module, task: str, n_classes: int, config: TrainerConfig,
-                 hooks: list[Strategy] | None = None) -> None:
+    def __init__(
+        self, model: nn.Module, task: str, n_classes: int, config: TrainerConfig, hooks: list[Strategy] | None = None
+    ) -> None:
         super().__init__()
         self.model = model
         self.task = task

@@ -31,7 +31,9 @@ def fit_selections(model: nn.Module, context: "SplitContext") -> dict[str, list[
         std = context.scaler.std.get(name)
         # raw training std: the scaler stores 1 for constant features, so recover it from the
         # standardised rows (a constant feature has standardised std 0)
-        raw_std = None if std is None else x.reshape(len(x), -1).float().std(dim=0, unbiased=False) * torch.as_tensor(std)
+        raw_std = (
+            None if std is None else x.reshape(len(x), -1).float().std(dim=0, unbiased=False) * torch.as_tensor(std)
+        )
         encoder.fit_columns(raw_std, x, full["y"][rows], ds.task)
         names = ds.specs[name].feature_names
         kept[name] = [names[int(c)] for c in encoder.columns] if names else [str(int(c)) for c in encoder.columns]

@@ -77,8 +77,9 @@ class SequenceBatchSampler(Sampler[list[int]]):
     windows (generator seeded by ``seed + epoch``; Lightning calls :meth:`set_epoch`).
     """
 
-    def __init__(self, ids: Sequence[str], index: np.ndarray, length: int, batch_size: int,
-                 shuffle: bool = False, seed: int = 0) -> None:
+    def __init__(
+        self, ids: Sequence[str], index: np.ndarray, length: int, batch_size: int, shuffle: bool = False, seed: int = 0
+    ) -> None:
         self.runs = runs(ids, index)
         self.length = length
         self.per_batch = max(1, batch_size // length)
@@ -88,8 +89,10 @@ class SequenceBatchSampler(Sampler[list[int]]):
         # windows per run: with shuffling, the most any offset gives (an epoch with fewer adds
         # random extra windows), so every epoch has the same number of batches -- Lightning
         # reads len() once and would otherwise skip batches or miss the epoch's validation
-        self._counts = [max(len(windows(run, length, o)) for o in range(length)) if shuffle else len(windows(run, length))
-                        for run in self.runs]
+        self._counts = [
+            max(len(windows(run, length, o)) for o in range(length)) if shuffle else len(windows(run, length))
+            for run in self.runs
+        ]
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -121,8 +124,9 @@ class SequenceBatchSampler(Sampler[list[int]]):
         return (sum(self._counts) + self.per_batch - 1) // self.per_batch
 
 
-def sequence_outputs(model: torch.nn.Module, store: "object", ids: Sequence[str], index: np.ndarray,
-                     length: int, chunk_windows: int = 32) -> ModelOutput:
+def sequence_outputs(
+    model: torch.nn.Module, store: "object", ids: Sequence[str], index: np.ndarray, length: int, chunk_windows: int = 32
+) -> ModelOutput:
     """Outputs of a sequence model for dataset positions ``index`` (rows in that order).
 
     Every run of consecutive epochs containing an indexed sample is tiled into windows over
@@ -141,8 +145,11 @@ def sequence_outputs(model: torch.nn.Module, store: "object", ids: Sequence[str]
         rows = np.concatenate(wins[start : start + chunk_windows])
         batch = store.batch(rows)  # type: ignore[attr-defined]
         out = model(batch["inputs"], batch["mask"])
-        fields = {"logits": out.logits, **{f"m/{k}": v for k, v in out.modality_logits.items()},
-                  **{f"e/{k}": v for k, v in out.embeddings.items()}}
+        fields = {
+            "logits": out.logits,
+            **{f"m/{k}": v for k, v in out.modality_logits.items()},
+            **{f"e/{k}": v for k, v in out.embeddings.items()},
+        }
         if out.weights is not None:
             fields["weights"] = out.weights
         if out.spread is not None:  # seed ensembles: the members' spread, averaged like the rest

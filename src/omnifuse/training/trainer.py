@@ -27,8 +27,12 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*number of training batches.*")
 
 
-def make_trainer(config: TrainerConfig, run_dir: Path | None = None, callbacks: list[Callback] | None = None,
-                 checkpoints: bool = False) -> L.Trainer:
+def make_trainer(
+    config: TrainerConfig,
+    run_dir: Path | None = None,
+    callbacks: list[Callback] | None = None,
+    checkpoints: bool = False,
+) -> L.Trainer:
     """A Trainer for ``config``.
 
     The best epoch's weights are kept in memory and restored at the end. With
@@ -44,7 +48,9 @@ def make_trainer(config: TrainerConfig, run_dir: Path | None = None, callbacks: 
         BestWeights(config.monitor, mode),
     ]
     if checkpoints and run_dir is not None:
-        all_callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="epoch{epoch}", save_last=True, save_top_k=1))
+        all_callbacks.append(
+            ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="epoch{epoch}", save_last=True, save_top_k=1)
+        )
     if config.progress:
         all_callbacks.append(RichProgressBar(leave=False))
     all_callbacks.extend(callbacks or [])

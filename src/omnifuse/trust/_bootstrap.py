@@ -54,8 +54,16 @@ def _name(metric: str | MetricFn) -> str:
     return metric if isinstance(metric, str) else getattr(metric, "__name__", repr(metric))
 
 
-def _cluster(p: np.ndarray, t: np.ndarray, task: str, metrics: Sequence[str | MetricFn], groups: np.ndarray,
-             n_boot: int, alpha: float, seed: int) -> dict[str, dict[str, float]]:
+def _cluster(
+    p: np.ndarray,
+    t: np.ndarray,
+    task: str,
+    metrics: Sequence[str | MetricFn],
+    groups: np.ndarray,
+    n_boot: int,
+    alpha: float,
+    seed: int,
+) -> dict[str, dict[str, float]]:
     if n_boot < 1:
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
     if not 0 < alpha < 1:

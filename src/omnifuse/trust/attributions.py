@@ -110,8 +110,13 @@ class PatientAttribution(BaseModel):
 # --------------------------------------------------------------------------- dispatch
 
 
-def explain(fitted: FittedModel, index: Sequence[int] | np.ndarray, top_k: int = DEFAULT_TOP_K,
-            target: int | None = None, **options: Any) -> list[PatientAttribution]:
+def explain(
+    fitted: FittedModel,
+    index: Sequence[int] | np.ndarray,
+    top_k: int = DEFAULT_TOP_K,
+    target: int | None = None,
+    **options: Any,
+) -> list[PatientAttribution]:
     """Attributions for dataset positions ``index`` of ``fitted.context.dataset``:
     :func:`explain_neural` or :func:`explain_sklearn`, whichever fits the model."""
     if fitted.is_neural:
@@ -147,15 +152,23 @@ def training_baselines(fitted: FittedModel) -> dict[str, np.ndarray]:
             continue
         rows = ctx.train[ds.mask[ctx.train, j]] if len(ctx.train) else ctx.train
         if not len(rows):
-            raise ConfigError(f"attribution baseline of modality '{name}' (kind {spec.kind}) needs training samples "
-                              "that have it; pass baselines=training_baselines(<the fitted model on its training data>)")
+            raise ConfigError(
+                f"attribution baseline of modality '{name}' (kind {spec.kind}) needs training samples "
+                "that have it; pass baselines=training_baselines(<the fitted model on its training data>)"
+            )
         out[name] = x[torch.as_tensor(rows)].double().mean(dim=0).float().numpy()
     return out
 
 
-def integrated_gradients(model: torch.nn.Module, inputs: Mapping[str, Any], mask: torch.Tensor, task: str,
-                         target: torch.Tensor, baselines: Mapping[str, np.ndarray], n_steps: int = 50,
-                         ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+def integrated_gradients(
+    model: torch.nn.Module,
+    inputs: Mapping[str, Any],
+    mask: torch.Tensor,
+    task: str,
+    target: torch.Tensor,
+    baselines: Mapping[str, np.ndarray],
+    n_steps: int = 50,
+) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
     """Integrated gradients of the explained score (see the module docstring) per modality.
 
     Returns ``(attributions, score, baseline_score)``: attributions per attributed modality
@@ -201,8 +214,11 @@ def integrated_gradients(model: torch.nn.Module, inputs: Mapping[str, Any], mask
         batch = {name: tile(inputs[name], reps) for name in names if name not in attributed}
         for name, values in zip(attributed, scaled):
             x = inputs[name]
-            batch[name] = (SeriesBatch(values, *(tile(t, reps) for t in (x.observed, x.times, x.step_mask)))
-                           if isinstance(x, SeriesBatch) else values)
+            batch[name] = (
+                SeriesBatch(values, *(tile(t, reps) for t in (x.observed, x.times, x.step_mask)))
+                if isinstance(x, SeriesBatch)
+                else values
+            )
         return explained_score(model(batch, tile(mask, reps)).logits, tile(target, reps), task)
 
     if not attributed:
@@ -234,9 +250,16 @@ def explained_score(logits: torch.Tensor, target: torch.Tensor, task: str) -> to
     return logits[rows, target]
 
 
-def explain_neural(fitted: FittedModel, index: Sequence[int] | np.ndarray, top_k: int = DEFAULT_TOP_K,
-                   target: int | None = None, n_steps: int = 50, baselines: Mapping[str, np.ndarray] | None = None,
-                   window: float = DEFAULT_WINDOW, chunk: int = 32) -> list[PatientAttribution]:
+def explain_neural(
+    fitted: FittedModel,
+    index: Sequence[int] | np.ndarray,
+    top_k: int = DEFAULT_TOP_K,
+    target: int | None = None,
+    n_steps: int = 50,
+    baselines: Mapping[str, np.ndarray] | None = None,
+    window: float = DEFAULT_WINDOW,
+    chunk: int = 32,
+) -> list[PatientAttribution]:
     """Integrated-gradients answers for dataset positions ``index`` (see the module docstring).
 
     ``target``: the class (label) explained; default: class 1 for binary tasks, the predicted
@@ -261,14 +284,37 @@ def explain_neural(fitted: FittedModel, index: Sequence[int] | np.ndarray, top_k
         tgt = _targets(logits, ds.task, target)
         attrs, score, base_score = integrated_gradients(model, inputs, mask, ds.task, tgt, base, n_steps)
         for i in range(len(rows)):
-            answers.append(_neural_answer(ds, int(rows[i]), i, inputs, mask[i], attrs, float(score[i]),
-                                          float(base_score[i]), int(tgt[i]), top_k, window))
+            answers.append(
+                _neural_answer(
+                    ds,
+                    int(rows[i]),
+                    i,
+                    inputs,
+                    mask[i],
+                    attrs,
+                    float(score[i]),
+                    float(base_score[i]),
+                    int(tgt[i]),
+                    top_k,
+                    window,
+                )
+            )
     return answers
 
 
-def _neural_answer(ds: MultimodalDataset, row: int, i: int, inputs: Mapping[str, Any], present: torch.Tensor,
-                   attrs: Mapping[str, torch.Tensor], score: float, base_score: float, target: int, top_k: int,
-                   window: float) -> PatientAttribution:
+def _neural_answer(
+    ds: MultimodalDataset,
+    row: int,
+    i: int,
+    inputs: Mapping[str, Any],
+    present: torch.Tensor,
+    attrs: Mapping[str, torch.Tensor],
+    score: float,
+    base_score: float,
+    target: int,
+    top_k: int,
+    window: float,
+) -> PatientAttribution:
     modalities: dict[str, tuple[list[tuple[str, float]], list[WindowAttribution], float]] = {}
     absent, skipped, total = [], [], 0.0
     for j, name in enumerate(ds.modalities):
@@ -295,15 +341,26 @@ def _neural_answer(ds: MultimodalDataset, row: int, i: int, inputs: Mapping[str,
             feats = [(name, float(a.sum()))]
         modalities[name] = (feats, windows, float(a.sum()))
     return PatientAttribution(
-        sample_id=str(ds.sample_ids[row]), method="integrated_gradients", target=_class_name(ds, target),
-        output=_output_name(ds, target), score=score, baseline_score=base_score,
-        modalities=_assemble(modalities, top_k), absent=absent, not_attributed=skipped,
+        sample_id=str(ds.sample_ids[row]),
+        method="integrated_gradients",
+        target=_class_name(ds, target),
+        output=_output_name(ds, target),
+        score=score,
+        baseline_score=base_score,
+        modalities=_assemble(modalities, top_k),
+        absent=absent,
+        not_attributed=skipped,
         delta=score - base_score - total,
     )
 
 
-def _windows(a: torch.Tensor, times: torch.Tensor, step_mask: torch.Tensor, channels: list[str], width: float,
-             ) -> list[WindowAttribution]:
+def _windows(
+    a: torch.Tensor,
+    times: torch.Tensor,
+    step_mask: torch.Tensor,
+    channels: list[str],
+    width: float,
+) -> list[WindowAttribution]:
     """``(T, C)`` attributions summed per (channel, window) cell, cells with any attribution."""
     if not width > 0:
         raise ConfigError(f"attribution window must be positive, got {width}")
@@ -316,8 +373,9 @@ def _windows(a: torch.Tensor, times: torch.Tensor, step_mask: torch.Tensor, chan
         cell = a[real][bins == w].sum(dim=0)
         for c, value in enumerate(cell.tolist()):
             if value != 0.0:
-                out.append(WindowAttribution(channel=channels[c], start=w * width, end=(w + 1) * width,
-                                             attribution=value))
+                out.append(
+                    WindowAttribution(channel=channels[c], start=w * width, end=(w + 1) * width, attribution=value)
+                )
     return out
 
 
@@ -352,8 +410,13 @@ def flat_feature_layout(dataset: MultimodalDataset) -> list[tuple[str | None, st
     return out + [(None, f"available:{name}") for name in dataset.modalities]
 
 
-def explain_sklearn(fitted: FittedModel, index: Sequence[int] | np.ndarray, top_k: int = DEFAULT_TOP_K,
-                    target: int | None = None, background: np.ndarray | None = None) -> list[PatientAttribution]:
+def explain_sklearn(
+    fitted: FittedModel,
+    index: Sequence[int] | np.ndarray,
+    top_k: int = DEFAULT_TOP_K,
+    target: int | None = None,
+    background: np.ndarray | None = None,
+) -> list[PatientAttribution]:
     """SHAP answers for a scikit-learn baseline (see the module docstring).
 
     ``background``: flat training features (or their mean, ``(F,)``) for ``sk-logreg``;
@@ -380,8 +443,9 @@ def explain_sklearn(fitted: FittedModel, index: Sequence[int] | np.ndarray, top_
     estimators = baseline.estimator if ds.task == "multilabel" else [baseline.estimator]
     kinds = {type(e) for e in estimators if not isinstance(e, float)}
     if not kinds <= {LogisticRegression, HistGradientBoostingClassifier}:
-        raise ConfigError(f"attributions for model '{fitted.name}' are not supported "
-                          "(supported baselines: sk-logreg, sk-hgb)")
+        raise ConfigError(
+            f"attributions for model '{fitted.name}' are not supported (supported baselines: sk-logreg, sk-hgb)"
+        )
     phi = np.zeros_like(x)
     score, base_score = np.zeros(len(x)), np.zeros(len(x))
     for k in np.unique(targets):
@@ -406,7 +470,7 @@ def explain_sklearn(fitted: FittedModel, index: Sequence[int] | np.ndarray, top_
             values = np.asarray(explainer.shap_values(x[rows]))
             expected = np.atleast_1d(explainer.expected_value)
             if values.ndim == 3:  # (n, F, K) for multiclass margins
-                values, expected = values[:, :, column], expected[column:column + 1]
+                values, expected = values[:, :, column], expected[column : column + 1]
             phi[rows] = sign * values
             base_score[rows] = sign * float(expected[0])
             score[rows] = base_score[rows] + phi[rows].sum(axis=1)
@@ -414,8 +478,11 @@ def explain_sklearn(fitted: FittedModel, index: Sequence[int] | np.ndarray, top_
     name = method[next(iter(kinds))] if kinds else "constant"
     answers = []
     for i, row in enumerate(index):
-        answers.append(_flat_answer(ds, int(row), phi[i], layout, float(score[i]), float(base_score[i]),
-                                    int(targets[i]), top_k, name))
+        answers.append(
+            _flat_answer(
+                ds, int(row), phi[i], layout, float(score[i]), float(base_score[i]), int(targets[i]), top_k, name
+            )
+        )
     return answers
 
 
@@ -435,8 +502,10 @@ def _background_mean(fitted: FittedModel, background: np.ndarray | None, width: 
     if background is None:
         train = fitted.context.train
         if not len(train):
-            raise ConfigError("linear attributions need the training mean of the flat features: pass "
-                              "background=<the training fit>.context.flat()[train] (or its mean)")
+            raise ConfigError(
+                "linear attributions need the training mean of the flat features: pass "
+                "background=<the training fit>.context.flat()[train] (or its mean)"
+            )
         background = fitted.context.flat()[train]
     b = np.asarray(background, dtype=np.float64)
     mean = b if b.ndim == 1 else b.mean(axis=0)
@@ -445,8 +514,17 @@ def _background_mean(fitted: FittedModel, background: np.ndarray | None, width: 
     return mean
 
 
-def _flat_answer(ds: MultimodalDataset, row: int, phi: np.ndarray, layout: list[tuple[str | None, str]], score: float,
-                 base_score: float, target: int, top_k: int, method: str) -> PatientAttribution:
+def _flat_answer(
+    ds: MultimodalDataset,
+    row: int,
+    phi: np.ndarray,
+    layout: list[tuple[str | None, str]],
+    score: float,
+    base_score: float,
+    target: int,
+    top_k: int,
+    method: str,
+) -> PatientAttribution:
     present = {m for m, p in zip(ds.modalities, ds.mask[row]) if p}
     modalities: dict[str, tuple[list[tuple[str, float]], list[WindowAttribution], float]] = {}
     availability = 0.0
@@ -459,18 +537,25 @@ def _flat_answer(ds: MultimodalDataset, row: int, phi: np.ndarray, layout: list[
         modalities[modality] = (feats, windows, total + value)
     ordered = {m: modalities[m] for m in ds.modalities if m in modalities}
     return PatientAttribution(
-        sample_id=str(ds.sample_ids[row]), method=method, target=_class_name(ds, target),
-        output=_output_name(ds, target, linear=True), score=score, baseline_score=base_score,
-        modalities=_assemble(ordered, top_k), absent=[m for m in ds.modalities if m not in present],
-        availability_effect=availability, delta=score - base_score - float(phi.sum()),
+        sample_id=str(ds.sample_ids[row]),
+        method=method,
+        target=_class_name(ds, target),
+        output=_output_name(ds, target, linear=True),
+        score=score,
+        baseline_score=base_score,
+        modalities=_assemble(ordered, top_k),
+        absent=[m for m in ds.modalities if m not in present],
+        availability_effect=availability,
+        delta=score - base_score - float(phi.sum()),
     )
 
 
 # --------------------------------------------------------------------------- shared
 
 
-def _assemble(modalities: Mapping[str, tuple[list[tuple[str, float]], list[WindowAttribution], float]],
-              top_k: int) -> dict[str, ModalityAttribution]:
+def _assemble(
+    modalities: Mapping[str, tuple[list[tuple[str, float]], list[WindowAttribution], float]], top_k: int
+) -> dict[str, ModalityAttribution]:
     if top_k < 1:
         raise ConfigError(f"top_k must be >= 1, got {top_k}")
     magnitude = {m: sum(abs(v) for _, v in feats) for m, (feats, _, _) in modalities.items()}
@@ -480,8 +565,11 @@ def _assemble(modalities: Mapping[str, tuple[list[tuple[str, float]], list[Windo
         ranked = sorted((f for f in feats if f[1] != 0.0), key=lambda f: (-abs(f[1]), f[0]))[:top_k]
         top_windows = sorted(windows, key=lambda w: (-abs(w.attribution), w.channel, w.start))[:top_k]
         out[m] = ModalityAttribution(
-            total=total, share=magnitude[m] / all_abs if all_abs > 0 else 0.0,
-            features=[FeatureAttribution(name=n, attribution=v) for n, v in ranked], windows=top_windows)
+            total=total,
+            share=magnitude[m] / all_abs if all_abs > 0 else 0.0,
+            features=[FeatureAttribution(name=n, attribution=v) for n, v in ranked],
+            windows=top_windows,
+        )
     return out
 
 

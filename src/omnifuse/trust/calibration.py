@@ -69,11 +69,18 @@ class TemperatureScaler:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (a bundle stores it)."""
+
         def finite(v: float) -> float | None:
             return float(v) if np.isfinite(v) else None
 
-        return {"method": "temperature", "temperature": self.temperature, "task": self.task,
-                "nll_before": finite(self.nll_before), "nll_after": finite(self.nll_after), "n_samples": self.n_samples}
+        return {
+            "method": "temperature",
+            "temperature": self.temperature,
+            "task": self.task,
+            "nll_before": finite(self.nll_before),
+            "nll_after": finite(self.nll_after),
+            "n_samples": self.n_samples,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TemperatureScaler":

@@ -62,8 +62,9 @@ def conformal_quantile(scores: np.ndarray, coverage: float) -> float:
     s = np.sort(np.asarray(scores, dtype=np.float64).reshape(-1))
     need = min_calibration(coverage)
     if len(s) < need:
-        raise ConfigError(f"conformal prediction at {coverage:g} coverage needs at least {need} calibration "
-                          f"samples, got {len(s)}")
+        raise ConfigError(
+            f"conformal prediction at {coverage:g} coverage needs at least {need} calibration samples, got {len(s)}"
+        )
     k = math.ceil((len(s) + 1) * coverage - 1e-9)
     return float(s[k - 1])
 
@@ -83,8 +84,15 @@ class ConformalClassifier:
     small_patterns: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def fit(cls, cal_probs: np.ndarray, cal_y: np.ndarray, cal_patterns: Sequence[str] | np.ndarray | None = None,
-            coverage: float = 0.9, min_per_group: int | None = None, non_empty: bool = True) -> "ConformalClassifier":
+    def fit(
+        cls,
+        cal_probs: np.ndarray,
+        cal_y: np.ndarray,
+        cal_patterns: Sequence[str] | np.ndarray | None = None,
+        coverage: float = 0.9,
+        min_per_group: int | None = None,
+        non_empty: bool = True,
+    ) -> "ConformalClassifier":
         """Calibrate on held-out probabilities ``(n, K)`` (binary: ``(n,)`` or ``(n, 2)``),
         class indices ``cal_y`` and each sample's availability pattern (e.g.
         ``dataset.pattern_names()``; None calibrates one pooled threshold only).
@@ -98,8 +106,9 @@ class ConformalClassifier:
         need = min_calibration(coverage)
         group_min = max(need, math.ceil(1 / (1 - coverage) - 1e-9)) if min_per_group is None else int(min_per_group)
         if group_min < need:
-            raise ConfigError(f"min_per_group {group_min} is below the {need} calibration samples "
-                              f"{coverage:g} coverage needs")
+            raise ConfigError(
+                f"min_per_group {group_min} is below the {need} calibration samples {coverage:g} coverage needs"
+            )
         scores = 1.0 - p[np.arange(len(t)), t]
         pooled = conformal_quantile(scores, coverage)
         groups: dict[str, dict[str, float]] = {}
@@ -115,7 +124,9 @@ class ConformalClassifier:
                     small[name] = n
         return cls(float(coverage), pooled, int(len(t)), int(p.shape[1]), group_min, bool(non_empty), groups, small)
 
-    def quantiles(self, patterns: Sequence[str] | np.ndarray | None, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def quantiles(
+        self, patterns: Sequence[str] | np.ndarray | None, n: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per sample, the threshold used and whether it is its pattern's own (False: pooled,
         because the pattern had fewer than ``min_per_group`` calibration samples or none)."""
         if patterns is None:
@@ -123,8 +134,10 @@ class ConformalClassifier:
             return np.full(size, self.quantile), np.zeros(size, dtype=bool)
         pats = _patterns(patterns, n)
         own = np.array([name in self.patterns for name in pats], dtype=bool)
-        q = np.array([self.patterns[name]["quantile"] if name in self.patterns else self.quantile for name in pats],
-                     dtype=np.float64)
+        q = np.array(
+            [self.patterns[name]["quantile"] if name in self.patterns else self.quantile for name in pats],
+            dtype=np.float64,
+        )
         return q, own
 
     def predict_sets(self, probs: np.ndarray, patterns: Sequence[str] | np.ndarray | None = None) -> np.ndarray:
@@ -142,9 +155,15 @@ class ConformalClassifier:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (a bundle stores it)."""
         return {
-            "method": "split-conformal", "score": SCORE, "mondrian": "availability pattern",
-            "coverage": self.coverage, "quantile": self.quantile, "n_calibration": self.n_calibration,
-            "n_classes": self.n_classes, "min_per_group": self.min_per_group, "non_empty": self.non_empty,
+            "method": "split-conformal",
+            "score": SCORE,
+            "mondrian": "availability pattern",
+            "coverage": self.coverage,
+            "quantile": self.quantile,
+            "n_calibration": self.n_calibration,
+            "n_classes": self.n_classes,
+            "min_per_group": self.min_per_group,
+            "non_empty": self.non_empty,
             "patterns": {k: {"quantile": float(v["quantile"]), "n": int(v["n"])} for k, v in self.patterns.items()},
             "small_patterns": {k: int(v) for k, v in self.small_patterns.items()},
         }
@@ -156,11 +175,19 @@ class ConformalClassifier:
         try:
             coverage = float(data["coverage"])
             _check_coverage(coverage)
-            return cls(coverage, float(data["quantile"]), int(data["n_calibration"]), int(data["n_classes"]),
-                       int(data["min_per_group"]), bool(data.get("non_empty", True)),
-                       {str(k): {"quantile": float(v["quantile"]), "n": int(v["n"])}
-                        for k, v in dict(data.get("patterns", {})).items()},
-                       {str(k): int(v) for k, v in dict(data.get("small_patterns", {})).items()})
+            return cls(
+                coverage,
+                float(data["quantile"]),
+                int(data["n_calibration"]),
+                int(data["n_classes"]),
+                int(data["min_per_group"]),
+                bool(data.get("non_empty", True)),
+                {
+                    str(k): {"quantile": float(v["quantile"]), "n": int(v["n"])}
+                    for k, v in dict(data.get("patterns", {})).items()
+                },
+                {str(k): int(v) for k, v in dict(data.get("small_patterns", {})).items()},
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"conformal: malformed stored calibration ({type(exc).__name__}: {exc})") from None
 
@@ -175,8 +202,11 @@ def set_coverage(sets: np.ndarray, y: np.ndarray, patterns: Sequence[str] | np.n
 
     def summary(rows: np.ndarray) -> dict[str, float]:
         n = int(rows.sum())
-        return {"coverage": float(hit[rows].mean()) if n else float("nan"),
-                "mean_size": float(size[rows].mean()) if n else float("nan"), "n": n}
+        return {
+            "coverage": float(hit[rows].mean()) if n else float("nan"),
+            "mean_size": float(size[rows].mean()) if n else float("nan"),
+            "n": n,
+        }
 
     out: dict[str, Any] = summary(np.ones(len(t), dtype=bool))
     if patterns is not None:

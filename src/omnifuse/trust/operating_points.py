@@ -91,8 +91,10 @@ def choose_threshold(probs: np.ndarray, y: np.ndarray, rule: str | float | Rule 
         return float(parsed.value)  # type: ignore[arg-type]
     p1, t = _binary(probs, y)
     if len(np.unique(t)) < 2:
-        raise ConfigError(f"operating point '{parsed}' needs both classes in the validation samples, "
-                          f"which hold only class {int(t[0]) if len(t) else 'none'}")
+        raise ConfigError(
+            f"operating point '{parsed}' needs both classes in the validation samples, "
+            f"which hold only class {int(t[0]) if len(t) else 'none'}"
+        )
     if parsed.kind == "f1":
         precision, recall, thresholds = skm.precision_recall_curve(t, p1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -113,8 +115,13 @@ def choose_threshold(probs: np.ndarray, y: np.ndarray, rule: str | float | Rule 
     return float(thresholds[k])
 
 
-def operating_point_metrics(probs: np.ndarray, y: np.ndarray, threshold: float | None = None,
-                            task: str | None = None, class_names: Sequence[str] | None = None) -> dict[str, Any]:
+def operating_point_metrics(
+    probs: np.ndarray,
+    y: np.ndarray,
+    threshold: float | None = None,
+    task: str | None = None,
+    class_names: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """What the decision rule does on ``probs`` against ``y``.
 
     Binary (``task`` inferred from a 1-D or 2-column ``probs``): positive when
@@ -153,14 +160,24 @@ def operating_point_metrics(probs: np.ndarray, y: np.ndarray, threshold: float |
         "npv": float(skm.precision_score(t, pred, pos_label=0, zero_division=nan)),
         "f1": float(skm.f1_score(t, pred, pos_label=1, zero_division=nan)),
         "mcc": _mcc(t, pred),
-        "tp": tp, "fp": fp, "tn": tn, "fn": fn,
+        "tp": tp,
+        "fp": fp,
+        "tn": tn,
+        "fn": fn,
     }
 
 
-def operating_point_intervals(probs: np.ndarray, y: np.ndarray, threshold: float | None = None,
-                              task: str | None = None, groups: Sequence[str] | np.ndarray | None = None,
-                              n_boot: int = 1000, alpha: float = 0.05, seed: int = 0,
-                              class_names: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
+def operating_point_intervals(
+    probs: np.ndarray,
+    y: np.ndarray,
+    threshold: float | None = None,
+    task: str | None = None,
+    groups: Sequence[str] | np.ndarray | None = None,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    class_names: Sequence[str] | None = None,
+) -> dict[str, dict[str, float]]:
     """``{metric: {"value", "ci_low", "ci_high"}}`` for the metrics of
     :func:`operating_point_metrics` (multiclass: ``sensitivity:<class>``, ``weighted_f1``,
     ``mcc``) at the fixed ``threshold``, bootstrapped over patients.
@@ -191,8 +208,10 @@ def binary_metric_fns(threshold: float) -> list[MetricFn]:
     thousand resamples stay fast; equal to scikit-learn's values (tested)."""
     fns: list[MetricFn] = []
     for name in BINARY_METRICS:
+
         def fn(p: np.ndarray, t: np.ndarray, _name: str = name) -> float:
             return _from_counts(_counts(p[:, 1] >= threshold, t), _name)
+
         fn.__name__ = name
         fns.append(fn)
     return fns
@@ -203,9 +222,11 @@ def multiclass_metric_fns(class_names: Sequence[str]) -> list[MetricFn]:
     from the confusion matrix with numpy (equal to scikit-learn's values, tested)."""
     fns: list[MetricFn] = []
     for k, name in enumerate(class_names):
+
         def sens(p: np.ndarray, t: np.ndarray, _k: int = k) -> float:
             support = np.sum(t == _k)
             return float(np.sum((p.argmax(axis=1) == _k) & (t == _k)) / support) if support else float("nan")
+
         sens.__name__ = f"sensitivity:{name}"
         fns.append(sens)
 

@@ -96,10 +96,19 @@ class SubgroupAudit(BaseModel):
         return to_jsonable(self.model_dump())
 
 
-def audit_subgroups(probs: np.ndarray, y: np.ndarray, subgroups: pd.DataFrame, threshold: float | None = None,
-                    columns: Sequence[str] | None = None, task: str | None = None,
-                    groups: Sequence[str] | np.ndarray | None = None, class_names: Sequence[str] | None = None,
-                    n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> SubgroupAudit:
+def audit_subgroups(
+    probs: np.ndarray,
+    y: np.ndarray,
+    subgroups: pd.DataFrame,
+    threshold: float | None = None,
+    columns: Sequence[str] | None = None,
+    task: str | None = None,
+    groups: Sequence[str] | np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> SubgroupAudit:
     """Audit ``probs`` against ``y`` per subgroup.
 
     Args:
@@ -133,15 +142,28 @@ def audit_subgroups(probs: np.ndarray, y: np.ndarray, subgroups: pd.DataFrame, t
         raise ConfigError(f"{len(patient)} patient groups for {len(t)} samples")
 
     def result(level: str, rows: np.ndarray) -> SubgroupResult:
-        res = intervals(p[rows], t[rows], task, metrics, groups=None if patient is None else patient[rows],
-                        n_boot=n_boot, alpha=alpha, seed=seed)
+        res = intervals(
+            p[rows],
+            t[rows],
+            task,
+            metrics,
+            groups=None if patient is None else patient[rows],
+            n_boot=n_boot,
+            alpha=alpha,
+            seed=seed,
+        )
         counts = np.bincount(t[rows], minlength=p.shape[1])
         notes = []
         present = np.flatnonzero(counts)
         if len(present) == 1:
             notes.append(f"only class {names[present[0]]} present: AUROC and AUPRC are undefined (NaN)")
-        return SubgroupResult(level=level, n=int(rows.sum()), class_counts=dict(zip(names, counts.tolist())),
-                              metrics={k: MetricInterval(**v) for k, v in res.items()}, notes=notes)
+        return SubgroupResult(
+            level=level,
+            n=int(rows.sum()),
+            class_counts=dict(zip(names, counts.tolist())),
+            metrics={k: MetricInterval(**v) for k, v in res.items()},
+            notes=notes,
+        )
 
     overall = result(ALL, np.ones(len(t), dtype=bool))
     audits = []
@@ -153,12 +175,15 @@ def audit_subgroups(probs: np.ndarray, y: np.ndarray, subgroups: pd.DataFrame, t
         if thr is not None:
             fairness = _fairness(t, (p[:, 1] >= thr).astype(np.int64), levels)
             if fairness.excluded:
-                notes.append(f"left out of the equalised-odds difference (a single class): {', '.join(fairness.excluded)}")
+                notes.append(
+                    f"left out of the equalised-odds difference (a single class): {', '.join(fairness.excluded)}"
+                )
         else:
             notes.append("equalised-odds and demographic-parity differences are for binary decisions")
         audits.append(ColumnAudit(column=col, subgroups=subs, gaps=_gaps(subs), fairness=fairness, notes=notes))
-    return SubgroupAudit(task=task, threshold=thr, n=int(len(t)), n_boot=n_boot, alpha=alpha, overall=overall,
-                         columns=audits)
+    return SubgroupAudit(
+        task=task, threshold=thr, n=int(len(t)), n_boot=n_boot, alpha=alpha, overall=overall, columns=audits
+    )
 
 
 def _levels(column: pd.Series) -> np.ndarray:
@@ -185,20 +210,34 @@ def _gaps(subs: list[SubgroupResult]) -> dict[str, MetricGap]:
 
 
 def _fairness(t: np.ndarray, pred: np.ndarray, levels: np.ndarray) -> FairnessSummary:
-    from fairlearn.metrics import (MetricFrame, demographic_parity_difference, equalized_odds_difference,
-                                   false_positive_rate, selection_rate, true_positive_rate)
+    from fairlearn.metrics import (
+        MetricFrame,
+        demographic_parity_difference,
+        equalized_odds_difference,
+        false_positive_rate,
+        selection_rate,
+        true_positive_rate,
+    )
 
     both = [lv for lv in sorted(set(levels.tolist())) if len(np.unique(t[levels == lv])) == 2]
     excluded = sorted(set(levels.tolist()) - set(both))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn's zero-division warnings for single-class groups
-        frame = MetricFrame(metrics={"selection_rate": selection_rate, "true_positive_rate": true_positive_rate,
-                                     "false_positive_rate": false_positive_rate},
-                            y_true=t, y_pred=pred, sensitive_features=pd.Series(levels, name="subgroup"))
-        dp = demographic_parity_difference(t, pred, sensitive_features=levels) if len(set(levels.tolist())) > 1 else None
+        frame = MetricFrame(
+            metrics={
+                "selection_rate": selection_rate,
+                "true_positive_rate": true_positive_rate,
+                "false_positive_rate": false_positive_rate,
+            },
+            y_true=t,
+            y_pred=pred,
+            sensitive_features=pd.Series(levels, name="subgroup"),
+        )
+        dp = (
+            demographic_parity_difference(t, pred, sensitive_features=levels) if len(set(levels.tolist())) > 1 else None
+        )
         keep = np.isin(levels, both)
-        eo = (equalized_odds_difference(t[keep], pred[keep], sensitive_features=levels[keep])
-              if len(both) > 1 else None)
+        eo = equalized_odds_difference(t[keep], pred[keep], sensitive_features=levels[keep]) if len(both) > 1 else None
     by_group: dict[str, dict[str, float]] = {}
     for level, row in frame.by_group.iterrows():
         rates = {k: float(v) for k, v in row.items()}
@@ -208,6 +247,9 @@ def _fairness(t: np.ndarray, pred: np.ndarray, levels: np.ndarray) -> FairnessSu
         if 0 not in classes:
             rates["false_positive_rate"] = float("nan")
         by_group[str(level)] = rates
-    return FairnessSummary(equalized_odds_difference=None if eo is None else float(eo),
-                           demographic_parity_difference=None if dp is None else float(dp),
-                           by_group=by_group, excluded=excluded)
+    return FairnessSummary(
+        equalized_odds_difference=None if eo is None else float(eo),
+        demographic_parity_difference=None if dp is None else float(dp),
+        by_group=by_group,
+        excluded=excluded,
+    )

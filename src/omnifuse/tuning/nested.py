@@ -35,14 +35,26 @@ class InnerTuner:
         return nest(result.best_params)
 
     def describe(self) -> dict[str, Any]:
-        return {"nested": True, "trials": self.trials, "inner_folds": self.folds, "metric": self.metric,
-                "sampler": "TPE", "pruner": "percentile (top third kept)",
-                "note": "each method tuned on inner folds of every outer training pool (train + validation), "
-                        "refitted with the best config on the outer train/validation split, scored on the outer test"}
+        return {
+            "nested": True,
+            "trials": self.trials,
+            "inner_folds": self.folds,
+            "metric": self.metric,
+            "sampler": "TPE",
+            "pruner": "percentile (top third kept)",
+            "note": "each method tuned on inner folds of every outer training pool (train + validation), "
+            "refitted with the best config on the outer train/validation split, scored on the outer test",
+        }
 
 
-def tuned_benchmark(ds: MultimodalDataset, models: Sequence[str], trials: int, tune_folds: int = 3,
-                    metric: str = "auroc", **benchmark: Any) -> ResultsDocument:
+def tuned_benchmark(
+    ds: MultimodalDataset,
+    models: Sequence[str],
+    trials: int,
+    tune_folds: int = 3,
+    metric: str = "auroc",
+    **benchmark: Any,
+) -> ResultsDocument:
     """:func:`~omnifuse.evaluation.benchmark.run_benchmark` with nested tuning of every method
     (``trials`` trials on ``tune_folds`` inner folds per outer repeat); same keyword arguments."""
     return run_benchmark(ds, models, tuner=InnerTuner(trials, tune_folds, metric), **benchmark)

@@ -93,8 +93,14 @@ def epoch_monitor(metric: str) -> tuple[str, bool]:
     return "val_loss", False
 
 
-def score_config(ds: MultimodalDataset, model: str, config: dict[str, Any], folds: list[InnerFold], metric: str,
-                 trial: optuna.Trial | None = None) -> float:
+def score_config(
+    ds: MultimodalDataset,
+    model: str,
+    config: dict[str, Any],
+    folds: list[InnerFold],
+    metric: str,
+    trial: optuna.Trial | None = None,
+) -> float:
     """Mean ``metric`` of ``model`` under ``config`` over ``folds`` (pruned: optuna.TrialPruned).
 
     Folds where the metric is undefined (NaN) are left out of the mean.
@@ -105,7 +111,11 @@ def score_config(ds: MultimodalDataset, model: str, config: dict[str, Any], fold
     max_epochs = resolve_config(entry, config).trainer.max_epochs
     scores: list[float] = []
     for k, fold in enumerate(folds):
-        pruning = TrialPruning(trial, monitor, higher, maximize, k * max_epochs) if trial is not None and entry.neural else None
+        pruning = (
+            TrialPruning(trial, monitor, higher, maximize, k * max_epochs)
+            if trial is not None and entry.neural
+            else None
+        )
         fitted = fit(model, fold.context, config, callbacks=[pruning] if pruning else None)
         if pruning is not None and pruning.pruned:
             raise optuna.TrialPruned(f"pruned in inner fold {k}")
@@ -118,8 +128,9 @@ def score_config(ds: MultimodalDataset, model: str, config: dict[str, Any], fold
     return float(np.nanmean(scores))
 
 
-def make_objective(ds: MultimodalDataset, model: str, base: dict[str, Any], space: Space, folds: list[InnerFold],
-                   metric: str) -> Callable[[optuna.Trial], float]:
+def make_objective(
+    ds: MultimodalDataset, model: str, base: dict[str, Any], space: Space, folds: list[InnerFold], metric: str
+) -> Callable[[optuna.Trial], float]:
     """The Optuna objective: sample ``space``, merge it over ``base``, score it on ``folds``."""
 
     def objective(trial: optuna.Trial) -> float:

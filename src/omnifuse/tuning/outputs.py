@@ -55,7 +55,11 @@ def history(study: optuna.Study) -> list[TrialPoint]:
     points = []
     for t in study.get_trials(deepcopy=False):
         duration = t.duration.total_seconds() if t.duration is not None else None
-        value = t.value if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None and math.isfinite(t.value) else None
+        value = (
+            t.value
+            if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
+            else None
+        )
         points.append(TrialPoint(number=t.number, state=t.state.name, value=value, duration=duration))
     return points
 

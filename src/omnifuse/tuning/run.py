@@ -22,9 +22,11 @@ from omnifuse.tuning.outputs import TuneSummary, history, importances, write_out
 from omnifuse.tuning.space import Space, compose_space, lowest, nest, override_space
 from omnifuse.tuning.study import COUNTED, Direction, counted, open_study
 
-PROTOCOL = ("mean {metric} over {folds} stratified, patient-grouped inner folds of the training samples "
-            "(early stopping on a share of each inner training part; test samples removed first); "
-            "TPE sampler, percentile pruning per epoch (top third kept)")
+PROTOCOL = (
+    "mean {metric} over {folds} stratified, patient-grouped inner folds of the training samples "
+    "(early stopping on a share of each inner training part; test samples removed first); "
+    "TPE sampler, percentile pruning per epoch (top third kept)"
+)
 
 TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
@@ -48,12 +50,24 @@ class TuneResult:
     study: optuna.Study
 
 
-def tune(dataset: MultimodalDataset, model: str, n_trials: int = 20, *,
-         config: RunConfig | dict[str, Any] | None = None, space: dict[str, Any] | None = None,
-         space_source: str = "--space", metric: str = "auroc", folds: int = 3,
-         test_split: str | None = None, train_split: str | None = None, timeout: float | None = None,
-         out: Path | None = None, resume: bool = False, callbacks: Sequence[TrialCallback] = (),
-         pruner: optuna.pruners.BasePruner | None = None) -> TuneResult:
+def tune(
+    dataset: MultimodalDataset,
+    model: str,
+    n_trials: int = 20,
+    *,
+    config: RunConfig | dict[str, Any] | None = None,
+    space: dict[str, Any] | None = None,
+    space_source: str = "--space",
+    metric: str = "auroc",
+    folds: int = 3,
+    test_split: str | None = None,
+    train_split: str | None = None,
+    timeout: float | None = None,
+    out: Path | None = None,
+    resume: bool = False,
+    callbacks: Sequence[TrialCallback] = (),
+    pruner: optuna.pruners.BasePruner | None = None,
+) -> TuneResult:
     """Tune ``model`` on ``dataset`` with ``n_trials`` trials in total (resumed studies count the
     trials they already have).
 
@@ -73,9 +87,22 @@ def tune(dataset: MultimodalDataset, model: str, n_trials: int = 20, *,
     full_space = tuning_space(entry, ds, user, space or {}, space_source)
     inner = inner_folds(ds, folds, resolved.seed, resolved.val_fraction)
     direction: Direction = "maximize" if HIGHER_IS_BETTER[metric] else "minimize"
-    identity = json.loads(json.dumps({
-        "model": entry.name, "metric": metric, "folds": folds, "test_split": test_split, "train_split": train_split,
-        "n_samples": len(ds), "modalities": list(ds.modalities), "config": user, "space": full_space}, default=str))
+    identity = json.loads(
+        json.dumps(
+            {
+                "model": entry.name,
+                "metric": metric,
+                "folds": folds,
+                "test_split": test_split,
+                "train_split": train_split,
+                "n_samples": len(ds),
+                "modalities": list(ds.modalities),
+                "config": user,
+                "space": full_space,
+            },
+            default=str,
+        )
+    )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(out, resume, identity, direction, resolved.seed, pruner)
     remaining = n_trials - counted(study)
@@ -84,8 +111,13 @@ def tune(dataset: MultimodalDataset, model: str, n_trials: int = 20, *,
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="lightning")
             warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-            study.optimize(make_objective(ds, entry.name, user, full_space, inner, metric), n_trials=remaining,
-                           timeout=timeout, callbacks=[stop, *callbacks], gc_after_trial=False)
+            study.optimize(
+                make_objective(ds, entry.name, user, full_space, inner, metric),
+                n_trials=remaining,
+                timeout=timeout,
+                callbacks=[stop, *callbacks],
+                gc_after_trial=False,
+            )
     result = summarize(study, entry.name, metric, folds, user, full_space, len(ds), test_split, train_split)
     if out is not None:
         write_outputs(Path(out), result.summary, study)
@@ -100,15 +132,17 @@ def training_samples(ds: MultimodalDataset, test_split: str | None, train_split:
     pool = np.setdiff1d(pool, test)
     shared = set(ds.groups[pool]) & set(ds.groups[test])
     if shared:
-        raise DataError(f"{len(shared)} patient group(s) appear in both the training and test splits "
-                        f"(first: {sorted(shared)[0]})")
+        raise DataError(
+            f"{len(shared)} patient group(s) appear in both the training and test splits (first: {sorted(shared)[0]})"
+        )
     if len(pool) == 0:
         raise DataError("no training samples left to tune on")
     return ds.subset(pool)
 
 
-def tuning_space(entry: ModelEntry, ds: MultimodalDataset, user: dict[str, Any], overrides: dict[str, Any],
-                 source: str) -> Space:
+def tuning_space(
+    entry: ModelEntry, ds: MultimodalDataset, user: dict[str, Any], overrides: dict[str, Any], source: str
+) -> Space:
     """The composed space with ``overrides``; checked by building the model at its low corner."""
     space = compose_space(entry, ds, user)
     if overrides:
@@ -122,8 +156,17 @@ def tuning_space(entry: ModelEntry, ds: MultimodalDataset, user: dict[str, Any],
     return space
 
 
-def summarize(study: optuna.Study, model: str, metric: str, folds: int, user: dict[str, Any], space: Space,
-              n_samples: int, test_split: str | None, train_split: str | None) -> TuneResult:
+def summarize(
+    study: optuna.Study,
+    model: str,
+    metric: str,
+    folds: int,
+    user: dict[str, Any],
+    space: Space,
+    n_samples: int,
+    test_split: str | None,
+    train_split: str | None,
+) -> TuneResult:
     """The :class:`TuneResult` of ``study`` (best trial, counts, importances, history)."""
     points = history(study)
     states = [p.state for p in points]
@@ -132,10 +175,24 @@ def summarize(study: optuna.Study, model: str, metric: str, folds: int, user: di
     best_params = dict(best.params) if best else {}
     best_config = merge(user, nest(best_params))
     summary = TuneSummary(
-        model=model, metric=metric, direction=study.direction.name.lower(), folds=folds, n_trials=len(points),
-        n_complete=states.count("COMPLETE"), n_pruned=states.count("PRUNED"), n_failed=states.count("FAIL"),
-        best_value=best.value if best else None, best_trial=best.number if best else None,
-        best_params=best_params, best_config=best_config, importances=importances(study), space=space,
-        history=points, test_split=test_split, train_split=train_split, n_samples=n_samples,
-        protocol=PROTOCOL.format(metric=metric, folds=folds))
+        model=model,
+        metric=metric,
+        direction=study.direction.name.lower(),
+        folds=folds,
+        n_trials=len(points),
+        n_complete=states.count("COMPLETE"),
+        n_pruned=states.count("PRUNED"),
+        n_failed=states.count("FAIL"),
+        best_value=best.value if best else None,
+        best_trial=best.number if best else None,
+        best_params=best_params,
+        best_config=best_config,
+        importances=importances(study),
+        space=space,
+        history=points,
+        test_split=test_split,
+        train_split=train_split,
+        n_samples=n_samples,
+        protocol=PROTOCOL.format(metric=metric, folds=folds),
+    )
     return TuneResult(summary.best_value, best_params, best_config, summary, study)

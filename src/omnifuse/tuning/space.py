@@ -35,8 +35,11 @@ Space = dict[str, dict[str, Any]]
 
 SPEC_TYPES = ("float", "int", "categorical")
 #: Keys a spec of each type may carry.
-SPEC_KEYS = {"float": {"type", "low", "high", "log", "step"}, "int": {"type", "low", "high", "log", "step"},
-             "categorical": {"type", "choices"}}
+SPEC_KEYS = {
+    "float": {"type", "low", "high", "log", "step"},
+    "int": {"type", "low", "high", "log", "step"},
+    "categorical": {"type", "choices"},
+}
 #: Config sections holding options (``model.C``, ``fusion.rank``, ...); ``encoders`` and
 #: ``select`` one level deeper (``encoders.<kind or modality>.<option>``).
 SECTIONS = ("model", "fusion", "strategy", "encoders", "select")
@@ -71,7 +74,9 @@ def _check_range(where: str, kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     for field in ("low", "high"):
         value = spec.get(field)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and value != int(value)):
-            raise ConfigError(f"{where}: '{field}' must be {'an integer' if kind == 'int' else 'a number'}, got {value!r}")
+            raise ConfigError(
+                f"{where}: '{field}' must be {'an integer' if kind == 'int' else 'a number'}, got {value!r}"
+            )
         out[field] = cast(value)
     if out["low"] > out["high"]:
         raise ConfigError(f"{where}: low {out['low']} is above high {out['high']}")
@@ -83,8 +88,15 @@ def _check_range(where: str, kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     out["log"] = log
     if spec.get("step") is not None:
         step = spec["step"]
-        if isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0 or (kind == "int" and step != int(step)):
-            raise ConfigError(f"{where}: 'step' must be a positive {'integer' if kind == 'int' else 'number'}, got {step!r}")
+        if (
+            isinstance(step, bool)
+            or not isinstance(step, (int, float))
+            or step <= 0
+            or (kind == "int" and step != int(step))
+        ):
+            raise ConfigError(
+                f"{where}: 'step' must be a positive {'integer' if kind == 'int' else 'number'}, got {step!r}"
+            )
         if log:
             raise ConfigError(f"{where}: 'step' and 'log' cannot be combined")
         out["step"] = cast(step)
@@ -121,8 +133,9 @@ def check_key(key: Any, source: str, valid: Iterable[str] | None = None) -> str:
     return key
 
 
-def compose_space(model: str | ModelEntry, dataset: MultimodalDataset,
-                  config: RunConfig | Mapping[str, Any] | None = None) -> Space:
+def compose_space(
+    model: str | ModelEntry, dataset: MultimodalDataset, config: RunConfig | Mapping[str, Any] | None = None
+) -> Space:
     """The search space of ``model`` on ``dataset`` under ``config`` (full dotted keys)."""
     entry = get_model(model) if isinstance(model, str) else model
     user = config.flat(exclude_unset=True) if isinstance(config, RunConfig) else dict(config or {})
@@ -171,8 +184,10 @@ def override_space(space: Space, overrides: dict[str, Any], source: str = "--spa
         check_key(key, source, keys)
         if spec is None:
             if key not in out:
-                raise ConfigError(f"{source}: '{key}' is not in the search space, nothing to remove "
-                                  f"(it has: {', '.join(sorted(out)) or 'nothing'})")
+                raise ConfigError(
+                    f"{source}: '{key}' is not in the search space, nothing to remove "
+                    f"(it has: {', '.join(sorted(out)) or 'nothing'})"
+                )
             del out[key]
         else:
             out[key] = check_spec(key, spec, source)

@@ -36,8 +36,14 @@ def make_pruner(keep: float = 33.0, n_startup_trials: int = 4, n_warmup_steps: i
 Direction = Literal["minimize", "maximize"]
 
 
-def open_study(out: Path | None, resume: bool, identity: dict[str, Any], direction: Direction, seed: int,
-               pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
+def open_study(
+    out: Path | None,
+    resume: bool,
+    identity: dict[str, Any],
+    direction: Direction,
+    seed: int,
+    pruner: optuna.pruners.BasePruner | None = None,
+) -> optuna.Study:
     """A new study (in memory when ``out`` is None), or the one in ``out`` when ``resume``.
 
     Raises ConfigError when ``out`` already holds a study and ``resume`` is not given, when
@@ -49,14 +55,16 @@ def open_study(out: Path | None, resume: bool, identity: dict[str, Any], directi
         return optuna.create_study(direction=direction, sampler=optuna.samplers.TPESampler(seed=seed), pruner=pruner)
     db = Path(out) / DB_NAME
     if db.exists() and not resume:
-        raise ConfigError(f"{out}: already holds a tuning study ({DB_NAME}); pass --resume to continue it "
-                          "or choose another --out")
+        raise ConfigError(
+            f"{out}: already holds a tuning study ({DB_NAME}); pass --resume to continue it or choose another --out"
+        )
     if resume and not db.exists():
         raise ConfigError(f"{out}: nothing to resume (no {DB_NAME})")
     db.parent.mkdir(parents=True, exist_ok=True)
     storage = _storage(db)
-    study = optuna.create_study(study_name=STUDY_NAME, storage=storage, direction=direction, load_if_exists=True,
-                                pruner=pruner)
+    study = optuna.create_study(
+        study_name=STUDY_NAME, storage=storage, direction=direction, load_if_exists=True, pruner=pruner
+    )
     if resume and study.user_attrs.get("identity") is not None:
         check_identity(out, study.user_attrs["identity"], identity)
     else:
@@ -77,9 +85,13 @@ def _storage(db: Path) -> optuna.storages.RDBStorage:
             retry = {"heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)}
         else:
             retry = {"failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=1)}
-        return optuna.storages.RDBStorage(f"sqlite:///{db.resolve()}", heartbeat_interval=HEARTBEAT_SECONDS,
-                                          grace_period=GRACE_SECONDS,
-                                          engine_kwargs={"connect_args": {"timeout": 60}}, **retry)
+        return optuna.storages.RDBStorage(
+            f"sqlite:///{db.resolve()}",
+            heartbeat_interval=HEARTBEAT_SECONDS,
+            grace_period=GRACE_SECONDS,
+            engine_kwargs={"connect_args": {"timeout": 60}},
+            **retry,
+        )
 
 
 def check_identity(out: Path, stored: dict[str, Any], identity: dict[str, Any]) -> None:

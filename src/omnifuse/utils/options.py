@@ -46,8 +46,9 @@ def options_model(cls: type, skip: tuple[str, ...] = ()) -> type[BaseModel]:
     return create_model(f"{cls.__name__}Options", __config__=config, **fields)
 
 
-def check_options(cls: type, options: Mapping[str, Any], where: str, skip: Iterable[str] = (),
-                  also_valid: Iterable[str] = ()) -> dict[str, Any]:
+def check_options(
+    cls: type, options: Mapping[str, Any], where: str, skip: Iterable[str] = (), also_valid: Iterable[str] = ()
+) -> dict[str, Any]:
     """``options`` checked against ``cls``'s constructor; the given keys, typed.
 
     Args:

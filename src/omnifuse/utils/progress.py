@@ -38,7 +38,9 @@ class LineProgress:
         if description is not None:
             state[0] = description
         total = f"/{state[1]:g}" if state[1] else ""
-        print(f"[{time.perf_counter() - self._start:7.1f}s] {state[0]} ({state[2]:g}{total})", file=sys.stderr, flush=True)
+        print(
+            f"[{time.perf_counter() - self._start:7.1f}s] {state[0]} ({state[2]:g}{total})", file=sys.stderr, flush=True
+        )
 
     def advance(self, task: int, advance: float = 1) -> None:
         self.update(task, advance=advance)

@@ -57,8 +57,13 @@ class Registry(Generic[T]):
     another part under a taken name is an error.
     """
 
-    def __init__(self, what: str, packages: str | tuple[str, ...] = (),
-                 order: Callable[[T], Any] | None = None, skip: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        what: str,
+        packages: str | tuple[str, ...] = (),
+        order: Callable[[T], Any] | None = None,
+        skip: tuple[str, ...] = (),
+    ) -> None:
         self.what = what
         self._packages = (packages,) if isinstance(packages, str) else tuple(packages)
         self._skip = tuple(skip)
@@ -175,8 +180,10 @@ class Registry(Generic[T]):
                 entry = cached[1] if cached is not None and cached[0] is part else make(name, part)
                 made[(index, name)] = (part, entry)
                 if name in parts and parts[name] is not entry:
-                    raise ValueError(f"{self.what} name '{name}' is registered twice "
-                                     f"({parts[name]!r} and one made from {source.what} '{name}')")
+                    raise ValueError(
+                        f"{self.what} name '{name}' is registered twice "
+                        f"({parts[name]!r} and one made from {source.what} '{name}')"
+                    )
                 parts[name] = entry
         self._made = made
         return parts

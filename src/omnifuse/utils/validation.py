@@ -16,8 +16,7 @@ def dotted_location(loc: Sequence[object]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def error_location(exc: ValidationError, prefix: str = "",
-                   locate: Callable[[tuple], str] = dotted_location) -> str:
+def error_location(exc: ValidationError, prefix: str = "", locate: Callable[[tuple], str] = dotted_location) -> str:
     """The location of the first problem (``"(top level)"`` when it has none)."""
     loc = locate(tuple(exc.errors()[0]["loc"]))
     if prefix:

@@ -171,7 +171,9 @@ REPORT_S2 = """                                 FINAL REPORT
 
 
 def write_cxr(root: Path) -> Path:
-    frame = pd.DataFrame(CXR_ROWS, columns=["dicom_id", "subject_id", "study_id", "StudyDate", "StudyTime", "ViewPosition"])
+    frame = pd.DataFrame(
+        CXR_ROWS, columns=["dicom_id", "subject_id", "study_id", "StudyDate", "StudyTime", "ViewPosition"]
+    )
     frame = frame.assign(PerformedProcedureDescription="CHEST (PORTABLE AP)", Rows=8, Columns=8)
     _write(frame, root / "mimic-cxr-2.0.0-metadata.csv.gz")
     for dicom, subject, study, *_ in CXR_ROWS:

@@ -23,7 +23,10 @@ def test_76_columns_in_benchmark_order():
     assert values[:4] == [
         "Capillary refill rate->0.0", "Capillary refill rate->1.0", "Diastolic blood pressure", "Fraction inspired oxygen",
     ]  # fmt: skip
-    assert values[4] == "Glascow coma scale eye opening->To Pain" and values[11] == "Glascow coma scale eye opening->2 To pain"
+    assert (
+        values[4] == "Glascow coma scale eye opening->To Pain"
+        and values[11] == "Glascow coma scale eye opening->2 To pain"
+    )
     assert values[24] == "Glascow coma scale total->11" and values[36] == "Glascow coma scale total->8"
     assert values[49:] == ["Glucose", "Heart Rate", "Height", "Mean blood pressure", "Oxygen saturation",
                            "Respiratory rate", "Systolic blood pressure", "Temperature", "Weight", "pH"]  # fmt: skip
@@ -61,7 +64,9 @@ def test_hand_computed_example():
     pain = x[0, :, col("Glascow coma scale eye opening->To Pain")]
     np.testing.assert_array_equal(spont, [1, 1, 1, 1] + [0] * 20)
     np.testing.assert_array_equal(pain, [0, 0, 0, 0] + [1] * 20)
-    eye_block = x[0, :, col("Glascow coma scale eye opening->To Pain") : col("Glascow coma scale eye opening->2 To pain") + 1]
+    eye_block = x[
+        0, :, col("Glascow coma scale eye opening->To Pain") : col("Glascow coma scale eye opening->2 To pain") + 1
+    ]
     assert (eye_block.sum(axis=1) == 1).all()  # exactly one category per step
     np.testing.assert_array_equal(x[0, :, col("mask->Glascow coma scale eye opening")], [1, 0, 0, 0, 1] + [0] * 19)
     # never-observed variables: the benchmark's normal values, mask 0
@@ -83,7 +88,9 @@ def test_same_time_ties_go_to_the_larger_itemid():
 
 
 def test_events_outside_the_window_and_nan_are_ignored():
-    ev = events((0, -1.0, "Heart Rate", 50, 220045), (0, 49.0, "Heart Rate", 60, 220045), (0, 3.0, "Heart Rate", np.nan, 220045))
+    ev = events(
+        (0, -1.0, "Heart Rate", 50, 220045), (0, 49.0, "Heart Rate", 60, 220045), (0, 3.0, "Heart Rate", np.nan, 220045)
+    )
     x = discretize(ev, 1)
     np.testing.assert_allclose(x[0, :, col("Heart Rate")], 86.0)
     assert x[0, :, 59:].sum() == 0

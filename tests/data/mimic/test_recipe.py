@@ -82,7 +82,9 @@ def test_ehr_hand_computed_stay(mimic):
     np.testing.assert_array_equal(series("Glascow coma scale eye opening->Spontaneously"), [1] * 4 + [0] * 20)
     np.testing.assert_array_equal(series("Glascow coma scale eye opening->To Pain"), [0] * 4 + [1] * 20)
     np.testing.assert_array_equal(series("Glascow coma scale verbal response->Confused"), [1] * 24)
-    np.testing.assert_array_equal(series("Glascow coma scale motor response->Obeys Commands"), [1] * 24)  # "Garbage" ignored
+    np.testing.assert_array_equal(
+        series("Glascow coma scale motor response->Obeys Commands"), [1] * 24
+    )  # "Garbage" ignored
     np.testing.assert_array_equal(series("Glascow coma scale total->14"), [1] * 24)  # 4 + 4 + 6 at 1 h
     np.testing.assert_array_equal(series("mask->Glascow coma scale total"), [1] + [0] * 23)
     for name, choices in CATEGORIES.items():  # one category per step

@@ -27,6 +27,8 @@ def test_simulate_unknown_kind(tmp_path, monkeypatch, capsys):
 
 
 def test_simulate_cohort_still_default(tmp_path, monkeypatch, capsys):
-    code, stdout, err = run(monkeypatch, capsys, "data", "simulate", "--out", str(tmp_path / "c"), "-n", "40", "-m", "2")
+    code, stdout, err = run(
+        monkeypatch, capsys, "data", "simulate", "--out", str(tmp_path / "c"), "-n", "40", "-m", "2"
+    )
     assert code == 0, err
     assert (tmp_path / "c" / "labels.csv").exists() and (tmp_path / "c" / "truth.json").exists()

@@ -17,7 +17,11 @@ def noise(seconds: int, rate: int, std: float = 20.0, seed: int = 0) -> np.ndarr
 def test_list_and_pick_with_aliases(tmp_path):
     path = write_psg(
         tmp_path / "shhs-like.edf",
-        {"EEG": SignalChannel(noise(60, 125), 125), "EOG(L)": SignalChannel(noise(60, 50), 50), "EMG": SignalChannel(noise(60, 1), 1)},
+        {
+            "EEG": SignalChannel(noise(60, 125), 125),
+            "EOG(L)": SignalChannel(noise(60, 50), 50),
+            "EMG": SignalChannel(noise(60, 1), 1),
+        },
     )
     assert list_channels(path) == {"EEG": 125.0, "EOG(L)": 50.0, "EMG": 1.0}
     header = read_header(path)
@@ -61,7 +65,10 @@ def test_flat_channel(tmp_path):
 def test_saturated_channel(tmp_path):
     x = noise(10, 100, std=5000.0)  # clipped at +-500 by the writer: mostly at the limits
     path = write_psg(tmp_path / "sat.edf", {"EEG": SignalChannel(x, 100)})
-    with pytest.raises(ChannelError, match=r"sat\.edf: channel 'EEG' is saturated \(\d+% of samples at the physical min/max -500/500 uV\)"):
+    with pytest.raises(
+        ChannelError,
+        match=r"sat\.edf: channel 'EEG' is saturated \(\d+% of samples at the physical min/max -500/500 uV\)",
+    ):
         read_channel(path, read_header(path).channels[0])
 
 

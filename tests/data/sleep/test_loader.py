@@ -140,7 +140,9 @@ def test_missing_hypnogram(sleep_dir):
 def test_short_recording(sleep_dir):
     short = ["W"] * 3 + ["N1", "N2", "N2", "N2", "N3", "N3", "REM", "REM"] + ["W"] * 3 + ["UNSCORED"] * 10
     psg = write_night(sleep_dir, "SC4091E0", short)  # 14 scored, W 6 > N2 3: one W trimmed per end
-    with pytest.warns(DataWarning, match=rf"{psg}: only 12 scored epochs after preprocessing \(fewer than min_epochs=21\)"):
+    with pytest.warns(
+        DataWarning, match=rf"{psg}: only 12 scored epochs after preprocessing \(fewer than min_epochs=21\)"
+    ):
         ds = load_sleep(sleep_dir)
     assert ds.info["recordings"] == 3
 

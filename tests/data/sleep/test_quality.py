@@ -63,10 +63,19 @@ def test_artefacts_raise_or_flatten_the_epoch_std():
 
 
 def test_quality_rules():
-    std = {"a": {"eeg": [1.0] * 10}, "b": {"eeg": [1.0] * 5 + [3.5] * 5}, "c": {"eeg": [1.0] * 6 + [0.01] * 4, "eog": [2.0]}}
+    std = {
+        "a": {"eeg": [1.0] * 10},
+        "b": {"eeg": [1.0] * 5 + [3.5] * 5},
+        "c": {"eeg": [1.0] * 6 + [0.01] * 4, "eog": [2.0]},
+    }
     assert references(std) == {"eeg": 1.0, "eog": 2.0}
     high, flat = anomalous_epochs([0.04, 0.06, 2.9, 3.1], 1.0, 3.0)
-    assert high.tolist() == [False, False, False, True] and flat.tolist() == [1 / FLAT_RATIO > 0.04, False, False, False]
+    assert high.tolist() == [False, False, False, True] and flat.tolist() == [
+        1 / FLAT_RATIO > 0.04,
+        False,
+        False,
+        False,
+    ]
     qualities = assess(std, std_factor=3.0, fraction=0.4)
     assert noisy_recordings(qualities) == {"b": ["eeg"]}  # 50% high; "c" has 40% flat: not more than 40%
     assert noisy_recordings(assess(std, std_factor=3.0, fraction=0.3)) == {"b": ["eeg"], "c": ["eeg"]}

@@ -65,8 +65,13 @@ def test_the_real_night_loads_with_the_hypnogram_counts(night, tmp_path, monkeyp
             assert m["kind"] == "signal" and m["n_present"] == len(kept) and m["n_absent"] == 0
         info = summary["info"]
         assert info["channels"] == {"SC4001E0": {"eeg": "EEG Fpz-Cz", "eog": "EOG horizontal"}}
-        assert info["epochs"]["SC4001E0"] == {"grid": n_grid, "movement": 0, "unscored": 0,
-                                              "wake_trimmed": n_grid - len(kept), "kept": len(kept)}
+        assert info["epochs"]["SC4001E0"] == {
+            "grid": n_grid,
+            "movement": 0,
+            "unscored": 0,
+            "wake_trimmed": n_grid - len(kept),
+            "kept": len(kept),
+        }
         assert info["skipped"] == {} and info["noisy"] == {}
     code, out, err = run(monkeypatch, capsys, "data", "inspect", str(linked))
     assert code == 0, err

@@ -26,9 +26,18 @@ def test_report_screenshot_in_headless_chromium_is_not_blank(cohorts_dir: Path, 
     profile = tmp_path / "chromium-profile"
     profile.mkdir()
     command = [
-        browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", "--window-size=1280,2000", f"--screenshot={shot}",
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,2000",
+        f"--screenshot={shot}",
         report.resolve().as_uri(),
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
@@ -41,5 +50,5 @@ def test_report_screenshot_in_headless_chromium_is_not_blank(cohorts_dir: Path, 
     assert not_white > 0.02, f"only {not_white:.1%} of the screenshot is not white"
     assert colours > 20, f"only {colours} distinct colours"
     # the embedded PNGs are drawn, not only the page's text and CSS: the label-balance bars are visible
-    bar = np.array([int(NEUTRAL[i:i + 2], 16) for i in (1, 3, 5)])
+    bar = np.array([int(NEUTRAL[i : i + 2], 16) for i in (1, 3, 5)])
     assert (np.abs(pixels.astype(int) - bar).max(axis=1) <= 3).mean() > 0.001

@@ -15,9 +15,17 @@ from .conftest import minimal_method_details, minimal_results, write_cohort
 
 PNG = "data:image/png;base64,"
 HEADINGS = [
-    "Dataset", "Benchmark", "Robustness summary", "Robustness to missing modalities", "Robustness to noise",
-    "Performance per availability pattern", "Confusion matrices", "Calibration",
-    "OmniFuse lazy-combination mining (TLA)", "Modality weights", "Embeddings (t-SNE)",
+    "Dataset",
+    "Benchmark",
+    "Robustness summary",
+    "Robustness to missing modalities",
+    "Robustness to noise",
+    "Performance per availability pattern",
+    "Confusion matrices",
+    "Calibration",
+    "OmniFuse lazy-combination mining (TLA)",
+    "Modality weights",
+    "Embeddings (t-SNE)",
 ]
 FIGURES_PER_COHORT = 10  # labels, availability, missing, noise, patterns, confusion, calibration, TLA, weights, t-SNE
 
@@ -40,8 +48,12 @@ def test_single_cohort_report_has_every_section_in_order(cohort_dir: Path):
     # late differs from the best (omnifuse) on AUROC at p = 0.01; concat (p = 0.3) is not marked
     assert re.search(r"late.*?0\.\d{3}<sup>†</sup>", text, re.S)
     assert "corrected resampled t-test over folds" in text and "Student-t interval over folds" in text
-    assert sorted(p.name for p in cohort_dir.iterdir()) == ["details.json", "report.html", "results.json",
-                                                            "robustness.json"]
+    assert sorted(p.name for p in cohort_dir.iterdir()) == [
+        "details.json",
+        "report.html",
+        "results.json",
+        "robustness.json",
+    ]
 
 
 def test_report_is_self_contained_and_images_decode(cohort_dir: Path):
@@ -98,16 +110,23 @@ def test_malformed_json_names_the_file(cohorts_dir: Path):
 
 def test_null_metrics_nan_tokens_and_partial_inputs_do_not_crash(tmp_path: Path):
     undefined = {"mean": None, "std": None, "values": [], "ci_low": None, "ci_high": None}
-    doc = minimal_results(methods={
-        "empty": {"kind": "fusion", "metrics": {"auroc": undefined}, "train_seconds": None, "n_params": 0},
-        "undefined": {"kind": "fusion", "metrics": {"auroc": undefined | {"mean": float("nan"), "values": [None]}},
-                      "train_seconds": float("nan"), "n_params": 0},
-    }, tests=[{"a": "empty", "b": "undefined", "metric": "auroc", "p_value": None, "test": "t-test"}])
+    doc = minimal_results(
+        methods={
+            "empty": {"kind": "fusion", "metrics": {"auroc": undefined}, "train_seconds": None, "n_params": 0},
+            "undefined": {
+                "kind": "fusion",
+                "metrics": {"auroc": undefined | {"mean": float("nan"), "values": [None]}},
+                "train_seconds": float("nan"),
+                "n_params": 0,
+            },
+        },
+        tests=[{"a": "empty", "b": "undefined", "metric": "auroc", "p_value": None, "test": "t-test"}],
+    )
     (tmp_path / "results.json").write_text(json.dumps(doc))
     assert "NaN" in (tmp_path / "results.json").read_text()
     text = build_report(tmp_path).read_text(encoding="utf-8")
     assert headings(text) == ["Dataset", "Benchmark"]
-    assert "<td class=\"num\">–</td>" in text
+    assert '<td class="num">–</td>' in text
     assert not re.search(r">\s*nan\s*<", text, re.I)
     assert text.count(PNG) == 0
 
@@ -122,8 +141,14 @@ def test_only_robustness_and_a_multilabel_confusion_matrix(tmp_path: Path):
     details["methods"] = {"late": minimal_method_details(confusion_matrix=[[[50, 3], [4, 20]], [[40, 10], [0, 30]]])}
     (run / "details.json").write_text(json.dumps(details))
     text = build_report(run).read_text(encoding="utf-8")
-    assert headings(text) == ["Dataset", "Robustness summary", "Robustness to missing modalities",
-                              "Robustness to noise", "Performance per availability pattern", "Confusion matrices"]
+    assert headings(text) == [
+        "Dataset",
+        "Robustness summary",
+        "Robustness to missing modalities",
+        "Robustness to noise",
+        "Performance per availability pattern",
+        "Confusion matrices",
+    ]
     assert "one 2×2 matrix per label" in text
 
 
@@ -147,6 +172,6 @@ def test_hostile_names_are_escaped_everywhere(tmp_path: Path):
     assert "<script" not in text and "<img src=x" not in text and "<i>" not in text
     escaped_script = "&lt;script&gt;alert(1)&lt;/script&gt;"
     assert f"lazy modality combination is <strong>{escaped_script}</strong>" in text
-    assert f"<td class=\"txt\">{escaped_script}</td>" in text  # the modality table
-    assert "&lt;img src=x onerror=alert(1)&gt;<span class=\"kind\">fusion</span>" in text  # the benchmark table
+    assert f'<td class="txt">{escaped_script}</td>' in text  # the modality table
+    assert '&lt;img src=x onerror=alert(1)&gt;<span class="kind">fusion</span>' in text  # the benchmark table
     assert "<h2>&lt;i&gt;cohort&lt;/i&gt; &amp; co</h2>" in text

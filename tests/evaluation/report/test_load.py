@@ -41,7 +41,11 @@ def test_values_are_tolerant():
     assert num(None) is None and num(True) is None and num("0.5") is None and num(float("nan")) is None
     assert num(3) == 3.0 and fmt(None) == "–" and fmt(0.91234) == "0.912"
     assert level_items({"1.0": "c", "0.25": "b", "10": "d", "0.0": "a", "x": "skip"}) == [
-        (0.0, "a"), (0.25, "b"), (1.0, "c"), (10.0, "d")]
+        (0.0, "a"),
+        (0.25, "b"),
+        (1.0, "c"),
+        (10.0, "d"),
+    ]
     patterns = ["a+b+c", "b", "a+c", "a", "a+b"]
     assert sorted(patterns, key=pattern_sort_key) == ["a", "b", "a+b", "a+c", "a+b+c"]
     assert ordered(["m2", "m1"], ["any", "m1", "m3", "m2"], last=["any"]) == ["m2", "m1", "m3", "any"]

@@ -13,12 +13,22 @@ def test_hypnogram_and_per_class_f1_sections(tmp_path):
     true = [0] * 10 + [1] * 5 + [2] * 20 + [3] * 15 + [4] * 10 + [0] * 5
     predicted = [min(4, v + (k % 7 == 0)) for k, v in enumerate(true)]
     details = minimal_details(
-        STAGES, title="synthetic nights", modalities=["eeg", "eog"],
-        hypnogram={"recording": "night-0", "epoch_seconds": 30, "position": list(range(len(true))),
-                   "true": true, "methods": {"medfusesleep": predicted, "early-sleep": true}},
-        methods={"medfusesleep": minimal_method_details(
-                     per_class_f1={"W": 0.9, "N1": 0.31, "N2": 0.85, "N3": 0.88, "REM": None}),
-                 "early-sleep": minimal_method_details(per_class_f1={"W": 0.8, "N1": 0.2, "N2": 0.8, "N3": 0.9, "REM": 0.7})},
+        STAGES,
+        title="synthetic nights",
+        modalities=["eeg", "eog"],
+        hypnogram={
+            "recording": "night-0",
+            "epoch_seconds": 30,
+            "position": list(range(len(true))),
+            "true": true,
+            "methods": {"medfusesleep": predicted, "early-sleep": true},
+        },
+        methods={
+            "medfusesleep": minimal_method_details(
+                per_class_f1={"W": 0.9, "N1": 0.31, "N2": 0.85, "N3": 0.88, "REM": None}
+            ),
+            "early-sleep": minimal_method_details(per_class_f1={"W": 0.8, "N1": 0.2, "N2": 0.8, "N3": 0.9, "REM": 0.7}),
+        },
     )
     (tmp_path / "details.json").write_text(json.dumps(details))
     html = build_report(tmp_path).read_text()

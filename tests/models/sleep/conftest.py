@@ -26,7 +26,9 @@ def schema(n_modalities: int = 2, task: str = "multiclass", kind: str = "signal"
     return DatasetSchema(specs, task, classes)
 
 
-def build(name: str, n_modalities: int = 2, user: dict[str, Any] | None = None, **model_options: Any) -> torch.nn.Module:
+def build(
+    name: str, n_modalities: int = 2, user: dict[str, Any] | None = None, **model_options: Any
+) -> torch.nn.Module:
     """The registered ``name`` built like the trainer does: entry defaults under the user's config."""
     entry = get_model(name)
     raw = merge(user or {}, {"model": model_options} if model_options else {})
@@ -34,8 +36,12 @@ def build(name: str, n_modalities: int = 2, user: dict[str, Any] | None = None, 
     return entry.build(schema(n_modalities), entry_config(entry, raw))
 
 
-def separable_batch(n_sequences: int, length: int, modalities: tuple[str, ...], seed: int,
-                    ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+def separable_batch(
+    n_sequences: int,
+    length: int,
+    modalities: tuple[str, ...],
+    seed: int,
+) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
     """Sequences of stages (a sticky random walk) whose STFTs carry a stage-dependent peak.
 
     Modality k puts a peak of +3 (log units) on bins ``8 + 24 * stage + 4 * k`` (width 3) of

@@ -11,6 +11,7 @@ from omnifuse.models.sleep.alignment import alignment_loss, info_nce
 
 def direct_info_nce(a: torch.Tensor, b: torch.Tensor, tau: float) -> float:
     """-mean_i log softmax_j(cos(a_i, b_j) / tau)[i], averaged with the b -> a direction."""
+
     def cos(u: torch.Tensor, v: torch.Tensor) -> float:
         return float(u @ v / (u.norm() * v.norm()))
 

@@ -49,9 +49,13 @@ def test_received_mass_rows_sum_to_one():
 
 
 def test_weights_are_normalised_over_present_modalities():
-    received = torch.tensor([[[0.0, 0.7, 0.3], [0.5, 0.0, 0.5], [0.9, 0.1, 0.0]],
-                             [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]],
-                             [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]])
+    received = torch.tensor(
+        [
+            [[0.0, 0.7, 0.3], [0.5, 0.0, 0.5], [0.9, 0.1, 0.0]],
+            [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]],
+            [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]],
+        ]
+    )
     mask = torch.tensor([[1, 1, 1], [1, 1, 0], [0, 0, 1]], dtype=torch.bool)
     w = received_weights(received, mask)
     torch.testing.assert_close(w[0], torch.tensor([1.4, 0.8, 0.8]) / 3)

@@ -53,12 +53,15 @@ def test_unknown_option_lists_the_valid_ones():
         build("medfusesleep", 2, depth=3)
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"d_model": 30, "n_heads": 4}, "divisible"),
-    ({"tau": 0}, "model.tau"),
-    ({"size": "huge"}, "model.size"),
-    ({"sequence_length": 0}, "model.sequence_length"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"d_model": 30, "n_heads": 4}, "divisible"),
+        ({"tau": 0}, "model.tau"),
+        ({"size": "huge"}, "model.size"),
+        ({"sequence_length": 0}, "model.sequence_length"),
+    ],
+)
 def test_invalid_options(options, message):
     with pytest.raises(ConfigError, match=message):
         build("medfusesleep", 2, **options)

@@ -18,7 +18,9 @@ def total_loss(model, inputs, mask, y):
     out = model(inputs, mask)
     loss = task_loss(out.logits, y, "multiclass")
     if out.modality_logits:
-        loss = loss + model.config.unimodal_weight * unimodal_loss(out.modality_logits, y, mask, model.modalities, "multiclass")
+        loss = loss + model.config.unimodal_weight * unimodal_loss(
+            out.modality_logits, y, mask, model.modalities, "multiclass"
+        )
     return loss + sum(out.losses.values(), torch.zeros(())), out
 
 

@@ -141,7 +141,9 @@ def _read_labels(path: Path, config: FolderConfig) -> pd.DataFrame:
     empty = frame[label].isna() | (frame[label].astype(str).str.strip() == "")
     if empty.any():
         row = int(np.flatnonzero(empty.to_numpy())[0])
-        raise DataError(f"{path}: row {row + 2} (sample '{frame[ID_COLUMN].iloc[row]}') has no label in column '{label}'")
+        raise DataError(
+            f"{path}: row {row + 2} (sample '{frame[ID_COLUMN].iloc[row]}') has no label in column '{label}'"
+        )
     _check_split_group(frame, path)
     out = frame.rename(columns={label: "__label__"})
     return out
@@ -233,8 +235,7 @@ def _numeric(frame: pd.DataFrame, columns: list[str], path: Path) -> np.ndarray:
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise DataError(
-                f"{path}: row {frame.index[row] + 2}, column '{column}': "
-                f"non-numeric value {str(raw.iloc[row])!r}"
+                f"{path}: row {frame.index[row] + 2}, column '{column}': non-numeric value {str(raw.iloc[row])!r}"
             )
         arr = converted.to_numpy(dtype=np.float64)
         if np.isinf(arr).any():
@@ -291,7 +292,9 @@ def _check_unique_ids(frame: pd.DataFrame, path: Path) -> None:
     if dup.any():
         rows = np.flatnonzero(dup.to_numpy())[:2]
         sid = frame[ID_COLUMN].iloc[rows[0]]
-        raise DataError(f"{path}: duplicate sample id '{sid}' (rows {', '.join(str(frame.index[r] + 2) for r in rows)})")
+        raise DataError(
+            f"{path}: duplicate sample id '{sid}' (rows {', '.join(str(frame.index[r] + 2) for r in rows)})"
+        )
 
 
 def _read_long_series(

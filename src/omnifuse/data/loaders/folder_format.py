@@ -23,6 +23,7 @@ class FolderFormat(DatasetFormat):
         return is_folder_dataset(path)
 
     @classmethod
-    def load(cls, path: Path, *, use_cache: bool = True, progress: bool = False,
-             strict: bool = False) -> MultimodalDataset:
+    def load(
+        cls, path: Path, *, use_cache: bool = True, progress: bool = False, strict: bool = False
+    ) -> MultimodalDataset:
         return load_folder(path, use_cache=use_cache)

@@ -53,7 +53,9 @@ def write_folder(ds: MultimodalDataset, out: str | Path, fmt: str = "csv", overw
             if spec.kind in ("image", "text"):
                 entry["column"] = frame.columns[1]
             declarations[name] = entry
-        (tmp / CONFIG_FILE).write_text(yaml.safe_dump({**_task_declaration(ds), "modalities": declarations}, sort_keys=True))
+        (tmp / CONFIG_FILE).write_text(
+            yaml.safe_dump({**_task_declaration(ds), "modalities": declarations}, sort_keys=True)
+        )
     return out
 
 
@@ -66,11 +68,13 @@ def _task_declaration(ds: MultimodalDataset) -> dict[str, str]:
 
 def _labels_frame(ds: MultimodalDataset) -> pd.DataFrame:
     if ds.task == "survival":
-        frame = pd.DataFrame({
-            ID_COLUMN: ds.sample_ids,
-            DEFAULT_TIME_COLUMN: ds.labels.time,
-            DEFAULT_EVENT_COLUMN: ds.labels.event.astype(np.int64),
-        })
+        frame = pd.DataFrame(
+            {
+                ID_COLUMN: ds.sample_ids,
+                DEFAULT_TIME_COLUMN: ds.labels.time,
+                DEFAULT_EVENT_COLUMN: ds.labels.event.astype(np.int64),
+            }
+        )
     else:
         frame = pd.DataFrame({ID_COLUMN: ds.sample_ids, "label": _label_column(ds)})
     if ds.splits is not None:
@@ -103,7 +107,11 @@ def _modality_frame(ds: MultimodalDataset, name: str, present: np.ndarray) -> pd
     if data.dtype.kind in "US":
         return pd.DataFrame({ID_COLUMN: ids, spec.feature_names[0] if spec.feature_names else "text": data[present]})
     flat = data[present].reshape(int(present.sum()), -1)
-    columns = list(spec.feature_names) if len(spec.feature_names) == flat.shape[1] else [f"f{k}" for k in range(flat.shape[1])]
+    columns = (
+        list(spec.feature_names)
+        if len(spec.feature_names) == flat.shape[1]
+        else [f"f{k}" for k in range(flat.shape[1])]
+    )
     frame = pd.DataFrame(flat, columns=columns)
     frame.insert(0, ID_COLUMN, ids)
     return frame

@@ -36,8 +36,9 @@ class DatasetFormat:
         raise NotImplementedError
 
     @classmethod
-    def load(cls, path: Path, *, use_cache: bool = True, progress: bool = False,
-             strict: bool = False) -> MultimodalDataset:
+    def load(
+        cls, path: Path, *, use_cache: bool = True, progress: bool = False, strict: bool = False
+    ) -> MultimodalDataset:
         """The dataset at ``path``.
 
         ``use_cache``: reuse / fill the content-keyed cache; ``progress``: show a progress bar
@@ -48,5 +49,6 @@ class DatasetFormat:
 
 
 #: Every dataset format by name, in the order ``load_dataset`` tries them (``priority``).
-FORMATS: Registry[type[DatasetFormat]] = Registry("dataset format", packages="omnifuse.data.loaders",
-                                                  order=lambda fmt: fmt.priority)
+FORMATS: Registry[type[DatasetFormat]] = Registry(
+    "dataset format", packages="omnifuse.data.loaders", order=lambda fmt: fmt.priority
+)

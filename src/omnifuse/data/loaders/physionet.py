@@ -266,9 +266,13 @@ def _read_rows(stays: _Stays) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[
         return None
     hours, minutes, value = frame["h"].to_numpy(), frame["m"].to_numpy(), frame["v"].to_numpy()
     categories = [str(c).strip() for c in frame["p"].cat.categories]
-    if len(frame) != n_rows or "" in categories or not np.isfinite(value).all() or (hours < 0).any() or (
-        (minutes < 0) | (minutes > 59)
-    ).any():
+    if (
+        len(frame) != n_rows
+        or "" in categories
+        or not np.isfinite(value).all()
+        or (hours < 0).any()
+        or ((minutes < 0) | (minutes > 59)).any()
+    ):
         return None
     return hours, minutes, value, categories, frame["p"].cat.codes.to_numpy()
 

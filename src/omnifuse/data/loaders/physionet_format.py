@@ -22,6 +22,7 @@ class PhysioNet2012Format(DatasetFormat):
         return is_physionet_dir(path)
 
     @classmethod
-    def load(cls, path: Path, *, use_cache: bool = True, progress: bool = False,
-             strict: bool = False) -> MultimodalDataset:
+    def load(
+        cls, path: Path, *, use_cache: bool = True, progress: bool = False, strict: bool = False
+    ) -> MultimodalDataset:
         return load_physionet2012(path, use_cache=use_cache, progress=progress, strict=strict)

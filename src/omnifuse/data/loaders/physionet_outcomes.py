@@ -44,9 +44,7 @@ def _read_outcomes(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
-def _match_outcomes(
-    root: Path, sets: dict[str, Path], stays: _Stays, ids: np.ndarray
-) -> tuple[np.ndarray, list[str]]:
+def _match_outcomes(root: Path, sets: dict[str, Path], stays: _Stays, ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """In-hospital death per file (-1: no Outcomes row, dropped) and the warnings to issue."""
     letters, death, messages = np.asarray(stays.letters), np.full(len(ids), -1, dtype=np.int64), []
     for letter, source in sets.items():

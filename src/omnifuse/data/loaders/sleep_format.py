@@ -24,8 +24,9 @@ class SleepEDFFormat(DatasetFormat):
         return is_sleep_dir(path)
 
     @classmethod
-    def load(cls, path: Path, *, use_cache: bool = True, progress: bool = False,
-             strict: bool = False) -> MultimodalDataset:
+    def load(
+        cls, path: Path, *, use_cache: bool = True, progress: bool = False, strict: bool = False
+    ) -> MultimodalDataset:
         from omnifuse.data.sleep.loader import load_sleep  # lazy: see detect
 
         return load_sleep(path, use_cache=use_cache, progress=progress)

@@ -87,8 +87,10 @@ def build_cohort(root: Path) -> Cohort:
     hours = (stays["outtime"] - stays["intime"]).dt.total_seconds() / 3600.0
     stays = drop(stays, hours >= MIN_HOURS - 1e-6, "shorter_than_48h")
 
-    died_in = stays["deathtime"].notna() & (stays["deathtime"] >= stays["admittime"]) & (
-        stays["deathtime"] <= stays["dischtime"]
+    died_in = (
+        stays["deathtime"].notna()
+        & (stays["deathtime"] >= stays["admittime"])
+        & (stays["deathtime"] <= stays["dischtime"])
     )
     flag = pd.to_numeric(stays["hospital_expire_flag"], errors="coerce").fillna(0) == 1
     stays = stays.assign(label=(flag | died_in).astype(np.int64))
@@ -111,5 +113,7 @@ def _check_ids(frame: pd.DataFrame, path: Path, columns: list[str]) -> None:
         bad = values.isna()
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"{path}: row {row + 2}: '{column}' is empty or not an integer ({frame[column].iloc[row]!r})")
+            raise DataError(
+                f"{path}: row {row + 2}: '{column}' is empty or not an integer ({frame[column].iloc[row]!r})"
+            )
         frame[column] = values.astype(np.int64)

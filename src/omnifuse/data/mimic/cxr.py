@@ -52,8 +52,10 @@ def read_metadata(root: Path) -> tuple[pd.DataFrame, Path, int]:
     )  # fmt: skip
     date = pd.to_numeric(frame["StudyDate"], errors="coerce")
     time = pd.to_numeric(frame["StudyTime"], errors="coerce")
-    text = date.map(lambda d: f"{int(d):08d}" if pd.notna(d) else None) + " " + time.map(
-        lambda t: f"{int(t):06d}" if pd.notna(t) else None
+    text = (
+        date.map(lambda d: f"{int(d):08d}" if pd.notna(d) else None)
+        + " "
+        + time.map(lambda t: f"{int(t):06d}" if pd.notna(t) else None)
     )
     frame["when"] = pd.to_datetime(text, format="%Y%m%d %H%M%S", errors="coerce")
     ids = frame[["subject_id", "study_id"]].apply(pd.to_numeric, errors="coerce")

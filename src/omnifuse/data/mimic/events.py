@@ -40,7 +40,9 @@ _ITEM_VAR = {i.itemid: VAR_INDEX[i.variable] for i in ITEMS}
 _ITEM_CONVERT = {i.itemid: i.convert for i in ITEMS if i.convert}
 
 
-def read_events(root: Path, stays: pd.DataFrame, derive_gcs_total: bool = True, progress: bool = False) -> tuple[Events, dict[str, Any]]:
+def read_events(
+    root: Path, stays: pd.DataFrame, derive_gcs_total: bool = True, progress: bool = False
+) -> tuple[Events, dict[str, Any]]:
     """The cleaned events of ``stays`` (rows of the cohort table) and counts for the summary."""
     chart_path = find_table(root, "icu/chartevents", LAYOUT_HINT)
     lab_path = find_table(root, "hosp/labevents", LAYOUT_HINT)
@@ -62,7 +64,9 @@ def read_events(root: Path, stays: pd.DataFrame, derive_gcs_total: bool = True, 
         .groupby("subject_id")
         .agg(start=("start", "min"), end=("end", "max"))
     )  # labs: from a patient's first kept intime to 48 h after the last one
-    by_subject = Window(spans.index.to_numpy(np.int64), spans["start"].to_numpy(np.int64), spans["end"].to_numpy(np.int64))
+    by_subject = Window(
+        spans.index.to_numpy(np.int64), spans["start"].to_numpy(np.int64), spans["end"].to_numpy(np.int64)
+    )
     lab = stream_events(lab_path, list(LAB_TYPES), LAB_TYPES, LAB_ITEMS, "subject_id", by_subject, progress)
     lab = lab.merge(stays[["subject_id"]].assign(stay=np.arange(len(stays))), on="subject_id", how="inner")
     lab = _with_hours(lab, intime, stats, "labevents")

@@ -229,7 +229,10 @@ def _file_messages(missing_images: list[str], reports: dict[str, list[str]]) -> 
     for files, what in (
         (missing_images, "matched CXR image file(s) not found, those stays have no cxr"),
         (reports["missing_files"], "report file(s) of matched studies not found, those stays have no report"),
-        (reports["no_section"], "report(s) have neither a FINDINGS nor an IMPRESSION section, those stays have no report"),
+        (
+            reports["no_section"],
+            "report(s) have neither a FINDINGS nor an IMPRESSION section, those stays have no report",
+        ),
         (reports["unreadable"], "report file(s) cannot be read, those stays have no report"),
     ):
         if files:
@@ -246,7 +249,9 @@ def _event_messages(root: Path, stats: dict[str, Any]) -> list[str]:
         )
     for table in ("chartevents", "labevents"):
         if stats.get(f"{table}_bad_charttime"):
-            out.append(f"{root}: {stats[f'{table}_bad_charttime']} {table} row(s) without a valid charttime are ignored")
+            out.append(
+                f"{root}: {stats[f'{table}_bad_charttime']} {table} row(s) without a valid charttime are ignored"
+            )
     if stats.get("unparseable_values"):
         shown = ", ".join(f"{k}: {v}" for k, v in stats["unparseable_values"].items())
         out.append(f"{root}: non-numeric values of continuous variables are ignored ({shown})")

@@ -42,7 +42,9 @@ def optional_table(root: Path, name: str) -> Path | None:
     return None
 
 
-def read_table(path: Path, columns: Iterable[str], dates: Iterable[str] = (), dtype: dict | None = None) -> pd.DataFrame:
+def read_table(
+    path: Path, columns: Iterable[str], dates: Iterable[str] = (), dtype: dict | None = None
+) -> pd.DataFrame:
     """The ``columns`` of a CSV(.gz); dates parsed (unparseable ones become NaT)."""
     columns = list(columns)
     try:

@@ -128,7 +128,9 @@ def pick_channel(header: EdfHeader, modality: str, aliases: Sequence[str]) -> Ch
 def read_channel(path: str | Path, channel: ChannelInfo) -> np.ndarray:
     """The checked physical signal of ``channel`` as float64 (µV when the unit is known)."""
     if not channel.sampling_rate > 0:
-        raise ChannelError(f"{path}: channel '{channel.label}' has sampling rate {channel.sampling_rate:g} Hz (must be > 0)")
+        raise ChannelError(
+            f"{path}: channel '{channel.label}' has sampling rate {channel.sampling_rate:g} Hz (must be > 0)"
+        )
     with open_edf(path) as f:
         digital = f.readSignal(channel.index, digital=True)
     if len(digital) == 0:

@@ -108,7 +108,9 @@ def load_sleep(
     options = RecordingOptions(
         modalities={m: list(a) for m, a in mods.items()},
         settings=SleepSettings(
-            bands={k: (v[0], v[1]) for k, v in merged_bands.items()},  # check_band made each a pair noisy_std_factor=std_factor, noisy_fraction=fraction
+            bands={
+                k: (v[0], v[1]) for k, v in merged_bands.items()
+            },  # check_band made each a pair noisy_std_factor=std_factor, noisy_fraction=fraction
         ),
         require_all_stages=_first(require_all_stages, config.require_all_stages, True),
         min_epochs=int(_first(min_epochs, config.min_epochs, 21)),
@@ -138,7 +140,9 @@ def load_sleep(
     found = [m for m in mods if any(m in p.specs for p in parts)]
     for m in mods:
         if m not in found:
-            warnings.warn(f"{root}: modality '{m}' has no usable channel in any recording; dropped", DataWarning, stacklevel=2)
+            warnings.warn(
+                f"{root}: modality '{m}' has no usable channel in any recording; dropped", DataWarning, stacklevel=2
+            )
     qualities = assess({_name(p): p.info.get("epoch_std", {}) for p in parts}, std_factor, fraction)
     noisy = noisy_recordings(qualities)
     marking = bool(_first(mark_noisy, config.mark_noisy, True))
@@ -150,8 +154,16 @@ def load_sleep(
         splits = np.concatenate([np.full(len(p), "noisy" if _name(p) in noisy else "clean") for p in parts])
     ds = _concatenate(parts, found, options.settings, grouping, splits)
     epochs = {_name(p): dict(p.info.get("epochs", {})) for p in parts}
-    ds.info.update({"source": SOURCE, "path": str(root), "recordings": len(parts), "skipped": skipped, "noisy": noisy,
-                    "epochs": epochs})
+    ds.info.update(
+        {
+            "source": SOURCE,
+            "path": str(root),
+            "recordings": len(parts),
+            "skipped": skipped,
+            "noisy": noisy,
+            "epochs": epochs,
+        }
+    )
     if (root / CONFIG_FILE).exists():
         ds.info["config"] = str(root / CONFIG_FILE)
     return ds
@@ -174,7 +186,11 @@ def _name(part: MultimodalDataset) -> str:
 
 
 def _concatenate(
-    parts: list[MultimodalDataset], modalities: list[str], settings: SleepSettings, grouping: str, splits: np.ndarray | None = None
+    parts: list[MultimodalDataset],
+    modalities: list[str],
+    settings: SleepSettings,
+    grouping: str,
+    splits: np.ndarray | None = None,
 ) -> MultimodalDataset:
     """Stack per-recording datasets; a modality missing from a recording is absent (NaN rows)."""
     n = sum(len(p) for p in parts)

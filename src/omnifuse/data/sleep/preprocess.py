@@ -90,7 +90,9 @@ def filtered_epochs(
     if len(positions) == 0:
         return np.zeros((0, n_ep))
     if (positions[-1] + 1) * n_ep > len(signal):
-        raise DataError(f"epoch {int(positions[-1])} lies beyond the end of the signal ({len(signal) / s.sampling_rate:.0f} s)")
+        raise DataError(
+            f"epoch {int(positions[-1])} lies beyond the end of the signal ({len(signal) / s.sampling_rate:.0f} s)"
+        )
     lo = max(0, int(positions.min()) * n_ep - s.fir_numtaps)
     hi = min(len(signal), (int(positions.max()) + 1) * n_ep + s.fir_numtaps)
     filtered = bandpass(signal[lo:hi], band, s.sampling_rate, s.fir_numtaps)

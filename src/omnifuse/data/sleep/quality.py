@@ -61,7 +61,9 @@ def references(epoch_std: EpochStd) -> dict[str, float]:
     return {m: float(np.median(np.concatenate(parts))) for m, parts in pooled.items() if sum(map(len, parts))}
 
 
-def anomalous_epochs(std: Sequence[float] | np.ndarray, reference: float, std_factor: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+def anomalous_epochs(
+    std: Sequence[float] | np.ndarray, reference: float, std_factor: float = 3.0
+) -> tuple[np.ndarray, np.ndarray]:
     """``(high, flat)`` boolean masks of the epochs above ``std_factor`` x ``reference`` and
     below ``reference / FLAT_RATIO``. Nothing is anomalous when the reference is not positive."""
     std = np.asarray(std, dtype=np.float64)
@@ -80,7 +82,9 @@ def assess(epoch_std: EpochStd, std_factor: float = 3.0, fraction: float = 0.4) 
             high, flat = anomalous_epochs(std, refs.get(modality, 0.0), std_factor)
             n = len(high)
             n_bad = int((high | flat).sum())
-            out.append(ChannelQuality(recording, modality, n, int(high.sum()), int(flat.sum()), n > 0 and n_bad > fraction * n))
+            out.append(
+                ChannelQuality(recording, modality, n, int(high.sum()), int(flat.sum()), n > 0 and n_bad > fraction * n)
+            )
     return out
 
 
@@ -93,7 +97,9 @@ def noisy_recordings(qualities: Sequence[ChannelQuality]) -> dict[str, list[str]
     return noisy
 
 
-def summary(qualities: Sequence[ChannelQuality], n_recordings: int, std_factor: float, fraction: float, shown: int = 5) -> str:
+def summary(
+    qualities: Sequence[ChannelQuality], n_recordings: int, std_factor: float, fraction: float, shown: int = 5
+) -> str:
     """One sentence naming up to ``shown`` noisy recordings with their anomalous share."""
     flagged: dict[str, list[str]] = {}
     for q in qualities:

@@ -140,7 +140,11 @@ def signal_spec(name: str, settings: SleepSettings, channels: Sequence[str]) -> 
 
 
 def _dataset(
-    recording: Recording, y: np.ndarray, features: dict[str, np.ndarray], channels: dict[str, ChannelInfo], settings: SleepSettings
+    recording: Recording,
+    y: np.ndarray,
+    features: dict[str, np.ndarray],
+    channels: dict[str, ChannelInfo],
+    settings: SleepSettings,
 ) -> MultimodalDataset:
     n = len(y)
     return MultimodalDataset(

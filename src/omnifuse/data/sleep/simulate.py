@@ -83,7 +83,9 @@ def simulate_sleep(
     if not 0 <= unimodal <= n_recordings or (unimodal and len(modalities) < 2):
         raise ConfigError(f"unimodal must be between 0 and n_recordings ({n_recordings}) and needs two modalities")
     if not 0 <= noisy <= n_recordings - unimodal:
-        raise ConfigError(f"noisy must be between 0 and n_recordings - unimodal ({n_recordings - unimodal}), got {noisy}")
+        raise ConfigError(
+            f"noisy must be between 0 and n_recordings - unimodal ({n_recordings - unimodal}), got {noisy}"
+        )
     if n_recordings < 1 or n_recordings > 200:
         raise ConfigError(f"n_recordings must be between 1 and 200, got {n_recordings}")
     rates = {**DEFAULT_RATES, **(sampling_rates or {})}
@@ -117,8 +119,14 @@ def simulate_sleep(
             write_hypnogram(tmp / f"{name[:-1]}C-Hypnogram.edf", stages, start=DEFAULT_START)
             nights.append(
                 SimulatedNight(
-                    name, out / f"{name}-PSG.edf", out / f"{name[:-1]}C-Hypnogram.edf", tuple(stages), tuple(kept),
-                    target, artefact, corrupted,
+                    name,
+                    out / f"{name}-PSG.edf",
+                    out / f"{name[:-1]}C-Hypnogram.edf",
+                    tuple(stages),
+                    tuple(kept),
+                    target,
+                    artefact,
+                    corrupted,
                 )  # fmt: skip
             )
     return nights

@@ -25,7 +25,9 @@ ARTEFACTS = ("movement", "detachment")
 CORRUPTED_SHARE = (0.45, 0.70)
 
 
-def corrupted_epochs(rng: np.random.Generator, n_epochs: int, share: tuple[float, float] = CORRUPTED_SHARE) -> np.ndarray:
+def corrupted_epochs(
+    rng: np.random.Generator, n_epochs: int, share: tuple[float, float] = CORRUPTED_SHARE
+) -> np.ndarray:
     """Sorted epoch indices: one to three runs covering ``share`` of ``n_epochs``."""
     n_bad = int(round(rng.uniform(*share) * n_epochs))
     n_runs = min(int(rng.integers(1, 4)), n_bad)
@@ -82,7 +84,10 @@ def _burst(rng: np.random.Generator, length: int, rms: float) -> np.ndarray:
 def _detached(rng: np.random.Generator, length: int, normal: float) -> np.ndarray:
     """Near-flat: a slow drift (0.005-0.05 Hz, up to 0.5-2x ``normal``) plus noise at 1/200 of it."""
     t = np.arange(length) / RATE
-    drift = sum((np.sin(2 * np.pi * rng.uniform(0.005, 0.05) * t + rng.uniform(0, 2 * np.pi)) for _ in range(3)), np.zeros(length))
+    drift = sum(
+        (np.sin(2 * np.pi * rng.uniform(0.005, 0.05) * t + rng.uniform(0, 2 * np.pi)) for _ in range(3)),
+        np.zeros(length),
+    )
     drift = (drift - drift[0]) / 3 * rng.uniform(0.5, 2.0) * normal
     return drift + rng.standard_normal(length) * normal / 200
 

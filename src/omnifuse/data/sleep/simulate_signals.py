@@ -93,7 +93,7 @@ def _spindle(rng: np.random.Generator, length: int) -> np.ndarray:
 
 def _k_complex(rng: np.random.Generator, length: int) -> np.ndarray:
     t = np.linspace(0, 1, length)
-    wave = -np.exp(-((t - 0.3) / 0.1) ** 2) + 0.6 * np.exp(-((t - 0.65) / 0.15) ** 2)
+    wave = -np.exp(-(((t - 0.3) / 0.1) ** 2)) + 0.6 * np.exp(-(((t - 0.65) / 0.15) ** 2))
     return rng.uniform(50, 100) * wave
 
 
@@ -123,9 +123,15 @@ def _eeg_epoch(night: _Night, stage: str, n: int) -> tuple[np.ndarray, np.ndarra
         sig += _bursts(rng, n, int(rng.poisson(2.0)), (0.5, 1.5), lambda m: _spindle(rng, m))
     elif stage in ("N3", "N4"):
         slow = _delta(rng, n, rng.uniform(28, 45) if stage == "N3" else rng.uniform(40, 65))
-        sig = slow + _osc(rng, n, 4, 7, 4) + _bursts(rng, n, int(rng.poisson(0.3)), (0.5, 1.0), lambda m: _spindle(rng, m))
+        sig = (
+            slow
+            + _osc(rng, n, 4, 7, 4)
+            + _bursts(rng, n, int(rng.poisson(0.3)), (0.5, 1.0), lambda m: _spindle(rng, m))
+        )
     elif stage == "REM":
-        sig = _osc(rng, n, 4, 7, rng.uniform(4, 9)) + _osc(rng, n, night.alpha - 1.5, night.alpha - 0.5, rng.uniform(0, 4))
+        sig = _osc(rng, n, 4, 7, rng.uniform(4, 9)) + _osc(
+            rng, n, night.alpha - 1.5, night.alpha - 0.5, rng.uniform(0, 4)
+        )
         sig += _bursts(rng, n, int(rng.poisson(1.2)), (1.0, 3.0), lambda m: _saw(rng, m))
     else:  # MOVE: movement artefact
         sig = rng.standard_normal(n) * 40 + _osc(rng, n, 0.2, 1.0, 80)

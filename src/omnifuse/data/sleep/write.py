@@ -53,7 +53,9 @@ def write_psg(path: str | Path, channels: Mapping[str, SignalChannel], start: da
             }
             for label, c in channels.items()
         ])  # fmt: skip
-        writer.writeSamples([np.clip(c.samples, c.physical_min, c.physical_max).astype(np.float64) for c in channels.values()])
+        writer.writeSamples(
+            [np.clip(c.samples, c.physical_min, c.physical_max).astype(np.float64) for c in channels.values()]
+        )
     finally:
         writer.close()
     return path

@@ -109,15 +109,20 @@ def read_document(path: Path, model: type[D]) -> D:
     try:
         version = _Version.model_validate(raw).schema_version
     except ValidationError as exc:
-        hint = (f" (written before omnifuse documents had a schema version, or not a {model.NAME} document: "
-                "run the command that writes it again)")
+        hint = (
+            f" (written before omnifuse documents had a schema version, or not a {model.NAME} document: "
+            "run the command that writes it again)"
+        )
         raise DataError(validation_message(exc, str(path)) + hint) from None
     if version > current:
-        raise DataError(f"{path}: field 'schema_version': {version} is newer than this omnifuse reads "
-                        f"({current}); upgrade omnifuse")
+        raise DataError(
+            f"{path}: field 'schema_version': {version} is newer than this omnifuse reads ({current}); upgrade omnifuse"
+        )
     if version < current:
-        raise DataError(f"{path}: field 'schema_version': {version} is older than this omnifuse reads "
-                        f"({current}); run the command that writes it again")
+        raise DataError(
+            f"{path}: field 'schema_version': {version} is older than this omnifuse reads "
+            f"({current}); run the command that writes it again"
+        )
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

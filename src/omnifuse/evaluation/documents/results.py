@@ -67,10 +67,13 @@ class MethodResult(Strict):
     train_seconds: Value = Field(description="Mean training time per repeat.")
     n_params: int
     traces: list[dict[str, Any]] = Field(
-        default_factory=list, description="Per repeat, the model's training traces (e.g. OmniFuse's lazy_history); "
-                                          "empty when the model records none.")
+        default_factory=list,
+        description="Per repeat, the model's training traces (e.g. OmniFuse's lazy_history); "
+        "empty when the model records none.",
+    )
     tuned_configs: list[dict[str, Any]] = Field(
-        default_factory=list, description="Per repeat, the config chosen by nested tuning (empty: not tuned).")
+        default_factory=list, description="Per repeat, the config chosen by nested tuning (empty: not tuned)."
+    )
 
 
 class PairedTest(Strict):

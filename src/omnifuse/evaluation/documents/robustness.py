@@ -24,8 +24,9 @@ class RobustnessSummary(Strict):
     """Area under each metric-versus-level curve over its level range, and their mean."""
 
     missing: dict[str, dict[str, Value]] = Field(default_factory=dict, description="target -> metric -> area")
-    noise: dict[str, dict[str, dict[str, Value]]] = Field(default_factory=dict,
-                                                          description="modality -> kind -> metric -> area")
+    noise: dict[str, dict[str, dict[str, Value]]] = Field(
+        default_factory=dict, description="modality -> kind -> metric -> area"
+    )
     overall: dict[str, Value] = Field(default_factory=dict, description="metric -> mean over every curve")
 
 
@@ -45,7 +46,8 @@ class MethodRobustness(Strict):
     noise: dict[str, dict[str, Curve]] = Field(description="modality -> noise kind -> level -> metrics")
     relative_robustness: RobustnessSummary
     effective_robustness: EffectiveRobustness | None = Field(
-        default=None, description="None without a baseline among the swept methods.")
+        default=None, description="None without a baseline among the swept methods."
+    )
 
 
 class Levels(Strict):

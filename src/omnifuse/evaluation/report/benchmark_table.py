@@ -56,13 +56,30 @@ def benchmark_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     best = {metric: best_method(methods, metric) for metric in metrics}
     pvalues = _pvalues(results)
     header = ["Method"] + [f"{metric_label(m)} {'↑' if higher_is_better(m) else '↓'}" for m in metrics]
-    rows = [_Row(name, palette.colour(name), methods[name].kind,
-                 [_cell(name, methods[name], metric, best[metric], pvalues) for metric in metrics],
-                 fmt(methods[name].train_seconds, 1), fmt_int(methods[name].n_params)) for name in order]
-    intro = (f"{_protocol(results)} Each cell: mean over repeats, with its confidence interval below. "
-             "Methods are sorted by AUROC.")
-    body = render("benchmark.html.j2", intro=intro, header=header + ["Train s", "Params"], rows=rows, mark=MARK,
-                  missing=MISSING, footnote=_footnote(results, pvalues, [m for m in SIGNIFICANCE_METRICS if m in metrics]))
+    rows = [
+        _Row(
+            name,
+            palette.colour(name),
+            methods[name].kind,
+            [_cell(name, methods[name], metric, best[metric], pvalues) for metric in metrics],
+            fmt(methods[name].train_seconds, 1),
+            fmt_int(methods[name].n_params),
+        )
+        for name in order
+    ]
+    intro = (
+        f"{_protocol(results)} Each cell: mean over repeats, with its confidence interval below. "
+        "Methods are sorted by AUROC."
+    )
+    body = render(
+        "benchmark.html.j2",
+        intro=intro,
+        header=header + ["Train s", "Params"],
+        rows=rows,
+        mark=MARK,
+        missing=MISSING,
+        footnote=_footnote(results, pvalues, [m for m in SIGNIFICANCE_METRICS if m in metrics]),
+    )
     return [Block("benchmark", "Benchmark", body)]
 
 
@@ -73,6 +90,7 @@ def sort_methods(methods: dict[str, MethodResult], metric: str) -> list[str]:
     def key(name: str) -> tuple[bool, float]:
         mean = stat(methods[name].metrics, metric)[0]
         return (mean is None, sign * mean if mean is not None else 0.0)
+
     return sorted(methods, key=key)
 
 
@@ -91,8 +109,9 @@ def _pvalues(results: ResultsDocument) -> dict[tuple[frozenset[str], str], float
     return found
 
 
-def _cell(name: str, method: MethodResult, metric: str, best: str | None,
-          pvalues: dict[tuple[frozenset[str], str], float]) -> _Cell:
+def _cell(
+    name: str, method: MethodResult, metric: str, best: str | None, pvalues: dict[tuple[frozenset[str], str], float]
+) -> _Cell:
     mean, low, high = stat(method.metrics, metric)
     if mean is None:
         return _Cell(None)
@@ -109,20 +128,22 @@ def _protocol(results: ResultsDocument) -> str:
     seed_text = f" × {protocol.seeds} seed{'s' if protocol.seeds != 1 else ''}"
     if protocol.type == "kfold":
         return f"{protocol.folds}-fold cross-validation{seed_text} on {results.n_samples:,} samples."
-    return (f"Trained on split '{protocol.train_split}', tested on split "
-            f"'{protocol.test_split}'{seed_text}.")
+    return f"Trained on split '{protocol.train_split}', tested on split '{protocol.test_split}'{seed_text}."
 
 
-def _footnote(results: ResultsDocument, pvalues: dict[tuple[frozenset[str], str], float],
-              tested: list[str]) -> str:
-    lines = [f"Intervals: {results.protocol.ci}.",
-             "Bold: best mean per metric (↑ higher is better, ↓ lower is better)."]
+def _footnote(results: ResultsDocument, pvalues: dict[tuple[frozenset[str], str], float], tested: list[str]) -> str:
+    lines = [
+        f"Intervals: {results.protocol.ci}.",
+        "Bold: best mean per metric (↑ higher is better, ↓ lower is better).",
+    ]
     tests = sorted({t.test for t in results.tests if t.test})
     if tested and pvalues:
         names = " and ".join(metric_label(m) for m in tested)
-        lines.append(f"{MARK} on {names}: differs from the best method at p < {ALPHA:g}"
-                     + (f" ({'; '.join(tests)})." if tests else ".")
-                     + " Unmarked methods are not significantly different from the best one.")
+        lines.append(
+            f"{MARK} on {names}: differs from the best method at p < {ALPHA:g}"
+            + (f" ({'; '.join(tests)})." if tests else ".")
+            + " Unmarked methods are not significantly different from the best one."
+        )
     elif tested:
         lines.append("No significance tests were recorded.")
     return " ".join(lines)

@@ -27,6 +27,7 @@ from omnifuse.utils.atomic import atomic_file
 DEFAULT_TITLE = "omnifuse report"
 REPORT_NAME = "report.html"
 
+
 @dataclass(frozen=True)
 class _Part:
     """A block as the page shows it: its anchor in the table of contents, heading and body."""
@@ -79,9 +80,15 @@ def build_report(directory: Path, title: str | None = None) -> Path:
         sections = [(cohort, [b for renderer in RENDERERS for b in renderer(cohort, palette)]) for cohort in cohorts]
     stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     subtitle = f"Generated {stamp} by omnifuse {omnifuse.__version__} from {directory.resolve().name or directory}"
-    document = render("report.html.j2", title=title, subtitle=subtitle,
-                      cohorts=[_Section(c.title, c.slug, [_Part(_anchor(c, b), b.heading, b.body) for b in blocks])
-                               for c, blocks in sections])
+    document = render(
+        "report.html.j2",
+        title=title,
+        subtitle=subtitle,
+        cohorts=[
+            _Section(c.title, c.slug, [_Part(_anchor(c, b), b.heading, b.body) for b in blocks])
+            for c, blocks in sections
+        ],
+    )
     target = directory / REPORT_NAME
     with atomic_file(target, "wb") as handle:
         handle.write(document.encode("utf-8"))

@@ -28,8 +28,14 @@ def dataset_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     shown = [f for f in (_label_figure(data), _availability_figure(data, details)) if f] if data else []
     if not (items or lazy or settings or modalities or shown):
         return []
-    body = render("dataset.html.j2", items=items, lazy=lazy, settings=settings, modalities=modalities,
-                  figures=figures(shown, row=True) if shown else "")
+    body = render(
+        "dataset.html.j2",
+        items=items,
+        lazy=lazy,
+        settings=settings,
+        modalities=modalities,
+        figures=figures(shown, row=True) if shown else "",
+    )
     return [Block("dataset", "Dataset", body)]
 
 
@@ -51,10 +57,19 @@ def _facts(cohort: Cohort) -> list[tuple[str, object]]:
         groups = data.n_groups if data is not None else None
         suffix = f" ({fmt_int(groups)} patients/groups)" if groups is not None and groups != n else ""
         items.append(("Samples", fmt_int(n) + suffix))
-    modalities = next((list(m) for m in (data.modalities if data is not None else None,
-                                         details.modalities if details is not None else None,
-                                         results.modalities if results is not None else None,
-                                         robustness.modalities if robustness is not None else None) if m), [])
+    modalities = next(
+        (
+            list(m)
+            for m in (
+                data.modalities if data is not None else None,
+                details.modalities if details is not None else None,
+                results.modalities if results is not None else None,
+                robustness.modalities if robustness is not None else None,
+            )
+            if m
+        ),
+        [],
+    )
     if modalities:
         items.append(("Modalities", ", ".join(modalities)))
     if data is not None and data.splits:
@@ -82,8 +97,16 @@ def _modality_rows(mods: dict[str, ModalitySummary]) -> list[list[str]]:
     for name, spec in mods.items():
         total = spec.n_present + spec.n_absent
         share = f"{100 * spec.n_absent / total:.1f}%" if total > 0 else MISSING
-        rows.append([name, spec.kind or MISSING, fmt_int(spec.n_features), fmt_int(spec.n_present),
-                     fmt_int(spec.n_absent), share])
+        rows.append(
+            [
+                name,
+                spec.kind or MISSING,
+                fmt_int(spec.n_features),
+                fmt_int(spec.n_present),
+                fmt_int(spec.n_absent),
+                share,
+            ]
+        )
     return rows
 
 
@@ -106,7 +129,8 @@ def _label_figure(data: DatasetSummary) -> Plot | None:
         ax.text(c, i, f" {int(c):,} ({100 * c / total:.0f}%)", va="center", fontsize=7.5)
     ax.set_xlim(0, counts.max() * 1.35 if counts.max() > 0 else 1)
     caption = "Label balance: samples per class" + (
-        " (a sample may carry several labels)." if data.task == "multilabel" else ".")
+        " (a sample may carry several labels)." if data.task == "multilabel" else "."
+    )
     return Plot(to_data_uri(fig), "label balance", caption)
 
 
@@ -134,16 +158,17 @@ def _availability_figure(data: DatasetSummary, details: DetailsDocument | None) 
     ax.tick_params(which="minor", length=0)
     right = ax.twinx()
     right.set_ylim(ax.get_ylim())
-    right.set_yticks(range(len(shown)), [f"{int(patterns[p]):,} ({100 * patterns[p] / total:.1f}%)"
-                                         for p in shown])
+    right.set_yticks(range(len(shown)), [f"{int(patterns[p]):,} ({100 * patterns[p] / total:.1f}%)" for p in shown])
     right.grid(False)
     for side in ("top", "right", "bottom", "left"):
         ax.spines[side].set_visible(False)
         right.spines[side].set_visible(False)
     right.tick_params(length=0)
     hidden = len(order) - len(shown)
-    caption = ("Availability patterns: each row is a combination of modalities that patients have "
-               "(filled = present), most frequent first, with the number (and share) of samples at the row end.")
+    caption = (
+        "Availability patterns: each row is a combination of modalities that patients have "
+        "(filled = present), most frequent first, with the number (and share) of samples at the row end."
+    )
     if hidden > 0:
         caption += f" {hidden} rarer patterns are not shown."
     return Plot(to_data_uri(fig), "availability patterns", caption)

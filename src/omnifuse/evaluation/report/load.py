@@ -54,8 +54,10 @@ def load_cohorts(directory: Path) -> list[Cohort]:
     if _has_outputs(directory):
         folders = [directory]
     elif directory.is_dir():
-        folders = sorted((p for p in directory.iterdir() if p.is_dir() and not p.name.startswith(".")
-                          and _has_outputs(p)), key=lambda p: p.name)
+        folders = sorted(
+            (p for p in directory.iterdir() if p.is_dir() and not p.name.startswith(".") and _has_outputs(p)),
+            key=lambda p: p.name,
+        )
     else:
         folders = []
     if not folders:
@@ -63,16 +65,22 @@ def load_cohorts(directory: Path) -> list[Cohort]:
     slugs: set[str] = set()
     cohorts = []
     for folder in folders:
+
         def present(name: str) -> Path | None:
             return folder / name if (folder / name).is_file() else None
 
         results, robustness, details, tune = (present(name) for name in FILES)
         name = folder.resolve().name or str(folder)
-        cohorts.append(Cohort(name=name, slug=_unique_slug(name, slugs),
-                              results=read_results(results) if results else None,
-                              robustness=read_robustness(robustness) if robustness else None,
-                              details=read_details(details) if details else None,
-                              tune=read_json(tune) if tune else None))
+        cohorts.append(
+            Cohort(
+                name=name,
+                slug=_unique_slug(name, slugs),
+                results=read_results(results) if results else None,
+                robustness=read_robustness(robustness) if robustness else None,
+                details=read_details(details) if details else None,
+                tune=read_json(tune) if tune else None,
+            )
+        )
     return cohorts
 
 

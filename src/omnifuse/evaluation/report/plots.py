@@ -27,12 +27,33 @@ MAX_COLS = 4
 
 #: Qualitative colours for methods (tab10, then the lighter tab20 shades).
 METHOD_COLOURS: tuple[str, ...] = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-    "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#aec7e8",
+    "#ffbb78",
+    "#98df8a",
+    "#ff9896",
+    "#c5b0d5",
+    "#c49c94",
 )
 #: Colours for classes (distinct from the method palette's first entries).
 CLASS_COLOURS: tuple[str, ...] = (
-    "#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb", "#000000",
+    "#4477aa",
+    "#ee6677",
+    "#228833",
+    "#ccbb44",
+    "#66ccee",
+    "#aa3377",
+    "#bbbbbb",
+    "#000000",
 )
 NEUTRAL = "#5b6f8a"
 
@@ -87,8 +108,14 @@ def new_figure(width: float, height: float) -> Figure:
     return fig
 
 
-def panel_grid(n: int, panel_w: float = 3.0, panel_h: float = 2.4, max_cols: int = MAX_COLS,
-               sharey: bool = False, extra_h: float = 0.0) -> tuple[Figure, list[Axes]]:
+def panel_grid(
+    n: int,
+    panel_w: float = 3.0,
+    panel_h: float = 2.4,
+    max_cols: int = MAX_COLS,
+    sharey: bool = False,
+    extra_h: float = 0.0,
+) -> tuple[Figure, list[Axes]]:
     """A figure with ``n`` axes in rows of at most ``max_cols`` (unused cells hidden)."""
     cols = max(1, min(n, max_cols))
     rows = max(1, math.ceil(n / cols))

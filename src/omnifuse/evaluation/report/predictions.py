@@ -14,7 +14,7 @@ Matrix = tuple[str, str, np.ndarray, list[str]]  # method, title, counts (NaN = 
 
 
 def confusion_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
-    """"Confusion matrices": one panel per method (per method and class when multilabel)."""
+    """ "Confusion matrices": one panel per method (per method and class when multilabel)."""
     details = cohort.details
     if details is None:
         return []
@@ -28,24 +28,29 @@ def confusion_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     fig, axes = panel_grid(len(panels), panel_w=side + 0.3, panel_h=side)
     for ax, (method, title, counts, ticks) in zip(axes, panels):
         _draw_matrix(ax, title, counts, ticks, palette.colour(method))
-    caption = ("Rows: true class; columns: predicted class. Numbers are counts of samples; the colour is the "
-               "share of the row (so each true class is read on its own scale). A strong diagonal means few "
-               "mistakes; off-diagonal cells show which classes are confused.")
+    caption = (
+        "Rows: true class; columns: predicted class. Numbers are counts of samples; the colour is the "
+        "share of the row (so each true class is read on its own scale). A strong diagonal means few "
+        "mistakes; off-diagonal cells show which classes are confused."
+    )
     if any(p[0] != p[1] for p in panels):
         caption += " Multilabel tasks have one 2×2 matrix per label (absent/present)."
     return [Block("confusion", "Confusion matrices", figure(to_data_uri(fig), "confusion matrices", caption))]
 
 
 def calibration_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
-    """"Calibration": one reliability diagram with every method and the diagonal."""
+    """ "Calibration": one reliability diagram with every method and the diagonal."""
     details = cohort.details
     if details is None:
         return []
     curves = {}
     for name, method in details.methods.items():
         cal = method.calibration
-        points = [(c, a) for c, a, k in zip(cal.confidence, cal.accuracy, cal.count)
-                  if c is not None and a is not None and k > 0]
+        points = [
+            (c, a)
+            for c, a, k in zip(cal.confidence, cal.accuracy, cal.count)
+            if c is not None and a is not None and k > 0
+        ]
         if points:
             curves[name] = points
     if not curves:
@@ -62,10 +67,12 @@ def calibration_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     ax.set_xlabel("predicted probability (bin mean)")
     ax.set_ylabel("observed frequency")
     ax.legend(loc="upper left", frameon=False)
-    caption = ("Reliability diagram: predictions are grouped into bins by their confidence; each point is a "
-               "bin's mean predicted probability against how often the prediction was right (binary: the "
-               "positive class occurred). Points on the diagonal are well calibrated; below it the method is "
-               "over-confident, above it under-confident. Empty bins are not drawn.")
+    caption = (
+        "Reliability diagram: predictions are grouped into bins by their confidence; each point is a "
+        "bin's mean predicted probability against how often the prediction was right (binary: the "
+        "positive class occurred). Points on the diagonal are well calibrated; below it the method is "
+        "over-confident, above it under-confident. Empty bins are not drawn."
+    )
     return [Block("calibration", "Calibration", figure(to_data_uri(fig), "reliability diagram", caption))]
 
 
@@ -75,8 +82,10 @@ def _matrices(name: str, matrix: ConfusionMatrix, classes: list[str]) -> list[Ma
     except ValueError:  # ragged rows
         return []
     if counts.ndim == 3 and counts.shape[1:] == (2, 2):  # multilabel: one matrix per label
-        return [(name, f"{name} · {classes[i] if i < len(classes) else i}", cm, ["absent", "present"])
-                for i, cm in enumerate(counts)]
+        return [
+            (name, f"{name} · {classes[i] if i < len(classes) else i}", cm, ["absent", "present"])
+            for i, cm in enumerate(counts)
+        ]
     if counts.ndim != 2 or counts.shape[0] == 0 or counts.shape[0] != counts.shape[1]:
         return []
     n = counts.shape[0]
@@ -95,8 +104,9 @@ def _draw_matrix(ax: Axes, title: str, counts: np.ndarray, ticks: list[str], col
             c = counts[i, j]
             text = "–" if np.isnan(c) else f"{int(c):,}"
             dark = not np.isnan(share[i, j]) and share[i, j] > 0.55
-            ax.text(j, i, text, ha="center", va="center", fontsize=6 if small else 8,
-                    color="white" if dark else "#1d2733")
+            ax.text(
+                j, i, text, ha="center", va="center", fontsize=6 if small else 8, color="white" if dark else "#1d2733"
+            )
     ax.set_xticks(range(n), ticks, rotation=45 if n > 3 else 0, ha="right" if n > 3 else "center")
     ax.set_yticks(range(n), ticks)
     ax.set_xlabel("predicted")

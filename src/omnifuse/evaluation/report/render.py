@@ -38,8 +38,14 @@ class Plot:
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The report's template environment (autoescaping on; an undefined name is an error)."""
-    return Environment(loader=PackageLoader("omnifuse.evaluation.report", "templates"), autoescape=True,
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    return Environment(
+        loader=PackageLoader("omnifuse.evaluation.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def render(template: str, **context: Any) -> Markup:

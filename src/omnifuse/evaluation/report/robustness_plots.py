@@ -38,7 +38,7 @@ def metric_candidates(metric: str | None) -> list[str]:
 
 
 def robustness_curve_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) -> list[Block]:
-    """"Robustness to missing modalities" and "Robustness to noise" (one figure each).
+    """ "Robustness to missing modalities" and "Robustness to noise" (one figure each).
 
     Plots ``metric``, or the first metric in ``METRICS`` order with data when it has none.
     """
@@ -57,35 +57,58 @@ def robustness_curve_blocks(cohort: Cohort, palette: Palette, metric: str | None
             break
     if missing:
         uri = _curves(missing, palette, chosen, "fraction of samples with the modality removed", baseline)
-        blocks.append(Block("missing", "Robustness to missing modalities", figure(
-            uri, "metric versus missing rate",
-            f"{metric_label(chosen)} on the test samples as a growing fraction of them lose one modality "
-            "(one panel per modality; 'any' removes modalities at random). Shaded bands: confidence interval. "
-            "A flat line means the method copes with the modality being absent; a steep fall means it "
-            "depends on it.")))
+        blocks.append(
+            Block(
+                "missing",
+                "Robustness to missing modalities",
+                figure(
+                    uri,
+                    "metric versus missing rate",
+                    f"{metric_label(chosen)} on the test samples as a growing fraction of them lose one modality "
+                    "(one panel per modality; 'any' removes modalities at random). Shaded bands: confidence interval. "
+                    "A flat line means the method copes with the modality being absent; a steep fall means it "
+                    "depends on it.",
+                ),
+            )
+        )
     if noise:
-        uri = _curves(noise, palette, chosen, "noise level", baseline,
-                      max_cols=len(kinds) if 1 < len(kinds) <= 4 else 4)
+        uri = _curves(
+            noise, palette, chosen, "noise level", baseline, max_cols=len(kinds) if 1 < len(kinds) <= 4 else 4
+        )
         meaning = "; ".join(NOISE_KINDS[k] for k in kinds if k in NOISE_KINDS)
-        blocks.append(Block("noise", "Robustness to noise", figure(
-            uri, "metric versus noise level",
-            f"{metric_label(chosen)} as one modality is corrupted with increasing noise (one panel per modality "
-            f"and kind of noise{': ' + meaning if meaning else ''}). Shaded bands: confidence interval. "
-            "Flatter curves are more robust.")))
+        blocks.append(
+            Block(
+                "noise",
+                "Robustness to noise",
+                figure(
+                    uri,
+                    "metric versus noise level",
+                    f"{metric_label(chosen)} as one modality is corrupted with increasing noise (one panel per modality "
+                    f"and kind of noise{': ' + meaning if meaning else ''}). Shaded bands: confidence interval. "
+                    "Flatter curves are more robust.",
+                ),
+            )
+        )
     return blocks
 
 
 def pattern_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) -> list[Block]:
-    """"Performance per availability pattern": grouped bars with CI error bars."""
+    """ "Performance per availability pattern": grouped bars with CI error bars."""
     rob = cohort.robustness
     if rob is None:
         return []
     methods = {name: m.patterns for name, m in rob.methods.items()}
     counts = rob.pattern_counts
     for chosen in metric_candidates(metric):
-        patterns = sorted({p for m in methods.values() for p in m
-                           if any(stat(v.get(p), chosen)[0] is not None for v in methods.values())},
-                          key=pattern_sort_key)
+        patterns = sorted(
+            {
+                p
+                for m in methods.values()
+                for p in m
+                if any(stat(v.get(p), chosen)[0] is not None for v in methods.values())
+            },
+            key=pattern_sort_key,
+        )
         if patterns:
             break
     names = [n for n, m in methods.items() if any(stat(m.get(p), chosen)[0] is not None for p in patterns)]
@@ -110,8 +133,15 @@ def pattern_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) 
             above.append(max(0.0, high - mean) if high is not None else 0.0)
         means = np.array(mean_values)
         err = np.array([below, above])
-        ax.bar(x[keep] - 0.4 + step * (i + 0.5), means, step * 0.92, yerr=err, label=name,
-               color=palette.colour(name), error_kw={"elinewidth": 0.8, "capsize": 1.5, "ecolor": "#333333"})
+        ax.bar(
+            x[keep] - 0.4 + step * (i + 0.5),
+            means,
+            step * 0.92,
+            yerr=err,
+            label=name,
+            color=palette.colour(name),
+            error_kw={"elinewidth": 0.8, "capsize": 1.5, "ecolor": "#333333"},
+        )
     labels = [p + (f"\nn={counts[p]}" if p in counts else "") for p in patterns]
     ax.set_xticks(x, labels, rotation=35 if len(patterns) > 6 else 0, ha="right" if len(patterns) > 6 else "center")
     ax.grid(axis="x", visible=False)
@@ -119,12 +149,20 @@ def pattern_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) 
     if chosen == "auroc":
         ax.axhline(0.5, color="#888888", linewidth=0.8, linestyle=":")
     fig.legend(loc="outside upper center", ncols=min(len(names), 7), frameon=False)
-    caption = (f"{metric_label(chosen)} on test samples grouped by which modalities they have (availability "
-               "pattern, fewest modalities first; n = test samples scored with that pattern, per repeat). Error bars: confidence "
-               "interval." + (" Dotted line: chance (0.5)." if chosen == "auroc" else "")
-               + " Methods that hold up on the sparse patterns on the left make use of whatever is available.")
-    return [Block("patterns", "Performance per availability pattern",
-                  figure(to_data_uri(fig), "metric per availability pattern", caption))]
+    caption = (
+        f"{metric_label(chosen)} on test samples grouped by which modalities they have (availability "
+        "pattern, fewest modalities first; n = test samples scored with that pattern, per repeat). Error bars: confidence "
+        "interval."
+        + (" Dotted line: chance (0.5)." if chosen == "auroc" else "")
+        + " Methods that hold up on the sparse patterns on the left make use of whatever is available."
+    )
+    return [
+        Block(
+            "patterns",
+            "Performance per availability pattern",
+            figure(to_data_uri(fig), "metric per availability pattern", caption),
+        )
+    ]
 
 
 def _series(curve: Curve | None, metric: str) -> Series:
@@ -145,8 +183,9 @@ def _missing_panels(methods: dict[str, MethodRobustness], modalities: list[str],
     return panels
 
 
-def _noise_panels(methods: dict[str, MethodRobustness], modalities: list[str], level_spec: dict[str, list[float]],
-                  metric: str) -> tuple[list[Panel], list[str]]:
+def _noise_panels(
+    methods: dict[str, MethodRobustness], modalities: list[str], level_spec: dict[str, list[float]], metric: str
+) -> tuple[list[Panel], list[str]]:
     """Panels per modality and kind of noise, and the kinds that have data."""
     noise = {n: m.noise for n, m in methods.items()}
     panels, used = [], []
@@ -160,8 +199,9 @@ def _noise_panels(methods: dict[str, MethodRobustness], modalities: list[str], l
     return panels, used
 
 
-def _curves(panels: list[Panel], palette: Palette, metric: str, xlabel: str, baseline: str | None,
-            max_cols: int = 4) -> str:
+def _curves(
+    panels: list[Panel], palette: Palette, metric: str, xlabel: str, baseline: str | None, max_cols: int = 4
+) -> str:
     fig, axes = panel_grid(len(panels), panel_w=2.9, panel_h=2.25, max_cols=max_cols, sharey=True, extra_h=0.35)
     for ax, (title, series) in zip(axes, panels):
         _draw(ax, series, palette, baseline)
@@ -186,9 +226,18 @@ def _draw(ax: Axes, series: dict[str, Series], palette: Palette, baseline: str |
         x = np.array([p[0] for p in points])
         mean, low, high = (np.array([np.nan if p[k] is None else p[k] for p in points]) for k in (1, 2, 3))
         colour = palette.colour(name)
-        ax.plot(x, mean, marker="o", markersize=3, linewidth=1.4, color=colour, label=name,
-                linestyle="--" if name == baseline else "-")
+        ax.plot(
+            x,
+            mean,
+            marker="o",
+            markersize=3,
+            linewidth=1.4,
+            color=colour,
+            label=name,
+            linestyle="--" if name == baseline else "-",
+        )
         band = ~(np.isnan(low) | np.isnan(high))
         if band.any():
-            ax.fill_between(x, np.where(band, low, np.nan), np.where(band, high, np.nan), color=colour,
-                            alpha=0.13, linewidth=0)
+            ax.fill_between(
+                x, np.where(band, low, np.nan), np.where(band, high, np.nan), color=colour, alpha=0.13, linewidth=0
+            )

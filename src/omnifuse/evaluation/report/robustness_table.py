@@ -50,8 +50,9 @@ def robustness_table_blocks(cohort: Cohort, palette: Palette, metric: str | None
     metrics = summary_metrics(methods, metric)
     if not metrics:
         return []
-    named = [robustness.baseline] + [m.effective_robustness.baseline for m in methods.values()
-                                     if m.effective_robustness is not None]
+    named = [robustness.baseline] + [
+        m.effective_robustness.baseline for m in methods.values() if m.effective_robustness is not None
+    ]
     baseline = next((b for b in named if b), None)
 
     def relative(name: str, m: str) -> float | None:
@@ -68,9 +69,18 @@ def robustness_table_blocks(cohort: Cohort, palette: Palette, metric: str | None
     if not columns:
         return []
     best = [_best([get(n, m) for n in order if not (signed and n == baseline)]) for _, get, m, signed in columns]
-    rows = [_Row(name, palette.colour(name), name == baseline,
-                 [_summary_cell(get(name, m), b if not (signed and name == baseline) else None, signed)
-                  for (_, get, m, signed), b in zip(columns, best)]) for name in order]
+    rows = [
+        _Row(
+            name,
+            palette.colour(name),
+            name == baseline,
+            [
+                _summary_cell(get(name, m), b if not (signed and name == baseline) else None, signed)
+                for (_, get, m, signed), b in zip(columns, best)
+            ],
+        )
+        for name in order
+    ]
     header = ["Method"] + [c[0] for c in columns]
     against = f"the baseline '{baseline}'" if baseline else "the baseline"
     text = (

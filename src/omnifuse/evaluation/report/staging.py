@@ -18,7 +18,7 @@ class _Row:
 
 
 def per_class_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
-    """"Per-class F1": one row per method, one column per class (multiclass tasks)."""
+    """ "Per-class F1": one row per method, one column per class (multiclass tasks)."""
     details = cohort.details
     if details is None:
         return []
@@ -30,13 +30,15 @@ def per_class_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
             rows.append(_Row(name, palette.colour(name), [fmt(f1.get(c)) for c in classes]))
     if not rows:
         return []
-    text = ("F1 of each class on the pooled clean test predictions (one-vs-rest). For sleep staging, N1 is the "
-            "hardest stage for every published method.")
+    text = (
+        "F1 of each class on the pooled clean test predictions (one-vs-rest). For sleep staging, N1 is the "
+        "hardest stage for every published method."
+    )
     return [Block("per-class", "Per-class F1", render("per_class.html.j2", classes=classes, rows=rows, text=text))]
 
 
 def hypnogram_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
-    """"Hypnogram": true stages of the first test night against each method's prediction."""
+    """ "Hypnogram": true stages of the first test night against each method's prediction."""
     details = cohort.details
     hyp = details.hypnogram if details is not None else None
     if details is None or hyp is None or not hyp.true or not details.classes or not hyp.methods:
@@ -48,10 +50,13 @@ def hypnogram_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     rows = 1 + len(methods)
     fig = new_figure(9.0, 0.95 * rows + 0.6)
     axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
-    for ax, (label, values, colour) in zip(axes, [("truth", true, "#222222"),
-                                                  *[(k, v, palette.colour(k)) for k, v in methods.items()]]):
+    for ax, (label, values, colour) in zip(
+        axes, [("truth", true, "#222222"), *[(k, v, palette.colour(k)) for k, v in methods.items()]]
+    ):
         levels = [order.get(v) for v in values]
-        ax.step(hours, [lv if lv is not None else float("nan") for lv in levels], where="post", color=colour, linewidth=1.1)
+        ax.step(
+            hours, [lv if lv is not None else float("nan") for lv in levels], where="post", color=colour, linewidth=1.1
+        )
         ax.set_yticks(range(len(classes)), [classes[i] for i in sorted(order, key=order.__getitem__)], fontsize=7)
         ax.set_ylim(len(classes) - 0.5, -0.5)
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
@@ -59,9 +64,11 @@ def hypnogram_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
             agree = sum(a == b for a, b in zip(values, true))
             ax.set_title(f"{label}: {agree / len(true):.0%} of epochs agree", fontsize=8, loc="right")
     axes[-1].set_xlabel("hours since the first scored epoch")
-    caption = (f"Recording {hyp.recording}: the expert hypnogram (top) and each method's predicted "
-               "stage per 30 s epoch, stages ordered as on a clinical hypnogram (wake at the top, deep sleep at "
-               "the bottom).")
+    caption = (
+        f"Recording {hyp.recording}: the expert hypnogram (top) and each method's predicted "
+        "stage per 30 s epoch, stages ordered as on a clinical hypnogram (wake at the top, deep sleep at "
+        "the bottom)."
+    )
     return [Block("hypnogram", "Hypnogram", figure(to_data_uri(fig), "hypnogram", caption))]
 
 

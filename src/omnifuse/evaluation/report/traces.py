@@ -24,7 +24,7 @@ def lazy_histories(method: MethodResult) -> list[list[dict[str, Any]]]:
 
 
 def trace_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
-    """"OmniFuse lazy-combination mining": one figure per method with TLA traces."""
+    """ "OmniFuse lazy-combination mining": one figure per method with TLA traces."""
     results = cohort.results
     if results is None:
         return []
@@ -62,8 +62,16 @@ def _figure(name: str, histories: list[list[dict[str, Any]]], repeats: list[str]
         offset = (r - (n - 1) / 2) * min(0.08, 0.5 / max(n, 1))
         x, y = zip(*points)
         label = repeats[r] if r < len(repeats) else f"repeat {r}"
-        left.plot(x, np.array(y) + offset, marker=MARKERS[r % len(MARKERS)], markersize=4, linewidth=0.9,
-                  color=colour, alpha=max(0.35, 1.0 - 0.12 * r), label=label)
+        left.plot(
+            x,
+            np.array(y) + offset,
+            marker=MARKERS[r % len(MARKERS)],
+            markersize=4,
+            linewidth=0.9,
+            color=colour,
+            alpha=max(0.35, 1.0 - 0.12 * r),
+            label=label,
+        )
     left.set_yticks(range(len(chosen)), chosen)
     left.set_ylim(-0.6, len(chosen) - 0.4)
     left.set_xlabel("epoch")
@@ -71,11 +79,13 @@ def _figure(name: str, histories: list[list[dict[str, Any]]], repeats: list[str]
     if n > 1:
         left.legend(fontsize=6.5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=min(n, 4))
     _heatmap(fig, right, first, scored)
-    caption = (f"{CAPTION}. Left: the combination chosen at each epoch, one line per repeat (slightly offset so "
-               "they do not hide each other). Right: the mining score of every combination over the epochs of "
-               "the first repeat (mean distance of the joint prediction from the label, higher = weaker "
-               "prediction); the chosen one is ringed. A stable choice means one combination is consistently "
-               "under-used by the model.")
+    caption = (
+        f"{CAPTION}. Left: the combination chosen at each epoch, one line per repeat (slightly offset so "
+        "they do not hide each other). Right: the mining score of every combination over the epochs of "
+        "the first repeat (mean distance of the joint prediction from the label, higher = weaker "
+        "prediction); the chosen one is ringed. A stable choice means one combination is consistently "
+        "under-used by the model."
+    )
     return Plot(to_data_uri(fig), f"{name} TLA traces", caption)
 
 

@@ -13,7 +13,7 @@ PRUNED_COLOUR = "#b8bfc8"
 
 
 def tuning_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
-    """"Hyperparameter tuning": the best trial, the history figure and the importances."""
+    """ "Hyperparameter tuning": the best trial, the history figure and the importances."""
     doc = cohort.tune or {}
     points = [as_dict(p) for p in as_list(doc.get("history"))]
     if not points:
@@ -22,8 +22,13 @@ def tuning_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     metric = str(doc.get("metric", "auroc"))
     colour = palette.colour(model) if model else NEUTRAL
     items = [
-        ("model", model), ("metric", metric_label(metric)), ("inner folds", str(doc.get("folds", ""))),
-        ("trials", f"{doc.get('n_complete', 0)} complete, {doc.get('n_pruned', 0)} pruned, {doc.get('n_failed', 0)} failed"),
+        ("model", model),
+        ("metric", metric_label(metric)),
+        ("inner folds", str(doc.get("folds", ""))),
+        (
+            "trials",
+            f"{doc.get('n_complete', 0)} complete, {doc.get('n_pruned', 0)} pruned, {doc.get('n_failed', 0)} failed",
+        ),
         ("best", f"{fmt(doc.get('best_value'), 4)} (trial {doc.get('best_trial')})"),
     ]
     shown = [_history_figure(points, metric, str(doc.get("direction", "maximize")), colour)]
@@ -32,15 +37,20 @@ def tuning_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
         shown.append(_importance_figure(importances, colour))
     best = as_dict(doc.get("best_params"))
     params = [[k, fmt(v, 4) if isinstance(v, float) else str(v), fmt(importances.get(k), 2)] for k, v in best.items()]
-    body = render("tuning.html.j2", items=items, protocol=str(doc.get("protocol") or ""), figures=figures(shown),
-                  params=params)
+    body = render(
+        "tuning.html.j2", items=items, protocol=str(doc.get("protocol") or ""), figures=figures(shown), params=params
+    )
     return [Block("tuning", "Hyperparameter tuning", body)]
 
 
 def _history_figure(points: list[dict[str, Any]], metric: str, direction: str, colour: str) -> Plot:
     fig = new_figure(7.0, 2.8)
     ax = fig.subplots()
-    done = [(int(p["number"]), num(p.get("value"))) for p in points if p.get("state") == "COMPLETE" and num(p.get("value")) is not None]
+    done = [
+        (int(p["number"]), num(p.get("value")))
+        for p in points
+        if p.get("state") == "COMPLETE" and num(p.get("value")) is not None
+    ]
     pruned = [int(p["number"]) for p in points if p.get("state") == "PRUNED"]
     if done:
         xs, ys = zip(*done)
@@ -56,9 +66,12 @@ def _history_figure(points: list[dict[str, Any]], metric: str, direction: str, c
     ax.set_xlabel("trial")
     ax.set_ylabel(f"mean inner-fold {metric_label(metric)}")
     ax.legend(loc="best", frameon=False)
-    return Plot(to_data_uri(fig), "optimisation history",
-                  "Optimisation history: each complete trial's mean inner-fold score, the best so far, "
-                  "and the trials the pruner stopped early")
+    return Plot(
+        to_data_uri(fig),
+        "optimisation history",
+        "Optimisation history: each complete trial's mean inner-fold score, the best so far, "
+        "and the trials the pruner stopped early",
+    )
 
 
 def _importance_figure(importances: dict[str, Any], colour: str) -> Plot:
@@ -68,5 +81,8 @@ def _importance_figure(importances: dict[str, Any], colour: str) -> Plot:
     ax.barh([k for k, _ in items], [float(v) for _, v in items], color=colour)
     ax.set_xlabel("importance (fANOVA, share of the score's variance)")
     ax.grid(axis="y", visible=False)
-    return Plot(to_data_uri(fig), "parameter importances",
-                  "Parameter importances over the complete trials (optuna.importance.get_param_importances)")
+    return Plot(
+        to_data_uri(fig),
+        "parameter importances",
+        "Parameter importances over the complete trials (optuna.importance.get_param_importances)",
+    )

@@ -69,9 +69,7 @@ class SleepSequenceModel(MultimodalModel, ABC):
                 f"{name}: model.ms=true needs unimodal_weight > 0 (the weight of the MS loss); "
                 "set unimodal_weight or model.ms=false"
             )
-        self.modality_heads = (
-            nn.ModuleDict({m: self.make_head() for m in self.modalities}) if self.options.ms else None
-        )
+        self.modality_heads = nn.ModuleDict({m: self.make_head() for m in self.modalities}) if self.options.ms else None
 
     # ------------------------------------------------------------------ helpers
     def make_head(self) -> ClassifierHead:
@@ -90,7 +88,9 @@ class SleepSequenceModel(MultimodalModel, ABC):
             )
 
     @abstractmethod
-    def represent(self, inputs: Mapping[str, Any], mask: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor | None]:
+    def represent(
+        self, inputs: Mapping[str, Any], mask: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor | None]:
         """Per-epoch logits ``(B, C)``, per-modality embeddings ``(B, d)`` and weights ``(B, M)`` or None."""
 
     # ------------------------------------------------------------------ contract
@@ -99,7 +99,8 @@ class SleepSequenceModel(MultimodalModel, ABC):
         logits, embeddings, weights = self.represent(inputs, mask)
         modality_logits = (
             {m: self.modality_heads[m](embeddings[m]) for m in self.modalities}
-            if self.modality_heads is not None else {}
+            if self.modality_heads is not None
+            else {}
         )
         losses: dict[str, torch.Tensor] = {}
         if self.training and self.options.al and embeddings:

@@ -32,7 +32,9 @@ class CrossAttention(nn.Module):
         self.out = nn.Linear(d_model, d_model)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, queries: torch.Tensor, keys: torch.Tensor, key_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, queries: torch.Tensor, keys: torch.Tensor, key_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns the attended values ``(S, Lq, d)`` (zero for queries with no valid key) and
         the head-averaged attention ``(S, Lq, Lk)`` (rows sum to 1, or 0 without keys)."""
         S, Lq, D = queries.shape

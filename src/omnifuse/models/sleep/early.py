@@ -55,7 +55,9 @@ class EarlySleep(SleepSequenceModel):
         """``(B, d)`` sequence outputs of the network seeing the modalities of ``mask`` only."""
         return self.encoder(self.stacked(inputs, mask), mask.any(dim=1), self.sequence_length)
 
-    def represent(self, inputs: Mapping[str, Any], mask: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor | None]:
+    def represent(
+        self, inputs: Mapping[str, Any], mask: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor | None]:
         logits = self.head(self.encode_under(inputs, mask))
         embeddings = {}
         if self.needs_modality_embeddings:

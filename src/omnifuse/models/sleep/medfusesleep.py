@@ -38,7 +38,9 @@ class MedFuseSleep(SleepSequenceModel):
         self.cross = CrossModalityAttention(len(self.modalities), arch.d_model, arch.n_heads, arch.dropout)
         self.head = self.make_head()
 
-    def represent(self, inputs: Mapping[str, Any], mask: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor | None]:
+    def represent(
+        self, inputs: Mapping[str, Any], mask: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor | None]:
         L = self.sequence_length
         z = torch.stack(
             [self.encoders[m](inputs[m], mask[:, j], L) for j, m in enumerate(self.modalities)], dim=1

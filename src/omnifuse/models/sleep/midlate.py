@@ -33,10 +33,10 @@ class MidLateSleep(SleepSequenceModel):
         self.encoders = nn.ModuleDict({m: HierarchicalEncoder(self.n_bins(m), self.arch) for m in self.modalities})
         self.head = self.make_head()
 
-    def represent(self, inputs: Mapping[str, Any], mask: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor | None]:
+    def represent(
+        self, inputs: Mapping[str, Any], mask: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor | None]:
         L = self.sequence_length
-        z = torch.stack(
-            [self.encoders[m](inputs[m], mask[:, j], L) for j, m in enumerate(self.modalities)], dim=1
-        )
+        z = torch.stack([self.encoders[m](inputs[m], mask[:, j], L) for j, m in enumerate(self.modalities)], dim=1)
         fused = (z * mask.unsqueeze(-1).to(z.dtype)).sum(dim=1)
         return self.head(fused), {m: z[:, j] for j, m in enumerate(self.modalities)}, None

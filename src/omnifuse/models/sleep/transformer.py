@@ -30,8 +30,9 @@ class RelativeTransformerLayer(nn.Module):
 class RelativeTransformer(nn.Module):
     """A stack of :class:`RelativeTransformerLayer` (each with its own relative-key table)."""
 
-    def __init__(self, n_layers: int, d_model: int, n_heads: int, d_ff: int,
-                 dropout: float = 0.1, max_distance: int = 16) -> None:
+    def __init__(
+        self, n_layers: int, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.1, max_distance: int = 16
+    ) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
             RelativeTransformerLayer(d_model, n_heads, d_ff, dropout, max_distance) for _ in range(n_layers)
