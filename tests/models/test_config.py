@@ -28,7 +28,7 @@ from omnifuse.training.config import TrainerConfig
 
 from .sleep.conftest import schema as sleep_schema
 
-SIZES = {"embed_dim", "dropout", "head_hidden"}
+SIZES = {"embed_dim", "dropout", "head_hidden", "survival_head", "survival_bins"}
 ENCODED = SIZES | {"encoders", "select", "unimodal_weight"}
 
 # (config class, its keys, a default value, a typed-section error: raw -> message)

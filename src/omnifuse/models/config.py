@@ -89,11 +89,19 @@ class ModelConfig(BaseModel):
 
 
 class NeuralConfig(ModelConfig):
-    """Sizes of a network: embeddings, classifier heads and their dropout."""
+    """Sizes of a network: embeddings, classifier heads and their dropout.
+
+    Survival tasks only: ``survival_head`` is ``cox`` (one log-risk per patient, the Cox
+    partial likelihood with Breslow ties, DeepSurv-style) or ``logistic_hazard`` (one hazard
+    logit per time interval, ``survival_bins`` intervals cut at quantiles of the training
+    fold's event times; fewer when event times tie).
+    """
 
     embed_dim: int = Field(64, ge=1)
     dropout: float = Field(0.1, ge=0, lt=1)
     head_hidden: int = Field(64, ge=0)
+    survival_head: Literal["cox", "logistic_hazard"] = "cox"
+    survival_bins: int = Field(10, ge=1, le=200)
 
     search_space: ClassVar[dict[str, dict[str, Any]]] = SIZE_SPACE
 
