@@ -10,11 +10,12 @@ A bundle is a directory::
 It is written into a temporary sibling directory and renamed into place, so a failure
 never leaves half a bundle. Loading verifies the manifest, validates ``bundle.json`` and
 rebuilds the model with its class's ``from_config`` from the stored :class:`DatasetSchema`
-and model config. A survival model's bundle also stores its readout (``survival``: the
-:class:`~omnifuse.survival.readout.SurvivalReadout` that turns outputs into risks and
-survival curves) and the time unit of the event times. ``bundle.json`` stores the two halves of the run's config: ``trainer``
+and model config. ``bundle.json`` stores the two halves of the run's config: ``trainer``
 and ``model_config``; a bundle of format 1 (one flat ``config``) is read by splitting it
-(keys the model did not own were ignored by it and are dropped).
+(keys the model did not own were ignored by it and are dropped). A survival model's bundle
+has no class names; it stores the time unit of the event times (``time_unit``) and the
+model's readout (``survival``: the :class:`~omnifuse.survival.readout.SurvivalReadout` that
+turns its outputs into risks and survival curves), restored as :attr:`Bundle.readout`.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ from omnifuse.models.ensemble import build_model
 from omnifuse.models.registry import ModelEntry, get_model
 from omnifuse.models.sklearn_baselines import SklearnBaseline
 from omnifuse.serving.schema import FORMAT_VERSION, BundleInfo, Manifest, jsonable, read_json_model
-from omnifuse.survival.readout import SurvivalReadout
 from omnifuse.serving.weights import SKOPS_FILE, TORCH_FILE, load_skops, load_torch, save_skops, save_torch
+from omnifuse.survival.readout import SurvivalReadout
 from omnifuse.training.config import RunConfig, resolve_config, validate_trainer
 from omnifuse.training.fit import FittedModel, SplitContext
 
@@ -312,7 +313,7 @@ def _schema(info: BundleInfo, where: Path) -> DatasetSchema:
 
 
 def _check_survival_fields(info: BundleInfo) -> None:
-    """A survival bundle has no class names, a time unit and a readout; others have neither."""
+    """A survival bundle has no class names, and has a time unit and a readout."""
     if info.class_names:
         raise DataError(f"field 'class_names': a survival model has no classes, got {info.class_names}")
     if not info.time_unit or not info.time_unit.strip():
