@@ -111,3 +111,20 @@ def test_malformed_survival_bundle_is_refused(survival, tmp_path, edit, message)
     write_manifest(path)
     with pytest.raises(DataError, match=message):
         load_bundle(path)
+
+
+@pytest.mark.parametrize("name", ["cox", "rsf"])
+def test_survival_baseline_bundle_reloads_exactly(survival, tmp_path, name):
+    """scikit-survival baselines (readout head "estimator": curves from the estimator)."""
+    from omnifuse.errors import ConfigError
+    from omnifuse.models.registry import get_model
+
+    try:
+        get_model(name)
+    except ConfigError:
+        pytest.skip(f"model '{name}' is not registered here (it comes with the scikit-survival baselines)")
+    fitted = fit(name, survival, {})
+    path = save_bundle(fitted, tmp_path / "b")
+    info = json.loads((path / "bundle.json").read_text())
+    assert info["weights"] == "skops" and info["survival"]["head"] == "estimator"
+    assert_same_survival(fitted, load_bundle(path))

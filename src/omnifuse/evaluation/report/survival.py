@@ -199,6 +199,8 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray) -> KaplanMeier | None:
         return None
     from sksurv.nonparametric import kaplan_meier_estimator
 
+    low: np.ndarray | None
+    high: np.ndarray | None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the band is undefined where S = 0 or 1
         try:
