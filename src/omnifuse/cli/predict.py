@@ -30,7 +30,8 @@ def predict(
     strict: bool = StrictOption,
 ) -> None:
     """Per sample: class probabilities, predicted class, per-modality weights (omega, attention)
-    and unimodal probabilities, and the modalities that were absent and imputed."""
+    and unimodal probabilities, and the modalities that were absent and imputed. A survival
+    model gives a risk score and the survival curve at its horizons instead."""
     from omnifuse.serving.answers import Predictor, answer_records, flat_rows, weights_description
     from omnifuse.serving.bundle import load_bundle
 
@@ -48,6 +49,9 @@ def predict(
     else:
         assert input_file is not None  # exactly one of --data / --input, checked above
         ds, ids = _load_input(bundle, input_file)
+    if ds.task == "survival":
+        _predict_survival(bundle, ds, ids, out, {"run": str(run), "source": str(data or input_file), "split": split})
+        return
     details = Predictor(bundle).details(ds)
     answers = answer_records(details, ds.modalities, ds.class_names, ds.task, ids)
     if out.suffix.lower() == ".csv":
@@ -76,6 +80,45 @@ def predict(
     shown = ", ".join(f"{c} {n}" for c, n in counts.most_common(6))
     n_partial = sum(1 for a in answers if a["absent"])
     console.print(f"{bundle.name}: {len(answers)} samples ({n_partial} with absent modalities); predicted {shown}")
+    console.print(f"written to {out}")
+
+
+def _predict_survival(bundle: Any, ds: Any, ids: list[Any], out: Path, about: dict[str, Any]) -> None:
+    """A survival model's answers (risk, survival at its horizons) written to ``out``."""
+    import numpy as np
+
+    from omnifuse.serving.answers import Predictor, survival_rows, weights_description
+
+    answers = Predictor(bundle).survival_answers(ds, ids)
+    if out.suffix.lower() == ".csv":
+        _write_csv(out, survival_rows(answers, ds.modalities))
+    else:
+        from omnifuse.utils.jsonio import write_json
+
+        readout = bundle.readout
+        has_weights = any(a["modality_weights"] is not None for a in answers)
+        write_json(
+            out,
+            {
+                "run": about["run"],
+                "model": bundle.name,
+                "task": ds.task,
+                "classes": [],
+                "modalities": list(ds.modalities),
+                "source": about["source"],
+                "split": about["split"],
+                "survival_head": readout.head,
+                "horizons": list(readout.horizons),
+                "time_unit": readout.time_unit,
+                "modality_weights": weights_description(bundle.name, has_weights),
+                "n_samples": len(answers),
+                "predictions": answers,
+            },
+        )
+    n_partial = sum(1 for a in answers if a["absent"])
+    risks = np.array([a["risk"] for a in answers])
+    shown = f"; risk median {np.median(risks):.3g} (range {risks.min():.3g} to {risks.max():.3g})" if len(risks) else ""
+    console.print(f"{bundle.name}: {len(answers)} samples ({n_partial} with absent modalities){shown}")
     console.print(f"written to {out}")
 
 

@@ -76,7 +76,10 @@ def train(
     from omnifuse.evaluation.metrics import compute_metrics
     from omnifuse.serving.bundle import save_bundle
 
-    val_metrics = compute_metrics(fitted.predict_proba(val_idx), ds.y[val_idx], ds.task)
+    if ds.task == "survival":
+        val_metrics = survival_validation(fitted, val_idx)
+    else:
+        val_metrics = compute_metrics(fitted.predict_proba(val_idx), ds.y[val_idx], ds.task)
     save_bundle(fitted, out / "bundle", metrics=val_metrics)
     summary: dict[str, Any] = {
         "model": entry.name,
@@ -103,6 +106,20 @@ def train(
     write_json(out / "run.json", summary)
     console.print(
         f"trained {entry.name}: validation "
-        + ", ".join(f"{k} {v:.3f}" for k, v in val_metrics.items())
+        + ", ".join(f"{k} {v:.3f}" for k, v in val_metrics.items() if v is not None)
         + f"\nrun written to {out} (model bundle: {out / 'bundle'})"
     )
+
+
+def survival_validation(fitted: Any, val_idx: np.ndarray) -> dict[str, float]:
+    """Validation metrics of a survival model: Harrell's C-index of its risks (NaN when the
+    validation samples cannot rank anything, e.g. no event)."""
+    from omnifuse.errors import DataError
+    from omnifuse.survival.metrics import harrell_c
+
+    y = fitted.context.dataset.y[val_idx]
+    try:
+        c_index = harrell_c(y["time"], y["event"], fitted.predict_risk(val_idx))
+    except DataError:
+        c_index = float("nan")
+    return {"c_index": float(c_index)}

@@ -1,7 +1,9 @@
 """The HTTP API: ``create_app(bundle, settings)`` builds a FastAPI app around a loaded bundle.
 
 Endpoints: ``POST /predict`` (one patient), ``POST /predict/batch``, ``GET /health``,
-``GET /model``, OpenAPI docs at ``/docs`` (schema at ``/openapi.json``).
+``GET /model``, OpenAPI docs at ``/docs`` (schema at ``/openapi.json``). A survival model
+answers with a risk and a survival curve (:class:`~omnifuse.serving.api_models.SurvivalPrediction`)
+instead of class probabilities.
 
 * Invalid requests are 422 with ``{"detail": [{"loc": [...], "msg", "type"}]}`` naming each
   field at fault (unknown modality or feature, wrong length, a value that is not a finite
@@ -35,12 +37,12 @@ from omnifuse.errors import ConfigError
 from omnifuse.serving.answers import Predictor, weights_description
 from omnifuse.serving.api_models import (
     BatchRequest,
-    BatchResponse,
     ErrorResponse,
     Health,
     ModelInfo,
     PatientRequest,
-    Prediction,
+    SurvivalModelInfo,
+    response_models,
 )
 from omnifuse.serving.cohort import patients_dataset
 from omnifuse.serving.middleware import AccessLog, BearerAuth, BodyLimit
@@ -130,7 +132,16 @@ def model_info(bundle: Any, predictor: Predictor) -> dict[str, Any]:
         "omnifuse_version": omnifuse.__version__,
         "trained_with": str(bundle.info.get("omnifuse_version", "")),
         "created": str(bundle.info.get("created", "")),
+        **survival_model_info(bundle),
     }
+
+
+def survival_model_info(bundle: Any) -> dict[str, Any]:
+    """``GET /model``'s ``survival`` part: head, horizons and time unit (nothing for other tasks)."""
+    readout = getattr(bundle, "readout", None)
+    if bundle.schema.task != "survival" or readout is None:
+        return {}
+    return {"survival": {"head": readout.head, "horizons": list(readout.horizons), "time_unit": readout.time_unit}}
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -149,7 +160,9 @@ def create_app(bundle: Any, settings: ServeSettings | None = None) -> FastAPI:
     settings = settings if settings is not None else ServeSettings.from_env()
     check_servable(bundle)
     predictor = Predictor(bundle)
-    info = ModelInfo.model_validate(model_info(bundle, predictor))
+    info_model = SurvivalModelInfo if bundle.schema.task == "survival" else ModelInfo
+    info = info_model.model_validate(model_info(bundle, predictor))
+    prediction_model, batch_model = response_models(bundle.schema.task)
     # One thread does every request's CPU work (checking values, building the batch, the
     # forward pass), first come first served: threads contending for the GIL and a lock
     # made tail latency several times worse under concurrent load.
@@ -173,12 +186,12 @@ def create_app(bundle: Any, settings: ServeSettings | None = None) -> FastAPI:
         """Liveness: the model is loaded (never needs a token)."""
         return {"status": "ok", "model": bundle.name}
 
-    @app.get("/model", response_model=ModelInfo, responses=_ERRORS, tags=["service"])
+    @app.get("/model", response_model=info_model, responses=_ERRORS, tags=["service"])
     def model() -> ModelInfo:
         """The model: modalities (kind, expected features), classes, task, training metrics."""
         return info
 
-    @app.post("/predict", response_model=Prediction, responses=_ERRORS, tags=["predict"])
+    @app.post("/predict", response_model=prediction_model, responses=_ERRORS, tags=["predict"])
     async def predict(body: PatientRequest, request: Request) -> dict[str, Any]:
         """One patient with any non-empty subset of the model's modalities."""
 
@@ -188,7 +201,7 @@ def create_app(bundle: Any, settings: ServeSettings | None = None) -> FastAPI:
 
         return await _guarded(request, worker, answer)
 
-    @app.post("/predict/batch", response_model=BatchResponse, responses=_ERRORS, tags=["predict"])
+    @app.post("/predict/batch", response_model=batch_model, responses=_ERRORS, tags=["predict"])
     async def predict_batch(body: BatchRequest, request: Request) -> dict[str, Any]:
         """Several patients (at most the server's max batch), answered in order."""
         if len(body.patients) > settings.max_batch:

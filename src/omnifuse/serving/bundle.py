@@ -12,7 +12,10 @@ never leaves half a bundle. Loading verifies the manifest, validates ``bundle.js
 rebuilds the model with its class's ``from_config`` from the stored :class:`DatasetSchema`
 and model config. ``bundle.json`` stores the two halves of the run's config: ``trainer``
 and ``model_config``; a bundle of format 1 (one flat ``config``) is read by splitting it
-(keys the model did not own were ignored by it and are dropped).
+(keys the model did not own were ignored by it and are dropped). A survival model's bundle
+has no class names; it stores the time unit of the event times (``time_unit``) and the
+model's readout (``survival``: the :class:`~omnifuse.survival.readout.SurvivalReadout` that
+turns its outputs into risks and survival curves), restored as :attr:`Bundle.readout`.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from omnifuse.models.registry import ModelEntry, get_model
 from omnifuse.models.sklearn_baselines import SklearnBaseline
 from omnifuse.serving.schema import FORMAT_VERSION, BundleInfo, Manifest, jsonable, read_json_model
 from omnifuse.serving.weights import SKOPS_FILE, TORCH_FILE, load_skops, load_torch, save_skops, save_torch
+from omnifuse.survival.readout import SurvivalReadout
 from omnifuse.training.config import RunConfig, resolve_config, validate_trainer
 from omnifuse.training.fit import FittedModel, SplitContext
 
@@ -56,7 +60,8 @@ class Bundle:
     """A loaded bundle: the model (eval mode) and what it needs to predict on new data.
 
     ``info`` is the whole validated ``bundle.json`` (versions, best_epoch, n_params, ...);
-    ``config`` the run's trainer and model configs.
+    ``config`` the run's trainer and model configs; ``readout`` a survival model's readout
+    (None for other tasks).
     """
 
     name: str
@@ -67,6 +72,7 @@ class Bundle:
     metrics: dict[str, Any]
     info: dict[str, Any]
     directory: Path
+    readout: SurvivalReadout | None = None
 
     def fitted(self, dataset: MultimodalDataset) -> FittedModel:
         """The model predicting on ``dataset`` (checked compatible first), standardised with
@@ -74,7 +80,13 @@ class Bundle:
         check_compatible(self.schema, dataset, str(self.directory))
         context = SplitContext(dataset, np.arange(0), scaler=self.scaler)
         return FittedModel(
-            self.name, self.model, self.config, context, float(self.info["train_seconds"]), int(self.info["best_epoch"])
+            self.name,
+            self.model,
+            self.config,
+            context,
+            float(self.info["train_seconds"]),
+            int(self.info["best_epoch"]),
+            readout=self.readout,
         )
 
 
@@ -121,6 +133,7 @@ def load_bundle(directory: Path) -> Bundle:
     where = directory / INFO_FILE
     schema = _schema(info, where)
     scaler = _scaler(info, schema, where)
+    readout = _readout(info, where)
     try:
         entry = get_model(info.model)
         config = _run_config(info, entry, where)
@@ -136,7 +149,15 @@ def load_bundle(directory: Path) -> Bundle:
         _expect(info, "safetensors", where, listed)
         load_torch(model, directory / TORCH_FILE)
     return Bundle(
-        info.model, config, schema, scaler, model, dict(info.metrics), info.model_dump(by_alias=True), directory
+        info.model,
+        config,
+        schema,
+        scaler,
+        model,
+        dict(info.metrics),
+        info.model_dump(by_alias=True),
+        directory,
+        readout=readout,
     )
 
 
@@ -215,7 +236,18 @@ def _info(fitted: FittedModel, weights: str, metrics: dict[str, Any] | None) -> 
         "train_seconds": float(fitted.train_seconds),
         "n_params": int(fitted.n_params()),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **_survival_info(fitted),
     }
+
+
+def _survival_info(fitted: FittedModel) -> dict[str, Any]:
+    """A survival model's time unit and readout (nothing for other tasks)."""
+    ds = fitted.context.dataset
+    if ds.task != "survival":
+        return {}
+    if fitted.readout is None:
+        raise ConfigError(f"survival model '{fitted.name}' has no readout (risks, survival curves): cannot save it")
+    return {"time_unit": ds.labels.time_unit, "survival": jsonable(fitted.readout.to_dict())}
 
 
 def _versions(weights: str) -> dict[str, str]:
@@ -260,17 +292,51 @@ def _run_config(info: BundleInfo, entry: ModelEntry, where: Path) -> RunConfig:
 def _schema(info: BundleInfo, where: Path) -> DatasetSchema:
     try:
         specs = [ModalitySpec.from_dict(s.model_dump()) for s in info.modalities]
-        Labels(
-            info.task,
-            np.zeros((0, len(info.class_names)) if info.task == "multilabel" else 0, dtype=np.int64),
-            tuple(info.class_names),
-        )  # validates task and class names
+        if info.task == "survival":
+            _check_survival_fields(info)
+            Labels.survival(np.zeros(0), np.zeros(0, dtype=bool), str(info.time_unit))  # validates the unit
+        else:
+            if not info.class_names:
+                raise DataError(f"field 'class_names': a {info.task} model needs its class names")
+            Labels(
+                info.task,
+                np.zeros((0, len(info.class_names)) if info.task == "multilabel" else 0, dtype=np.int64),
+                tuple(info.class_names),
+            )  # validates task and class names
     except DataError as exc:
         raise DataError(f"{where}: {exc}") from None
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise DataError(f"{where}: field 'modalities': duplicate modality names {names}")
-    return DatasetSchema({s.name: s for s in specs}, info.task, tuple(info.class_names))
+    time_unit = info.time_unit.strip() if info.task == "survival" and info.time_unit else None
+    return DatasetSchema({s.name: s for s in specs}, info.task, tuple(info.class_names), time_unit)
+
+
+def _check_survival_fields(info: BundleInfo) -> None:
+    """A survival bundle has no class names, and has a time unit and a readout."""
+    if info.class_names:
+        raise DataError(f"field 'class_names': a survival model has no classes, got {info.class_names}")
+    if not info.time_unit or not info.time_unit.strip():
+        raise DataError("field 'time_unit': a survival model's bundle needs the time unit of its event times")
+    if info.survival is None:
+        raise DataError("field 'survival': a survival model's bundle needs its readout (risks, survival curves)")
+
+
+def _readout(info: BundleInfo, where: Path) -> SurvivalReadout | None:
+    """The survival readout stored in ``info`` (None for other tasks)."""
+    stored = info.survival
+    if stored is None:
+        return None  # a survival bundle without one was refused with its schema
+    if info.task != "survival":
+        raise DataError(f"{where}: field 'survival': a {info.task} model has no survival readout")
+    if stored.head == "logistic_hazard" and (len(stored.edges) < 2 or np.any(np.diff(stored.edges) <= 0)):
+        raise DataError(f"{where}: field 'survival.edges': a logistic-hazard readout needs increasing interval edges")
+    if len(stored.baseline_times) != len(stored.baseline_hazard):
+        raise DataError(
+            f"{where}: field 'survival.baseline_hazard': {len(stored.baseline_hazard)} values for "
+            f"{len(stored.baseline_times)} baseline times"
+        )
+    return SurvivalReadout.from_dict(stored.model_dump())
 
 
 def _scaler(info: BundleInfo, schema: DatasetSchema, where: Path) -> Standardizer:

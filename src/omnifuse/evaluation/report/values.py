@@ -15,6 +15,9 @@ from omnifuse.evaluation.metrics import HIGHER_IS_BETTER, METRICS
 
 MISSING = "–"
 
+#: Survival metrics as the evaluation names them (``c_index`` first: the headline metric).
+SURVIVAL_METRICS: tuple[str, ...] = ("c_index", "uno_c", "time_auc", "ibs")
+
 METRIC_LABELS: dict[str, str] = {
     "auroc": "AUROC",
     "auprc": "AUPRC",
@@ -24,6 +27,10 @@ METRIC_LABELS: dict[str, str] = {
     "kappa": "Cohen's κ",
     "brier": "Brier score",
     "ece": "ECE",
+    "c_index": "C-index",
+    "uno_c": "Uno's C",
+    "time_auc": "Time-dependent AUC",
+    "ibs": "Integrated Brier score",
 }
 
 
@@ -69,6 +76,8 @@ def metric_label(metric: str) -> str:
 
 def higher_is_better(metric: str) -> bool:
     """Direction of a metric (unknown metrics are taken as higher-is-better)."""
+    if metric == "ibs":
+        return False
     return HIGHER_IS_BETTER.get(metric, True)
 
 
@@ -89,11 +98,12 @@ def stat(cell: Mapping[str, Estimate] | None, metric: str) -> tuple[float | None
 
 
 def present_metrics(blocks: Iterable[Any]) -> list[str]:
-    """Known metrics (in ``METRICS`` order) that appear in any of the metric dicts."""
+    """Known metrics (in ``METRICS`` order, then the survival metrics) that appear in any of
+    the metric dicts."""
     seen: set[str] = set()
     for block in blocks:
         seen.update(as_dict(block))
-    return [m for m in METRICS if m in seen]
+    return [m for m in (*METRICS, *SURVIVAL_METRICS) if m in seen]
 
 
 def level_items(levels: Any) -> list[tuple[float, Any]]:
