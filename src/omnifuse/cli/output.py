@@ -33,10 +33,13 @@ def print_summary(summary: dict[str, Any], title: str) -> None:
     for pattern, count in summary["patterns"].items():
         patterns.add_row(pattern, str(count))
     console.print(patterns)
-    labels = Table(_name("class"), "samples", title="labels")
+    labels = Table(_name("outcome" if summary.get("survival") else "class"), "samples", title="labels")
     for name, count in summary["labels"].items():
         labels.add_row(name, str(count))
     console.print(labels)
+    if summary.get("survival"):
+        for line in survival_lines(summary["survival"]):
+            console.print(line, highlight=False, soft_wrap=True)
     if summary["splits"]:
         splits = Table(_name("split"), "samples", title="splits")
         for name, count in summary["splits"].items():
@@ -44,6 +47,30 @@ def print_summary(summary: dict[str, Any], title: str) -> None:
         console.print(splits)
     for line in _recording_lines(summary.get("info", {})):
         console.print(line, highlight=False, soft_wrap=True)
+
+
+def survival_lines(survival: dict[str, Any]) -> list[str]:
+    """A survival cohort's events, censoring, follow-up and Kaplan-Meier summary, in words."""
+
+    def when(value: Any) -> str:
+        return "not reached" if value is None else f"{float(value):g}{unit}"
+
+    unit = f" {survival['time_unit']}" if survival.get("time_unit") else ""
+    n_events, n_censored = int(survival.get("n_events", 0)), int(survival.get("n_censored", 0))
+    share = survival.get("censored_share")
+    lines = [
+        f"survival: {n_events} events, {n_censored} censored"
+        + (f" ({100 * float(share):.1f}% censored)" if share is not None else ""),
+        f"follow-up: median {when(survival.get('median_follow_up'))}, longest {when(survival.get('max_time'))}; "
+        f"median survival (Kaplan-Meier) {when(survival.get('median_survival'))}",
+    ]
+    points = survival.get("kaplan_meier") or []
+    if points:
+        lines.append(
+            "Kaplan-Meier survival at the quartiles of the event times: "
+            + ", ".join(f"S({when(p.get('time'))}) = {float(p.get('survival')):.3f}" for p in points)
+        )
+    return lines
 
 
 def _recording_lines(info: dict[str, Any]) -> list[str]:

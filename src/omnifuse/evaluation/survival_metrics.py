@@ -287,15 +287,16 @@ def patient_resamples(
     strata = [np.flatnonzero(has_event), np.flatnonzero(~has_event)] if stratified else [np.arange(len(names))]
     strata = [s for s in strata if len(s)]
     single = all(len(m) == 1 for m in members)
+    first = np.array([m[0] for m in members], dtype=np.int64)
     rng = np.random.default_rng(seed)
-    out = []
+    out: list[np.ndarray] = []
     for _ in range(n_boot):
-        chosen = np.concatenate([s[rng.integers(0, len(s), size=len(s))] for s in strata]) if strata else []
-        chosen = np.asarray(chosen, dtype=np.int64)
-        rows = np.array([members[g][0] for g in chosen], dtype=np.int64) if single else (
-            np.concatenate([members[g] for g in chosen]) if len(chosen) else np.zeros(0, dtype=np.int64)
-        )  # fmt: skip
-        out.append(rows)
+        parts = [s[rng.integers(0, len(s), size=len(s))] for s in strata]
+        chosen = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        if single or not len(chosen):
+            out.append(first[chosen])
+        else:
+            out.append(np.concatenate([members[g] for g in chosen]))
     return out
 
 
