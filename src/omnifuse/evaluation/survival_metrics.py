@@ -214,12 +214,15 @@ def compute_survival_metrics(
     for metric in metrics:
         if metric not in SURVIVAL_METRICS:
             raise ConfigError(f"unknown survival metric '{metric}' (valid: {', '.join(SURVIVAL_METRICS)})")
+        problem = "no defined value (e.g. no event before a horizon)"
         try:
-            out[metric] = _metric(metric, pred)
-        except DataError as exc:
-            out[metric] = float("nan")
-            if warn:
-                warnings.warn(f"{metric} is undefined (NaN): {exc}", SurvivalMetricWarning, stacklevel=2)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # 0/0 inside scikit-survival: NaN, reported below
+                out[metric] = float(_metric(metric, pred))
+        except (DataError, ValueError) as exc:  # ValueError: a scikit-survival check omnifuse.survival lets through
+            out[metric], problem = float("nan"), str(exc)
+        if warn and not np.isfinite(out[metric]):
+            warnings.warn(f"{metric} is undefined (NaN): {problem}", SurvivalMetricWarning, stacklevel=2)
     return out
 
 
@@ -232,8 +235,8 @@ def _inside(pred: SurvivalPredictions, times: np.ndarray) -> np.ndarray:
 
 
 def _metric(metric: str, pred: SurvivalPredictions) -> float:
-    if not len(pred.time):
-        raise DataError("no test samples")
+    if len(pred.time) < 2:
+        raise DataError(f"{len(pred.time)} test sample(s): a concordance needs at least two")
     if metric == "c_index":
         return sm.harrell_c(pred.time, pred.event, pred.risk)
     keep = _inside(pred, pred.horizons)
