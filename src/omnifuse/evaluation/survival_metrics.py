@@ -31,12 +31,16 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from omnifuse.errors import ConfigError, DataError
 from omnifuse.evaluation.metrics import HIGHER_IS_BETTER, METRICS
 from omnifuse.survival import metrics as sm
-from omnifuse.training.fit import FittedModel
+
+if TYPE_CHECKING:  # only for annotations: importing evaluation need not load the training stack
+    from omnifuse.training.fit import FittedModel
 
 SURVIVAL_METRICS: tuple[str, ...] = ("c_index", "uno_c", "time_auc", "ibs")
 #: Whether a larger value of each survival metric is better (the Brier score is an error).
