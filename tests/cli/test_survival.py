@@ -116,3 +116,25 @@ def test_robustness_of_a_survival_cohort_with_a_modality_absent_for_half(tmp_pat
     assert set(m["noise"]["clin"]) == {"gaussian"}
     assert np.isfinite(m["relative_robustness"]["overall"]["c_index"])
     assert "clean c_index" in stdout and (out / "details.json").exists()
+
+
+def test_tune_and_nested_benchmark_of_a_survival_cohort(tmp_path, monkeypatch, capsys):
+    ds, _ = make_lowquality(2, task="survival", n_samples=100, seed=4)
+    data = write_folder(ds, tmp_path / "c")
+    code, stdout, err = run(
+        monkeypatch, capsys, "tune", "--data", str(data), "--model", "concat", "--trials", "2", "--folds", "2",
+        "--set", "max_epochs=3", "--out", str(tmp_path / "tune"),
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads((tmp_path / "tune" / "tune.json").read_text())
+    assert summary["metric"] == "c_index" and summary["direction"] == "maximize"
+    assert "best mean inner-fold c_index" in stdout
+    out = tmp_path / "nested"
+    code, stdout, err = run(
+        monkeypatch, capsys, "benchmark", "--data", str(data), "--models", "concat", "--folds", "2",
+        "--tune-trials", "2", "--tune-folds", "2", "--set", "max_epochs=3", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    results = json.loads((out / "results.json").read_text())
+    assert results["protocol"]["tuning"]["metric"] == "c_index"
+    assert len(results["methods"]["concat"]["tuned_configs"]) == 2
