@@ -112,11 +112,7 @@ class SurvivalReadout:
         if self.head == "estimator":
             raise ConfigError("an estimator's survival curves come from the estimator, not from its readout")
         steps = np.searchsorted(np.asarray(self.baseline_times), at, side="right") - 1
-        h0 = (
-            np.where(steps >= 0, np.asarray(self.baseline_hazard)[np.maximum(steps, 0)], 0.0)
-            if self.baseline_times
-            else np.zeros(len(at))
-        )
+        h0 = np.where(steps >= 0, np.asarray(self.baseline_hazard)[np.maximum(steps, 0)], 0.0) if self.baseline_times else np.zeros(len(at))
         risk = _column(outputs, "cox") - self.shift
         with np.errstate(over="ignore", invalid="ignore"):  # e^risk = inf: S = 0 where H0 > 0
             hazard = np.exp(risk)[:, None] * h0[None, :]
