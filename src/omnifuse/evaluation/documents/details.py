@@ -131,7 +131,17 @@ class DatasetSummary(Strict):
 
 
 class DetailsDocument(Document):
-    """The ``details.json`` document."""
+    """The ``details.json`` document.
+
+    Per method (``methods``): classification tasks carry confusion matrices, per-class F1 and
+    the reliability diagram; survival tasks carry ``survival`` (:class:`SurvivalDetails`):
+    every clean test sample of every repeat with its ``sample_id``, ``fold`` (index into
+    ``folds``), observed ``time`` and ``event``, predicted ``risk`` and predicted ``survival``
+    at its fold's readout ``horizons``; each fold also records ``risk_median``, the median
+    risk of its training samples, which splits its test samples into high/low risk groups
+    for Kaplan-Meier curves. ``dataset.survival`` is the cohort's event/censoring summary.
+    Both kinds may carry modality ``weights`` and ``embeddings``.
+    """
 
     NAME = "details"
     schema_version: Literal[1] = 1
