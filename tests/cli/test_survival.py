@@ -138,3 +138,14 @@ def test_tune_and_nested_benchmark_of_a_survival_cohort(tmp_path, monkeypatch, c
     results = json.loads((out / "results.json").read_text())
     assert results["protocol"]["tuning"]["metric"] == "c_index"
     assert len(results["methods"]["concat"]["tuned_configs"]) == 2
+
+
+def test_train_reports_survival_validation_metrics(survival_folder, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    code, stdout, err = run(
+        monkeypatch, capsys, "train", "--data", str(survival_folder), "--model", "concat", "--set", "max_epochs=3",
+        "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    validation = json.loads((out / "run.json").read_text())["validation"]
+    assert set(validation) == {"c_index", "uno_c", "time_auc", "ibs"} and "validation c_index" in stdout

@@ -74,9 +74,13 @@ def train(
         entry.name, SplitContext(ds, train_idx, val_idx), run_config, run_dir=out, checkpoints=True, resume=resume
     )
     from omnifuse.evaluation.metrics import compute_metrics
+    from omnifuse.evaluation.survival_metrics import compute_survival_metrics, predict_survival
     from omnifuse.serving.bundle import save_bundle
 
-    val_metrics = compute_metrics(fitted.predict_proba(val_idx), ds.y[val_idx], ds.task)
+    if ds.task == "survival":
+        val_metrics = compute_survival_metrics(predict_survival(fitted, val_idx))
+    else:
+        val_metrics = compute_metrics(fitted.predict_proba(val_idx), ds.y[val_idx], ds.task)
     save_bundle(fitted, out / "bundle", metrics=val_metrics)
     summary: dict[str, Any] = {
         "model": entry.name,
