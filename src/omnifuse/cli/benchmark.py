@@ -34,7 +34,7 @@ def benchmark(
     modalities: Optional[str] = ModalitiesOption,
     config: Optional[Path] = ConfigOption,
     overrides: Optional[list[str]] = SetOption,
-    out: Path = typer.Option(..., "--out", help="Output directory (results.json)."),
+    out: Path = typer.Option(..., "--out", help="Output directory (results.json, details.json)."),
     strict: bool = StrictOption,
     tune_trials: int = typer.Option(
         0, "--tune-trials", min=0, help="Nested CV: tune every method with N trials inside each outer training pool."
@@ -42,8 +42,11 @@ def benchmark(
     tune_folds: int = typer.Option(3, "--tune-folds", min=2, help="Inner folds of the nested tuning."),
 ) -> None:
     """Compare models on identical splits: metrics with intervals and paired tests
-    (with --tune-trials, each method is tuned inside every outer training pool first)."""
-    from omnifuse.evaluation.benchmark import run_benchmark
+    (with --tune-trials, each method is tuned inside every outer training pool first).
+    Writes results.json and details.json (clean test predictions of every repeat; survival
+    tasks: each test sample's risk, time, event and survival at the readout horizons)."""
+    from omnifuse.evaluation.benchmark import Repeat, run_benchmark
+    from omnifuse.evaluation.details import DetailsCollector
     from omnifuse.training.config import load_configs
     from omnifuse.utils.progress import progress_bar
 
@@ -62,8 +65,19 @@ def benchmark(
         def step(name: str, label: str) -> None:
             bar.update(task, advance=1, description=f"{name} ({label})")
 
+        details = DetailsCollector(ds)
+
+        def collect(repeat: Repeat, fitted: dict[str, Any]) -> None:
+            details.add(fitted, repeat.test, repeat.label)
+
         options: dict[str, Any] = dict(
-            folds=folds, seeds=seeds, train_split=train_split, test_split=test_split, config=user, on_step=step
+            folds=folds,
+            seeds=seeds,
+            train_split=train_split,
+            test_split=test_split,
+            config=user,
+            on_step=step,
+            on_repeat=collect,
         )
         if tune_trials:
             from omnifuse.tuning import tuned_benchmark
@@ -76,5 +90,6 @@ def benchmark(
     results.dataset = str(data)
     out.mkdir(parents=True, exist_ok=True)
     write_document(out / "results.json", results)
+    write_document(out / "details.json", details.document(str(data)))
     print_benchmark(results)
-    console.print(f"results written to {out / 'results.json'}")
+    console.print(f"results written to {out / 'results.json'} (test predictions: {out / 'details.json'})")

@@ -73,7 +73,8 @@ def evaluate(
     document = evaluate_bundle(bundle, ds, test, corruptions, draws=draws, seed=seed)
     document.update({"run": str(run), "data": str(data), "test_split": test_split})
     write_json(out, document)
-    shown = ", ".join(f"{m} {document['metrics'][m]['mean']:.3f}" for m in ("auroc", "macro_f1", "brier"))
+    shown_metrics = ("c_index", "uno_c", "ibs") if ds.task == "survival" else ("auroc", "macro_f1", "brier")
+    shown = ", ".join(f"{m} {document['metrics'][m]['mean']:.3f}" for m in shown_metrics)
     console.print(
         f"{bundle.name} on {document['n_samples']} samples"
         + (f" with {', '.join(document['corruptions'])}" if corruptions else "")

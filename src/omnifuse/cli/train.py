@@ -74,10 +74,11 @@ def train(
         entry.name, SplitContext(ds, train_idx, val_idx), run_config, run_dir=out, checkpoints=True, resume=resume
     )
     from omnifuse.evaluation.metrics import compute_metrics
+    from omnifuse.evaluation.survival_metrics import compute_survival_metrics, predict_survival
     from omnifuse.serving.bundle import save_bundle
 
     if ds.task == "survival":
-        val_metrics = survival_validation(fitted, val_idx)
+        val_metrics = compute_survival_metrics(predict_survival(fitted, val_idx))
     else:
         val_metrics = compute_metrics(fitted.predict_proba(val_idx), ds.y[val_idx], ds.task)
     save_bundle(fitted, out / "bundle", metrics=val_metrics)
@@ -110,16 +111,3 @@ def train(
         + f"\nrun written to {out} (model bundle: {out / 'bundle'})"
     )
 
-
-def survival_validation(fitted: Any, val_idx: np.ndarray) -> dict[str, float]:
-    """Validation metrics of a survival model: Harrell's C-index of its risks (NaN when the
-    validation samples cannot rank anything, e.g. no event)."""
-    from omnifuse.errors import DataError
-    from omnifuse.survival.metrics import harrell_c
-
-    y = fitted.context.dataset.y[val_idx]
-    try:
-        c_index = harrell_c(y["time"], y["event"], fitted.predict_risk(val_idx))
-    except DataError:
-        c_index = float("nan")
-    return {"c_index": float(c_index)}

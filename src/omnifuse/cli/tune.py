@@ -27,7 +27,9 @@ def tune_command(
     model: str = typer.Option(..., "--model", help="Registered model name (see `omnifuse models`)."),
     trials: int = typer.Option(20, "--trials", min=1, help="Trials in total (a resumed study counts its own)."),
     out: Path = typer.Option(..., "--out", help="Output directory (study.db, best.yaml, trials.csv, tune.json)."),
-    metric: str = typer.Option("auroc", "--metric", help="Validation metric to optimise."),
+    metric: Optional[str] = typer.Option(
+        None, "--metric", help="Validation metric to optimise (default: auroc; survival tasks: c_index)."
+    ),
     folds: int = typer.Option(3, "--folds", min=2, help="Inner folds each trial is scored on."),
     config: Optional[Path] = ConfigOption,
     overrides: Optional[list[str]] = SetOption,

@@ -25,6 +25,8 @@ from omnifuse.evaluation.documents.details import (
     MethodDetails,
     ModalitySummary,
     ModalityWeights,
+    SurvivalFold,
+    SurvivalDetails,
     read_details,
 )
 from omnifuse.evaluation.documents.results import (
@@ -76,6 +78,8 @@ __all__ = [
     "ResultsDocument",
     "RobustnessDocument",
     "RobustnessSummary",
+    "SurvivalFold",
+    "SurvivalDetails",
     "TrainedRunsProtocol",
     "Value",
     "read_details",
