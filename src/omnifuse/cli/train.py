@@ -110,4 +110,3 @@ def train(
         + ", ".join(f"{k} {v:.3f}" for k, v in val_metrics.items() if v is not None)
         + f"\nrun written to {out} (model bundle: {out / 'bundle'})"
     )
-

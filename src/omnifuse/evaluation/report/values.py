@@ -11,12 +11,11 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from omnifuse.evaluation.metrics import HIGHER_IS_BETTER, METRICS
+from omnifuse.evaluation.metrics import METRICS
+from omnifuse.evaluation.survival_metrics import SURVIVAL_METRICS
+from omnifuse.evaluation.survival_metrics import higher_is_better as metric_direction
 
 MISSING = "–"
-
-#: Survival metrics as the evaluation names them (``c_index`` first: the headline metric).
-SURVIVAL_METRICS: tuple[str, ...] = ("c_index", "uno_c", "time_auc", "ibs")
 
 METRIC_LABELS: dict[str, str] = {
     "auroc": "AUROC",
@@ -76,9 +75,9 @@ def metric_label(metric: str) -> str:
 
 def higher_is_better(metric: str) -> bool:
     """Direction of a metric (unknown metrics are taken as higher-is-better)."""
-    if metric == "ibs":
-        return False
-    return HIGHER_IS_BETTER.get(metric, True)
+    if metric in METRICS or metric in SURVIVAL_METRICS:
+        return metric_direction(metric)
+    return True
 
 
 class Estimate(Protocol):
