@@ -21,8 +21,6 @@ from omnifuse.cli.common import (
 )
 from omnifuse.cli.output import print_benchmark, print_operating_points
 from omnifuse.errors import ConfigError
-from omnifuse.trust.decisions import OperatingPointCollector, check_threshold_task
-from omnifuse.trust.operating_points import parse_rule
 
 ThresholdOption = typer.Option(
     None,
@@ -57,6 +55,7 @@ def benchmark(
     tasks: each test sample's risk, time, event and survival at the readout horizons)."""
     from omnifuse.evaluation.benchmark import Repeat, run_benchmark
     from omnifuse.evaluation.details import DetailsCollector
+    from omnifuse.trust.decisions import OperatingPointCollector, check_threshold_task, parse_option
     from omnifuse.training.config import load_configs
     from omnifuse.utils.progress import progress_bar
 
@@ -67,7 +66,7 @@ def benchmark(
         raise ConfigError("--train-split needs --test-split (without a test split, k-fold is used)")
     user, _ = load_configs(config, overrides, names)  # every key must belong to the trainer or a model
     if threshold is not None:
-        parse_rule(threshold)  # a bad rule fails before any data is read
+        parse_option(threshold)  # a bad rule fails before any data is read
     check_output_dir(out, allow_existing=True)
     ds = restrict_modalities(load_data(data, strict=strict), modalities)
     check_threshold_task(ds.task, threshold)

@@ -31,12 +31,20 @@ from omnifuse.trust.operating_points import (
 )
 
 
+def parse_option(rule: str, option: str = "--threshold") -> Rule:
+    """``rule`` parsed; a bad one is a one-line ConfigError naming ``option``."""
+    try:
+        return parse_rule(rule)
+    except ConfigError as exc:
+        raise ConfigError(f"{option}: {exc}") from None
+
+
 def check_threshold_task(task: str, rule: str | None, option: str = "--threshold") -> Rule | None:
     """``rule`` parsed for ``task``; survival and multilabel tasks have no threshold
     (one-line ConfigError naming ``option``)."""
     if rule is None:
         return None
-    parsed = parse_rule(rule)
+    parsed = parse_option(rule, option)
     if task not in ("binary", "multiclass"):
         raise ConfigError(f"{option} is for binary tasks (multiclass: argmax); {task} tasks have no threshold")
     if task == "multiclass":
