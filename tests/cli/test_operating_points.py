@@ -21,7 +21,27 @@ def cohort_dir(tmp_path_factory):
     rng = np.random.default_rng(0)
     labels["sex"] = rng.choice(["F", "M"], size=len(labels))
     labels.to_csv(folder / "labels.csv", index=False)
+    site = pd.DataFrame({"sample_id": labels["sample_id"], "site": rng.choice(["north", "south"], size=len(labels))})
+    site.to_csv(folder / "subgroups.csv", index=False)  # not a modality
     return folder
+
+
+@pytest.fixture(scope="module")
+def trained(cohort_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "run"
+    mp = pytest.MonkeyPatch()
+    import sys
+
+    from omnifuse.cli.app import main
+
+    args = ["train", "--data", str(cohort_dir), "--model", "sk-logreg", "--threshold", "0.3", "--out", str(out)]
+    mp.setattr(sys, "argv", ["omnifuse", *args])
+    try:
+        main()
+    except SystemExit as exc:
+        assert not exc.code
+    mp.undo()
+    return out
 
 
 def test_benchmark_reports_operating_points(cohort_dir, tmp_path, monkeypatch, capsys):
@@ -94,3 +114,54 @@ def test_train_bad_threshold_writes_nothing(cohort_dir, tmp_path, monkeypatch, c
     )  # fmt: skip
     assert code != 0 and "--threshold: operating point '0'" in err and "in (0, 1)" in err
     assert "Traceback" not in err and not out.exists()
+
+
+def test_evaluate_uses_the_bundle_threshold_and_audits_subgroups(cohort_dir, trained, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "eval.json"
+    code, stdout, err = run(
+        monkeypatch, capsys, "evaluate", "--run", str(trained), "--data", str(cohort_dir),
+        "--subgroups", "sex,site", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    assert set(doc["metrics"]) >= {"auroc"}  # the existing sections are unchanged
+    point = doc["operating_point"]
+    assert point["threshold"] == 0.3 and point["source"].startswith("bundle (0.3")
+    sens = point["metrics"]["sensitivity"]
+    assert sens["ci_low"] <= sens["value"] <= sens["ci_high"]
+    audit = doc["subgroups"]
+    assert audit["threshold"] == 0.3 and [c["column"] for c in audit["columns"]] == ["sex", "site"]
+    sex = audit["columns"][0]
+    assert [s["level"] for s in sex["subgroups"]] == ["F", "M"]
+    assert sum(s["n"] for s in sex["subgroups"]) == audit["n"] == doc["n_samples"]
+    assert "auroc" in sex["gaps"] and sex["fairness"]["equalized_odds_difference"] is not None
+    assert "sex=F" in stdout and "equalised-odds difference" in stdout
+
+    code, _, err = run(
+        monkeypatch, capsys, "evaluate", "--run", str(trained), "--data", str(cohort_dir),
+        "--threshold", "0.7", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    point = json.loads(out.read_text())["operating_point"]
+    assert point["threshold"] == 0.7 and point["source"] == "--threshold" and "subgroups" not in point
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--subgroups", "sex,ward"), "--subgroups: column 'ward' not found (available: sex, site"),
+        (("--threshold", "youden"), "--threshold 'youden': evaluate takes a number"),
+        (("--threshold", "2"), "--threshold: operating point '2'"),
+        (("--subgroups", " , "), "--subgroups: give one or more column names"),
+    ],
+)
+def test_evaluate_bad_input_is_one_line_and_writes_nothing(
+    cohort_dir, trained, tmp_path, monkeypatch, capsys, args, message
+):
+    out = tmp_path / "eval.json"
+    code, _, err = run(
+        monkeypatch, capsys, "evaluate", "--run", str(trained), "--data", str(cohort_dir), *args, "--out", str(out)
+    )
+    assert code != 0 and message in err and "Traceback" not in err
+    assert len([line for line in err.strip().splitlines() if not line.startswith("warning:")]) == 1
+    assert not out.exists()
