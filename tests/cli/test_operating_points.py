@@ -165,3 +165,46 @@ def test_evaluate_bad_input_is_one_line_and_writes_nothing(
     assert code != 0 and message in err and "Traceback" not in err
     assert len([line for line in err.strip().splitlines() if not line.startswith("warning:")]) == 1
     assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def survival_folder(tmp_path_factory):
+    from omnifuse.data.simulate import make_lowquality
+
+    ds, _ = make_lowquality(3, task="survival", n_samples=120, seed=0)
+    return write_folder(ds, tmp_path_factory.mktemp("surv") / "cohort")
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "message"),
+    [
+        (("train", "--model", "sk-logreg"), ("--threshold", "youden"), "--threshold is for binary tasks"),
+        (("benchmark", "--models", "sk-logreg"), ("--threshold", "0.4"), "survival tasks have no threshold"),
+    ],
+)
+def test_threshold_on_survival_data_is_a_clear_error(
+    survival_folder, tmp_path, monkeypatch, capsys, command, args, message
+):
+    out = tmp_path / "out"
+    code, _, err = run(
+        monkeypatch, capsys, command[0], "--data", str(survival_folder), *command[1:], *args, "--out", str(out)
+    )
+    assert code != 0 and message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_subgroup_frame_reads_one_hot_tabular_groups():
+    from omnifuse.data import Labels, ModalitySpec, MultimodalDataset
+    from omnifuse.trust.decisions import subgroup_frame
+
+    static = np.array([[0, 1, 0, 0], [1, 0, 1, 0], [np.nan, 0, 0, 1], [1, np.nan, np.nan, np.nan]], dtype=np.float32)
+    ds = MultimodalDataset(
+        specs=[ModalitySpec("static", "tabular", ("Gender", "ICUType_1", "ICUType_2", "ICUType_3"), (4,))],
+        data={"static": static},
+        mask={"static": np.ones(4, bool)},
+        labels=Labels("binary", np.array([0, 1, 0, 1]), ("neg", "pos")),
+        sample_ids=np.array(["a", "b", "c", "d"]),
+    )
+    frame = subgroup_frame(ds, ["Gender", "ICUType"])
+    assert frame["Gender"].tolist() == ["0", "1", None, "1"]
+    assert frame["ICUType"].tolist() == ["1", "2", "3", None]
