@@ -137,12 +137,13 @@ def evaluate(
 
 def print_decisions(decisions: dict[str, Any]) -> None:
     """The operating point's metrics, and per subgroup AUROC and sensitivity, with intervals."""
+    from rich.markup import escape
 
     def cell(m: dict[str, Any] | None) -> str:
         if m is None:
             return "n/a"
         f = [("nan" if v is None or v != v else f"{v:.3f}") for v in (m["value"], m["ci_low"], m["ci_high"])]
-        return f"{f[0]} [{f[1]}, {f[2]}]"
+        return escape(f"{f[0]} [{f[1]}, {f[2]}]")  # "[nan, nan]" is not rich markup
 
     point = decisions["operating_point"]
     where = "argmax" if point["threshold"] is None else f"threshold {point['threshold']:.3f}"
@@ -155,7 +156,8 @@ def print_decisions(decisions: dict[str, Any]) -> None:
         shown = ("auroc", "sensitivity") if audit and audit["task"] == "binary" else ("auroc", "weighted_f1")
         for sub in column["subgroups"]:
             console.print(
-                f"{column['column']}={sub['level']} (n={sub['n']}): "
+                escape(f"{column['column']}={sub['level']}")
+                + f" (n={sub['n']}): "
                 + ", ".join(f"{m} {cell(sub['metrics'].get(m))}" for m in shown),
                 soft_wrap=False,
             )

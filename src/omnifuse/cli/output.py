@@ -248,7 +248,7 @@ def _interval(summary: Any) -> str:
     def f(x: float | None) -> str:
         return "nan" if x is None else f"{x:.3f}"
 
-    return f"{f(summary.mean)} [{f(summary.ci_low)}, {f(summary.ci_high)}]"
+    return escape(f"{f(summary.mean)} [{f(summary.ci_low)}, {f(summary.ci_high)}]")
 
 
 def print_operating_points(results: ResultsDocument) -> None:
