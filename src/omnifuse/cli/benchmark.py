@@ -19,8 +19,15 @@ from omnifuse.cli.common import (
     load_data,
     restrict_modalities,
 )
-from omnifuse.cli.output import print_benchmark
+from omnifuse.cli.output import print_benchmark, print_operating_points
 from omnifuse.errors import ConfigError
+
+ThresholdOption = typer.Option(
+    None,
+    "--threshold",
+    help="Binary operating point chosen on each repeat's validation samples: youden (default), f1, "
+    "sens=0.9, spec=0.9 or a fixed threshold in (0, 1). Multiclass: argmax.",
+)
 
 
 @app.command("benchmark")
@@ -40,6 +47,7 @@ def benchmark(
         0, "--tune-trials", min=0, help="Nested CV: tune every method with N trials inside each outer training pool."
     ),
     tune_folds: int = typer.Option(3, "--tune-folds", min=2, help="Inner folds of the nested tuning."),
+    threshold: Optional[str] = ThresholdOption,
 ) -> None:
     """Compare models on identical splits: metrics with intervals and paired tests
     (with --tune-trials, each method is tuned inside every outer training pool first).
@@ -47,6 +55,7 @@ def benchmark(
     tasks: each test sample's risk, time, event and survival at the readout horizons)."""
     from omnifuse.evaluation.benchmark import Repeat, run_benchmark
     from omnifuse.evaluation.details import DetailsCollector
+    from omnifuse.trust.decisions import OperatingPointCollector, check_threshold_task, parse_option
     from omnifuse.training.config import load_configs
     from omnifuse.utils.progress import progress_bar
 
@@ -56,8 +65,16 @@ def benchmark(
     if train_split and not test_split:
         raise ConfigError("--train-split needs --test-split (without a test split, k-fold is used)")
     user, _ = load_configs(config, overrides, names)  # every key must belong to the trainer or a model
+    if threshold is not None:
+        parse_option(threshold)  # a bad rule fails before any data is read
     check_output_dir(out, allow_existing=True)
     ds = restrict_modalities(load_data(data, strict=strict), modalities)
+    check_threshold_task(ds.task, threshold)
+    points = (
+        OperatingPointCollector(ds, threshold or "youden", n_boot=500 if test_split else 0)
+        if ds.task in ("binary", "multiclass")
+        else None
+    )
     with progress_bar() as bar:
         n_steps = len(names) * (seeds if test_split else seeds * folds)
         task = bar.add_task("benchmark", total=n_steps)
@@ -69,6 +86,8 @@ def benchmark(
 
         def collect(repeat: Repeat, fitted: dict[str, Any]) -> None:
             details.add(fitted, repeat.test, repeat.label)
+            if points is not None:
+                points.add(repeat, fitted)
 
         options: dict[str, Any] = dict(
             folds=folds,
@@ -88,8 +107,11 @@ def benchmark(
     from omnifuse.evaluation.documents import write_document
 
     results.dataset = str(data)
+    if points is not None:
+        points.apply(results)
     out.mkdir(parents=True, exist_ok=True)
     write_document(out / "results.json", results)
     write_document(out / "details.json", details.document(str(data)))
     print_benchmark(results)
+    print_operating_points(results)
     console.print(f"results written to {out / 'results.json'} (test predictions: {out / 'details.json'})")

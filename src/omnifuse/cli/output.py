@@ -242,3 +242,32 @@ def print_robustness(doc: RobustnessDocument) -> None:
         worst = min(scored)[1] + f" ({min(scored)[0]:.3f})" if scored else "–"
         table.add_row(name, number(clean), number(rr), number(er, signed=True), worst)
     console.print(table)
+
+
+def _interval(summary: Any) -> str:
+    def f(x: float | None) -> str:
+        return "nan" if x is None else f"{x:.3f}"
+
+    return escape(f"{f(summary.mean)} [{f(summary.ci_low)}, {f(summary.ci_high)}]")
+
+
+def print_operating_points(results: ResultsDocument) -> None:
+    """Per method, one line of the operating-point metrics (mean [95% interval]); nothing
+    when the results have none (survival, multilabel, older files)."""
+    for name, method in results.methods.items():
+        point = method.operating_point
+        if point is None:
+            continue
+        if point.rule is None:
+            where = "argmax"
+        else:
+            chosen = [t for t in point.thresholds if t is not None]
+            where = f"{point.rule} on validation, threshold " + (
+                f"{min(chosen):.3f}-{max(chosen):.3f}"
+                if len(set(chosen)) > 1
+                else f"{chosen[0]:.3f}"
+                if chosen
+                else "?"
+            )
+        metrics = ", ".join(f"{m} {_interval(s)}" for m, s in point.metrics.items())
+        console.print(f"{escape(name)} at {where}: {metrics}", soft_wrap=False)

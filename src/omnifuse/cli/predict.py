@@ -53,7 +53,8 @@ def predict(
         _predict_survival(bundle, ds, ids, out, {"run": str(run), "source": str(data or input_file), "split": split})
         return
     details = Predictor(bundle).details(ds)
-    answers = answer_records(details, ds.modalities, ds.class_names, ds.task, ids)
+    threshold = bundle.info.get("threshold")  # the stored operating point (binary; None: argmax)
+    answers = answer_records(details, ds.modalities, ds.class_names, ds.task, ids, threshold)
     if out.suffix.lower() == ".csv":
         _write_csv(out, flat_rows(answers, ds.modalities, ds.class_names))
     else:
@@ -66,6 +67,7 @@ def predict(
                 "model": bundle.name,
                 "task": ds.task,
                 "classes": list(ds.class_names),
+                "threshold": threshold,
                 "modalities": list(ds.modalities),
                 "source": str(data if data is not None else input_file),
                 "split": split,

@@ -38,8 +38,15 @@ def train(
     out: Path = typer.Option(..., "--out", help="Run directory."),
     resume: bool = typer.Option(False, "--resume", help="Continue from RUN_DIR/checkpoints/last.ckpt."),
     strict: bool = StrictOption,
+    threshold: Optional[str] = typer.Option(
+        None,
+        "--threshold",
+        help="Binary tasks: the operating point stored in the bundle, chosen on the validation samples: "
+        "youden (default), f1, sens=0.9, spec=0.9 or a fixed threshold in (0, 1).",
+    ),
 ) -> None:
-    """Train one model; validation is carved out of the training samples (grouped, stratified)."""
+    """Train one model; validation is carved out of the training samples (grouped, stratified).
+    Binary tasks store the operating point (--threshold) that predict and serve decide with."""
     from dataclasses import replace
 
     from omnifuse.data.splits import holdout_indices
@@ -47,6 +54,10 @@ def train(
     from omnifuse.training.config import load_config
     from omnifuse.training.fit import SplitContext, fit
 
+    from omnifuse.trust.decisions import check_threshold_task, parse_option
+
+    if threshold is not None:
+        parse_option(threshold)  # a bad rule fails before anything is read or written
     entry = get_model(model)
     run_config = load_config(config, overrides, model=entry)  # a key the model does not own fails here
     trainer = run_config.trainer
@@ -56,6 +67,7 @@ def train(
         )  # a progress bar per epoch
     check_output_dir(out, allow_existing=resume)
     ds = restrict_modalities(load_data(data, strict=strict), modalities)
+    check_threshold_task(ds.task, threshold)
     pool = ds.split_indices(train_split) if train_split else np.arange(len(ds))
     train_idx, val_idx = holdout_indices(ds, pool, trainer.val_fraction, seed=trainer.seed)
     entry.build(ds, run_config.model)  # fails on a bad option before anything is written
@@ -81,7 +93,8 @@ def train(
         val_metrics = compute_survival_metrics(predict_survival(fitted, val_idx))
     else:
         val_metrics = compute_metrics(fitted.predict_proba(val_idx), ds.y[val_idx], ds.task)
-    save_bundle(fitted, out / "bundle", metrics=val_metrics)
+    point = _operating_point(fitted, val_idx, threshold) if ds.task == "binary" else None
+    save_bundle(fitted, out / "bundle", metrics=val_metrics, threshold=point)
     summary: dict[str, Any] = {
         "model": entry.name,
         "data": str(data),
@@ -94,6 +107,7 @@ def train(
         "train_seconds": fitted.train_seconds,
         "n_params": fitted.n_params(),
         "validation": val_metrics,
+        "threshold": None if point is None else {"value": point[0], "rule": point[1], "chosen_on": "validation"},
         "validation_note": "the validation set also chose the best epoch: these metrics are optimistic"
         + (
             "; ensemble members after the first carved their own validation sets, partly "
@@ -108,5 +122,27 @@ def train(
     console.print(
         f"trained {entry.name}: validation "
         + ", ".join(f"{k} {v:.3f}" for k, v in val_metrics.items() if v is not None)
+        + ("" if point is None else f"; threshold {point[0]:.3f} ({point[1]} on validation)")
         + f"\nrun written to {out} (model bundle: {out / 'bundle'})"
     )
+
+
+def _operating_point(fitted: Any, val_idx: np.ndarray, rule: str | None) -> tuple[float, str] | None:
+    """``(threshold, rule)`` chosen on the validation samples; the default rule (Youden) on
+    validation samples of one class stores none (a warning; predictions stay at 0.5)."""
+    import warnings
+
+    from omnifuse.errors import ConfigError
+    from omnifuse.trust.operating_points import choose_threshold, parse_rule
+
+    parsed = parse_rule(rule or "youden")
+    ds = fitted.context.dataset
+    try:
+        value = choose_threshold(fitted.predict_proba(val_idx), ds.y[val_idx], parsed)
+        # kept inside (0, 1): a saturated probability of exactly 0 or 1 can be a chosen cut
+        return float(np.clip(value, np.nextafter(0.0, 1.0), np.nextafter(1.0, 0.0))), str(parsed)
+    except ConfigError as exc:
+        if rule is not None:
+            raise
+        warnings.warn(f"no operating point stored ({exc}): predictions use 0.5", stacklevel=2)
+        return None

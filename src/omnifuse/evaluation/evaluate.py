@@ -61,6 +61,12 @@ def evaluate_bundle(
     return evaluate_model(model, ds, test, corruptions, draws=draws, seed=seed, n_boot=n_boot, name=run.name)
 
 
+def clean_samples(ds: MultimodalDataset, test: np.ndarray) -> MultimodalDataset:
+    """The evaluated samples ``test`` of ``ds``, without those that have none of its modalities."""
+    clean = ds.subset(np.asarray(test, dtype=np.int64))
+    return clean.subset(np.flatnonzero(clean.mask.any(axis=1)))
+
+
 def evaluate_model(
     model: FittedModel,
     ds: MultimodalDataset,
@@ -78,9 +84,7 @@ def evaluate_model(
     samples when its context has them (a freshly trained model), else from the clean evaluated
     samples themselves (a bundle keeps no training outcomes).
     """
-    test = np.asarray(test, dtype=np.int64)
-    clean = ds.subset(test)
-    clean = clean.subset(np.flatnonzero(clean.mask.any(axis=1)))  # samples with none of the run's modalities
+    clean = clean_samples(ds, test)
     survival = ds.task == "survival"
     train_y = training_outcomes(model) if survival else None
     if survival and train_y is None:

@@ -76,7 +76,8 @@ class Predictor:
             return self.survival_answers(dataset, ids)
         details = self.details(dataset)
         ids = list(dataset.sample_ids) if ids is None else list(ids)
-        return answer_records(details, dataset.modalities, dataset.class_names, dataset.task, ids)
+        threshold = getattr(self.bundle, "info", {}).get("threshold")
+        return answer_records(details, dataset.modalities, dataset.class_names, dataset.task, ids, threshold)
 
     def survival_answers(
         self, dataset: MultimodalDataset, ids: Sequence[str | None] | None = None
@@ -92,9 +93,16 @@ class Predictor:
 
 
 def answer_records(
-    details: PredictionDetails, modalities: Sequence[str], classes: Sequence[str], task: str, ids: Sequence[str | None]
+    details: PredictionDetails,
+    modalities: Sequence[str],
+    classes: Sequence[str],
+    task: str,
+    ids: Sequence[str | None],
+    threshold: float | None = None,
 ) -> list[dict[str, Any]]:
-    """``details`` as one answer dict per sample (see the module docstring)."""
+    """``details`` as one answer dict per sample (see the module docstring); a binary
+    task's predicted class is the second when its probability is at least ``threshold``
+    (the bundle's operating point; None: the argmax, i.e. 0.5)."""
     mods = list(modalities)
     classes = [str(c) for c in classes]
     probs = np.asarray(details.probs, dtype=np.float64)
@@ -109,7 +117,7 @@ def answer_records(
         answer: dict[str, Any] = {
             "id": None if sample_id is None else str(sample_id),
             "probabilities": _by_class(classes, row),
-            "predicted_class": None if task == "multilabel" else classes[int(np.argmax(row))],
+            "predicted_class": None if task == "multilabel" else classes[_decision(row, task, threshold)],
             "predicted_labels": (
                 [c for c, p in zip(classes, row) if p >= MULTILABEL_THRESHOLD] if task == "multilabel" else None
             ),
@@ -231,6 +239,12 @@ def weights_description(model_name: str, has_weights: bool) -> str | None:
             "are unsure of this patient; 0 for absent modalities"
         )
     return "the fusion's per-patient modality weights (attention or gates; 0 for absent modalities)"
+
+
+def _decision(row: np.ndarray, task: str, threshold: float | None) -> int:
+    if task == "binary" and threshold is not None and len(row) == 2:
+        return int(row[1] >= threshold)
+    return int(np.argmax(row))
 
 
 def _by_class(classes: Sequence[str], row: np.ndarray) -> dict[str, float]:

@@ -90,8 +90,16 @@ class Bundle:
         )
 
 
-def save_bundle(fitted: FittedModel, directory: Path, metrics: dict[str, Any] | None = None) -> Path:
+def save_bundle(
+    fitted: FittedModel,
+    directory: Path,
+    metrics: dict[str, Any] | None = None,
+    threshold: tuple[float, str] | None = None,
+) -> Path:
     """Write ``fitted`` as a bundle at ``directory`` (replacing an earlier bundle there).
+
+    ``threshold`` (binary tasks): ``(value, rule)``, the operating point chosen on the
+    validation samples, stored in ``bundle.json`` and used for the predicted class.
 
     Raises:
         ConfigError: ``directory`` exists and is not a bundle (nothing is overwritten), or
@@ -107,6 +115,8 @@ def save_bundle(fitted: FittedModel, directory: Path, metrics: dict[str, Any] | 
     try:
         weights = _save_model(fitted, tmp)
         info = _info(fitted, weights, metrics)
+        if threshold is not None:
+            info.update(threshold=float(threshold[0]), threshold_rule=str(threshold[1]))
         (tmp / INFO_FILE).write_text(json.dumps(info, indent=2, allow_nan=False), encoding="utf-8")
         write_manifest(tmp)
         _swap_in(tmp, directory)

@@ -71,6 +71,10 @@ class BundleInfo(_Strict):
     time_unit: Optional[str] = Field(None, description="Survival tasks: unit of the event times.")
     survival: Optional[ReadoutInfo] = Field(None, description="Survival tasks: the model's readout.")
     metrics: dict[str, Any] = Field(default_factory=dict)
+    threshold: Optional[float] = Field(
+        None, gt=0, lt=1, description="Binary tasks: the operating point (None: 0.5, as before it was stored)."
+    )
+    threshold_rule: Optional[str] = Field(None, description="The rule that chose it on the validation samples.")
     best_epoch: int = -1
     train_seconds: float = Field(ge=0)
     n_params: int = Field(ge=0)
