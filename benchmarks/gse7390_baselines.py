@@ -10,10 +10,6 @@ options through the model classes and scores Harrell's C of the risk score on th
 fold. ``--tune`` adds a nested run: each option of a small grid is scored by an inner k-fold
 CV of the outer training samples alone, and the best is refitted on them and scored on the
 outer test fold (the test fold never picks an option).
-
-Until batches carry survival targets (training does not fit survival runs end to end yet),
-the flat features are built on a copy of the dataset with a stand-in class label: flat
-features and their standardisation never read the labels.
 """
 
 from __future__ import annotations
@@ -25,10 +21,8 @@ from typing import Any
 import numpy as np
 
 from omnifuse.data.dataset import MultimodalDataset
-from omnifuse.data.labels import Labels
 from omnifuse.data.loaders import load_dataset
 from omnifuse.data.splits import kfold_indices
-from omnifuse.errors import DataError
 from omnifuse.models import get_model
 from omnifuse.survival import harrell_c
 from omnifuse.training.fit import SplitContext
@@ -41,15 +35,6 @@ GRID: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def flat(ds: MultimodalDataset, train: np.ndarray) -> np.ndarray:
-    """``SplitContext(ds, train).flat()``, through a stand-in label while batches cannot hold survival targets."""
-    try:
-        return SplitContext(ds, train).flat()
-    except DataError:
-        stand_in = Labels("binary", ds.y["event"].astype(np.int64), ("censored", "event"))
-        return SplitContext(ds.replace(labels=stand_in), train).flat()
-
-
 def fit_score(
     ds: MultimodalDataset, name: str, options: dict[str, Any], train: np.ndarray, test: np.ndarray, seed: int
 ) -> float:
@@ -57,7 +42,7 @@ def fit_score(
     entry = get_model(name)
     assert entry.config_class is not None
     model = entry.build(ds, entry.config_class.load({"model": options}, name))
-    x = flat(ds, train)
+    x = SplitContext(ds, train).flat()
     model.fit(x[train], ds.y[train], seed=seed)
     return harrell_c(ds.labels.time[test], ds.labels.event[test], model.predict_proba(x[test])[:, 0])
 

@@ -176,7 +176,7 @@ def survival_schema():
 @pytest.mark.parametrize("name", [e.name for e in all_models()])
 def test_get_config_from_config_round_trip(name, tabular_schema, survival_schema):
     entry = get_model(name)
-    survival_only = tuple(getattr(entry.model_class, "tasks", ())) == ("survival",)
+    survival_only = entry.supported_tasks == ("survival",)
     schema = sleep_schema(2) if "sleep" in name else survival_schema if survival_only else tabular_schema
     config = entry_config(entry)
     torch.manual_seed(0)

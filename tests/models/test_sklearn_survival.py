@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 
 from omnifuse.data.dataset import MultimodalDataset
-from omnifuse.data.labels import Labels
 from omnifuse.data.schema import DatasetSchema
 from omnifuse.data.simulate import default_cohort, make_lowquality
 from omnifuse.data.splits import holdout_indices
 from omnifuse.errors import ConfigError, DataError
 from omnifuse.models import get_model
 from omnifuse.models.sklearn_survival import SurvivalBaseline
+from omnifuse.serving import load_bundle, save_bundle
 from omnifuse.serving.bundle import _checked_estimator
 from omnifuse.serving.weights import SKOPS_ALLOWED, load_skops, save_skops
 from omnifuse.survival import harrell_c
-from omnifuse.training.fit import SplitContext
+from omnifuse.training.fit import SplitContext, fit
 from omnifuse.tuning.space import compose_space, lowest, nest
 
 #: The survival models, trained here by name (tests/test_completeness.py checks the list).
@@ -27,27 +27,13 @@ NAMES = ("cox", "rsf")
 FAST = {"cox": {}, "rsf": {"model": {"n_estimators": 20}}}
 
 
-def flat(ds: MultimodalDataset, train: np.ndarray) -> np.ndarray:
-    """The flat features the trainer gives a baseline, ``SplitContext(ds, train).flat()``.
-
-    Batches do not carry survival targets yet (data/collate.py), so until they do the same
-    features come from a copy of the dataset with a stand-in class label: flat features and
-    their standardisation never read the labels.
-    """
-    try:
-        return SplitContext(ds, train).flat()
-    except DataError:
-        stand_in = Labels("binary", ds.y["event"].astype(np.int64), ("censored", "event"))
-        return SplitContext(ds.replace(labels=stand_in), train).flat()
-
-
 @pytest.fixture(scope="module")
 def cohort() -> tuple[MultimodalDataset, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """400 simulated patients (three tabular modalities, some absent), a held-out quarter,
     their flat features and the simulator's true risk."""
     ds, truth = make_lowquality(3, n_samples=400, task="survival", risk_strength=2.0, seed=0)
     train, test = holdout_indices(ds, np.arange(len(ds)), 0.25, seed=0)
-    return ds, train, test, flat(ds, train), truth.risk
+    return ds, train, test, SplitContext(ds, train).flat(), truth.risk
 
 
 def build(name: str, ds: MultimodalDataset | DatasetSchema, **options: object) -> SurvivalBaseline:
@@ -232,9 +218,8 @@ def test_skops_needs_exactly_the_allow_listed_sksurv_types(fitted, tmp_path):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_reload_is_exact_without_pickle(cohort, fitted, tmp_path, monkeypatch, name):
-    """Through save_skops/load_skops and the bundle loader's shape check: the full bundle
-    (save_bundle/load_bundle) needs a fitted survival run, which training does not do yet."""
+def test_estimator_reloads_exactly_without_pickle(cohort, fitted, tmp_path, monkeypatch, name):
+    """save_skops/load_skops and the bundle loader's shape check, with unpickling refused."""
     ds, train, test, x, _ = cohort
     model = fitted[name]
     path = tmp_path / "model.skops"
@@ -252,6 +237,24 @@ def test_reload_is_exact_without_pickle(cohort, fitted, tmp_path, monkeypatch, n
     np.testing.assert_array_equal(again.predict_proba(x[rows]), model.predict_proba(x[rows]))
     np.testing.assert_array_equal(again.predict_survival(x[rows], times), model.predict_survival(x[rows], times))
     assert again.n_params() == model.n_params()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_trained_run_reloads_from_a_bundle_exactly(cohort, tmp_path, name):
+    """The full path: fit (the trainer), save_bundle, load_bundle, predictions on the cohort."""
+    ds, train, test, _, _ = cohort
+    fitted = fit(name, SplitContext(ds, train), FAST[name])
+    assert isinstance(fitted.model, SurvivalBaseline) and fitted.readout is not None
+    bundle = load_bundle(save_bundle(fitted, tmp_path / "b"))
+    assert bundle.info["weights"] == "skops" and bundle.info["n_params"] == fitted.n_params()
+    again = bundle.fitted(ds)
+    times = np.linspace(0.0, ds.labels.time[train].max(), 25)
+    np.testing.assert_array_equal(again.predict_proba(test), fitted.predict_proba(test))
+    np.testing.assert_array_equal(again.predict_risk(test), fitted.predict_risk(test))
+    np.testing.assert_array_equal(again.predict_survival(test, times), fitted.predict_survival(test, times))
+    np.testing.assert_array_equal(
+        fitted.predict_risk(test), fitted.model.predict_proba(SplitContext(ds, train).flat()[test])[:, 0]
+    )
 
 
 def test_the_bundle_check_refuses_another_estimator(cohort, fitted, tmp_path):

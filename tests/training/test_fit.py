@@ -38,7 +38,7 @@ def _sequence_model(entry) -> bool:  # noqa: ANN001
 
 def _survival_model(entry) -> bool:  # noqa: ANN001
     """Survival-only models need survival targets (trained in tests/models/test_sklearn_survival.py)."""
-    return tuple(getattr(entry.model_class, "tasks", ())) == ("survival",)
+    return entry.supported_tasks == ("survival",)
 
 
 @pytest.mark.parametrize("name", [e.name for e in all_models() if not _sequence_model(e) and not _survival_model(e)])
