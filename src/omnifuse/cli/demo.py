@@ -141,7 +141,7 @@ def _cohort_name(key: str) -> str:
     return "survival cohort" if key == "survival" else f"{key}-modality cohort"
 
 
-def _drain(events: Any, bar: Any, tasks: dict[int, Any], timeout: float) -> None:
+def _drain(events: Any, bar: Any, tasks: dict[str, Any], timeout: float) -> None:
     """Advance the progress bars with the workers' step events."""
     try:
         while True:

@@ -21,9 +21,19 @@ TORCH_FILE = "weights.safetensors"
 SKOPS_FILE = "model.skops"
 ALIASES_KEY = "omnifuse.aliases"
 
-#: Types skops does not trust by default that scikit-learn baselines legitimately contain.
+#: Types skops does not trust by default that the scikit-learn and scikit-survival baselines
+#: legitimately contain (``skops.io.get_untrusted_types`` of their fitted estimators).
 SKOPS_ALLOWED = frozenset(
     {
+        # cox (scikit-survival's CoxPHSurvivalAnalysis: Breslow baseline as step functions)
+        "sksurv.linear_model.coxph.CoxPHSurvivalAnalysis",
+        "sksurv.linear_model.coxph.BreslowEstimator",
+        "sksurv.functions.StepFunction",
+        # rsf (scikit-survival's RandomSurvivalForest of SurvivalTrees on scikit-learn trees)
+        "sksurv.ensemble.forest.RandomSurvivalForest",
+        "sksurv.tree.tree.SurvivalTree",
+        "sklearn.tree._tree.Tree",
+        # sk-hgb
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
         "sklearn._loss.loss.HalfBinomialLoss",
@@ -31,6 +41,7 @@ SKOPS_ALLOWED = frozenset(
         "sklearn._loss.link.LogitLink",
         "sklearn._loss.link.MultinomialLogit",
         "sklearn._loss.link.Interval",
+        # numpy scalars and dtypes
         "numpy.dtype",
         "numpy.float64",
         "numpy.int64",
@@ -106,7 +117,7 @@ def load_skops(path: Path) -> Any:
     if refused:
         raise DataError(
             f"{path}: refusing to load untrusted type(s) {', '.join(refused)} "
-            "(not an allow-listed scikit-learn/numpy type)"
+            "(not an allow-listed scikit-learn/scikit-survival/numpy type)"
         )
     try:
         return sio.load(str(path), trusted=list(untrusted))
