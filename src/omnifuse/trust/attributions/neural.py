@@ -45,8 +45,10 @@ from omnifuse.trust.attributions.common import (
     targets,
 )
 
-#: Integration points of the path integral (Gauss-Legendre, Captum's default rule).
-DEFAULT_STEPS = 50
+#: Integration points of the path integral (Gauss-Legendre, Captum's default rule); on trained
+#: OmniFuse (TCGA breast) 128 points leave a median relative error of 5e-7, 50 points 4e-3
+#: with a tenth of the patients above 10% (the log-probability path can be steep).
+DEFAULT_STEPS = 128
 
 
 @dataclass
