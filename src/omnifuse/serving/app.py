@@ -1,6 +1,7 @@
 """The HTTP API: ``create_app(bundle, settings)`` builds a FastAPI app around a loaded bundle.
 
-Endpoints: ``POST /predict`` (one patient), ``POST /predict/batch``, ``GET /health``,
+Endpoints: ``POST /predict`` (one patient; ``"explain": true`` adds feature attributions,
+see :mod:`omnifuse.serving.explain`), ``POST /predict/batch``, ``GET /health``,
 ``GET /model``, OpenAPI docs at ``/docs`` (schema at ``/openapi.json``).
 
 * Invalid requests are 422 with ``{"detail": [{"loc": [...], "msg", "type"}]}`` naming each
@@ -37,12 +38,13 @@ from omnifuse.serving.api_models import (
     BatchRequest,
     BatchResponse,
     ErrorResponse,
+    ExplainedPrediction,
     Health,
     ModelInfo,
-    PatientRequest,
-    Prediction,
+    PredictRequest,
 )
 from omnifuse.serving.cohort import patients_dataset
+from omnifuse.serving.explain import ExplainingPredictor
 from omnifuse.serving.middleware import AccessLog, BearerAuth, BodyLimit
 from omnifuse.serving.patient import ACCEPTED_KINDS, TIME_KEY, FieldProblem, InputError
 
@@ -148,8 +150,10 @@ def create_app(bundle: Any, settings: ServeSettings | None = None) -> FastAPI:
     """
     settings = settings if settings is not None else ServeSettings.from_env()
     check_servable(bundle)
-    predictor = Predictor(bundle)
-    info = ModelInfo.model_validate(model_info(bundle, predictor))
+    predictor = ExplainingPredictor(bundle)
+    info = ModelInfo.model_validate(
+        {**model_info(bundle, predictor), "attributions": predictor.describe_attributions()}
+    )
     # One thread does every request's CPU work (checking values, building the batch, the
     # forward pass), first come first served: threads contending for the GIL and a lock
     # made tail latency several times worse under concurrent load.
@@ -178,12 +182,17 @@ def create_app(bundle: Any, settings: ServeSettings | None = None) -> FastAPI:
         """The model: modalities (kind, expected features), classes, task, training metrics."""
         return info
 
-    @app.post("/predict", response_model=Prediction, responses=_ERRORS, tags=["predict"])
-    async def predict(body: PatientRequest, request: Request) -> dict[str, Any]:
-        """One patient with any non-empty subset of the model's modalities."""
+    @app.post("/predict", response_model=ExplainedPrediction, responses=_ERRORS, tags=["predict"])
+    async def predict(body: PredictRequest, request: Request) -> dict[str, Any]:
+        """One patient with any non-empty subset of the model's modalities (``"explain": true``:
+        with feature attributions)."""
+        if body.explain and predictor.explain_problem is not None:
+            raise InputError([FieldProblem(("body", "explain"), predictor.explain_problem, "explain_unsupported")])
 
         def answer() -> dict[str, Any]:
             ds = patients_dataset([body.modalities], bundle.schema, locs=[("body", "modalities")])
+            if body.explain:
+                return predictor.explained_answers(ds, ids=[body.id], top_k=body.top_k)[0]
             return predictor.answers(ds, ids=[body.id])[0]
 
         return await _guarded(request, worker, answer)
