@@ -72,3 +72,13 @@ def test_scikit_learn_bundle_explains_and_an_old_bundle_says_why_not(sim_dataset
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "explain"]
     assert "train it again" in r.json()["detail"][0]["msg"]
     assert old.post("/predict", json={"modalities": body["modalities"]}).status_code == 200
+
+
+def test_integration_points_are_a_server_setting(sim_bundle, monkeypatch):
+    from omnifuse.errors import ConfigError
+
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    client = TestClient(create_app(sim_bundle, ServeSettings(explain_steps=16)))
+    assert "(16 points)" in client.get("/model").json()["attributions"]
+    with pytest.raises(ConfigError, match="explain_steps"):
+        ServeSettings(explain_steps=1)

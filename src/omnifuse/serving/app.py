@@ -44,7 +44,7 @@ from omnifuse.serving.api_models import (
     PredictRequest,
 )
 from omnifuse.serving.cohort import patients_dataset
-from omnifuse.serving.explain import ExplainingPredictor
+from omnifuse.serving.explain import SERVE_STEPS, ExplainingPredictor
 from omnifuse.serving.middleware import AccessLog, BearerAuth, BodyLimit
 from omnifuse.serving.patient import ACCEPTED_KINDS, TIME_KEY, FieldProblem, InputError
 
@@ -60,15 +60,19 @@ class ServeSettings:
         max_body_bytes: larger request bodies are refused (413).
         max_batch: most patients in one ``/predict/batch`` request (more: 422).
         api_token: bearer token required by every endpoint but ``/health`` (None: no auth).
+        explain_steps: integration points of ``"explain": true`` answers of neural models.
     """
 
     max_body_bytes: int = 2_000_000
     max_batch: int = 256
     api_token: str | None = field(default=None, repr=False)
+    explain_steps: int = SERVE_STEPS
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < 1 or self.max_batch < 1:
             raise ConfigError("max_body_bytes and max_batch must be at least 1")
+        if self.explain_steps < 2:
+            raise ConfigError("explain_steps must be at least 2")
 
     @classmethod
     def from_env(cls, **values: Any) -> "ServeSettings":
@@ -150,7 +154,7 @@ def create_app(bundle: Any, settings: ServeSettings | None = None) -> FastAPI:
     """
     settings = settings if settings is not None else ServeSettings.from_env()
     check_servable(bundle)
-    predictor = ExplainingPredictor(bundle)
+    predictor = ExplainingPredictor(bundle, n_steps=settings.explain_steps)
     info = ModelInfo.model_validate(
         {**model_info(bundle, predictor), "attributions": predictor.describe_attributions()}
     )
