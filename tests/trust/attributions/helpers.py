@@ -19,7 +19,9 @@ def untrained(name: str, context: SplitContext, **options) -> FittedModel:
     entry = get_model(name)
     cfg = resolve_config(entry, options or TINY)
     torch.manual_seed(0)
-    return FittedModel(name, entry.build(context.dataset, cfg.model), cfg, context, 0.0)
+    built = entry.build(context.dataset, cfg.model)
+    model = built[0] if isinstance(built, tuple) else built  # (model, training hooks) for some
+    return FittedModel(name, model, cfg, context, 0.0)
 
 
 def check_answer(answer, ds, row) -> None:

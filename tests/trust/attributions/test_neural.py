@@ -18,8 +18,8 @@ from .helpers import FAST_SERIES, TINY, check_answer, is_complete, untrained
 
 @pytest.mark.parametrize(
     "name, options",
-    [("concat", TINY), ("attention", FAST_SERIES), ("early", TINY), ("gmu", FAST_SERIES)],
-    ids=["concat-grud", "attention", "early", "gmu"],
+    [("concat", TINY), ("attention", FAST_SERIES), ("early", TINY), ("gmu", FAST_SERIES), ("omnifuse", FAST_SERIES)],
+    ids=["concat-grud", "attention", "early", "gmu", "omnifuse"],
 )
 def test_integrated_gradients_are_complete(planted, name, options):
     """sum(attributions) = f(x) - f(baseline) for a fusion model at random initialisation
@@ -81,9 +81,10 @@ def test_multiclass_completeness_on_log_probabilities():
         explain_neural(fitted, rows[:2], target=3)
 
 
-def test_planted_feature_ranks_first_after_a_short_fit(planted):
+@pytest.mark.parametrize("name", ["concat", "omnifuse"])
+def test_planted_feature_ranks_first_after_a_short_fit(planted, name):
     context, test = planted
-    fitted = fit("concat", context, {**FAST_SERIES, "max_epochs": 8, "monitor": "val_loss", "lr": 5e-3})
+    fitted = fit(name, context, {**FAST_SERIES, "max_epochs": 8, "monitor": "val_loss", "lr": 5e-3})
     answers = explain(fitted, test[:40], top_k=1)
     modality, feature = PLANTED
     top = [a.modalities[modality].features[0].name for a in answers]
