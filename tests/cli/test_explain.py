@@ -119,6 +119,16 @@ def test_explain_a_split_of_the_real_breast_cohort(tmp_path, monkeypatch, capsys
     assert "protein" not in stdout.split("mean share per modality:")[1].split(";")[0] or "absent" in stdout
 
 
+def test_ids_choose_the_patients(cohort, runs, tmp_path, monkeypatch, capsys):
+    ds = load_dataset(cohort)
+    wanted = [str(ds.sample_ids[7]), str(ds.sample_ids[2])]
+    out = tmp_path / "e.json"
+    args = ["explain", "--run", str(runs / "sk-logreg"), "--data", str(cohort), "--ids", ",".join(wanted)]
+    code, _, err = run(monkeypatch, capsys, *args, "--out", str(out))
+    assert code == 0, err
+    assert [p.sample_id for p in read_explanations(out).patients] == wanted
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -126,6 +136,7 @@ def test_explain_a_split_of_the_real_breast_cohort(tmp_path, monkeypatch, capsys
         (["--out", "{tmp}"], "is a directory"),
         (["--out", "{tmp}/e.json", "--window", "0"], "must be positive"),
         (["--out", "{tmp}/e.json", "--split", "nope"], "no split"),
+        (["--out", "{tmp}/e.json", "--ids", "nobody,s1"], "no sample 'nobody'"),
     ],
 )
 def test_errors_are_one_line_and_write_nothing(cohort, runs, tmp_path, monkeypatch, capsys, args, message):

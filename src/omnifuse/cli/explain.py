@@ -10,7 +10,7 @@ import numpy as np
 import typer
 
 from omnifuse.cli.app import app
-from omnifuse.cli.common import DataOption, StrictOption, console, load_for_bundle
+from omnifuse.cli.common import DataOption, StrictOption, console, load_for_bundle, split_names
 from omnifuse.errors import ConfigError, DataError
 
 #: The file name ``omnifuse report DIR`` reads explanations from.
@@ -22,6 +22,7 @@ def explain(
     run: Path = typer.Option(..., "--run", help="Run directory written by `omnifuse train` (uses RUN_DIR/bundle)."),
     data: Path = DataOption,
     split: Optional[str] = typer.Option(None, "--split", help="Only these splits (e.g. test); default all samples."),
+    ids: Optional[str] = typer.Option(None, "--ids", help="Only these sample ids (comma-separated), in this order."),
     top: int = typer.Option(5, "--top", min=1, help="Features (and time windows) kept per patient and modality."),
     steps: int = typer.Option(
         128, "--steps", min=2, help="Integration points of integrated gradients (neural models); more: smaller delta."
@@ -57,6 +58,8 @@ def explain(
     bundle = load_bundle(run / "bundle")
     check_explainable(bundle.model, bundle.schema.task, bundle.name)  # before loading any data
     ds = load_for_bundle(bundle, data, split, strict)
+    if ids:
+        ds = ds.subset(_positions(ds, split_names(ids), split))
     if not len(ds):
         raise DataError(f"{data}: no samples to explain" + (f" in split '{split}'" if split else ""))
     fitted = bundle.fitted(ds)
@@ -89,3 +92,13 @@ def explain(
         + (f"; largest integration error {worst:.2g} (raise --steps to reduce it)" if fitted.is_neural else "")
     )
     console.print(f"written to {out}")
+
+
+def _positions(ds: Any, wanted: list[str], split: str | None) -> np.ndarray:
+    """Dataset positions of sample ids ``wanted`` (DataError naming the first unknown one)."""
+    where = {str(s): i for i, s in enumerate(ds.sample_ids)}
+    unknown = [w for w in wanted if w not in where]
+    if unknown:
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        raise DataError(f"--ids: no sample '{unknown[0]}'{more} in the data" + (f" split '{split}'" if split else ""))
+    return np.array([where[w] for w in wanted], dtype=np.int64)
