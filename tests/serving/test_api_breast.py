@@ -63,3 +63,18 @@ def test_feature_order_arrays_give_the_same_answer(breast_runs, test_patient, mo
     a = client.post("/predict", json=body).json()["probabilities"]
     b = client.post("/predict", json=arrays).json()["probabilities"]
     assert a == pytest.approx(b, abs=1e-7)
+
+
+def test_omnifuse_explains_the_protein_less_patient(breast_runs, test_patient, monkeypatch):
+    """Protein is absent (and imputed): it is listed absent and gets no attribution."""
+    body, _, _ = test_patient
+    answer = client_for(breast_runs["omnifuse"], monkeypatch).post("/predict", json={**body, "explain": True}).json()
+    e = answer["explanation"]
+    assert e["absent"] == ["protein"] and set(e["modalities"]) == {"mirna", "mrna"}
+    assert sum(m["share"] for m in e["modalities"].values()) == pytest.approx(1.0)
+    assert e["target"] == answer["predicted_class"] and e["output"].startswith("log-probability")
+    assert all(
+        f["value"] == pytest.approx(body["modalities"][m][f["name"]])
+        for m in e["modalities"]
+        for f in e["modalities"][m]["features"]
+    )

@@ -21,6 +21,7 @@ from omnifuse.serving.schema import FORMAT_VERSION
 from omnifuse.serving.weights import load_torch, save_torch, split_shared
 from omnifuse.training.config import split_config
 from omnifuse.training.fit import SplitContext, fit
+from omnifuse.trust.attributions import AttributionBaselines
 
 NEURAL = ["concat", "omnifuse", "late", "g-blend", "medfuse-lstm", "attention"]
 BASELINES = ["sk-logreg", "sk-hgb"]
@@ -72,10 +73,17 @@ def test_reload_is_exact(binary, tmp_path, name):
     fitted = fit(name, binary, FAST[name])
     path = save_bundle(fitted, tmp_path / "b", metrics={"auroc": np.float64(0.75), "brier": float("nan")})
     files = {p.name for p in path.iterdir()}
-    assert files == {"bundle.json", "manifest.json", "model.skops" if name.startswith("sk-") else "weights.safetensors"}
+    weights = "model.skops" if name.startswith("sk-") else "weights.safetensors"
+    # attribution baselines: the flat-feature means, or the embedding's ("notes") training mean
+    assert files == {"bundle.json", "manifest.json", weights, "baselines.json"}
     assert [p.name for p in tmp_path.iterdir()] == ["b"]  # no temporary directory left behind
     bundle = load_bundle(path)
     assert bundle.name == name and bundle.config == fitted.config
+    stored, expected = bundle.baselines, AttributionBaselines.from_training(fitted)
+    assert stored is not None and stored.modalities.keys() == expected.modalities.keys()
+    assert (stored.flat is None) == (expected.flat is None)
+    if expected.flat is not None:
+        np.testing.assert_allclose(stored.flat, expected.flat)
     assert bundle.schema == binary.dataset.schema
     assert bundle.metrics == {"auroc": 0.75, "brier": None}
     assert bundle.info["n_params"] == fitted.n_params() and bundle.info["best_epoch"] == fitted.best_epoch

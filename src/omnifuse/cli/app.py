@@ -48,6 +48,7 @@ def _register_commands() -> None:
         data,
         demo,
         evaluate,
+        explain,
         extract,
         models,
         predict,

@@ -45,6 +45,21 @@ def load_data(
     )
 
 
+def load_for_bundle(bundle: Any, path: Path, split: str | None = None, strict: bool = False) -> MultimodalDataset:
+    """The dataset at ``path`` as a trained bundle reads it: only ``split`` (if given), the
+    model's modalities (others ignored with a warning), without its labels (predicting and
+    explaining need none), checked compatible with the model."""
+    from omnifuse.data.schema import check_compatible
+    from omnifuse.serving.cohort import model_modalities, without_labels
+
+    ds = load_data(path, strict=strict)
+    if split:
+        ds = ds.subset(ds.split_indices(split))
+    ds = without_labels(model_modalities(ds, bundle.schema), bundle.schema)
+    check_compatible(bundle.schema, ds, str(bundle.directory))
+    return ds
+
+
 def restrict_modalities(ds: MultimodalDataset, modalities: str | None) -> MultimodalDataset:
     """The dataset restricted to ``--modalities``; samples left with none are dropped."""
     if not modalities:

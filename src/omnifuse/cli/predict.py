@@ -9,7 +9,7 @@ from typing import Any, Optional
 import typer
 
 from omnifuse.cli.app import app
-from omnifuse.cli.common import StrictOption, console, load_data
+from omnifuse.cli.common import StrictOption, console, load_for_bundle
 from omnifuse.errors import ConfigError
 
 OUTPUT_SUFFIXES = (".json", ".csv")
@@ -45,7 +45,8 @@ def predict(
         raise ConfigError(f"{out}: is a directory (--out takes a file)")
     bundle = load_bundle(run / "bundle")
     if data is not None:
-        ds, ids = _load_data(bundle, data, split, strict)
+        ds = load_for_bundle(bundle, data, split, strict)
+        ids = [str(s) for s in ds.sample_ids]
     else:
         assert input_file is not None  # exactly one of --data / --input, checked above
         ds, ids = _load_input(bundle, input_file)
@@ -122,18 +123,6 @@ def _predict_survival(bundle: Any, ds: Any, ids: list[Any], out: Path, about: di
     shown = f"; risk median {np.median(risks):.3g} (range {risks.min():.3g} to {risks.max():.3g})" if len(risks) else ""
     console.print(f"{bundle.name}: {len(answers)} samples ({n_partial} with absent modalities){shown}")
     console.print(f"written to {out}")
-
-
-def _load_data(bundle: Any, data: Path, split: str | None, strict: bool) -> tuple[Any, list[str]]:
-    from omnifuse.data.schema import check_compatible
-    from omnifuse.serving.cohort import model_modalities, without_labels
-
-    ds = load_data(data, strict=strict)
-    if split:
-        ds = ds.subset(ds.split_indices(split))
-    ds = without_labels(model_modalities(ds, bundle.schema), bundle.schema)  # labels are not needed to predict
-    check_compatible(bundle.schema, ds, str(bundle.directory))
-    return ds, [str(s) for s in ds.sample_ids]
 
 
 def _load_input(bundle: Any, path: Path) -> tuple[Any, list[Any]]:

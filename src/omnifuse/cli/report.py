@@ -14,7 +14,9 @@ from omnifuse.errors import ConfigError
 
 @app.command("report")
 def report(
-    directory: Path = typer.Argument(..., help="Directory of results.json / robustness.json / details.json."),
+    directory: Path = typer.Argument(
+        ..., help="Directory of results.json / robustness.json / details.json / tune.json / explain.json."
+    ),
     title: Optional[str] = typer.Option(None, "--title", help="Report title."),
 ) -> None:
     """Rebuild the self-contained HTML report from the JSON outputs in DIRECTORY."""

@@ -25,6 +25,9 @@ def serve(
         1, "--threads", min=1, help="Torch threads of the model (1: best under concurrent load)."
     ),
     log_level: str = typer.Option("info", "--log-level", help="Log level: debug, info, warning, error."),
+    explain_steps: int = typer.Option(
+        64, "--explain-steps", min=2, help='Integration points of "explain": true answers (neural models).'
+    ),
 ) -> None:
     """Serve a trained run: POST /predict, POST /predict/batch, GET /model, GET /health, docs at /docs.
 
@@ -36,7 +39,7 @@ def serve(
     from omnifuse.serving.app import ServeSettings, create_app
     from omnifuse.serving.bundle import load_bundle
 
-    settings = ServeSettings.from_env(max_body_bytes=max_body_bytes, max_batch=max_batch)
+    settings = ServeSettings.from_env(max_body_bytes=max_body_bytes, max_batch=max_batch, explain_steps=explain_steps)
     torch.set_num_threads(threads)
     bundle = load_bundle(run / "bundle")
     api = create_app(bundle, settings)

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from omnifuse.evaluation.documents.explanations import Explanation
+
 _NUMBER = {"anyOf": [{"type": "number"}, {"type": "null"}]}
 
 #: What one modality may hold (see omnifuse.serving.patient for the rules).
@@ -69,6 +71,17 @@ class PatientRequest(_Strict):
     )
 
 
+class PredictRequest(PatientRequest):
+    """One patient, optionally with the answer explained by feature attributions."""
+
+    explain: bool = Field(
+        False,
+        description="Also answer which features moved the prediction (feature attributions per present "
+        "modality; see GET /model for the method). Slower: a few forward and backward passes.",
+    )
+    top_k: int = Field(5, ge=1, le=50, description="With explain: features (and time windows) kept per modality.")
+
+
 class BatchRequest(_Strict):
     """Several patients, answered in order."""
 
@@ -97,6 +110,16 @@ class Prediction(_Strict):
         None,
         description="Seed ensembles: class name -> standard deviation of the members' probabilities "
         "(an uncertainty); null for a single model.",
+    )
+
+
+class ExplainedPrediction(Prediction):
+    """The answer of ``POST /predict``: a prediction, explained when the request asked."""
+
+    explanation: Optional[Explanation] = Field(
+        None,
+        description="With explain: per present modality its share of the total absolute attribution and "
+        "its top features (name, value, signed attribution); absent modalities get none. Null otherwise.",
     )
 
 
@@ -162,6 +185,9 @@ class ModelInfo(_Strict):
     modalities: list[ModalityInfo]
     modality_weights: Optional[str] = Field(..., description="What modality_weights mean (null: none).")
     imputes_absent: bool = Field(..., description="Whether absent modalities are imputed.")
+    attributions: Optional[str] = Field(
+        None, description='How a request with "explain": true is explained, or why it cannot be.'
+    )
     metrics: dict[str, Optional[float]] = Field(..., description="Validation metrics at training time.")
     omnifuse_version: str = Field(..., description="omnifuse serving the model.")
     trained_with: str = Field(..., description="omnifuse version that trained it.")

@@ -1,6 +1,7 @@
 """The HTTP API: ``create_app(bundle, settings)`` builds a FastAPI app around a loaded bundle.
 
-Endpoints: ``POST /predict`` (one patient), ``POST /predict/batch``, ``GET /health``,
+Endpoints: ``POST /predict`` (one patient; ``"explain": true`` adds feature attributions,
+see :mod:`omnifuse.serving.explain`), ``POST /predict/batch``, ``GET /health``,
 ``GET /model``, OpenAPI docs at ``/docs`` (schema at ``/openapi.json``). A survival model
 answers with a risk and a survival curve (:class:`~omnifuse.serving.api_models.SurvivalPrediction`)
 instead of class probabilities.
@@ -38,13 +39,15 @@ from omnifuse.serving.answers import Predictor, weights_description
 from omnifuse.serving.api_models import (
     BatchRequest,
     ErrorResponse,
+    ExplainedPrediction,
     Health,
     ModelInfo,
-    PatientRequest,
+    PredictRequest,
     SurvivalModelInfo,
     response_models,
 )
 from omnifuse.serving.cohort import patients_dataset
+from omnifuse.serving.explain import SERVE_STEPS, ExplainingPredictor
 from omnifuse.serving.middleware import AccessLog, BearerAuth, BodyLimit
 from omnifuse.serving.patient import ACCEPTED_KINDS, TIME_KEY, FieldProblem, InputError
 
@@ -60,15 +63,19 @@ class ServeSettings:
         max_body_bytes: larger request bodies are refused (413).
         max_batch: most patients in one ``/predict/batch`` request (more: 422).
         api_token: bearer token required by every endpoint but ``/health`` (None: no auth).
+        explain_steps: integration points of ``"explain": true`` answers of neural models.
     """
 
     max_body_bytes: int = 2_000_000
     max_batch: int = 256
     api_token: str | None = field(default=None, repr=False)
+    explain_steps: int = SERVE_STEPS
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < 1 or self.max_batch < 1:
             raise ConfigError("max_body_bytes and max_batch must be at least 1")
+        if self.explain_steps < 2:
+            raise ConfigError("explain_steps must be at least 2")
 
     @classmethod
     def from_env(cls, **values: Any) -> "ServeSettings":
@@ -159,10 +166,14 @@ def create_app(bundle: Any, settings: ServeSettings | None = None) -> FastAPI:
     """
     settings = settings if settings is not None else ServeSettings.from_env()
     check_servable(bundle)
-    predictor = Predictor(bundle)
+    predictor = ExplainingPredictor(bundle, n_steps=settings.explain_steps)
     info_model = SurvivalModelInfo if bundle.schema.task == "survival" else ModelInfo
-    info = info_model.model_validate(model_info(bundle, predictor))
+    info = info_model.model_validate(
+        {**model_info(bundle, predictor), "attributions": predictor.describe_attributions()}
+    )
     prediction_model, batch_model = response_models(bundle.schema.task)
+    if bundle.schema.task != "survival":
+        prediction_model = ExplainedPrediction
     # One thread does every request's CPU work (checking values, building the batch, the
     # forward pass), first come first served: threads contending for the GIL and a lock
     # made tail latency several times worse under concurrent load.
@@ -192,11 +203,16 @@ def create_app(bundle: Any, settings: ServeSettings | None = None) -> FastAPI:
         return info
 
     @app.post("/predict", response_model=prediction_model, responses=_ERRORS, tags=["predict"])
-    async def predict(body: PatientRequest, request: Request) -> dict[str, Any]:
-        """One patient with any non-empty subset of the model's modalities."""
+    async def predict(body: PredictRequest, request: Request) -> dict[str, Any]:
+        """One patient with any non-empty subset of the model's modalities (``"explain": true``:
+        with feature attributions)."""
+        if body.explain and predictor.explain_problem is not None:
+            raise InputError([FieldProblem(("body", "explain"), predictor.explain_problem, "explain_unsupported")])
 
         def answer() -> dict[str, Any]:
             ds = patients_dataset([body.modalities], bundle.schema, locs=[("body", "modalities")])
+            if body.explain:
+                return predictor.explained_answers(ds, ids=[body.id], top_k=body.top_k)[0]
             return predictor.answers(ds, ids=[body.id])[0]
 
         return await _guarded(request, worker, answer)

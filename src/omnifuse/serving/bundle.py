@@ -5,6 +5,7 @@ A bundle is a directory::
     bundle.json          model name, trainer and model configs, data schema, scaler, metrics, ...
     weights.safetensors  the network's state_dict (neural models), or
     model.skops          the fitted estimator(s) (scikit-learn baselines)
+    baselines.json       training means feature attributions start from (where the model needs them)
     manifest.json        sha256 and size of every other file
 
 It is written into a temporary sibling directory and renamed into place, so a failure
@@ -50,9 +51,12 @@ from omnifuse.serving.weights import SKOPS_FILE, TORCH_FILE, load_skops, load_to
 from omnifuse.survival.readout import SurvivalReadout
 from omnifuse.training.config import RunConfig, resolve_config, validate_trainer
 from omnifuse.training.fit import FittedModel, SplitContext
+from omnifuse.trust.attributions.baselines import AttributionBaselines
 
 INFO_FILE = "bundle.json"
 MANIFEST_FILE = "manifest.json"
+#: Optional (bundles saved before it lack it; readers that do not know it ignore it).
+BASELINES_FILE = "baselines.json"
 
 
 @dataclass
@@ -61,7 +65,8 @@ class Bundle:
 
     ``info`` is the whole validated ``bundle.json`` (versions, best_epoch, n_params, ...);
     ``config`` the run's trainer and model configs; ``readout`` a survival model's readout
-    (None for other tasks).
+    (None for other tasks); ``baselines`` the training means attributions need (None: the
+    bundle stores none).
     """
 
     name: str
@@ -73,6 +78,7 @@ class Bundle:
     info: dict[str, Any]
     directory: Path
     readout: SurvivalReadout | None = None
+    baselines: AttributionBaselines | None = None
 
     def fitted(self, dataset: MultimodalDataset) -> FittedModel:
         """The model predicting on ``dataset`` (checked compatible first), standardised with
@@ -114,6 +120,7 @@ def save_bundle(
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
     try:
         weights = _save_model(fitted, tmp)
+        _save_baselines(fitted, tmp)
         info = _info(fitted, weights, metrics)
         if threshold is not None:
             info.update(threshold=float(threshold[0]), threshold_rule=str(threshold[1]))
@@ -158,6 +165,7 @@ def load_bundle(directory: Path) -> Bundle:
     else:
         _expect(info, "safetensors", where, listed)
         load_torch(model, directory / TORCH_FILE)
+    baselines = _load_baselines(directory) if BASELINES_FILE in listed else None
     return Bundle(
         info.model,
         config,
@@ -168,6 +176,7 @@ def load_bundle(directory: Path) -> Bundle:
         info.model_dump(by_alias=True),
         directory,
         readout=readout,
+        baselines=baselines,
     )
 
 
@@ -224,6 +233,26 @@ def _save_model(fitted: FittedModel, directory: Path) -> str:
         save_skops(fitted.model.estimator, directory / SKOPS_FILE)
         return "skops"
     raise ConfigError(f"cannot save a {type(fitted.model).__name__} model in a bundle")
+
+
+def _save_baselines(fitted: FittedModel, directory: Path) -> None:
+    """``baselines.json`` when the model's attributions need training means (see
+    :mod:`omnifuse.trust.attributions.baselines`); nothing to store: no file."""
+    baselines = AttributionBaselines.from_training(fitted)
+    if baselines.modalities or baselines.flat is not None:
+        text = json.dumps(jsonable(baselines.to_dict()), allow_nan=False)
+        (directory / BASELINES_FILE).write_text(text, encoding="utf-8")
+
+
+def _load_baselines(directory: Path) -> AttributionBaselines:
+    path = directory / BASELINES_FILE
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(state, dict):
+        raise DataError(f"{path}: expected a JSON object")
+    return AttributionBaselines.from_dict(state, str(path))
 
 
 def _info(fitted: FittedModel, weights: str, metrics: dict[str, Any] | None) -> dict[str, Any]:

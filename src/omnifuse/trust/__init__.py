@@ -19,7 +19,9 @@ logits, the availability pattern of each sample, a fitted model):
   moved the prediction (integrated gradients for neural models, SHAP / exact linear
   contributions for the scikit-learn baselines).
 
-Layering: this package sits beside :mod:`omnifuse.evaluation` (it imports evaluation's
-metrics and statistics, models and training; nothing below imports it). Heavy libraries
-(captum, shap) are imported inside the functions that need them.
+Layering: this package sits above :mod:`omnifuse.evaluation` (it imports evaluation's
+metrics, statistics and documents, models and training) and below :mod:`omnifuse.serving`
+(the server explains answers with it, bundles store the attribution baselines); nothing in
+evaluation or below imports it. Heavy libraries (captum, shap) are imported inside the
+functions that need them.
 """

@@ -92,7 +92,10 @@ def test_no_json_anywhere_is_a_data_error(tmp_path: Path):
     (tmp_path / "notes.txt").write_text("nothing here")
     with pytest.raises(DataError) as err:
         build_report(tmp_path)
-    assert str(err.value) == f"{tmp_path}: no results.json, robustness.json, details.json or tune.json to report on"
+    assert (
+        str(err.value)
+        == f"{tmp_path}: no results.json, robustness.json, details.json, tune.json or explain.json to report on"
+    )
     assert not (tmp_path / "report.html").exists()
 
 

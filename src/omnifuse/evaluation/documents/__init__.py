@@ -8,6 +8,7 @@ Public API::
 
     write_document(out / "results.json", results)      # results: a ResultsDocument
     results = read_results(out / "results.json")       # validated; DataError naming file and field
+    explanations = read_explanations(out / "explain.json")   # written by `omnifuse explain`
 
 Each document carries a ``schema_version``; a file without one (written before documents
 were versioned), with a newer one, or that is not a document of that kind is refused with
@@ -28,6 +29,17 @@ from omnifuse.evaluation.documents.details import (
     SurvivalFold,
     SurvivalDetails,
     read_details,
+)
+from omnifuse.evaluation.documents.explanations import (
+    Explanation,
+    ExplanationsDocument,
+    FeatureAttribution,
+    FeatureImportance,
+    ModalityAttribution,
+    ModalityImportance,
+    PatientAttribution,
+    WindowAttribution,
+    read_explanations,
 )
 from omnifuse.evaluation.documents.results import (
     BenchmarkProtocol,
@@ -62,6 +74,10 @@ __all__ = [
     "Document",
     "EffectiveRobustness",
     "Embeddings",
+    "Explanation",
+    "ExplanationsDocument",
+    "FeatureAttribution",
+    "FeatureImportance",
     "HoldoutProtocol",
     "Hypnogram",
     "KFoldProtocol",
@@ -73,9 +89,12 @@ __all__ = [
     "MetricCell",
     "MetricStat",
     "MetricSummary",
+    "ModalityAttribution",
+    "ModalityImportance",
     "ModalitySummary",
     "ModalityWeights",
     "PairedTest",
+    "PatientAttribution",
     "Protocol",
     "ResultsDocument",
     "RobustnessDocument",
@@ -84,7 +103,9 @@ __all__ = [
     "SurvivalDetails",
     "TrainedRunsProtocol",
     "Value",
+    "WindowAttribution",
     "read_details",
+    "read_explanations",
     "read_json",
     "read_results",
     "read_robustness",

@@ -12,6 +12,7 @@ from markupsafe import Markup
 import omnifuse
 from omnifuse.evaluation.report.benchmark_table import benchmark_blocks
 from omnifuse.evaluation.report.dataset import dataset_blocks
+from omnifuse.evaluation.report.explanations import explanation_blocks
 from omnifuse.evaluation.report.load import Cohort, load_cohorts
 from omnifuse.evaluation.report.plots import Palette, report_style
 from omnifuse.evaluation.report.predictions import calibration_blocks, confusion_blocks
@@ -62,6 +63,7 @@ RENDERERS: tuple[Callable[[Cohort, Palette], list[Block]], ...] = (
     survival_blocks,
     trace_blocks,
     weight_blocks,
+    explanation_blocks,
     tsne_blocks,
 )
 
@@ -69,7 +71,8 @@ RENDERERS: tuple[Callable[[Cohort, Palette], list[Block]], ...] = (
 def build_report(directory: Path, title: str | None = None) -> Path:
     """Write ``directory/report.html`` from the JSON outputs found in ``directory``.
 
-    ``directory`` holds ``results.json``, ``robustness.json``, ``details.json`` and/or ``tune.json``, or
+    ``directory`` holds ``results.json``, ``robustness.json``, ``details.json``, ``tune.json`` and/or
+    ``explain.json``, or
     sub-folders that do (one section each). Returns the path of the report; raises
     :class:`omnifuse.errors.DataError` when there is nothing to report or a file is not a
     valid document (one line naming the file and the field).
@@ -103,6 +106,8 @@ def _method_names(cohorts: list[Cohort]) -> list[str]:
     for cohort in cohorts:
         for doc in (cohort.results, cohort.robustness, cohort.details):
             names += [n for n in (doc.methods if doc is not None else {}) if n not in names]
+        if cohort.explanations is not None and cohort.explanations.model not in names:
+            names.append(cohort.explanations.model)
     return names
 
 

@@ -1,8 +1,8 @@
 """Find and read the documents a report is built from.
 
-A folder holds ``results.json``, ``robustness.json``, ``details.json`` and/or ``tune.json`` directly (one
-cohort), or sub-folders that each hold them (one cohort per sub-folder, sorted by name).
-The three evaluation documents are read through their typed readers
+A folder holds ``results.json``, ``robustness.json``, ``details.json``, ``tune.json`` and/or
+``explain.json`` (``omnifuse explain``) directly (one cohort), or sub-folders that each hold them
+(one cohort per sub-folder, sorted by name). The evaluation documents are read through their typed readers
 (:mod:`omnifuse.evaluation.documents`): a file that does not validate stops the report
 with one line naming the file and the field.
 """
@@ -17,9 +17,11 @@ from typing import Any
 from omnifuse.errors import DataError
 from omnifuse.evaluation.documents import (
     DetailsDocument,
+    ExplanationsDocument,
     ResultsDocument,
     RobustnessDocument,
     read_details,
+    read_explanations,
     read_json,
     read_results,
     read_robustness,
@@ -27,7 +29,7 @@ from omnifuse.evaluation.documents import (
 
 __all__ = ["FILES", "Cohort", "load_cohorts", "read_json"]
 
-FILES: tuple[str, ...] = ("results.json", "robustness.json", "details.json", "tune.json")
+FILES: tuple[str, ...] = ("results.json", "robustness.json", "details.json", "tune.json", "explain.json")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Cohort:
     robustness: RobustnessDocument | None
     details: DetailsDocument | None
     tune: dict[str, Any] | None = None
+    explanations: ExplanationsDocument | None = None
 
     @property
     def title(self) -> str:
@@ -61,7 +64,9 @@ def load_cohorts(directory: Path) -> list[Cohort]:
     else:
         folders = []
     if not folders:
-        raise DataError(f"{directory}: no results.json, robustness.json, details.json or tune.json to report on")
+        raise DataError(
+            f"{directory}: no results.json, robustness.json, details.json, tune.json or explain.json to report on"
+        )
     slugs: set[str] = set()
     cohorts = []
     for folder in folders:
@@ -69,7 +74,7 @@ def load_cohorts(directory: Path) -> list[Cohort]:
         def present(name: str) -> Path | None:
             return folder / name if (folder / name).is_file() else None
 
-        results, robustness, details, tune = (present(name) for name in FILES)
+        results, robustness, details, tune, explanations = (present(name) for name in FILES)
         name = folder.resolve().name or str(folder)
         cohorts.append(
             Cohort(
@@ -79,6 +84,7 @@ def load_cohorts(directory: Path) -> list[Cohort]:
                 robustness=read_robustness(robustness) if robustness else None,
                 details=read_details(details) if details else None,
                 tune=read_json(tune) if tune else None,
+                explanations=read_explanations(explanations) if explanations else None,
             )
         )
     return cohorts

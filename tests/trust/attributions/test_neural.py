@@ -1,67 +1,38 @@
-"""Feature attributions: completeness, absent modalities, a planted feature ranking first."""
+"""Integrated gradients: completeness, absent modalities, series windows, a planted feature ranking first."""
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
-import torch
 
+from omnifuse.data.labels import Labels
 from omnifuse.data.simulate import SimModality, make_lowquality
 from omnifuse.errors import ConfigError
-from omnifuse.models.features import flat_features
-from omnifuse.models.registry import get_model
-from omnifuse.training.config import resolve_config
-from omnifuse.training.fit import FittedModel, SplitContext, fit
-from omnifuse.trust.attributions import (
-    explain,
-    explain_neural,
-    explain_sklearn,
-    flat_feature_layout,
-    training_baselines,
-)
+from omnifuse.training.fit import SplitContext, fit
+from omnifuse.trust.attributions import AttributionBaselines, explain, explain_neural, training_baselines
 
-from .conftest import PLANTED
-
-TINY = {"embed_dim": 8, "head_hidden": 8, "batch_size": 64}
-#: GRU-D (the default series encoder) steps through time in Python: an LSTM keeps tests fast
-FAST_SERIES = {**TINY, "encoders": {"timeseries": {"type": "lstm", "hidden": 8}}}
-
-
-def _untrained(name: str, context: SplitContext, **options) -> FittedModel:
-    entry = get_model(name)
-    cfg = resolve_config(entry, options or TINY)
-    torch.manual_seed(0)
-    return FittedModel(name, entry.build(context.dataset, cfg.model), cfg, context, 0.0)
-
-
-def _check_answer(answer, ds, row):
-    present = [m for m, p in zip(ds.modalities, ds.mask[row]) if p]
-    assert answer.absent == [m for m in ds.modalities if m not in present]
-    assert list(answer.modalities) == [m for m in present if m in answer.modalities]
-    assert not set(answer.absent) & set(answer.modalities)  # absent: omitted, never a zero entry
-    shares = [m.share for m in answer.modalities.values()]
-    assert sum(shares) == pytest.approx(1.0) or sum(shares) == 0.0
+from ..conftest import PLANTED
+from .helpers import FAST_SERIES, TINY, check_answer, is_complete, untrained
 
 
 @pytest.mark.parametrize(
     "name, options",
-    [("concat", TINY), ("attention", FAST_SERIES), ("early", TINY), ("gmu", FAST_SERIES)],
-    ids=["concat-grud", "attention", "early", "gmu"],
+    [("concat", TINY), ("attention", FAST_SERIES), ("early", TINY), ("gmu", FAST_SERIES), ("omnifuse", FAST_SERIES)],
+    ids=["concat-grud", "attention", "early", "gmu", "omnifuse"],
 )
 def test_integrated_gradients_are_complete(planted, name, options):
     """sum(attributions) = f(x) - f(baseline) for a fusion model at random initialisation
     (GRU-D series encoder for concat, LSTM for the others)."""
     context, test = planted
-    fitted = _untrained(name, context, **options)
+    fitted = untrained(name, context, **options)
     ds = context.dataset
     complete = ds.mask[test].all(axis=1)
     rows = np.r_[test[complete][:3], test[~complete][:3]]
     answers = explain_neural(fitted, rows, n_steps=64, top_k=50)
     assert {bool(a.absent) for a in answers} == {True, False}  # both complete and partial patients
     for row, a in zip(rows, answers):
-        _check_answer(a, ds, row)
+        check_answer(a, ds, row)
         moved = a.score - a.baseline_score
         total = sum(m.total for m in a.modalities.values())
         assert abs(a.delta) <= 1e-3 * max(1.0, abs(moved)), (a.sample_id, a.delta, moved)
@@ -75,7 +46,7 @@ def test_integrated_gradients_are_complete(planted, name, options):
 
 def test_time_series_attributions_per_channel_and_window(planted):
     context, test = planted
-    fitted = _untrained("concat", context, **FAST_SERIES)
+    fitted = untrained("concat", context, **FAST_SERIES)
     ds = context.dataset
     j = ds.modalities.index("vitals")
     rows = test[ds.mask[test, j]][:4]
@@ -96,7 +67,7 @@ def test_multiclass_completeness_on_log_probabilities():
     mods = (SimModality("a", "tabular", 5, 0.8), SimModality("b", "omics", 4, 0.5, missing_rate=0.4))
     ds, _ = make_lowquality(mods, n_samples=120, n_classes=3, seed=1)
     context = SplitContext(ds, np.arange(80), np.arange(80, 100))
-    fitted = _untrained("concat", context)
+    fitted = untrained("concat", context)
     rows = np.arange(100, 120)
     answers = explain_neural(fitted, rows, n_steps=128)
     probs = fitted.predict_proba(rows)
@@ -110,9 +81,10 @@ def test_multiclass_completeness_on_log_probabilities():
         explain_neural(fitted, rows[:2], target=3)
 
 
-def test_planted_feature_ranks_first_after_a_short_fit(planted):
+@pytest.mark.parametrize("name", ["concat", "omnifuse"])
+def test_planted_feature_ranks_first_after_a_short_fit(planted, name):
     context, test = planted
-    fitted = fit("concat", context, {**FAST_SERIES, "max_epochs": 8, "monitor": "val_loss", "lr": 5e-3})
+    fitted = fit(name, context, {**FAST_SERIES, "max_epochs": 8, "monitor": "val_loss", "lr": 5e-3})
     answers = explain(fitted, test[:40], top_k=1)
     modality, feature = PLANTED
     top = [a.modalities[modality].features[0].name for a in answers]
@@ -123,52 +95,6 @@ def test_planted_feature_ranks_first_after_a_short_fit(planted):
     assert max(shares, key=shares.get) == modality
 
 
-@pytest.mark.parametrize("name", ["sk-logreg", "sk-hgb"])
-def test_sklearn_attributions_are_exact_and_find_the_planted_feature(planted, name):
-    context, test = planted
-    fitted = fit(name, context, {"model": {"max_iter": 60}} if name == "sk-hgb" else {})
-    ds = context.dataset
-    answers = explain_sklearn(fitted, test, top_k=3)
-    est = fitted.model.estimator
-    margin = est.decision_function(context.flat()[test])
-    for row, a, m in zip(test, answers, margin):
-        _check_answer(a, ds, row)
-        assert a.score == pytest.approx(m, rel=1e-5, abs=1e-5)  # the log-odds the classifier computes (float32 input)
-        assert abs(a.delta) < 1e-6  # sum of attributions + availability effect = score - baseline
-    assert {a.method for a in answers} == {"linear_shap" if name == "sk-logreg" else "tree_shap"}
-    assert any(a.absent and a.availability_effect != 0.0 for a in answers)
-    modality, feature = PLANTED
-    assert np.mean([a.modalities[modality].features[0].name == feature for a in answers]) >= 0.9
-    json.dumps([a.to_dict() for a in answers], allow_nan=False)
-
-
-@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
-def test_linear_contributions_equal_shap_linear_explainer(planted):
-    import shap
-
-    context, test = planted
-    fitted = fit("sk-logreg", context)
-    train = context.flat()[context.train]
-    masker = shap.maskers.Independent(train, max_samples=len(train))
-    reference = shap.LinearExplainer(fitted.model.estimator, masker).shap_values(context.flat()[test[:10]])
-    layout = flat_feature_layout(context.dataset)
-    a = explain_sklearn(fitted, test[:1], top_k=1000)[0]
-    ours = {(m, f.name): f.attribution for m, ma in a.modalities.items() for f in ma.features}
-    for j, key in enumerate(layout):
-        if key in ours:
-            assert ours[key] == pytest.approx(reference[0, j], rel=1e-5, abs=1e-7)  # shap computes in float32
-
-
-def test_flat_layout_matches_the_feature_matrix(planted):
-    context, _ = planted
-    full = context.store.full
-    width = flat_features(full["inputs"], full["mask"], context.dataset.modalities).shape[1]
-    layout = flat_feature_layout(context.dataset)
-    assert len(layout) == width
-    assert layout[-3:] == [(None, "available:labs"), (None, "available:omics"), (None, "available:vitals")]
-    assert ("vitals", "vitals_ch0 (mean)") in layout and ("labs", "labs_3") in layout
-
-
 def test_embedding_baseline_is_the_training_mean_and_needs_training_rows():
     mods = (SimModality("ehr", "tabular", 4, 0.8), SimModality("notes", "embedding", 6, 0.5, missing_rate=0.3))
     ds, _ = make_lowquality(mods, n_samples=100, seed=2)
@@ -176,7 +102,7 @@ def test_embedding_baseline_is_the_training_mean_and_needs_training_rows():
     notes[:, 0] += 5.0  # embeddings are not standardised: their mean is not 0
     ds = ds.replace(data={**ds.data, "notes": notes})
     context = SplitContext(ds, np.arange(70), np.arange(70, 85))
-    fitted = _untrained("concat", context)
+    fitted = untrained("concat", context)
     base = training_baselines(fitted)
     assert np.all(base["ehr"] == 0.0)
     present = ds.mask[:70, ds.modalities.index("notes")]
@@ -188,8 +114,65 @@ def test_embedding_baseline_is_the_training_mean_and_needs_training_rows():
     assert all(abs(a.delta) <= 1e-3 * max(1.0, abs(a.score - a.baseline_score)) for a in answers)
 
 
-def test_unsupported_baseline_is_a_config_error(planted):
+def test_values_are_the_patients_raw_values(planted):
+    """Vector features carry the value as measured; a series channel the mean of its
+    observed values, a window the mean of those inside it."""
     context, test = planted
-    fitted = fit("sk-stack", context)
-    with pytest.raises(ConfigError, match="not supported"):
-        explain(fitted, test[:2])
+    fitted = untrained("concat", context, **FAST_SERIES)
+    ds = context.dataset
+    j = ds.modalities.index("vitals")
+    rows = test[ds.mask[test, j]][:3]
+    for row, a in zip(rows, explain_neural(fitted, rows, top_k=None, window=12.0)):
+        for f in a.modalities["labs"].features:
+            k = ds.specs["labs"].feature_names.index(f.name)
+            assert f.value == pytest.approx(float(ds.data["labs"][row, k]), rel=1e-6)
+        series = ds.data["vitals"]
+        n = int(series.lengths[row])
+        values, times = series.values[row, :n], series.times[row, :n]
+        for f in a.modalities["vitals"].features:
+            c = ds.specs["vitals"].feature_names.index(f.name)
+            assert f.value == pytest.approx(float(np.nanmean(values[:, c])), rel=1e-5)
+        for w in a.modalities["vitals"].windows:
+            c = ds.specs["vitals"].feature_names.index(w.channel)
+            inside = (times >= w.start) & (times < w.end) & ~np.isnan(values[:, c])
+            assert inside.any() and w.value == pytest.approx(float(values[inside, c].mean()), rel=1e-5)
+
+
+def test_stored_baselines_explain_a_model_without_training_rows():
+    """A bundle has no training rows: the embedding's training mean travels in
+    AttributionBaselines (to_dict / from_dict) and gives the same answers."""
+    mods = (SimModality("ehr", "tabular", 4, 0.8), SimModality("notes", "embedding", 6, 0.5, missing_rate=0.3))
+    ds, _ = make_lowquality(mods, n_samples=100, seed=2)
+    notes = ds.data["notes"].copy()
+    notes[:, 0] += 5.0
+    ds = ds.replace(data={**ds.data, "notes": notes})
+    fitted = untrained("concat", SplitContext(ds, np.arange(70), np.arange(70, 85)))
+    stored = AttributionBaselines.from_dict(AttributionBaselines.from_training(fitted).to_dict())
+    assert set(stored.modalities) == {"notes"} and stored.flat is None  # standardised kinds need nothing stored
+    rows = np.arange(85, 100)
+    expected = explain_neural(fitted, rows, n_steps=32)
+    on_new = fitted.on_samples(ds.subset(rows))
+    got = explain(on_new, np.arange(len(rows)), n_steps=32, baselines=stored)
+    for a, b in zip(expected, got):
+        assert a.modalities.keys() == b.modalities.keys()
+        assert a.baseline_score == pytest.approx(b.baseline_score, abs=1e-5)
+        for m in a.modalities:
+            assert a.modalities[m].total == pytest.approx(b.modalities[m].total, abs=1e-5)
+
+
+def test_multilabel_completeness_on_label_log_odds():
+    mods = (SimModality("a", "tabular", 5, 0.8), SimModality("b", "omics", 4, 0.5, missing_rate=0.4))
+    ds, _ = make_lowquality(mods, n_samples=120, n_classes=3, seed=3)
+    y = np.eye(3, dtype=np.uint8)[ds.y]
+    y[::4, 0] = 1  # some samples with two labels
+    ds = ds.replace(labels=Labels("multilabel", y, ds.class_names))
+    fitted = untrained("concat", SplitContext(ds, np.arange(80), np.arange(80, 100)))
+    rows = np.arange(100, 120)
+    answers = explain_neural(fitted, rows, n_steps=64)
+    probs = fitted.predict_proba(rows)
+    for row, a, p in zip(rows, answers, probs):
+        check_answer(a, ds, row)
+        k = int(p.argmax())
+        assert a.target == ds.class_names[k] and a.output.startswith("log-odds of label")
+        assert a.score == pytest.approx(float(np.log(p[k]) - np.log1p(-p[k])), abs=1e-4)
+        assert is_complete(a)
