@@ -74,7 +74,7 @@ def _main(mp: pytest.MonkeyPatch, *args: str) -> int:
 @pytest.mark.parametrize("head", ["cox", "lh"])
 def test_train_stores_the_readout_and_c_index(trained, head):
     summary = json.loads((trained[head] / "run.json").read_text())
-    assert set(summary["validation"]) == {"c_index"}
+    assert {"c_index", "uno_c", "time_auc", "ibs"} <= set(summary["validation"])
     info = json.loads((trained[head] / "bundle" / "bundle.json").read_text())
     assert info["survival"]["head"] == ("cox" if head == "cox" else "logistic_hazard")
     assert info["time_unit"] == "days" and info["class_names"] == []
