@@ -34,7 +34,7 @@ def decode_dicom(data: bytes) -> np.ndarray:
         DataError: not a DICOM file, no pixel data, or pixel data pydicom cannot decode (a
             compressed transfer syntax without its decoder plugin).
     """
-    # deferred: pydicom (~1 s, it loads requests and urllib3) is needed only to decode a DICOM file
+    # deferred: pydicom (it also loads requests and urllib3) is needed only to decode a DICOM file
     import pydicom
     from pydicom.errors import InvalidDicomError  # deferred: as pydicom above
 

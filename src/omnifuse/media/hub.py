@@ -88,7 +88,7 @@ def resolve_model(model: str, allow_download: bool = False) -> ModelSource:
 
 def cached_snapshot(repo_id: str) -> Path | None:
     """The cached snapshot directory of hub model ``repo_id``, or None (no network)."""
-    from huggingface_hub import try_to_load_from_cache  # deferred: huggingface_hub (~1.5 s, httpx) only for hub ids
+    from huggingface_hub import try_to_load_from_cache  # deferred: huggingface_hub (~1 s, httpx) only for hub ids
 
     found = try_to_load_from_cache(repo_id, "config.json")
     return Path(found).parent if isinstance(found, str) else None
@@ -143,7 +143,7 @@ def default_text_model() -> ModelSource:
 @contextmanager
 def quiet_transformers() -> Iterator[None]:
     """Silence transformers' info/warning logs and weight-loading progress bars for a block."""
-    from transformers.utils import logging as hf_logging  # deferred: transformers takes ~4 s to import
+    from transformers.utils import logging as hf_logging  # deferred: transformers takes seconds to import
 
     verbosity = hf_logging.get_verbosity()
     bars = hf_logging.is_progress_bar_enabled()
