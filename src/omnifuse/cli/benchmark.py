@@ -56,9 +56,12 @@ def benchmark(
     tasks: each test sample's risk, time, event and survival at the readout horizons)."""
     from omnifuse.evaluation.benchmark import Repeat, run_benchmark  # deferred: keeps `omnifuse --help` fast
     from omnifuse.evaluation.details import DetailsCollector  # deferred: keeps `omnifuse --help` fast (Lightning)
-
-    # deferred: keeps `omnifuse --help` fast (Lightning)
-    from omnifuse.trust.decisions import OperatingPointCollector, check_threshold_task, parse_option
+    from omnifuse.tasks import SINGLE_LABEL_TASKS  # deferred: keeps `omnifuse --help` fast (torch)
+    from omnifuse.trust.decisions import (  # deferred: keeps `omnifuse --help` fast (Lightning)
+        OperatingPointCollector,
+        check_threshold_task,
+        parse_option,
+    )
     from omnifuse.training.config import load_configs  # deferred: keeps `omnifuse --help` fast (torch, scikit-learn)
 
     names = [m.strip() for m in models_arg.split(",") if m.strip()]
@@ -74,7 +77,7 @@ def benchmark(
     check_threshold_task(ds.task, threshold)
     points = (
         OperatingPointCollector(ds, threshold or "youden", n_boot=500 if test_split else 0)
-        if ds.task in ("binary", "multiclass")
+        if ds.task in SINGLE_LABEL_TASKS
         else None
     )
     with progress_bar() as bar:

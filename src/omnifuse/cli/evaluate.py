@@ -82,6 +82,7 @@ def evaluate(
         select_run_modalities,
     )
     from omnifuse.serving.bundle import load_bundle  # deferred: keeps `omnifuse --help` fast (Lightning)
+    from omnifuse.tasks import SINGLE_LABEL_TASKS  # deferred: keeps `omnifuse --help` fast (torch)
     from omnifuse.trust.decisions import (  # deferred: keeps `omnifuse --help` fast (Lightning)
         evaluate_decisions,
         parse_columns,
@@ -101,7 +102,7 @@ def evaluate(
         raise ConfigError(f"{out}: is a directory (--out takes a JSON file)")
     bundle = load_bundle(run / "bundle")
     ds = load_data(data, strict=strict)
-    if ds.task not in ("binary", "multiclass"):
+    if ds.task not in SINGLE_LABEL_TASKS:
         if given is not None:
             raise ConfigError(f"--threshold is for binary tasks; {ds.task} tasks have no threshold")
         if columns:
@@ -112,7 +113,7 @@ def evaluate(
     _warn_training_overlap(run, data, ds, test)
     ds = select_run_modalities(bundle, ds)
     decisions: dict[str, Any] = {}
-    if ds.task in ("binary", "multiclass"):
+    if ds.task in SINGLE_LABEL_TASKS:
         clean = clean_samples(ds, test)
         frame = subgroup_frame(clean, columns, Path(data)) if columns else None  # unknown column: fails here
         stored = bundle.info.get("threshold")

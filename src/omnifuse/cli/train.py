@@ -87,9 +87,10 @@ def train(
         entry.name, SplitContext(ds, train_idx, val_idx), run_config, run_dir=out, checkpoints=True, resume=resume
     )
     from omnifuse.evaluation.metrics import compute_metrics  # deferred: keeps `omnifuse --help` fast (torch, scipy)
-
-    # deferred: keeps `omnifuse --help` fast (torch)
-    from omnifuse.evaluation.survival_metrics import compute_survival_metrics, predict_survival
+    from omnifuse.evaluation.survival_metrics import (  # deferred: keeps `omnifuse --help` fast (torch)
+        compute_survival_metrics,
+        predict_survival,
+    )
     from omnifuse.serving.bundle import save_bundle  # deferred: keeps `omnifuse --help` fast (Lightning)
 
     if ds.task == "survival":
