@@ -7,13 +7,13 @@ from typing import Any, Optional
 
 import typer
 
-from omnifuse.cli.app import app
 from omnifuse.cli.common import (
     ConfigOption,
     DataOption,
     ModalitiesOption,
     SetOption,
     StrictOption,
+    app,
     check_output_dir,
     console,
     load_data,
@@ -21,6 +21,7 @@ from omnifuse.cli.common import (
 )
 from omnifuse.cli.output import print_benchmark, print_operating_points
 from omnifuse.errors import ConfigError
+from omnifuse.utils.progress import progress_bar
 
 ThresholdOption = typer.Option(
     None,
@@ -53,11 +54,15 @@ def benchmark(
     (with --tune-trials, each method is tuned inside every outer training pool first).
     Writes results.json and details.json (clean test predictions of every repeat; survival
     tasks: each test sample's risk, time, event and survival at the readout horizons)."""
-    from omnifuse.evaluation.benchmark import Repeat, run_benchmark
-    from omnifuse.evaluation.details import DetailsCollector
-    from omnifuse.trust.decisions import OperatingPointCollector, check_threshold_task, parse_option
-    from omnifuse.training.config import load_configs
-    from omnifuse.utils.progress import progress_bar
+    from omnifuse.evaluation.benchmark import Repeat, run_benchmark  # deferred: keeps `omnifuse --help` fast
+    from omnifuse.evaluation.details import DetailsCollector  # deferred: keeps `omnifuse --help` fast (Lightning)
+    from omnifuse.tasks import SINGLE_LABEL_TASKS  # deferred: keeps `omnifuse --help` fast (torch)
+    from omnifuse.trust.decisions import (  # deferred: keeps `omnifuse --help` fast (Lightning)
+        OperatingPointCollector,
+        check_threshold_task,
+        parse_option,
+    )
+    from omnifuse.training.config import load_configs  # deferred: keeps `omnifuse --help` fast (torch, scikit-learn)
 
     names = [m.strip() for m in models_arg.split(",") if m.strip()]
     if not names:
@@ -72,7 +77,7 @@ def benchmark(
     check_threshold_task(ds.task, threshold)
     points = (
         OperatingPointCollector(ds, threshold or "youden", n_boot=500 if test_split else 0)
-        if ds.task in ("binary", "multiclass")
+        if ds.task in SINGLE_LABEL_TASKS
         else None
     )
     with progress_bar() as bar:
@@ -99,12 +104,12 @@ def benchmark(
             on_repeat=collect,
         )
         if tune_trials:
-            from omnifuse.tuning import tuned_benchmark
+            from omnifuse.tuning import tuned_benchmark  # deferred: keeps `omnifuse --help` fast (Lightning, Optuna)
 
             results = tuned_benchmark(ds, names, tune_trials, tune_folds, **options)
         else:
             results = run_benchmark(ds, names, **options)
-    from omnifuse.evaluation.documents import write_document
+    from omnifuse.evaluation.documents import write_document  # deferred: keeps `omnifuse --help` fast (matplotlib)
 
     results.dataset = str(data)
     if points is not None:

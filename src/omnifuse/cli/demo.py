@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from omnifuse.cli.app import app
-from omnifuse.cli.common import console
-from omnifuse.cli.output import print_benchmark
+from omnifuse.cli.common import app, console
+from omnifuse.cli.output import print_benchmark, print_robustness
 from omnifuse.utils.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -48,11 +47,11 @@ def _cohort_job(
     events: Any,
 ) -> dict[str, Any]:
     """Simulate, write, reload, study and write the JSON outputs of one cohort (in a worker)."""
-    from omnifuse.data.loaders import load_dataset, write_folder
-    from omnifuse.data.simulate import default_cohort
-    from omnifuse.evaluation.study import SweepOptions, run_study
+    from omnifuse.data.loaders import load_dataset, write_folder  # deferred: keeps `omnifuse --help` fast (pandas)
+    from omnifuse.data.simulate import default_cohort  # deferred: keeps `omnifuse --help` fast (torch)
+    from omnifuse.evaluation.study import SweepOptions, run_study  # deferred: keeps `omnifuse --help` fast (Lightning)
 
-    from omnifuse.models import get_model
+    from omnifuse.models import get_model  # deferred: keeps `omnifuse --help` fast (torch, scikit-learn)
 
     survival = cohort_key == "survival"
     n_modalities = 3 if survival else int(cohort_key)
@@ -91,7 +90,7 @@ def _cohort_job(
 
 def _truth_c_index(ds: Any, truth: Any) -> float:
     """Harrell's C of the simulator's true log-hazard: the ceiling a model can reach here."""
-    from omnifuse.survival import harrell_c
+    from omnifuse.survival import harrell_c  # deferred: keeps `omnifuse --help` fast (torch)
 
     return harrell_c(ds.y["time"], ds.y["event"], truth.risk)
 
@@ -107,8 +106,7 @@ def run_demo(
     workers: int = 2,
 ) -> Path:
     """Run both cohorts (in parallel), write one report over them, print short tables."""
-    from omnifuse.cli.output import print_robustness
-    from omnifuse.evaluation.report import build_report
+    from omnifuse.evaluation.report import build_report  # deferred: keeps `omnifuse --help` fast (torch, matplotlib)
 
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)

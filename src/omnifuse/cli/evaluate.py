@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 import typer
+from rich.markup import escape
 
-from omnifuse.cli.app import app
-from omnifuse.cli.common import DataOption, StrictOption, console, load_data
+from omnifuse.cli.common import DataOption, StrictOption, app, console, load_data
 from omnifuse.errors import ConfigError
+from omnifuse.utils.jsonio import write_json
 
 TestSplitOption = typer.Option(None, "--test-split", help="Evaluate on these splits (e.g. b); default all samples.")
 
@@ -72,13 +75,20 @@ def evaluate(
     test samples only and the run's training standardisation is kept. Classification runs
     also get the decisions at the operating point (sensitivity, specificity, PPV, NPV, F1,
     MCC; multiclass: per-class sensitivity, weighted F1, confusion matrix) with intervals."""
-    from omnifuse.data.corrupt import parse_corruption
-    from omnifuse.evaluation.evaluate import evaluate_bundle
-    from omnifuse.serving.bundle import load_bundle
-    from omnifuse.utils.jsonio import write_json
-
-    from omnifuse.evaluation.evaluate import clean_samples, select_run_modalities
-    from omnifuse.trust.decisions import evaluate_decisions, parse_columns, parse_option, subgroup_frame
+    from omnifuse.data.corrupt import parse_corruption  # deferred: keeps `omnifuse --help` fast (torch)
+    from omnifuse.evaluation.evaluate import (  # deferred: keeps `omnifuse --help` fast (Lightning)
+        clean_samples,
+        evaluate_bundle,
+        select_run_modalities,
+    )
+    from omnifuse.serving.bundle import load_bundle  # deferred: keeps `omnifuse --help` fast (Lightning)
+    from omnifuse.tasks import SINGLE_LABEL_TASKS  # deferred: keeps `omnifuse --help` fast (torch)
+    from omnifuse.trust.decisions import (  # deferred: keeps `omnifuse --help` fast (Lightning)
+        evaluate_decisions,
+        parse_columns,
+        parse_option,
+        subgroup_frame,
+    )
 
     corruptions = [parse_corruption(s) for s in _corruption_specs(list(drop or []), list(noise or []))]
     columns = parse_columns(subgroups)
@@ -92,7 +102,7 @@ def evaluate(
         raise ConfigError(f"{out}: is a directory (--out takes a JSON file)")
     bundle = load_bundle(run / "bundle")
     ds = load_data(data, strict=strict)
-    if ds.task not in ("binary", "multiclass"):
+    if ds.task not in SINGLE_LABEL_TASKS:
         if given is not None:
             raise ConfigError(f"--threshold is for binary tasks; {ds.task} tasks have no threshold")
         if columns:
@@ -103,7 +113,7 @@ def evaluate(
     _warn_training_overlap(run, data, ds, test)
     ds = select_run_modalities(bundle, ds)
     decisions: dict[str, Any] = {}
-    if ds.task in ("binary", "multiclass"):
+    if ds.task in SINGLE_LABEL_TASKS:
         clean = clean_samples(ds, test)
         frame = subgroup_frame(clean, columns, Path(data)) if columns else None  # unknown column: fails here
         stored = bundle.info.get("threshold")
@@ -137,7 +147,6 @@ def evaluate(
 
 def print_decisions(decisions: dict[str, Any]) -> None:
     """The operating point's metrics, and per subgroup AUROC and sensitivity, with intervals."""
-    from rich.markup import escape
 
     def cell(m: dict[str, Any] | None) -> str:
         if m is None:
@@ -177,9 +186,6 @@ def print_decisions(decisions: dict[str, Any]) -> None:
 
 def _warn_training_overlap(run: Path, data: Path, ds: Any, test: np.ndarray) -> None:
     """Warn when the evaluated samples include the run's own training/validation pool."""
-    import json
-    import warnings
-
     path = run / "run.json"
     if not path.exists():
         return

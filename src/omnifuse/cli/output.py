@@ -124,7 +124,7 @@ def print_benchmark(results: ResultsDocument, sort_by: str | None = None) -> Non
     cell puts its interval under its mean (short headers); when even that does not fit,
     each method gets its own lines.
     """
-    from omnifuse.evaluation.survival_metrics import headline_metric
+    from omnifuse.evaluation.survival_metrics import headline_metric  # deferred: keeps `omnifuse --help` fast (torch)
 
     columns = benchmark_columns(results.task)
     protocol = results.protocol
@@ -186,7 +186,7 @@ def _benchmark_rows(
 
 def _sorted_methods(results: ResultsDocument, metric: str) -> list[str]:
     """Method names, best ``metric`` first; those without a value keep their order at the end."""
-    from omnifuse.evaluation.survival_metrics import higher_is_better
+    from omnifuse.evaluation.survival_metrics import higher_is_better  # deferred: keeps `omnifuse --help` fast (torch)
 
     sign = -1.0 if higher_is_better(metric) else 1.0
 
@@ -214,7 +214,7 @@ def _best(results: ResultsDocument, metric: str) -> str | None:
 def print_robustness(doc: RobustnessDocument) -> None:
     """The robustness summary in the task's headline metric (AUROC; Harrell's C for survival):
     clean score, relative and effective robustness, worst pattern."""
-    from omnifuse.evaluation.survival_metrics import headline_metric
+    from omnifuse.evaluation.survival_metrics import headline_metric  # deferred: keeps `omnifuse --help` fast (torch)
 
     metric = headline_metric(doc.task)
 

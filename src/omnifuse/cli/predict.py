@@ -6,11 +6,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
 import typer
 
-from omnifuse.cli.app import app
-from omnifuse.cli.common import StrictOption, console, load_for_bundle
+from omnifuse.cli.common import StrictOption, app, console, load_for_bundle
 from omnifuse.errors import ConfigError
+from omnifuse.utils.atomic import atomic_file
+from omnifuse.utils.jsonio import write_json
 
 OUTPUT_SUFFIXES = (".json", ".csv")
 
@@ -32,8 +34,9 @@ def predict(
     """Per sample: class probabilities, predicted class, per-modality weights (omega, attention)
     and unimodal probabilities, and the modalities that were absent and imputed. A survival
     model gives a risk score and the survival curve at its horizons instead."""
+    # deferred: keeps `omnifuse --help` fast (Lightning)
     from omnifuse.serving.answers import Predictor, answer_records, flat_rows, weights_description
-    from omnifuse.serving.bundle import load_bundle
+    from omnifuse.serving.bundle import load_bundle  # deferred: keeps `omnifuse --help` fast (Lightning)
 
     if (data is None) == (input_file is None):
         raise ConfigError("give either --data PATH or --input FILE.json")
@@ -59,8 +62,6 @@ def predict(
     if out.suffix.lower() == ".csv":
         _write_csv(out, flat_rows(answers, ds.modalities, ds.class_names))
     else:
-        from omnifuse.utils.jsonio import write_json
-
         write_json(
             out,
             {
@@ -88,16 +89,13 @@ def predict(
 
 def _predict_survival(bundle: Any, ds: Any, ids: list[Any], out: Path, about: dict[str, Any]) -> None:
     """A survival model's answers (risk, survival at its horizons) written to ``out``."""
-    import numpy as np
-
+    # deferred: keeps `omnifuse --help` fast (Lightning)
     from omnifuse.serving.answers import Predictor, survival_rows, weights_description
 
     answers = Predictor(bundle).survival_answers(ds, ids)
     if out.suffix.lower() == ".csv":
         _write_csv(out, survival_rows(answers, ds.modalities))
     else:
-        from omnifuse.utils.jsonio import write_json
-
         readout = bundle.readout
         has_weights = any(a["modality_weights"] is not None for a in answers)
         write_json(
@@ -126,17 +124,15 @@ def _predict_survival(bundle: Any, ds: Any, ids: list[Any], out: Path, about: di
 
 
 def _load_input(bundle: Any, path: Path) -> tuple[Any, list[Any]]:
-    from omnifuse.serving.app import check_servable
-    from omnifuse.serving.requests_file import read_patients
+    from omnifuse.serving.app import check_servable  # deferred: keeps `omnifuse --help` fast (Lightning, FastAPI)
+    from omnifuse.serving.requests_file import read_patients  # deferred: keeps `omnifuse --help` fast (Lightning)
 
     check_servable(bundle)
     return read_patients(path, bundle.schema)
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    import pandas as pd
-
-    from omnifuse.utils.atomic import atomic_file
+    import pandas as pd  # deferred: keeps `omnifuse --help` fast (pandas, ~1 s)
 
     with atomic_file(path) as handle:
         pd.DataFrame(rows).to_csv(handle, index=False)

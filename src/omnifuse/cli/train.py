@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
+import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 import typer
 
-from omnifuse.cli.app import app
 from omnifuse.cli.common import (
     ConfigOption,
     DataOption,
     ModalitiesOption,
     SetOption,
     StrictOption,
+    app,
     check_output_dir,
     check_resume,
     console,
@@ -23,6 +25,7 @@ from omnifuse.cli.common import (
     load_data,
     restrict_modalities,
 )
+from omnifuse.errors import ConfigError
 from omnifuse.utils.atomic import atomic_file
 from omnifuse.utils.jsonio import write_json
 
@@ -47,14 +50,12 @@ def train(
 ) -> None:
     """Train one model; validation is carved out of the training samples (grouped, stratified).
     Binary tasks store the operating point (--threshold) that predict and serve decide with."""
-    from dataclasses import replace
+    from omnifuse.data.splits import holdout_indices  # deferred: keeps `omnifuse --help` fast (torch, scikit-learn)
+    from omnifuse.models import get_model  # deferred: keeps `omnifuse --help` fast (torch, scikit-learn)
+    from omnifuse.training.config import load_config  # deferred: keeps `omnifuse --help` fast (torch, scikit-learn)
+    from omnifuse.training.fit import SplitContext, fit  # deferred: keeps `omnifuse --help` fast (Lightning)
 
-    from omnifuse.data.splits import holdout_indices
-    from omnifuse.models import get_model
-    from omnifuse.training.config import load_config
-    from omnifuse.training.fit import SplitContext, fit
-
-    from omnifuse.trust.decisions import check_threshold_task, parse_option
+    from omnifuse.trust.decisions import check_threshold_task, parse_option  # deferred: keeps `omnifuse --help` fast
 
     if threshold is not None:
         parse_option(threshold)  # a bad rule fails before anything is read or written
@@ -85,9 +86,12 @@ def train(
     fitted = fit(
         entry.name, SplitContext(ds, train_idx, val_idx), run_config, run_dir=out, checkpoints=True, resume=resume
     )
-    from omnifuse.evaluation.metrics import compute_metrics
-    from omnifuse.evaluation.survival_metrics import compute_survival_metrics, predict_survival
-    from omnifuse.serving.bundle import save_bundle
+    from omnifuse.evaluation.metrics import compute_metrics  # deferred: keeps `omnifuse --help` fast (torch, scipy)
+    from omnifuse.evaluation.survival_metrics import (  # deferred: keeps `omnifuse --help` fast (torch)
+        compute_survival_metrics,
+        predict_survival,
+    )
+    from omnifuse.serving.bundle import save_bundle  # deferred: keeps `omnifuse --help` fast (Lightning)
 
     if ds.task == "survival":
         val_metrics = compute_survival_metrics(predict_survival(fitted, val_idx))
@@ -130,10 +134,7 @@ def train(
 def _operating_point(fitted: Any, val_idx: np.ndarray, rule: str | None) -> tuple[float, str] | None:
     """``(threshold, rule)`` chosen on the validation samples; the default rule (Youden) on
     validation samples of one class stores none (a warning; predictions stay at 0.5)."""
-    import warnings
-
-    from omnifuse.errors import ConfigError
-    from omnifuse.trust.operating_points import choose_threshold, parse_rule
+    from omnifuse.trust.operating_points import choose_threshold, parse_rule  # deferred: keeps `omnifuse --help` fast
 
     parsed = parse_rule(rule or "youden")
     ds = fitted.context.dataset

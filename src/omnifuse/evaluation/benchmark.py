@@ -31,6 +31,7 @@ import numpy as np
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.tasks import TaskName
 from omnifuse.data.splits import holdout_indices, kfold_indices
+from omnifuse.errors import DataError
 from omnifuse.evaluation.metrics import METRICS, compute_metrics
 from omnifuse.evaluation.comparisons import corrected_paired_ttest, paired_bootstrap_pvalue
 from omnifuse.evaluation.documents import (
@@ -124,8 +125,6 @@ def plan_repeats(
 
 
 def raise_shared(groups: set[str]) -> None:
-    from omnifuse.errors import DataError
-
     raise DataError(
         f"{len(groups)} patient group(s) appear in both the training and test splits (first: {sorted(groups)[0]})"
     )

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, cast
 
 import numpy as np
+from sklearn.manifold import TSNE
 
 from omnifuse.data.corrupt import DropPattern
 from omnifuse.data.dataset import MultimodalDataset
@@ -30,6 +31,7 @@ from omnifuse.evaluation.documents import (
 )
 from omnifuse.evaluation.metrics import calibration_curve, confusion_matrix
 from omnifuse.training.fit import FittedModel
+from omnifuse.training.sequences import recording_positions
 
 
 class DetailsCollector:
@@ -120,8 +122,6 @@ class DetailsCollector:
 
     def _add_hypnogram(self, name: str, data: MultimodalDataset, probs: np.ndarray) -> None:
         """True and predicted stages over the first test recording (sleep data, first repeat)."""
-        from omnifuse.training.sequences import recording_positions
-
         recordings, positions = recording_positions(list(data.sample_ids))
         first = sorted(set(recordings.tolist()))[0]
         rows = np.flatnonzero(recordings == first)
@@ -139,8 +139,6 @@ class DetailsCollector:
     def _tsne(self, model: FittedModel, data: MultimodalDataset) -> Embeddings | None:
         """Embeddings of one modality for complete samples: as encoded, and as imputed when
         that modality is dropped; projected together with t-SNE."""
-        from sklearn.manifold import TSNE
-
         complete = np.flatnonzero(data.mask.all(axis=1))
         if len(complete) < 10 or len(data.modalities) < 2:
             return None

@@ -21,6 +21,7 @@ from omnifuse.evaluation.documents import (
     TrainedRunsProtocol,
     write_document,
 )
+from omnifuse.evaluation.report import build_report
 from omnifuse.evaluation.robustness import RobustnessSweep
 from omnifuse.training.fit import FittedModel
 
@@ -66,8 +67,6 @@ class Study:
         write_document(out / "details.json", self.details)
         if not report:
             return None
-        from omnifuse.evaluation.report import build_report
-
         return build_report(out)
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from omnifuse.balance.base import STRATEGIES
 from omnifuse.encoders.factory import ENCODER_TYPES, KIND_TYPES, default_encoder_type
 from omnifuse.encoders.selection import SelectionOptions
 from omnifuse.errors import ConfigError
@@ -321,7 +322,5 @@ def __getattr__(name: str) -> Any:
         if base == FusionConfig.__name__:
             return FusionConfig.for_operator(label[:-1])
         if base == StrategyConfig.__name__:
-            from omnifuse.balance.base import STRATEGIES
-
             return StrategyConfig.for_strategy(STRATEGIES.get(label[:-1]))
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,6 +22,8 @@ from typing import Annotated, Any, Literal, Union
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+from sksurv.ensemble import RandomSurvivalForest
+from sksurv.linear_model import CoxPHSurvivalAnalysis
 
 from omnifuse.data.labels import SURVIVAL_DTYPE
 from omnifuse.data.spec import ModalitySpec
@@ -211,8 +213,6 @@ class CoxBaseline(SurvivalBaseline):
     config_class = CoxConfig
 
     def make_estimator(self) -> Any:
-        from sksurv.linear_model import CoxPHSurvivalAnalysis
-
         return CoxPHSurvivalAnalysis(alpha=self.config.model.alpha)
 
     def _fit(self, estimator: Any, x: np.ndarray, y: np.ndarray) -> Any:
@@ -254,8 +254,6 @@ class RandomSurvivalForestBaseline(SurvivalBaseline):
     config_class = RandomSurvivalForestConfig
 
     def make_estimator(self) -> Any:
-        from sksurv.ensemble import RandomSurvivalForest
-
         opts = self.config.model
         return RandomSurvivalForest(
             n_estimators=opts.n_estimators,

@@ -46,7 +46,7 @@ from omnifuse.serving.api_models import (
     SurvivalModelInfo,
     response_models,
 )
-from omnifuse.serving.cohort import patients_dataset
+from omnifuse.serving.cohort import parsed_dataset, patients_dataset
 from omnifuse.serving.explain import SERVE_STEPS, ExplainingPredictor
 from omnifuse.serving.middleware import AccessLog, BearerAuth, BodyLimit
 from omnifuse.serving.patient import ACCEPTED_KINDS, TIME_KEY, FieldProblem, InputError
@@ -102,8 +102,6 @@ def check_servable(bundle: Any) -> None:
 
 def model_info(bundle: Any, predictor: Predictor) -> dict[str, Any]:
     """``GET /model``; runs one warm-up prediction (a patient with no modality)."""
-    from omnifuse.serving.cohort import parsed_dataset
-
     warm = predictor.details(parsed_dataset([{}], bundle.schema))
     modalities = []
     for name, spec in bundle.schema.specs.items():

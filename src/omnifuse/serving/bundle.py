@@ -33,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import safetensors
+import sklearn
+import skops
 import torch
 
 import omnifuse
@@ -290,12 +293,7 @@ def _survival_info(fitted: FittedModel) -> dict[str, Any]:
 
 
 def _versions(weights: str) -> dict[str, str]:
-    import safetensors
-
     if weights == "skops":
-        import sklearn
-        import skops
-
         return {"scikit-learn": sklearn.__version__, "skops": skops.__version__}
     return {"torch": torch.__version__, "safetensors": safetensors.__version__}
 

@@ -10,6 +10,7 @@ modality are NaN (not measured), which the model handles as it does in training:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -130,8 +131,6 @@ def model_modalities(dataset: MultimodalDataset, schema: DatasetSchema) -> Multi
     with a warning). Every sample is kept, even one left without any modality (its answer is
     the model's "nothing observed" answer). A missing modality is left for
     :func:`omnifuse.data.schema.check_compatible` to report with the other differences."""
-    import warnings
-
     wanted = list(schema.modalities)
     extra = [m for m in dataset.modalities if m not in schema.specs]
     if not extra or any(m not in dataset.specs for m in wanted):

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from omnifuse.errors import ConfigError, DataError
@@ -51,8 +53,6 @@ SKOPS_ALLOWED = frozenset(
 
 def save_torch(model: nn.Module, path: Path) -> None:
     """Write ``model.state_dict()`` to ``path`` (tied tensors stored once, as aliases)."""
-    from safetensors.torch import save_file
-
     tensors, aliases = split_shared(model.state_dict())
     save_file(tensors, str(path), metadata={ALIASES_KEY: json.dumps(aliases, sort_keys=True)})
 
@@ -78,9 +78,6 @@ def split_shared(state: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], dic
 
 def load_torch(model: nn.Module, path: Path) -> nn.Module:
     """Load ``path`` into ``model`` (strict: every key, every shape) and set eval mode."""
-    from safetensors import SafetensorError, safe_open
-    from safetensors.torch import load_file
-
     try:
         state = load_file(str(path))
         with safe_open(str(path), framework="pt") as handle:
@@ -100,14 +97,14 @@ def load_torch(model: nn.Module, path: Path) -> nn.Module:
 
 def save_skops(estimator: Any, path: Path) -> None:
     """Write a fitted estimator (or a list of estimators and float constants) with skops."""
-    import skops.io as sio
+    import skops.io as sio  # deferred: skops.io imports pytest and pygments (seconds); only sklearn bundles need it
 
     sio.dump(estimator, str(path))
 
 
 def load_skops(path: Path) -> Any:
     """The estimator in ``path``; refuses a file referencing a type outside the allow-list."""
-    import skops.io as sio
+    import skops.io as sio  # deferred: as in save_skops
 
     try:
         untrusted = sio.get_untrusted_types(file=str(path))

@@ -79,6 +79,7 @@ def cox_sample_loss(log_risk: torch.Tensor, time: torch.Tensor, event: torch.Ten
 def _partial_likelihood() -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # torchsurv uses torch.jit.script at import
+        # deferred: torchsurv (seconds: it imports Lightning, matplotlib) is needed only by Cox heads
         from torchsurv.loss.cox import neg_partial_log_likelihood
     return neg_partial_log_likelihood
 

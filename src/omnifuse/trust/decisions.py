@@ -24,6 +24,7 @@ from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.errors import ConfigError
 from omnifuse.evaluation.documents import MetricSummary, OperatingPointResult, ResultsDocument
 from omnifuse.evaluation.statistics import mean_ci, summarize
+from omnifuse.tasks import SINGLE_LABEL_TASKS
 from omnifuse.trust.operating_points import (
     Rule,
     choose_threshold,
@@ -48,7 +49,7 @@ def check_threshold_task(task: str, rule: str | None, option: str = "--threshold
     if rule is None:
         return None
     parsed = parse_option(rule, option)
-    if task not in ("binary", "multiclass"):
+    if task not in SINGLE_LABEL_TASKS:
         raise ConfigError(f"{option} is for binary tasks (multiclass: argmax); {task} tasks have no threshold")
     if task == "multiclass":
         raise ConfigError(f"{option} is for binary tasks; multiclass decisions are the argmax")
@@ -71,7 +72,7 @@ class OperatingPointCollector:
     """
 
     def __init__(self, ds: MultimodalDataset, rule: str | Rule = "youden", n_boot: int = 0) -> None:
-        if ds.task not in ("binary", "multiclass"):
+        if ds.task not in SINGLE_LABEL_TASKS:
             raise ConfigError(f"operating points are for binary and multiclass tasks, not {ds.task}")
         self.ds = ds
         self.rule = parse_rule(rule) if ds.task == "binary" else None

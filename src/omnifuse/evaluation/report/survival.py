@@ -39,9 +39,11 @@ from typing import Any
 
 import numpy as np
 
+from omnifuse.data.labels import SURVIVAL_DTYPE
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import Palette, to_data_uri
 from omnifuse.evaluation.report.render import Block, figure
+from omnifuse.evaluation.report.survival_plots import calibration_figure, km_figure
 
 #: Names of the risk groups, lowest risk first, for 2 and 3 groups.
 GROUP_NAMES: dict[int, tuple[str, ...]] = {2: ("low risk", "high risk"), 3: ("low risk", "intermediate", "high risk")}
@@ -197,7 +199,7 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray) -> KaplanMeier | None:
     """The Kaplan-Meier estimate (scikit-survival) with a 95% log-log band (None: no samples)."""
     if len(time) == 0:
         return None
-    from sksurv.nonparametric import kaplan_meier_estimator
+    from sksurv.nonparametric import kaplan_meier_estimator  # deferred: scikit-survival (~1.5 s): survival reports only
 
     low: np.ndarray | None
     high: np.ndarray | None
@@ -218,9 +220,7 @@ def logrank_p(time: np.ndarray, event: np.ndarray, groups: np.ndarray) -> float 
     keep = groups >= 0
     if len(np.unique(groups[keep])) < 2 or not event[keep].any():
         return None
-    from sksurv.compare import compare_survival
-
-    from omnifuse.data.labels import SURVIVAL_DTYPE
+    from sksurv.compare import compare_survival  # deferred: scikit-survival, as in kaplan_meier
 
     y = np.empty(int(keep.sum()), dtype=SURVIVAL_DTYPE)
     y["event"], y["time"] = event[keep], time[keep]
@@ -289,8 +289,6 @@ def calibration_points(samples: SurvivalSamples, n_groups: int = CALIBRATION_GRO
 # ---------------------------------------------------------------- blocks
 def survival_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     """ "Kaplan-Meier curves by predicted risk" and "Calibration at a horizon" (survival cohorts)."""
-    from omnifuse.evaluation.report.survival_plots import calibration_figure, km_figure
-
     samples = method_samples(cohort)
     if not samples:
         return []

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from omnifuse.evaluation.report.plots import Palette, new_figure, panel_grid
-from omnifuse.evaluation.report.survival import CalibrationPoint, GroupCurves, KaplanMeier
+
+if TYPE_CHECKING:  # annotations only: omnifuse.evaluation.report.survival imports the figures from here
+    from omnifuse.evaluation.report.survival import CalibrationPoint, GroupCurves, KaplanMeier
 
 #: Colours of the risk groups, lowest risk first (2 or 3 groups).
 GROUP_COLOURS: dict[int, tuple[str, ...]] = {2: ("#4477aa", "#cc3311"), 3: ("#4477aa", "#ccbb44", "#cc3311")}
