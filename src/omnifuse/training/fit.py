@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
@@ -29,6 +30,7 @@ from omnifuse.training.callbacks import BestWeights
 from omnifuse.training.config import RunConfig, resolve_config
 from omnifuse.training.module import FusionModule
 from omnifuse.training.selection import fit_selections
+from omnifuse.training.sequences import sequence_outputs
 from omnifuse.training.trainer import make_trainer
 
 
@@ -133,8 +135,6 @@ class FittedModel:
             self.model.eval()
         length = getattr(self.model, "sequence_length", None)
         if length:  # sequence-to-sequence: windows of consecutive epochs give the context
-            from omnifuse.training.sequences import sequence_outputs
-
             with torch.no_grad():
                 yield sequence_outputs(
                     self.model, self.context.store, list(self.context.dataset.sample_ids), index, length
@@ -241,6 +241,7 @@ def fit(
     entry = get_model(name)
     cfg = config if isinstance(config, RunConfig) else resolve_config(entry, config)
     if cfg.trainer.ensemble > 1:
+        # deferred: import cycle: omnifuse.training.ensemble builds on fit_one and FittedModel from this module
         from omnifuse.training.ensemble import fit_ensemble
 
         return fit_ensemble(
@@ -379,6 +380,4 @@ def resolve_monitor(monitor: str, ds: MultimodalDataset, val_index: np.ndarray) 
 
 
 def _is_callback(hook: object) -> bool:
-    import lightning as L
-
     return isinstance(hook, L.Callback)
