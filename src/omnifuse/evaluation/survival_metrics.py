@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from omnifuse.errors import ConfigError, DataError
+from omnifuse.evaluation.comparisons import difference_pvalue
 from omnifuse.evaluation.metrics import HIGHER_IS_BETTER, METRICS
 from omnifuse.survival import metrics as sm
 
@@ -361,13 +362,7 @@ def survival_paired_bootstrap_pvalue(
         da = survival_bootstrap_distribution(pa, [metric], n_boot, seed + k)[metric]
         db = survival_bootstrap_distribution(pb, [metric], n_boot, seed + k)[metric]
         diffs.append(da - db)
-    d = np.concatenate(diffs) if diffs else np.array([])
-    d = d[np.isfinite(d)]
-    if d.size == 0:
-        return float("nan")
-    if np.all(d == 0):
-        return 1.0
-    return float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))))
+    return difference_pvalue(diffs)
 
 
 def nan_metrics(task: str) -> dict[str, float]:
