@@ -231,6 +231,7 @@ def explain_neural(
         batch = fitted.context.store.batch(rows)
         inputs, mask = batch["inputs"], batch["mask"]
         ig = integrated_gradients(model, inputs, mask, ds.task, base, target, n_steps)
+        _check_finite(ig, fitted.name, [str(ds.sample_ids[r]) for r in rows])
         for i, row in enumerate(rows):
             modalities, absent, skipped = _attributed(ds, int(row), i, inputs, ig.attributions, window)
             total = sum(a.total for a in modalities.values())
@@ -250,6 +251,18 @@ def explain_neural(
                 )
             )
     return answers
+
+
+def _check_finite(ig: Integrated, model: str, ids: list[str]) -> None:
+    """Non-finite scores or gradients (a model producing NaN) cannot be attributed."""
+    bad = ~(torch.isfinite(ig.score) & torch.isfinite(ig.baseline_score))
+    for a in ig.attributions.values():
+        bad |= ~torch.isfinite(a.reshape(a.shape[0], -1)).all(dim=1)
+    if bool(bad.any()):
+        raise ConfigError(
+            f"model '{model}' gives non-finite scores or gradients for sample '{ids[int(bad.nonzero()[0, 0])]}': "
+            "its prediction cannot be attributed"
+        )
 
 
 def _attributed(
