@@ -176,3 +176,12 @@ def test_multilabel_completeness_on_label_log_odds():
         assert a.target == ds.class_names[k] and a.output.startswith("log-odds of label")
         assert a.score == pytest.approx(float(np.log(p[k]) - np.log1p(-p[k])), abs=1e-4)
         assert is_complete(a)
+
+
+def test_a_model_producing_nan_is_a_one_line_error(planted):
+    context, test = planted
+    fitted = untrained("concat", context)
+    for p in fitted.model.parameters():
+        p.data.fill_(float("nan"))
+    with pytest.raises(ConfigError, match="non-finite scores or gradients for sample"):
+        explain_neural(fitted, test[:2], n_steps=8)

@@ -86,9 +86,10 @@ def integrated_gradients(
 ) -> Integrated:
     """Integrated gradients of the explained score (see :func:`explained_score`) of a batch.
 
-    One forward pass without gradients over the inputs and the baseline (the explained
-    class, the scores) and one with gradients over the ``n_steps`` path points of every row.
-    Rows of absent modalities and unobserved series entries are their own baseline.
+    One forward and one backward pass over the ``n_steps`` path points of every row, with the
+    inputs and the baseline appended (the explained class and the scores at both ends; they
+    are constants for the gradients). Rows of absent modalities and unobserved series
+    entries are their own baseline. The model is in eval mode: rows do not interact.
     """
     names_ = tuple(sorted(inputs))
     b = int(mask.shape[0])
@@ -119,23 +120,30 @@ def integrated_gradients(
     if was_training:  # eval() walks every submodule: only when needed
         model.eval()
     try:
-        with torch.no_grad():
-            both = logits(*(torch.cat([x, base]) for x, base in zip(xs, bs)))
-        at_x, at_base = (both[:b], both[b:]) if attributed else (both, both)
-        tgt = targets(at_x, task, target)
-        score, base_score = explained_score(at_x, tgt, task), explained_score(at_base, tgt, task)
         if not attributed:
-            return Integrated({}, tgt, score, base_score)
+            with torch.no_grad():
+                out = logits()
+            tgt = targets(out, task, target)
+            score = explained_score(out, tgt, task)
+            return Integrated({}, tgt, score, score)
+        ends: dict[str, torch.Tensor] = {}
 
         def forward(*scaled: torch.Tensor) -> torch.Tensor:
-            return explained_score(logits(*scaled), tile(tgt, int(scaled[0].shape[0]) // b), task)
+            # The inputs and the baseline ride along with the path points (one forward pass
+            # instead of two): their logits give the explained class and the two end scores.
+            n = int(scaled[0].shape[0])
+            out = logits(*(torch.cat([s, x, base]) for s, x, base in zip(scaled, xs, bs)))
+            at_x, at_base = out[n : n + b].detach(), out[n + b :].detach()
+            tgt = targets(at_x, task, target)
+            ends.update(target=tgt, score=explained_score(at_x, tgt, task), base=explained_score(at_base, tgt, task))
+            return explained_score(out[:n], tile(tgt, n // b), task)
 
         with torch.enable_grad():
             attrs = _integrated_gradients(forward).attribute(tuple(xs), baselines=tuple(bs), n_steps=n_steps)
     finally:
         if was_training:
             model.train()
-    return Integrated({n: a.detach() for n, a in zip(attributed, attrs)}, tgt, score, base_score)
+    return Integrated({n: a.detach() for n, a in zip(attributed, attrs)}, ends["target"], ends["score"], ends["base"])
 
 
 def _integrated_gradients(forward: Any) -> Any:
@@ -231,6 +239,7 @@ def explain_neural(
         batch = fitted.context.store.batch(rows)
         inputs, mask = batch["inputs"], batch["mask"]
         ig = integrated_gradients(model, inputs, mask, ds.task, base, target, n_steps)
+        _check_finite(ig, fitted.name, [str(ds.sample_ids[r]) for r in rows])
         for i, row in enumerate(rows):
             modalities, absent, skipped = _attributed(ds, int(row), i, inputs, ig.attributions, window)
             total = sum(a.total for a in modalities.values())
@@ -250,6 +259,18 @@ def explain_neural(
                 )
             )
     return answers
+
+
+def _check_finite(ig: Integrated, model: str, ids: list[str]) -> None:
+    """Non-finite scores or gradients (a model producing NaN) cannot be attributed."""
+    bad = ~(torch.isfinite(ig.score) & torch.isfinite(ig.baseline_score))
+    for a in ig.attributions.values():
+        bad |= ~torch.isfinite(a.reshape(a.shape[0], -1)).all(dim=1)
+    if bool(bad.any()):
+        raise ConfigError(
+            f"model '{model}' gives non-finite scores or gradients for sample '{ids[int(bad.nonzero()[0, 0])]}': "
+            "its prediction cannot be attributed"
+        )
 
 
 def _attributed(
