@@ -21,7 +21,6 @@ turns its outputs into risks and survival curves), restored as :attr:`Bundle.rea
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -49,15 +48,14 @@ from omnifuse.models.config import config_class_of
 from omnifuse.models.ensemble import build_model
 from omnifuse.models.registry import ModelEntry, get_model
 from omnifuse.models.sklearn_baselines import SklearnBaseline
-from omnifuse.serving.schema import FORMAT_VERSION, BundleInfo, Manifest, jsonable, read_json_model
+from omnifuse.serving.manifest import INFO_FILE, MANIFEST_FILE, verify_manifest, write_manifest
+from omnifuse.serving.schema import FORMAT_VERSION, BundleInfo, jsonable, read_json_model
 from omnifuse.serving.weights import SKOPS_FILE, TORCH_FILE, load_skops, load_torch, save_skops, save_torch
 from omnifuse.survival.readout import SurvivalReadout
 from omnifuse.training.config import RunConfig, resolve_config, validate_trainer
 from omnifuse.training.fit import FittedModel, SplitContext
 from omnifuse.trust.attributions.baselines import AttributionBaselines
 
-INFO_FILE = "bundle.json"
-MANIFEST_FILE = "manifest.json"
 #: Optional (bundles saved before it lack it; readers that do not know it ignore it).
 BASELINES_FILE = "baselines.json"
 
@@ -184,47 +182,6 @@ def load_bundle(directory: Path) -> Bundle:
 
 
 # ---------------------------------------------------------------- manifest
-def write_manifest(directory: Path) -> None:
-    """Write ``manifest.json`` with the sha256 and size of every other file in ``directory``."""
-    files = {
-        p.name: {"sha256": _sha256(p), "size": p.stat().st_size}
-        for p in sorted(directory.iterdir())
-        if p.is_file() and p.name != MANIFEST_FILE
-    }
-    text = json.dumps({"format_version": FORMAT_VERSION, "files": files}, indent=2)
-    (directory / MANIFEST_FILE).write_text(text, encoding="utf-8")
-
-
-def verify_manifest(directory: Path) -> set[str]:
-    """Every file the manifest lists exists with its size and sha256 (extra files are ignored).
-
-    Returns the names of the verified files.
-    """
-    manifest: Manifest = read_json_model(directory / MANIFEST_FILE, Manifest)
-    if INFO_FILE not in manifest.files:
-        raise DataError(f"{directory / MANIFEST_FILE}: does not list {INFO_FILE}")
-    for name, entry in manifest.files.items():
-        path = directory / name
-        if Path(name).name != name or name in ("", ".", ".."):
-            raise DataError(f"{directory / MANIFEST_FILE}: invalid file name {name!r}")
-        if not path.is_file():
-            raise DataError(f"{path}: missing (listed in {MANIFEST_FILE})")
-        size = path.stat().st_size
-        if size != entry.size:
-            raise DataError(f"{path}: {size} bytes but {MANIFEST_FILE} says {entry.size} (changed or truncated)")
-        if _sha256(path) != entry.sha256:
-            raise DataError(f"{path}: sha256 does not match {MANIFEST_FILE} (file changed or corrupted)")
-    return set(manifest.files)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # ---------------------------------------------------------------- saving
 def _save_model(fitted: FittedModel, directory: Path) -> str:
     if fitted.is_neural:

@@ -24,7 +24,7 @@ from omnifuse.models.registry import ModelEntry, get_model
 from omnifuse.models.sklearn_baselines import SklearnBaseline
 from omnifuse.survival.losses import time_bins
 from omnifuse.survival.readout import SurvivalReadout
-from omnifuse.tasks import probabilities
+from omnifuse.tasks import SINGLE_LABEL_TASKS, probabilities
 from omnifuse.training.batches import TensorStore
 from omnifuse.training.callbacks import BestWeights
 from omnifuse.training.config import RunConfig, resolve_config
@@ -369,7 +369,7 @@ def resolve_monitor(monitor: str, ds: MultimodalDataset, val_index: np.ndarray) 
         raise ConfigError("monitor val_cindex is for survival tasks; use val_auroc, val_accuracy or val_loss")
     classes_seen = len(np.unique(ds.y[val_index])) if ds.task != "multilabel" else 0
     if monitor == "auto":
-        ranked = ds.task in ("binary", "multiclass") and classes_seen == len(ds.class_names)
+        ranked = ds.task in SINGLE_LABEL_TASKS and classes_seen == len(ds.class_names)
         return "val_auroc" if ranked else "val_loss"
     if monitor == "val_auroc" and ds.task != "multilabel" and classes_seen < 2:
         raise ConfigError(

@@ -11,6 +11,7 @@ folder format (:mod:`omnifuse.data.mimic`), which loads like any other folder da
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,7 +19,7 @@ from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.utils.registry import Registry
 
 
-class DatasetFormat:
+class DatasetFormat(ABC):
     """A dataset layout: class metadata plus ``detect`` and ``load`` class methods.
 
     Subclasses set ``name``, ``description`` (what such a path holds, as the "not a recognised
@@ -31,11 +32,12 @@ class DatasetFormat:
     priority: ClassVar[int] = 100
 
     @classmethod
+    @abstractmethod
     def detect(cls, path: Path) -> bool:
         """True when ``path`` (an existing file or folder) is a dataset of this format."""
-        raise NotImplementedError
 
     @classmethod
+    @abstractmethod
     def load(
         cls, path: Path, *, use_cache: bool = True, progress: bool = False, strict: bool = False
     ) -> MultimodalDataset:
@@ -45,7 +47,6 @@ class DatasetFormat:
         where the reader has one; ``strict``: refuse input the reader would otherwise skip
         and report (readers without such input refuse bad input either way).
         """
-        raise NotImplementedError
 
 
 #: Every dataset format by name, in the order ``load_dataset`` tries them (``priority``).
