@@ -62,12 +62,16 @@ def test_every_registered_part_has_a_test_case(kind: str) -> None:
 
 def test_every_model_is_trained_by_a_test() -> None:
     """tests/training/test_fit.py trains every model but the sleep sequence models, which
-    tests/models/sleep covers by name."""
+    tests/models/sleep covers by name, and the survival models, which
+    tests/models/test_sklearn_survival.py covers by name."""
     from tests.models.sleep.conftest import NAMES as SLEEP_MODELS
-    from tests.training.test_fit import _sequence_model
+    from tests.models.test_sklearn_survival import NAMES as SURVIVAL_MODELS
+    from tests.training.test_fit import _sequence_model, _survival_model
 
     sequence_models = {entry.name for entry in all_models() if _sequence_model(entry)}
     assert sequence_models == set(SLEEP_MODELS)
+    survival_models = {entry.name for entry in all_models() if _survival_model(entry)}
+    assert survival_models == set(SURVIVAL_MODELS)
 
 
 # ---------------------------------------------------------------------- adding a part

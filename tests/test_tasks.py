@@ -29,12 +29,14 @@ def test_kinds_and_lists_follow_the_entries() -> None:
         get_task("regression")
 
 
-def test_survival_has_no_neural_loss_or_class_probabilities_yet() -> None:
-    logits, y = torch.zeros(2, 1), torch.zeros(2, 2)
-    with pytest.raises(ConfigError, match="survival tasks have no training loss"):
-        task_loss(logits, y, "survival")
-    with pytest.raises(ConfigError, match="survival tasks have no class probabilities"):
-        probabilities(logits, "survival")
+def test_survival_loss_is_cox_for_one_unit_and_needs_bins_otherwise() -> None:
+    y = torch.tensor([[1.0, 1.0], [2.0, 0.0], [3.0, 1.0]])
+    risk = torch.tensor([[0.2], [0.0], [-0.1]])
+    # events at t=1 (risk set: all three) and t=3 (itself): -(0.2 - log(e^.2 + 1 + e^-.1)) - 0, over 2 events
+    expected = (math.log(math.exp(0.2) + 1 + math.exp(-0.1)) - 0.2) / 2
+    assert task_loss(risk, y, "survival").item() == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ConfigError, match="time-bin targets"):
+        task_loss(torch.zeros(3, 4), y, "survival")
 
 
 def test_single_label_losses_are_softmax_cross_entropy() -> None:
@@ -72,3 +74,30 @@ def test_task_name_type_lists_every_task() -> None:
     from omnifuse.tasks import TASK_NAMES, TaskName
 
     assert set(get_args(TaskName)) == set(TASK_NAMES)
+
+
+def test_sample_score_is_the_true_class_probability_for_single_label_tasks():
+    from omnifuse.tasks import sample_score, true_class_probability
+
+    logits = torch.randn(6, 3, generator=torch.Generator().manual_seed(0))
+    y = torch.tensor([0, 2, 1, 1, 0, 2])
+    torch.testing.assert_close(sample_score(logits, y, "multiclass"), true_class_probability(logits, y))
+    surv = sample_score(torch.randn(6, 1), torch.tensor([[1.0, 1], [2, 0], [3, 1], [4, 1], [5, 0], [6, 1]]), "survival")
+    assert ((surv > 0) & (surv <= 1)).all()
+
+
+def test_output_units_by_task_and_survival_head():
+    from omnifuse.tasks import output_units
+
+    assert output_units("multiclass", ("a", "b", "c")) == 3
+    assert output_units("survival", (), "cox", 10) == 1
+    assert output_units("survival", (), "logistic_hazard", 10) == 10
+
+
+def test_survival_outputs_are_log_risks_or_curves():
+    from omnifuse.tasks import probabilities
+
+    risk = torch.tensor([[0.5], [-1.0]])
+    assert torch.equal(probabilities(risk, "survival"), risk)
+    curve = probabilities(torch.zeros(2, 3), "survival")
+    torch.testing.assert_close(curve, torch.tensor([[0.5, 0.25, 0.125]] * 2))

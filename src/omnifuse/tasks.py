@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from omnifuse.errors import ConfigError
+from omnifuse.survival.losses import cox_sample_loss, logistic_hazard_sample_loss, survival_curve
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,9 @@ class Task:
         sample_loss: ``(logits, y) -> (B,)`` training loss of every sample; None while no
             neural model trains on the kind.
         probs: ``logits -> probabilities`` of the same shape; None where there are none.
+            For survival the "probabilities" are the head's readable outputs: the log-risk
+            of a one-unit Cox head, or the survival curve of a logistic-hazard head
+            (:mod:`omnifuse.survival.readout` turns either into risks and curves).
     """
 
     name: str
@@ -71,6 +75,19 @@ def _softmax(logits: torch.Tensor) -> torch.Tensor:
     return torch.softmax(logits, dim=-1)
 
 
+def _survival_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """One log-risk per sample (Cox head; ``y`` is time, event) or one hazard logit per time
+    interval (logistic-hazard head; ``y`` is :func:`~omnifuse.survival.losses.survival_targets`)."""
+    if logits.shape[-1] == 1:
+        return cox_sample_loss(logits[:, 0], y[:, 0], y[:, 1])
+    return logistic_hazard_sample_loss(logits, y)
+
+
+def _survival_outputs(logits: torch.Tensor) -> torch.Tensor:
+    """The log-risk itself (Cox head) or the survival probability at each interval's end."""
+    return logits if logits.shape[-1] == 1 else survival_curve(logits)
+
+
 TASKS: Mapping[str, Task] = MappingProxyType(
     {
         task.name: task
@@ -92,7 +109,14 @@ TASKS: Mapping[str, Task] = MappingProxyType(
                 _label_bce,
                 torch.sigmoid,
             ),
-            Task("survival", "a censored time to event (event indicator and time)", False, False),
+            Task(
+                "survival",
+                "a censored time to event (Cox log-risk head, or logistic hazards over time bins)",
+                False,
+                False,
+                _survival_loss,
+                _survival_outputs,
+            ),
         )
     }
 )
@@ -116,14 +140,32 @@ def get_task(name: str) -> Task:
 
 
 def task_loss(logits: torch.Tensor, y: torch.Tensor, task: str, reduction: str = "mean") -> torch.Tensor:
-    """The training loss of ``task``: cross-entropy (binary, multiclass: softmax over classes)
-    or binary cross-entropy averaged over labels (multilabel)."""
+    """The training loss of ``task``: cross-entropy (binary, multiclass: softmax over classes),
+    binary cross-entropy averaged over labels (multilabel), or the Cox partial likelihood /
+    logistic-hazard likelihood (survival)."""
     return get_task(task).loss(logits, y, reduction)
 
 
 def probabilities(logits: torch.Tensor, task: str) -> torch.Tensor:
     """Class probabilities (independent per label for multilabel tasks)."""
     return get_task(task).probabilities(logits)
+
+
+def sample_score(logits: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
+    """``(B,)`` how well each sample's prediction fits its target, in (0, 1]: ``exp(-loss)``.
+
+    For single-label tasks this is the probability of the true class; strategies that weigh
+    modalities by their confidence use it so that they work for every task kind.
+    """
+    return torch.exp(-get_task(task).loss(logits, y, reduction="none"))
+
+
+def output_units(task: str, class_names: tuple[str, ...] | list[str], survival_head: str = "cox", bins: int = 1) -> int:
+    """Width of a model's output layer: one unit per class, one log-risk (Cox survival head)
+    or one hazard logit per time interval (logistic-hazard survival head, ``bins`` intervals)."""
+    if task != "survival":
+        return len(class_names)
+    return 1 if survival_head == "cox" else int(bins)
 
 
 def true_class_probability(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

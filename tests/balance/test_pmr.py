@@ -78,7 +78,7 @@ def test_loss_terms_by_hand() -> None:
     # a sits on its prototypes (confident), b halfway between them (p = 0.5 for both classes)
     z = {"a": torch.tensor([[0.0, 0.0], [1.0, 0.0]]), "b": torch.tensor([[0.5, 0.0], [0.5, 0.0]])}
     out = ModelOutput(torch.zeros(2, 2), embeddings=z)
-    module = SimpleNamespace(modalities=MODS, current_epoch=0)
+    module = SimpleNamespace(modalities=MODS, task="binary", current_epoch=0)
     terms = pmr.loss_terms(out, {"y": y, "mask": torch.ones(2, 2, dtype=torch.bool)}, module)
     p_a = 1 / (1 + math.exp(-1.0))  # softmax of (0, -1) at the true class
     s_a, s_b = p_a, 0.5
@@ -91,7 +91,9 @@ def test_loss_terms_by_hand() -> None:
     assert float(terms["pmr_entropy"]) == pytest.approx(-0.5 * gamma_a * h_a, rel=1e-5)
     # after the entropy epochs only the prototype term is left
     late = pmr.loss_terms(
-        out, {"y": y, "mask": torch.ones(2, 2, dtype=torch.bool)}, SimpleNamespace(modalities=MODS, current_epoch=3)
+        out,
+        {"y": y, "mask": torch.ones(2, 2, dtype=torch.bool)},
+        SimpleNamespace(modalities=MODS, task="binary", current_epoch=3),
     )
     assert set(late) == {"pmr_pce"}
 
@@ -104,7 +106,7 @@ def test_gradient_of_pce_pulls_weak_modality_to_its_prototype() -> None:
     terms = pmr.loss_terms(
         out,
         {"y": torch.tensor([0, 1]), "mask": torch.ones(2, 2, dtype=torch.bool)},
-        SimpleNamespace(modalities=MODS, current_epoch=0),
+        SimpleNamespace(modalities=MODS, task="binary", current_epoch=0),
     )
     terms["pmr_pce"].backward()
     assert zb.grad[0, 0] > 0 and zb.grad[1, 0] < 0  # descent moves sample 0 to 0, sample 1 to 1

@@ -36,6 +36,12 @@ def test_demo_writes_cohorts_and_results(tmp_path, monkeypatch, capsys):
         assert len(robustness["methods"]["omnifuse"]["patterns"]) == 2**m - 1
         details = json.loads((out / f"cohort-{m}" / "details.json").read_text())
         assert details["truth"]["lazy_combination"] == truth["lazy_combination"]
+    survival = json.loads((out / "cohort-survival" / "results.json").read_text())
+    assert set(survival["methods"]) == {"omnifuse", "concat"}  # sk-logreg has no survival task
+    c_index = survival["methods"]["concat"]["metrics"]["c_index"]
+    assert 0.0 <= (c_index["mean"] if isinstance(c_index, dict) else c_index) <= 1.0
     html = (out / "report.html").read_text()
     assert "simulated 3-modality cohort" in html and "simulated 5-modality cohort" in html
+    assert "simulated 3-modality survival cohort" in html
+    assert "C-index of the true log-hazard" in stdout
     assert "ground-truth lazy combination" in stdout and "demo finished" in stdout and "report.html" in stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 
 from omnifuse.data import Labels, ModalitySpec, MultimodalDataset
@@ -261,8 +262,9 @@ def test_summary_median_not_reached():
     assert surv["median_survival"] is None and surv["censored_share"] == 0.75
 
 
-def test_batches_refuse_survival_until_they_carry_time_and_event():
+def test_batches_carry_time_and_event_columns():
     from omnifuse.data.collate import make_batch
 
-    with pytest.raises(DataError, match=r"survival is not supported by batches \(make_batch\) yet"):
-        make_batch(surv_cohort([1.0, 2.0], [1, 0]), [0, 1])
+    y = make_batch(surv_cohort([1.0, 2.5], [1, 0]), [1, 0])["y"]
+    assert y.dtype == torch.float32
+    assert y.tolist() == [[2.5, 0.0], [1.0, 1.0]]

@@ -7,7 +7,7 @@ import torch
 
 from omnifuse.balance import PMR
 from omnifuse.data.schema import DatasetSchema
-from omnifuse.data.simulate import default_cohort
+from omnifuse.data.simulate import default_cohort, make_lowquality
 from omnifuse.errors import ConfigError
 from omnifuse.models import all_models, get_model
 from omnifuse.models.config import (
@@ -28,7 +28,7 @@ from omnifuse.training.config import TrainerConfig
 
 from .sleep.conftest import schema as sleep_schema
 
-SIZES = {"embed_dim", "dropout", "head_hidden"}
+SIZES = {"embed_dim", "dropout", "head_hidden", "survival_head", "survival_bins"}
 ENCODED = SIZES | {"encoders", "select", "unimodal_weight"}
 
 # (config class, its keys, a default value, a typed-section error: raw -> message)
@@ -168,10 +168,16 @@ def tabular_schema():
     return DatasetSchema.of(default_cohort(3, seed=0, n_samples=40)[0])
 
 
+@pytest.fixture(scope="module")
+def survival_schema():
+    return DatasetSchema.of(make_lowquality(3, n_samples=40, task="survival", seed=0)[0])
+
+
 @pytest.mark.parametrize("name", [e.name for e in all_models()])
-def test_get_config_from_config_round_trip(name, tabular_schema):
+def test_get_config_from_config_round_trip(name, tabular_schema, survival_schema):
     entry = get_model(name)
-    schema = sleep_schema(2) if "sleep" in name else tabular_schema
+    survival_only = entry.supported_tasks == ("survival",)
+    schema = sleep_schema(2) if "sleep" in name else survival_schema if survival_only else tabular_schema
     config = entry_config(entry)
     torch.manual_seed(0)
     built = entry.build(schema, config)

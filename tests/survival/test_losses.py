@@ -11,6 +11,7 @@ import torch
 
 from omnifuse.errors import ConfigError, DataError
 from omnifuse.survival import bin_index, cox_loss, logistic_hazard_loss, survival_at, survival_curve, time_bins
+from omnifuse.survival.losses import cox_sample_loss, logistic_hazard_sample_loss, survival_targets
 
 # fixed data with tied event times (t = 2: two events and a censoring; t = 5: two events)
 TIME = np.array([2.0, 5.0, 2.0, 7.0, 1.0, 5.0, 2.0, 9.0, 3.0, 5.0])
@@ -163,3 +164,31 @@ def test_survival_curve_and_reading_it_at_times():
     edges = np.array([0.0, 2.0, 5.0, 9.0])
     at = survival_at(curve.numpy(), edges, np.array([0.0, 1.9, 2.0, 6.0, 9.0, 20.0]))
     np.testing.assert_allclose(at[0], [1.0, 1.0, 0.5, 0.25, 0.125, 0.125], rtol=1e-6)
+
+
+def test_cox_sample_terms_average_to_the_breslow_loss_and_sum_by_event():
+    risk, time, event = tensors(dtype=torch.float64)
+    terms = cox_sample_loss(risk, time, event)
+    assert terms.shape == (len(TIME),)
+    assert (terms[~torch.tensor(EVENT)] == 0).all()  # censored samples contribute nothing themselves
+    assert terms.mean().item() == pytest.approx(breslow_nll(RISK, TIME, EVENT), rel=1e-10)
+    assert terms.mean().item() == pytest.approx(cox_loss(risk, time, event).item(), rel=1e-6)  # torchsurv reference
+    terms.mean().backward()
+    assert torch.isfinite(risk.grad).all()
+    none = cox_sample_loss(risk, time, torch.zeros(len(TIME), dtype=torch.bool))
+    assert (none == 0).all() and none.requires_grad
+
+
+def test_logistic_hazard_sample_loss_from_targets_matches_the_likelihood():
+    edges = np.array([0.0, 2.0, 5.0, 9.0])
+    time = np.array([1.0, 2.0, 4.0, 3.0, 9.0, 11.0, 0.0, 7.5, 12.0])
+    event = np.array([1, 0, 1, 0, 1, 0, 1, 0, 1], dtype=bool)
+    logits = torch.tensor(np.random.default_rng(0).normal(size=(len(time), 3)))
+    targets = survival_targets(torch.tensor(time), torch.tensor(event), edges)
+    assert targets.shape == (len(time), 4)
+    per_patient = logistic_hazard_sample_loss(logits, targets)
+    assert per_patient.mean().item() == pytest.approx(
+        reference_logistic_hazard(logits.numpy(), time, event, edges), rel=1e-6
+    )
+    with pytest.raises(ConfigError, match="time-bin targets"):
+        logistic_hazard_sample_loss(logits, targets[:, :2])

@@ -14,6 +14,7 @@ from omnifuse.balance.base import (
     embeddings_of,
 )
 from omnifuse.errors import ConfigError
+from omnifuse.tasks import TASK_NAMES
 
 
 @STRATEGIES.register
@@ -25,13 +26,14 @@ class AlignmentLoss(Strategy):
     Seed paper 004 writes ``sum_{i != j}``, which counts each pair twice; the unordered pairs
     used here give half of it (the weight absorbs the factor). Needs ``ModelOutput.embeddings``
     of equal width for all modalities. Usable as a hook of any model or as the registered
-    strategy "alignment".
+    strategy "alignment". Labels are not read: every task kind is supported (survival too).
 
     Args:
         weight: multiplier of the loss (default 0.1).
     """
 
     name = "alignment"
+    tasks = TASK_NAMES
     search_space = {"weight": {"type": "float", "low": 0.01, "high": 1.0, "log": True}}
     paper = (
         "Jasthi, Multi-modal learning approaches combining EHR, imaging, and genomic data "

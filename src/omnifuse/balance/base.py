@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from omnifuse.errors import ConfigError
-from omnifuse.tasks import CLASSIFICATION_TASKS
+from omnifuse.tasks import CLASSIFICATION_TASKS, SINGLE_LABEL_TASKS, sample_score, task_loss, true_class_probability
 from omnifuse.utils.options import check_options, constructor_options
 from omnifuse.utils.registry import Registry
 
@@ -283,3 +283,50 @@ def ratio_to_others(scores: Mapping[str, float | None]) -> dict[str, float | Non
         others = (total - s) / (len(valid) - 1)
         out[m] = s / others if others > 0 else (float("inf") if s > 0 else 1.0)
     return out
+
+
+# ---------------------------------------------------------------------- per-modality confidence
+def is_cox(logits: torch.Tensor, task: str) -> bool:
+    """True for a one-unit survival head (Cox log-risk): its per-sample loss terms depend on
+    the batch (each event is ranked against the samples still at risk at its time)."""
+    return task == "survival" and logits.shape[-1] == 1
+
+
+def sample_confidence(logits: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
+    """``(B,)`` how well each sample's prediction fits its target, in (0, 1].
+
+    The probability of the true class for single-label tasks (computed as before, so
+    classification numbers do not change), :func:`omnifuse.tasks.sample_score` (``exp(-loss)``)
+    otherwise: for a logistic-hazard head the likelihood of the patient's observed outcome,
+    for a Cox head ``P(i fails | one of its risk set fails)`` (a softmax over the risk set,
+    the partial likelihood's analogue of the true-class probability) raised to the loss's
+    ``B / n_events`` scale; 1 for a censored patient, whose term is 0 whatever the model says.
+    """
+    if task in SINGLE_LABEL_TASKS:
+        return true_class_probability(logits, y)
+    return sample_score(logits, y, task)
+
+
+def scored_rows(logits: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
+    """``(B,)`` bool: the samples whose :func:`sample_confidence` depends on the model (all of
+    them, except the censored patients of a Cox head)."""
+    if is_cox(logits, task):
+        return y[:, 1] > 0
+    return torch.ones(logits.shape[0], dtype=torch.bool, device=logits.device)
+
+
+def relative_confidence(logits: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
+    """``(B,)`` confidence of a batch's predictions comparable between modalities present on
+    different numbers of samples.
+
+    :func:`sample_confidence`, except for a Cox head: there the risk sets shrink with the
+    samples a modality has (a modality present for half of a batch ranks each event against
+    half as many patients, which alone doubles its softmax probability), so the score is taken
+    relative to a constant prediction on the same risk sets, ``exp(-(loss - loss_constant))``
+    (1 for a head that knows nothing, > 1 when it ranks the events above their risk sets).
+    """
+    if not is_cox(logits, task):
+        return sample_confidence(logits, y, task)
+    loss = task_loss(logits, y, task, reduction="none")
+    null = task_loss(torch.zeros_like(logits), y, task, reduction="none")
+    return torch.exp(null - loss)

@@ -18,7 +18,7 @@ from omnifuse.balance.base import (
     check_unit,
     modality_logits_of,
 )
-from omnifuse.tasks import task_loss
+from omnifuse.tasks import TASK_NAMES, task_loss
 
 JOINT = "joint"
 
@@ -42,6 +42,12 @@ class GBlend(Strategy):
     task loss once, so the term returned is ``sum_m w_m * loss_m + (w_joint - 1) * loss_joint``.
     (``unimodal_weight > 0`` in the config would add the module's own unimodal term on top.)
 
+    Every task kind: the losses are the task's (:func:`omnifuse.tasks.task_loss`). For a Cox
+    survival head a unimodal head's loss is the partial likelihood over the present samples'
+    risk sets; its level depends on the risk sets' size (about ``log`` of it for a head that
+    knows nothing), but that offset is the same from one epoch to the next for a head and a
+    split, so it cancels in ``ΔG`` and ``ΔO``, which only compare a head with itself.
+
     Args:
         every: epochs between two estimates (default 1).
         floor: share of the weight mass spread uniformly over the heads, in [0, 1] (default 0.1).
@@ -55,6 +61,7 @@ class GBlend(Strategy):
         "smoothing": {"type": "float", "low": 0.0, "high": 0.9},
     }
     defaults = {"unimodal_heads": True}
+    tasks = TASK_NAMES
     paper = (
         "Wang, Tran, Feiszli. What makes training multi-modal classification networks hard? "
         "CVPR 2020 (Gradient-Blending)"

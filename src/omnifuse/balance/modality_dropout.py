@@ -10,6 +10,7 @@ import torch
 from omnifuse.balance.base import STRATEGIES, Batch, Strategy, TrainingRun, check_unit
 from omnifuse.data.collate import SeriesBatch
 from omnifuse.errors import ConfigError
+from omnifuse.tasks import TASK_NAMES
 
 
 @STRATEGIES.register
@@ -22,6 +23,7 @@ class ModalityDropout(Strategy):
     (fill value 0; series without observations; empty text). A sample never loses all of its
     present modalities: when every one of them is drawn, one of them, chosen at random, is kept.
     Only training batches are changed; validation and prediction see the data as it is.
+    Labels are not read, so every task kind is supported (survival too).
 
     Args:
         p: drop probability, one number for all modalities or ``{modality: p}`` (modalities
@@ -29,6 +31,7 @@ class ModalityDropout(Strategy):
     """
 
     name = "modality-dropout"
+    tasks = TASK_NAMES
     search_space = {"p": {"type": "float", "low": 0.05, "high": 0.5}}
     paper = (
         "Jasthi, Multi-modal learning approaches combining EHR, imaging, and genomic data "

@@ -18,9 +18,11 @@ from omnifuse.balance.base import (
     check_nonneg,
     modality_logits_of,
     ratio_to_others,
+    relative_confidence,
+    scored_rows,
 )
 from omnifuse.errors import ConfigError
-from omnifuse.tasks import SINGLE_LABEL_TASKS, true_class_probability
+from omnifuse.tasks import SINGLE_LABEL_TASKS
 
 
 @STRATEGIES.register
@@ -28,7 +30,11 @@ class OGMGE(Strategy):
     """Slows down the encoders of dominant modalities by scaling their gradients each step.
 
     After every backward pass, with ``s_m`` the softmax probability of the true class under
-    modality ``m``'s unimodal head (averaged, or summed, over the samples that have ``m``),
+    modality ``m``'s unimodal head (averaged, or summed, over the samples that have ``m``;
+    for survival the analogue of :func:`~omnifuse.balance.base.relative_confidence`: the
+    likelihood of each patient's outcome under a logistic-hazard head, and under a Cox head,
+    over the events, the risk-set softmax probability of the patient who failed relative to a
+    constant prediction, Cox risk sets taken among the samples that have ``m``),
     the discrepancy ratio ``rho_m = s_m / mean_{n != m} s_n`` (M >= 2 modalities; the paper's
     two-modality ratio when M = 2) gives ``k_m = 1 - tanh(alpha * relu(rho_m - 1))`` for a
     dominant modality (``rho_m > 1``) and ``k_m = 1`` otherwise. For epochs
@@ -53,7 +59,7 @@ class OGMGE(Strategy):
     name = "ogm-ge"
     search_space = {"alpha": {"type": "float", "low": 0.05, "high": 1.0, "log": True}}
     paper = "Peng, Wei, Deng, Wang, Hu. Balanced multimodal learning via on-the-fly gradient modulation. CVPR 2022"
-    tasks = SINGLE_LABEL_TASKS
+    tasks = (*SINGLE_LABEL_TASKS, "survival")
     #: the unimodal heads must learn for their scores to mean anything: the registered model
     #: trains them with the module's unimodal loss (the paper's heads are slices of the joint
     #: linear classifier, trained by the joint loss; a FusionModel's joint head is an MLP)
@@ -91,16 +97,21 @@ class OGMGE(Strategy):
         y: torch.Tensor,
         mask: torch.Tensor,
         modalities: tuple[str, ...],
+        task: str = "multiclass",
     ) -> torch.Tensor:
-        """``(2, M)``: per modality, the sum of true-class probabilities over present samples and
-        their count (summable over the processes of a distributed run)."""
+        """``(2, M)``: per modality, the sum of the scores (true-class probabilities for
+        single-label tasks) over the present samples that are scored and their count
+        (summable over the processes of a distributed run)."""
         parts = torch.zeros(2, len(modalities), dtype=torch.float64, device=y.device)
         for j, m in enumerate(modalities):
             present = mask[:, j].bool()
             if bool(present.any()):
-                picked = true_class_probability(modality_logits[m][present].detach().float(), y[present])
-                parts[0, j] = picked.sum().to(parts.device, torch.float64)
-                parts[1, j] = float(present.sum())
+                logits, target = modality_logits[m][present].detach().float(), y[present]
+                rows = scored_rows(logits, target, task)
+                if bool(rows.any()):
+                    picked = relative_confidence(logits, target, task)[rows]
+                    parts[0, j] = picked.sum().to(parts.device, torch.float64)
+                    parts[1, j] = float(rows.sum())
         return parts
 
     def scores_from_parts(self, parts: torch.Tensor, modalities: tuple[str, ...]) -> dict[str, float | None]:
@@ -116,9 +127,10 @@ class OGMGE(Strategy):
         y: torch.Tensor,
         mask: torch.Tensor,
         modalities: tuple[str, ...],
+        task: str = "multiclass",
     ) -> dict[str, float | None]:
-        """``s_m`` per modality (None where no sample of the batch has it)."""
-        return self.scores_from_parts(self.score_parts(modality_logits, y, mask, modalities), modalities)
+        """``s_m`` per modality (None where no sample of the batch has it, or none is scored)."""
+        return self.scores_from_parts(self.score_parts(modality_logits, y, mask, modalities, task), modalities)
 
     def coefficients_from_scores(
         self, scores: Mapping[str, float | None]
@@ -141,9 +153,10 @@ class OGMGE(Strategy):
         y: torch.Tensor,
         mask: torch.Tensor,
         modalities: tuple[str, ...],
+        task: str = "multiclass",
     ) -> dict[str, float]:
         """``k_m`` for one batch."""
-        return self.coefficients_from_scores(self.scores(modality_logits, y, mask, modalities))[0]
+        return self.coefficients_from_scores(self.scores(modality_logits, y, mask, modalities, task))[0]
 
     def in_window(self, epoch: int) -> bool:
         return self.modulation_starts <= epoch < self.modulation_ends
@@ -188,7 +201,7 @@ class OGMGE(Strategy):
         modalities = tuple(run.modalities)
         logits = modality_logits_of(output, modalities, self.name)
         # scores summed over processes, so that every process applies the same coefficients
-        parts = run.reduce_sum(self.score_parts(logits, batch["y"], batch["mask"], modalities))
+        parts = run.reduce_sum(self.score_parts(logits, batch["y"], batch["mask"], modalities, run.task))
         k, rho = self.coefficients_from_scores(self.scores_from_parts(parts, modalities))
         modulating = self.in_window(run.current_epoch)
         applied = k if modulating else {m: 1.0 for m in k}

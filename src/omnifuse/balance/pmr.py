@@ -43,7 +43,17 @@ class PMR(Strategy):
     * for epochs ``< entropy_epochs``, the entropy ``H_m`` of ``p^m`` of dominant modalities is
       maximised: ``-mu * gamma_m * H_m`` with ``gamma_m = max(rho_m - 1, 0)``.
 
-    Returned terms: ``pmr_pce`` and ``pmr_entropy``. Binary and multiclass tasks only.
+    Returned terms: ``pmr_pce`` and ``pmr_entropy``. Binary, multiclass and survival tasks.
+
+    Survival has no classes; the prototypes are those of the two outcome groups at a horizon
+    ``tau``, the mean event time of the training samples (taken in the pass that sets the
+    first prototypes, kept in the checkpoint): patients with the event by ``tau`` (group 1)
+    and patients known to be event-free at ``tau`` (event or censoring after it, group 0).
+    Patients censored before ``tau`` have an unknown status and are left out of prototypes,
+    scores and losses. This is the status a time-dependent AUC at ``tau`` scores, so a
+    modality whose embeddings separate it is one that carries survival signal; the rest of
+    the method (prototype classifier, ``rho``, ``beta``, ``gamma``) is unchanged, with the
+    groups as classes. It reads no head, so a Cox and a logistic-hazard head are the same here.
 
     Args:
         alpha: weight of the prototypical cross-entropy (default 1.0).
@@ -58,7 +68,7 @@ class PMR(Strategy):
         "mu": {"type": "float", "low": 1e-3, "high": 0.1, "log": True},
     }
     paper = "Fan, Xu, Wang, Wang, Guo. PMR: Prototypical modal rebalance for multimodal learning. CVPR 2023"
-    tasks = SINGLE_LABEL_TASKS
+    tasks = (*SINGLE_LABEL_TASKS, "survival")
 
     def __init__(self, alpha: float = 1.0, mu: float = 0.01, momentum: float = 0.2, entropy_epochs: int = 10) -> None:
         self.alpha = check_nonneg(alpha, "alpha")
@@ -68,12 +78,41 @@ class PMR(Strategy):
         if self.entropy_epochs < 0:
             raise ValueError(f"entropy_epochs must be >= 0, got {entropy_epochs}")
         self.prototypes: dict[str, torch.Tensor] = {}
+        self.horizon: float | None = None  # survival: the time the outcome groups are cut at
         self.coefficient_history: list[dict[str, dict[str, float]]] = []
         self._sums: dict[str, torch.Tensor] = {}
         self._counts: dict[str, torch.Tensor] = {}
         self._beta: dict[str, float] = {}
         self._gamma: dict[str, float] = {}
         self._steps = 0
+
+    # ------------------------------------------------------------------ groups
+    def targets(self, y: torch.Tensor, task: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(group, known)`` per sample: the class (every sample known) or, for survival, 1 for
+        an event by :attr:`horizon`, 0 for a time after it; censored before it: unknown."""
+        if task != "survival":
+            return y.long(), torch.ones(y.shape[0], dtype=torch.bool, device=y.device)
+        if self.horizon is None:
+            raise RuntimeError("pmr: the survival horizon is set when training starts")
+        time, event = y[:, 0], y[:, 1] > 0
+        early = event & (time <= self.horizon)
+        return early.long(), early | (time > self.horizon)
+
+    @staticmethod
+    def n_groups(run: TrainingRun) -> int:
+        """Number of prototypes per modality: the classes, or the two survival outcome groups."""
+        return 2 if run.task == "survival" else int(run.n_classes)
+
+    def set_horizon(self, ys: list[torch.Tensor], reduce_sum: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """:attr:`horizon` = mean event time of the training targets ``ys`` (time, event, ...),
+        over every process of a distributed run (+inf without an event: every status unknown)."""
+        parts = torch.zeros(2, dtype=torch.float64, device=ys[0].device if ys else "cpu")
+        for y in ys:
+            event = y[:, 1] > 0
+            parts[0] += y[:, 0][event].double().sum()
+            parts[1] += float(event.sum())
+        parts = reduce_sum(parts)
+        self.horizon = float(parts[0] / parts[1]) if float(parts[1]) > 0 else float("inf")
 
     # ------------------------------------------------------------------ prototypes
     def reset_accumulators(self) -> None:
@@ -86,11 +125,15 @@ class PMR(Strategy):
         mask: torch.Tensor,
         modalities: tuple[str, ...],
         n_classes: int,
+        known: torch.Tensor | None = None,
     ) -> None:
-        """Add the (detached) embeddings of present samples to the per-class sums."""
+        """Add the (detached) embeddings of present samples to the per-class sums (only the
+        samples flagged ``known``, when given)."""
         y = y.long()
         for j, m in enumerate(modalities):
             present = mask[:, j].bool()
+            if known is not None:
+                present = present & known.to(present.device)
             z = embeddings[m].detach().flatten(1)
             if m not in self._sums:
                 self._sums[m] = torch.zeros(n_classes, z.shape[1], dtype=torch.float64, device=z.device)
@@ -157,7 +200,8 @@ class PMR(Strategy):
     def loss_terms(self, output: StrategyOutput, batch: Batch, run: TrainingRun) -> dict[str, torch.Tensor]:
         modalities = tuple(run.modalities)
         z = embeddings_of(output, modalities, self.name)
-        y, mask = batch["y"].long(), batch["mask"].bool()
+        y, known = self.targets(batch["y"], run.task)
+        mask = batch["mask"].bool() & known.to(batch["mask"].device).unsqueeze(1)
         pce: dict[str, torch.Tensor] = {}
         entropy: dict[str, torch.Tensor] = {}
         scores: dict[str, float | None] = {}
@@ -201,15 +245,25 @@ class PMR(Strategy):
         was_training = model.training
         model.eval()
         self.reset_accumulators()
+        seen: list[tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]] = []
         try:
             with torch.no_grad():
                 for batch in run.training_batches():
                     output = model(batch["inputs"], batch["mask"])
-                    z = embeddings_of(output, modalities, self.name)
-                    self.accumulate(z, batch["y"], batch["mask"], modalities, run.n_classes)
+                    seen.append((embeddings_of(output, modalities, self.name), batch["y"], batch["mask"]))
         finally:
             model.train(was_training)
+        if run.task == "survival" and self.horizon is None:
+            self.set_horizon([y for _, y, _ in seen], run.reduce_sum)
+        for z, y, mask in seen:
+            self._accumulate_batch(z, y, mask, run)
         self.update_prototypes(run.reduce_sum)
+
+    def _accumulate_batch(
+        self, z: Mapping[str, torch.Tensor], y: torch.Tensor, mask: torch.Tensor, run: TrainingRun
+    ) -> None:
+        groups, known = self.targets(y, run.task)
+        self.accumulate(z, groups, mask, tuple(run.modalities), self.n_groups(run), known)
 
     def training_epoch_start(self, run: TrainingRun) -> None:
         self.reset_accumulators()
@@ -217,8 +271,7 @@ class PMR(Strategy):
 
     def after_batch(self, output: StrategyOutput, batch: Batch, run: TrainingRun) -> None:
         modalities = tuple(run.modalities)
-        z = embeddings_of(output, modalities, self.name)
-        self.accumulate(z, batch["y"], batch["mask"], modalities, run.n_classes)
+        self._accumulate_batch(embeddings_of(output, modalities, self.name), batch["y"], batch["mask"], run)
 
     def training_epoch_done(self, run: TrainingRun) -> None:
         self.update_prototypes(run.reduce_sum)
@@ -234,8 +287,10 @@ class PMR(Strategy):
         return {
             "prototypes": {m: p.cpu() for m, p in self.prototypes.items()},
             "coefficient_history": list(self.coefficient_history),
+            "horizon": self.horizon,
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.prototypes = dict(state_dict.get("prototypes", {}))
         self.coefficient_history = list(state_dict.get("coefficient_history", []))
+        self.horizon = state_dict.get("horizon")

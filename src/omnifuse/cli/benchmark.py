@@ -7,20 +7,28 @@ from typing import Any, Optional
 
 import typer
 
-from omnifuse.cli.app import app
 from omnifuse.cli.common import (
     ConfigOption,
     DataOption,
     ModalitiesOption,
     SetOption,
     StrictOption,
+    app,
     check_output_dir,
     console,
     load_data,
     restrict_modalities,
 )
-from omnifuse.cli.output import print_benchmark
+from omnifuse.cli.output import print_benchmark, print_operating_points
 from omnifuse.errors import ConfigError
+from omnifuse.utils.progress import progress_bar
+
+ThresholdOption = typer.Option(
+    None,
+    "--threshold",
+    help="Binary operating point chosen on each repeat's validation samples: youden (default), f1, "
+    "sens=0.9, spec=0.9 or a fixed threshold in (0, 1). Multiclass: argmax.",
+)
 
 
 @app.command("benchmark")
@@ -34,18 +42,27 @@ def benchmark(
     modalities: Optional[str] = ModalitiesOption,
     config: Optional[Path] = ConfigOption,
     overrides: Optional[list[str]] = SetOption,
-    out: Path = typer.Option(..., "--out", help="Output directory (results.json)."),
+    out: Path = typer.Option(..., "--out", help="Output directory (results.json, details.json)."),
     strict: bool = StrictOption,
     tune_trials: int = typer.Option(
         0, "--tune-trials", min=0, help="Nested CV: tune every method with N trials inside each outer training pool."
     ),
     tune_folds: int = typer.Option(3, "--tune-folds", min=2, help="Inner folds of the nested tuning."),
+    threshold: Optional[str] = ThresholdOption,
 ) -> None:
     """Compare models on identical splits: metrics with intervals and paired tests
-    (with --tune-trials, each method is tuned inside every outer training pool first)."""
-    from omnifuse.evaluation.benchmark import run_benchmark
-    from omnifuse.training.config import load_configs
-    from omnifuse.utils.progress import progress_bar
+    (with --tune-trials, each method is tuned inside every outer training pool first).
+    Writes results.json and details.json (clean test predictions of every repeat; survival
+    tasks: each test sample's risk, time, event and survival at the readout horizons)."""
+    from omnifuse.evaluation.benchmark import Repeat, run_benchmark  # deferred: keeps `omnifuse --help` fast
+    from omnifuse.evaluation.details import DetailsCollector  # deferred: keeps `omnifuse --help` fast (Lightning)
+    from omnifuse.tasks import SINGLE_LABEL_TASKS  # deferred: keeps `omnifuse --help` fast (torch)
+    from omnifuse.trust.decisions import (  # deferred: keeps `omnifuse --help` fast (Lightning)
+        OperatingPointCollector,
+        check_threshold_task,
+        parse_option,
+    )
+    from omnifuse.training.config import load_configs  # deferred: keeps `omnifuse --help` fast (torch, scikit-learn)
 
     names = [m.strip() for m in models_arg.split(",") if m.strip()]
     if not names:
@@ -53,8 +70,16 @@ def benchmark(
     if train_split and not test_split:
         raise ConfigError("--train-split needs --test-split (without a test split, k-fold is used)")
     user, _ = load_configs(config, overrides, names)  # every key must belong to the trainer or a model
+    if threshold is not None:
+        parse_option(threshold)  # a bad rule fails before any data is read
     check_output_dir(out, allow_existing=True)
     ds = restrict_modalities(load_data(data, strict=strict), modalities)
+    check_threshold_task(ds.task, threshold)
+    points = (
+        OperatingPointCollector(ds, threshold or "youden", n_boot=500 if test_split else 0)
+        if ds.task in SINGLE_LABEL_TASKS
+        else None
+    )
     with progress_bar() as bar:
         n_steps = len(names) * (seeds if test_split else seeds * folds)
         task = bar.add_task("benchmark", total=n_steps)
@@ -62,19 +87,36 @@ def benchmark(
         def step(name: str, label: str) -> None:
             bar.update(task, advance=1, description=f"{name} ({label})")
 
+        details = DetailsCollector(ds)
+
+        def collect(repeat: Repeat, fitted: dict[str, Any]) -> None:
+            details.add(fitted, repeat.test, repeat.label)
+            if points is not None:
+                points.add(repeat, fitted)
+
         options: dict[str, Any] = dict(
-            folds=folds, seeds=seeds, train_split=train_split, test_split=test_split, config=user, on_step=step
+            folds=folds,
+            seeds=seeds,
+            train_split=train_split,
+            test_split=test_split,
+            config=user,
+            on_step=step,
+            on_repeat=collect,
         )
         if tune_trials:
-            from omnifuse.tuning import tuned_benchmark
+            from omnifuse.tuning import tuned_benchmark  # deferred: keeps `omnifuse --help` fast (Lightning, Optuna)
 
             results = tuned_benchmark(ds, names, tune_trials, tune_folds, **options)
         else:
             results = run_benchmark(ds, names, **options)
-    from omnifuse.evaluation.documents import write_document
+    from omnifuse.evaluation.documents import write_document  # deferred: keeps `omnifuse --help` fast (matplotlib)
 
     results.dataset = str(data)
+    if points is not None:
+        points.apply(results)
     out.mkdir(parents=True, exist_ok=True)
     write_document(out / "results.json", results)
+    write_document(out / "details.json", details.document(str(data)))
     print_benchmark(results)
-    console.print(f"results written to {out / 'results.json'}")
+    print_operating_points(results)
+    console.print(f"results written to {out / 'results.json'} (test predictions: {out / 'details.json'})")

@@ -1,4 +1,7 @@
-"""Shared pieces of the command line: consoles, options, small helpers."""
+"""Shared pieces of the command line: the Typer app, consoles, options, small helpers.
+
+The command modules attach their commands to :data:`app`; :mod:`omnifuse.cli.app` imports
+them all and runs it."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import numpy as np
 import typer
 from rich.console import Console
 
+from omnifuse import __version__
 from omnifuse.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -18,6 +22,27 @@ if TYPE_CHECKING:
 
 console = Console()
 err_console = Console(stderr=True)
+
+app = typer.Typer(
+    help="Multimodal learning on low-quality medical data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"omnifuse {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """omnifuse: fusion models for missing, imbalanced and noisy medical modalities."""
+
 
 DataOption = typer.Option(..., "--data", help="Dataset path (folder format or PhysioNet 2012).")
 StrictOption = typer.Option(
@@ -38,7 +63,7 @@ def load_data(
     path: Path, strict: bool = False, use_cache: bool = True, progress: bool | None = None
 ) -> MultimodalDataset:
     """The dataset at ``path`` (any format), as every command that takes ``--data`` loads it."""
-    from omnifuse.data.loaders import load_dataset
+    from omnifuse.data.loaders import load_dataset  # deferred: keeps `omnifuse --help` fast (torch, pandas)
 
     return load_dataset(
         path, use_cache=use_cache, progress=interactive() if progress is None else progress, strict=strict
@@ -49,8 +74,8 @@ def load_for_bundle(bundle: Any, path: Path, split: str | None = None, strict: b
     """The dataset at ``path`` as a trained bundle reads it: only ``split`` (if given), the
     model's modalities (others ignored with a warning), without its labels (predicting and
     explaining need none), checked compatible with the model."""
-    from omnifuse.data.schema import check_compatible
-    from omnifuse.serving.cohort import model_modalities, without_labels
+    from omnifuse.data.schema import check_compatible  # deferred: keeps `omnifuse --help` fast (torch)
+    from omnifuse.serving.cohort import model_modalities, without_labels  # deferred: keeps `omnifuse --help` fast
 
     ds = load_data(path, strict=strict)
     if split:

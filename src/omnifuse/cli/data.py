@@ -7,8 +7,7 @@ from pathlib import Path
 
 import typer
 
-from omnifuse.cli.app import app
-from omnifuse.cli.common import DataOption, StrictOption, console, interactive, load_data
+from omnifuse.cli.common import DataOption, StrictOption, app, console, interactive, load_data
 from omnifuse.cli.output import print_summary
 from omnifuse.errors import ConfigError
 
@@ -41,7 +40,7 @@ def data_convert(
     strict: bool = StrictOption,
 ) -> None:
     """Write any loadable dataset in the generic folder format."""
-    from omnifuse.data.loaders import write_folder
+    from omnifuse.data.loaders import write_folder  # deferred: keeps `omnifuse --help` fast (torch, pandas)
 
     source, target = Path(data).resolve(), Path(out).resolve()
     if source == target or source in target.parents or target in source.parents:
@@ -77,7 +76,7 @@ def data_simulate(
     """Simulate a low-quality cohort with known lazy modalities (writes truth.json beside it),
     or Sleep-EDF-like nights with --kind sleep."""
     if kind == "sleep":
-        from omnifuse.data.sleep import simulate_sleep
+        from omnifuse.data.sleep import simulate_sleep  # deferred: keeps `omnifuse --help` fast (pyedflib)
 
         nights = simulate_sleep(
             out,
@@ -95,8 +94,8 @@ def data_simulate(
         return
     if kind != "cohort":
         raise ConfigError(f"unknown --kind '{kind}' (valid: cohort, sleep)")
-    from omnifuse.data.loaders import write_folder
-    from omnifuse.data.simulate import default_cohort
+    from omnifuse.data.loaders import write_folder  # deferred: keeps `omnifuse --help` fast (torch, pandas)
+    from omnifuse.data.simulate import default_cohort  # deferred: keeps `omnifuse --help` fast (torch)
 
     ds, truth = default_cohort(modalities, seed=seed, n_samples=n_samples)
     write_folder(ds, out, overwrite=overwrite)
@@ -121,7 +120,7 @@ def data_mimic(
 ) -> None:
     """Seed 000's in-hospital-mortality cohort from local MIMIC files: EHR (17 variables, 2-hour
     bins over the first 48 h, 76 columns), the stay's chest X-ray and its report's findings."""
-    from omnifuse.data.mimic import build_mimic, write_mimic
+    from omnifuse.data.mimic import build_mimic, write_mimic  # deferred: keeps `omnifuse --help` fast (torch, pandas)
 
     target = Path(out).resolve()
     for source in (mimic_iv, cxr, reports):

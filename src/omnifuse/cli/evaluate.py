@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 import typer
+from rich.markup import escape
 
-from omnifuse.cli.app import app
-from omnifuse.cli.common import DataOption, StrictOption, console, load_data
+from omnifuse.cli.common import DataOption, StrictOption, app, console, load_data
 from omnifuse.errors import ConfigError
+from omnifuse.utils.jsonio import write_json
 
 TestSplitOption = typer.Option(None, "--test-split", help="Evaluate on these splits (e.g. b); default all samples.")
 
@@ -55,38 +58,134 @@ def evaluate(
     seed: int = typer.Option(0, "--seed", help="Seed of the corruption draws."),
     out: Path = typer.Option(..., "--out", help="Output JSON file."),
     strict: bool = StrictOption,
+    threshold: Optional[str] = typer.Option(
+        None,
+        "--threshold",
+        help="Binary tasks: decide at this threshold in (0, 1) instead of the one stored in the bundle "
+        "(chosen on the run's validation samples; bundles without one: 0.5).",
+    ),
+    subgroups: Optional[str] = typer.Option(
+        None,
+        "--subgroups",
+        help="COL[,COL]: audit every metric per subgroup (columns of labels.csv or subgroups.csv in the "
+        "data folder, or a tabular feature such as PhysioNet's Gender and ICUType).",
+    ),
 ) -> None:
     """Metrics of a trained run on (optionally corrupted) test data; corruptions touch the
-    test samples only and the run's training standardisation is kept."""
-    from omnifuse.data.corrupt import parse_corruption
-    from omnifuse.evaluation.evaluate import evaluate_bundle
-    from omnifuse.serving.bundle import load_bundle
-    from omnifuse.utils.jsonio import write_json
+    test samples only and the run's training standardisation is kept. Classification runs
+    also get the decisions at the operating point (sensitivity, specificity, PPV, NPV, F1,
+    MCC; multiclass: per-class sensitivity, weighted F1, confusion matrix) with intervals."""
+    from omnifuse.data.corrupt import parse_corruption  # deferred: keeps `omnifuse --help` fast (torch)
+    from omnifuse.evaluation.evaluate import (  # deferred: keeps `omnifuse --help` fast (Lightning)
+        clean_samples,
+        evaluate_bundle,
+        select_run_modalities,
+    )
+    from omnifuse.serving.bundle import load_bundle  # deferred: keeps `omnifuse --help` fast (Lightning)
+    from omnifuse.tasks import SINGLE_LABEL_TASKS  # deferred: keeps `omnifuse --help` fast (torch)
+    from omnifuse.trust.decisions import (  # deferred: keeps `omnifuse --help` fast (Lightning)
+        evaluate_decisions,
+        parse_columns,
+        parse_option,
+        subgroup_frame,
+    )
 
     corruptions = [parse_corruption(s) for s in _corruption_specs(list(drop or []), list(noise or []))]
+    columns = parse_columns(subgroups)
+    given = None if threshold is None else parse_option(threshold)
+    if given is not None and given.kind != "fixed":
+        raise ConfigError(
+            f"--threshold '{threshold}': evaluate takes a number in (0, 1); rules are chosen on validation "
+            "samples (train --threshold, benchmark --threshold)"
+        )
     if out.exists() and out.is_dir():
         raise ConfigError(f"{out}: is a directory (--out takes a JSON file)")
     bundle = load_bundle(run / "bundle")
     ds = load_data(data, strict=strict)
+    if ds.task not in SINGLE_LABEL_TASKS:
+        if given is not None:
+            raise ConfigError(f"--threshold is for binary tasks; {ds.task} tasks have no threshold")
+        if columns:
+            raise ConfigError(f"--subgroups: not supported for {ds.task} yet")
+    elif given is not None and ds.task == "multiclass":
+        raise ConfigError("--threshold is for binary tasks; multiclass decisions are the argmax")
     test = evaluated_indices(ds, test_split)
     _warn_training_overlap(run, data, ds, test)
+    ds = select_run_modalities(bundle, ds)
+    decisions: dict[str, Any] = {}
+    if ds.task in SINGLE_LABEL_TASKS:
+        clean = clean_samples(ds, test)
+        frame = subgroup_frame(clean, columns, Path(data)) if columns else None  # unknown column: fails here
+        stored = bundle.info.get("threshold")
+        value = given.value if given is not None else stored
+        probs = bundle.fitted(ds).on_samples(clean).predict_proba(np.arange(len(clean)))
+        decisions = evaluate_decisions(probs, clean, value if ds.task == "binary" else None, frame, seed=seed)
+        decisions["operating_point"]["source"] = (
+            "argmax"
+            if ds.task == "multiclass"
+            else "--threshold"
+            if given is not None
+            else f"bundle ({bundle.info.get('threshold_rule')} on the run's validation samples)"
+            if stored is not None
+            else "0.5 (the bundle stores no threshold)"
+        )
     document = evaluate_bundle(bundle, ds, test, corruptions, draws=draws, seed=seed)
+    document.update(decisions)
     document.update({"run": str(run), "data": str(data), "test_split": test_split})
     write_json(out, document)
-    shown = ", ".join(f"{m} {document['metrics'][m]['mean']:.3f}" for m in ("auroc", "macro_f1", "brier"))
+    shown_metrics = ("c_index", "uno_c", "ibs") if ds.task == "survival" else ("auroc", "macro_f1", "brier")
+    shown = ", ".join(f"{m} {document['metrics'][m]['mean']:.3f}" for m in shown_metrics)
     console.print(
         f"{bundle.name} on {document['n_samples']} samples"
         + (f" with {', '.join(document['corruptions'])}" if corruptions else "")
         + f": {shown}"
     )
+    if decisions:
+        print_decisions(decisions)
     console.print(f"written to {out}")
+
+
+def print_decisions(decisions: dict[str, Any]) -> None:
+    """The operating point's metrics, and per subgroup AUROC and sensitivity, with intervals."""
+
+    def cell(m: dict[str, Any] | None) -> str:
+        if m is None:
+            return "n/a"
+        f = [("nan" if v is None or v != v else f"{v:.3f}") for v in (m["value"], m["ci_low"], m["ci_high"])]
+        return escape(f"{f[0]} [{f[1]}, {f[2]}]")  # "[nan, nan]" is not rich markup
+
+    point = decisions["operating_point"]
+    where = "argmax" if point["threshold"] is None else f"threshold {point['threshold']:.3f}"
+    console.print(
+        f"at {where} ({point['source']}): " + ", ".join(f"{k} {cell(v)}" for k, v in point["metrics"].items()),
+        soft_wrap=False,
+    )
+    audit = decisions.get("subgroups")
+    for column in (audit or {}).get("columns", []):
+        shown = ("auroc", "sensitivity") if audit and audit["task"] == "binary" else ("auroc", "weighted_f1")
+        for sub in column["subgroups"]:
+            console.print(
+                escape(f"{column['column']}={sub['level']}")
+                + f" (n={sub['n']}): "
+                + ", ".join(f"{m} {cell(sub['metrics'].get(m))}" for m in shown),
+                soft_wrap=False,
+            )
+        gap = column["gaps"].get("auroc")
+        fair = column.get("fairness") or {}
+        console.print(
+            f"{column['column']}: largest AUROC gap "
+            + ("n/a" if gap is None else f"{gap['gap']:.3f} ({gap['highest']} vs {gap['lowest']})")
+            + (
+                f", equalised-odds difference {fair['equalized_odds_difference']:.3f}"
+                if fair.get("equalized_odds_difference") is not None
+                else ""
+            ),
+            soft_wrap=False,
+        )
 
 
 def _warn_training_overlap(run: Path, data: Path, ds: Any, test: np.ndarray) -> None:
     """Warn when the evaluated samples include the run's own training/validation pool."""
-    import json
-    import warnings
-
     path = run / "run.json"
     if not path.exists():
         return

@@ -9,8 +9,7 @@ from typing import Any, Optional
 import numpy as np
 import typer
 
-from omnifuse.cli.app import app
-from omnifuse.cli.common import DataOption, StrictOption, console, load_for_bundle, split_names
+from omnifuse.cli.common import DataOption, StrictOption, app, console, load_for_bundle, split_names
 from omnifuse.errors import ConfigError, DataError
 
 #: The file name ``omnifuse report DIR`` reads explanations from.
@@ -39,15 +38,15 @@ def explain(
     features (name, value, signed attribution); absent modalities get none. Neural models:
     integrated gradients from the training mean; sk-hgb: tree SHAP; sk-logreg, sk-stack: exact
     linear SHAP (sk-stack multiclass: per modality exact, integrated gradients within)."""
-    from omnifuse.evaluation.documents import write_document
-    from omnifuse.serving.answers import weights_description
-    from omnifuse.serving.bundle import load_bundle
-    from omnifuse.trust.attributions import (
+    from omnifuse.evaluation.documents import write_document  # deferred: keeps `omnifuse --help` fast (matplotlib)
+    from omnifuse.serving.answers import weights_description  # deferred: keeps `omnifuse --help` fast (Lightning)
+    from omnifuse.serving.bundle import load_bundle  # deferred: keeps `omnifuse --help` fast (Lightning)
+    from omnifuse.trust.attributions import (  # deferred: keeps `omnifuse --help` fast (Lightning, captum)
         attribution_method,
         check_explainable,
         explanations_document,
     )
-    from omnifuse.trust.attributions import explain as attribute
+    from omnifuse.trust.attributions import explain as attribute  # deferred: keeps `omnifuse --help` fast (Lightning)
 
     if out.is_dir():
         raise ConfigError(f"{out}: is a directory (--out takes a file)")

@@ -7,8 +7,7 @@ from typing import Optional
 
 import typer
 
-from omnifuse.cli.app import app
-from omnifuse.cli.common import console, interactive
+from omnifuse.cli.common import app, console, interactive
 from omnifuse.errors import ConfigError
 
 
@@ -51,7 +50,7 @@ def extract_command(
 ) -> None:
     """Embed images or report texts with a pretrained backbone (frozen, offline by default),
     cached per item; the output drops into a cohort folder as an embedding modality."""
-    from omnifuse.media import (
+    from omnifuse.media import (  # deferred: keeps `omnifuse --help` fast (torch)
         ImageExtractor,
         TextExtractor,
         check_output,

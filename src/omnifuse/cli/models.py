@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 
 import typer
+from rich.table import Column, Table
 
-from omnifuse.cli.app import app
-from omnifuse.cli.common import console
+from omnifuse.cli.common import app, console
 
 
 @app.command("models")
 def models(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the registered models: name, kind (fusion/strategy/baseline/model), paper."""
-    from rich.table import Column, Table
-
-    from omnifuse.models import all_models
+    from omnifuse.models import all_models  # deferred: keeps `omnifuse --help` fast (torch, scikit-learn)
 
     entries = [e.to_dict() for e in all_models()]
     if as_json:

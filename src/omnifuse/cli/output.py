@@ -33,10 +33,13 @@ def print_summary(summary: dict[str, Any], title: str) -> None:
     for pattern, count in summary["patterns"].items():
         patterns.add_row(pattern, str(count))
     console.print(patterns)
-    labels = Table(_name("class"), "samples", title="labels")
+    labels = Table(_name("outcome" if summary.get("survival") else "class"), "samples", title="labels")
     for name, count in summary["labels"].items():
         labels.add_row(name, str(count))
     console.print(labels)
+    if summary.get("survival"):
+        for line in survival_lines(summary["survival"]):
+            console.print(line, highlight=False, soft_wrap=True)
     if summary["splits"]:
         splits = Table(_name("split"), "samples", title="splits")
         for name, count in summary["splits"].items():
@@ -44,6 +47,30 @@ def print_summary(summary: dict[str, Any], title: str) -> None:
         console.print(splits)
     for line in _recording_lines(summary.get("info", {})):
         console.print(line, highlight=False, soft_wrap=True)
+
+
+def survival_lines(survival: dict[str, Any]) -> list[str]:
+    """A survival cohort's events, censoring, follow-up and Kaplan-Meier summary, in words."""
+
+    def when(value: Any) -> str:
+        return "not reached" if value is None else f"{float(value):g}{unit}"
+
+    unit = f" {survival['time_unit']}" if survival.get("time_unit") else ""
+    n_events, n_censored = int(survival.get("n_events", 0)), int(survival.get("n_censored", 0))
+    share = survival.get("censored_share")
+    lines = [
+        f"survival: {n_events} events, {n_censored} censored"
+        + (f" ({100 * float(share):.1f}% censored)" if share is not None else ""),
+        f"follow-up: median {when(survival.get('median_follow_up'))}, longest {when(survival.get('max_time'))}; "
+        f"median survival (Kaplan-Meier) {when(survival.get('median_survival'))}",
+    ]
+    points = survival.get("kaplan_meier") or []
+    if points:
+        lines.append(
+            "Kaplan-Meier survival at the quartiles of the event times: "
+            + ", ".join(f"S({when(p.get('time'))}) = {float(p.get('survival')):.3f}" for p in points)
+        )
+    return lines
 
 
 def _recording_lines(info: dict[str, Any]) -> list[str]:
@@ -70,31 +97,50 @@ def _recording_lines(info: dict[str, Any]) -> list[str]:
 
 
 BENCHMARK_COLUMNS = ("auroc", "auprc", "macro_f1", "kappa", "brier", "ece")
+#: The columns of a survival benchmark: Harrell's C, Uno's C, mean time-dependent AUC, integrated Brier score.
+SURVIVAL_COLUMNS = ("c_index", "uno_c", "time_auc", "ibs")
 #: Short headers of the compact layout (a narrow terminal or a pipe: 80 columns).
-SHORT_HEADERS = {"auroc": "AUROC", "auprc": "AUPRC", "macro_f1": "F1", "kappa": "kappa", "brier": "Brier", "ece": "ECE"}
+SHORT_HEADERS = {
+    "auroc": "AUROC", "auprc": "AUPRC", "macro_f1": "F1", "kappa": "kappa", "brier": "Brier", "ece": "ECE",
+    "c_index": "C", "uno_c": "Uno C", "time_auc": "tAUC", "ibs": "IBS",
+}  # fmt: skip
+CAPTIONS = {
+    "survival": "mean, then ± half-width of the 95% interval; C: Harrell's C-index, tAUC: mean "
+    "time-dependent AUC, IBS: integrated Brier score (lower is better)",
+}
 
 
-def print_benchmark(results: ResultsDocument) -> None:
+def benchmark_columns(task: str) -> tuple[str, ...]:
+    """The metrics a benchmark table shows for ``task``."""
+    return SURVIVAL_COLUMNS if task == "survival" else BENCHMARK_COLUMNS
+
+
+def print_benchmark(results: ResultsDocument, sort_by: str | None = None) -> None:
     """One row per method: mean ± half-width of the 95% interval per metric, time, parameters.
 
+    Rows are sorted best first by ``sort_by`` (default: the task's headline metric, ``c_index``
+    for survival, ``auroc`` otherwise; methods without a value last, in their order).
     Every number is printed whole: when the one-line layout is wider than the console, each
     cell puts its interval under its mean (short headers); when even that does not fit,
     each method gets its own lines.
     """
+    from omnifuse.evaluation.survival_metrics import headline_metric  # deferred: keeps `omnifuse --help` fast (torch)
+
+    columns = benchmark_columns(results.task)
     protocol = results.protocol
     split = f" {protocol.folds} folds" if protocol.type == "kfold" else f" test={protocol.test_split}"
     title = f"{results.dataset} — {protocol.type}{split}, {protocol.seeds} seed(s)"
-    rows = _benchmark_rows(results)
-    wide = Table(Column("method", no_wrap=True), *BENCHMARK_COLUMNS, "train s", "params", title=title)
+    rows = _benchmark_rows(results, columns, sort_by or headline_metric(results.task))
+    wide = Table(Column("method", no_wrap=True), *columns, "train s", "params", title=title)
     for name, cells, seconds, params in rows:
         wide.add_row(name, *(f"{mean} {half}".strip() for mean, half in cells), seconds, params)
     if _natural_width(wide) <= console.width:
         console.print(wide)
         return
     compact = Table(
-        Column("method", no_wrap=True), *(Column(SHORT_HEADERS[m], no_wrap=True) for m in BENCHMARK_COLUMNS),
+        Column("method", no_wrap=True), *(Column(SHORT_HEADERS.get(m, m), no_wrap=True) for m in columns),
         Column("train s", justify="right"), Column("params", justify="right", no_wrap=True),
-        title=title, caption="mean, then ± half-width of the 95% interval; F1: macro-F1",
+        title=title, caption=CAPTIONS.get(results.task, "mean, then ± half-width of the 95% interval; F1: macro-F1"),
         box=box.SIMPLE_HEAD, show_edge=False, padding=0,
     )  # fmt: skip
     for name, cells, seconds, params in rows:
@@ -104,7 +150,7 @@ def print_benchmark(results: ResultsDocument) -> None:
         return
     console.print(f"[bold]{escape(title)}[/bold] (mean ± half-width of the 95% interval)")
     for name, cells, seconds, params in rows:
-        metrics = ", ".join(f"{m} {mean} {half}".strip() for m, (mean, half) in zip(BENCHMARK_COLUMNS, cells))
+        metrics = ", ".join(f"{m} {mean} {half}".strip() for m, (mean, half) in zip(columns, cells))
         console.print(f"{escape(name)}: {metrics}; train {seconds} s, {params} parameters", soft_wrap=False)
 
 
@@ -113,14 +159,21 @@ def _natural_width(table: Table) -> int:
     return console.measure(table, options=console.options.update_width(10_000)).maximum
 
 
-def _benchmark_rows(results: ResultsDocument) -> list[tuple[str, list[tuple[str, str]], str, str]]:
-    """Per method: name, (mean, "±half") per metric (the best in bold), train seconds, parameters."""
-    best = {m: _best(results, m) for m in BENCHMARK_COLUMNS}
+def _benchmark_rows(
+    results: ResultsDocument, columns: tuple[str, ...], sort_by: str
+) -> list[tuple[str, list[tuple[str, str]], str, str]]:
+    """Per method (best ``sort_by`` first): name, (mean, "±half") per metric (the best in
+    bold), train seconds, parameters."""
+    best = {m: _best(results, m) for m in columns}
     rows = []
-    for name, method in results.methods.items():
+    for name in _sorted_methods(results, sort_by):
+        method = results.methods[name]
         cells = []
-        for metric in BENCHMARK_COLUMNS:
-            m = method.metrics[metric]
+        for metric in columns:
+            m = method.metrics.get(metric)
+            if m is None:
+                cells.append(("–", ""))
+                continue
             mean = "–" if m.mean is None else f"{m.mean:.3f}"
             interval = "" if m.ci_low is None or m.ci_high is None else f"±{(m.ci_high - m.ci_low) / 2:.3f}"
             if name == best[metric]:
@@ -131,34 +184,90 @@ def _benchmark_rows(results: ResultsDocument) -> list[tuple[str, list[tuple[str,
     return rows
 
 
+def _sorted_methods(results: ResultsDocument, metric: str) -> list[str]:
+    """Method names, best ``metric`` first; those without a value keep their order at the end."""
+    from omnifuse.evaluation.survival_metrics import higher_is_better  # deferred: keeps `omnifuse --help` fast (torch)
+
+    sign = -1.0 if higher_is_better(metric) else 1.0
+
+    def key(item: tuple[int, str]) -> tuple[int, float, int]:
+        k, name = item
+        cell = results.methods[name].metrics.get(metric)
+        mean = None if cell is None else cell.mean
+        return (1, 0.0, k) if mean is None else (0, sign * mean, k)
+
+    return [name for _, name in sorted(enumerate(results.methods), key=key)]
+
+
 def _best(results: ResultsDocument, metric: str) -> str | None:
-    lower = metric in ("brier", "ece")
-    scored = [(mean, name) for name, m in results.methods.items() if (mean := m.metrics[metric].mean) is not None]
+    lower = metric in ("brier", "ece", "ibs")
+    scored = [
+        (mean, name)
+        for name, m in results.methods.items()
+        if metric in m.metrics and (mean := m.metrics[metric].mean) is not None
+    ]
     if not scored:
         return None
     return (min if lower else max)(scored)[1]
 
 
 def print_robustness(doc: RobustnessDocument) -> None:
-    """The robustness summary: clean AUROC, relative and effective robustness, worst pattern."""
+    """The robustness summary in the task's headline metric (AUROC; Harrell's C for survival):
+    clean score, relative and effective robustness, worst pattern."""
+    from omnifuse.evaluation.survival_metrics import headline_metric  # deferred: keeps `omnifuse --help` fast (torch)
+
+    metric = headline_metric(doc.task)
 
     def number(value: float | None, signed: bool = False) -> str:
         return "–" if value is None else f"{value:+.3f}" if signed else f"{value:.3f}"
 
+    def mean(cell: dict[str, Any]) -> float | None:
+        stat = cell.get(metric)
+        return None if stat is None else stat.mean
+
     effective = f"effective vs {doc.baseline}" if doc.baseline else "effective"
     table = Table(
         Column("method", overflow="fold"),
-        "clean auroc",
+        f"clean {metric}",
         "relative robustness",
         Column(effective, overflow="fold"),
         Column("worst pattern", overflow="fold"),
-        title="robustness (auroc; areas over missing rates and noise levels)",
+        title=f"robustness ({metric}; areas over missing rates and noise levels)",
     )
     for name, m in doc.methods.items():
-        clean = m.clean["auroc"].mean
-        rr = m.relative_robustness.overall.get("auroc")
-        er = m.effective_robustness.overall.get("auroc") if m.effective_robustness else None
-        scored = [(mean, k) for k, v in m.patterns.items() if (mean := v["auroc"].mean) is not None]
+        clean = mean(m.clean)
+        rr = m.relative_robustness.overall.get(metric)
+        er = m.effective_robustness.overall.get(metric) if m.effective_robustness else None
+        scored = [(value, k) for k, v in m.patterns.items() if (value := mean(v)) is not None]
         worst = min(scored)[1] + f" ({min(scored)[0]:.3f})" if scored else "–"
         table.add_row(name, number(clean), number(rr), number(er, signed=True), worst)
     console.print(table)
+
+
+def _interval(summary: Any) -> str:
+    def f(x: float | None) -> str:
+        return "nan" if x is None else f"{x:.3f}"
+
+    return escape(f"{f(summary.mean)} [{f(summary.ci_low)}, {f(summary.ci_high)}]")
+
+
+def print_operating_points(results: ResultsDocument) -> None:
+    """Per method, one line of the operating-point metrics (mean [95% interval]); nothing
+    when the results have none (survival, multilabel, older files)."""
+    for name, method in results.methods.items():
+        point = method.operating_point
+        if point is None:
+            continue
+        if point.rule is None:
+            where = "argmax"
+        else:
+            chosen = [t for t in point.thresholds if t is not None]
+            where = f"{point.rule} on validation, threshold " + (
+                f"{min(chosen):.3f}-{max(chosen):.3f}"
+                if len(set(chosen)) > 1
+                else f"{chosen[0]:.3f}"
+                if chosen
+                else "?"
+            )
+        metrics = ", ".join(f"{m} {_interval(s)}" for m, s in point.metrics.items())
+        console.print(f"{escape(name)} at {where}: {metrics}", soft_wrap=False)

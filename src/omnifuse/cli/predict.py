@@ -6,11 +6,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
 import typer
 
-from omnifuse.cli.app import app
-from omnifuse.cli.common import StrictOption, console, load_for_bundle
+from omnifuse.cli.common import StrictOption, app, console, load_for_bundle
 from omnifuse.errors import ConfigError
+from omnifuse.utils.atomic import atomic_file
+from omnifuse.utils.jsonio import write_json
 
 OUTPUT_SUFFIXES = (".json", ".csv")
 
@@ -30,9 +32,11 @@ def predict(
     strict: bool = StrictOption,
 ) -> None:
     """Per sample: class probabilities, predicted class, per-modality weights (omega, attention)
-    and unimodal probabilities, and the modalities that were absent and imputed."""
+    and unimodal probabilities, and the modalities that were absent and imputed. A survival
+    model gives a risk score and the survival curve at its horizons instead."""
+    # deferred: keeps `omnifuse --help` fast (Lightning)
     from omnifuse.serving.answers import Predictor, answer_records, flat_rows, weights_description
-    from omnifuse.serving.bundle import load_bundle
+    from omnifuse.serving.bundle import load_bundle  # deferred: keeps `omnifuse --help` fast (Lightning)
 
     if (data is None) == (input_file is None):
         raise ConfigError("give either --data PATH or --input FILE.json")
@@ -49,13 +53,15 @@ def predict(
     else:
         assert input_file is not None  # exactly one of --data / --input, checked above
         ds, ids = _load_input(bundle, input_file)
+    if ds.task == "survival":
+        _predict_survival(bundle, ds, ids, out, {"run": str(run), "source": str(data or input_file), "split": split})
+        return
     details = Predictor(bundle).details(ds)
-    answers = answer_records(details, ds.modalities, ds.class_names, ds.task, ids)
+    threshold = bundle.info.get("threshold")  # the stored operating point (binary; None: argmax)
+    answers = answer_records(details, ds.modalities, ds.class_names, ds.task, ids, threshold)
     if out.suffix.lower() == ".csv":
         _write_csv(out, flat_rows(answers, ds.modalities, ds.class_names))
     else:
-        from omnifuse.utils.jsonio import write_json
-
         write_json(
             out,
             {
@@ -63,6 +69,7 @@ def predict(
                 "model": bundle.name,
                 "task": ds.task,
                 "classes": list(ds.class_names),
+                "threshold": threshold,
                 "modalities": list(ds.modalities),
                 "source": str(data if data is not None else input_file),
                 "split": split,
@@ -80,18 +87,52 @@ def predict(
     console.print(f"written to {out}")
 
 
+def _predict_survival(bundle: Any, ds: Any, ids: list[Any], out: Path, about: dict[str, Any]) -> None:
+    """A survival model's answers (risk, survival at its horizons) written to ``out``."""
+    # deferred: keeps `omnifuse --help` fast (Lightning)
+    from omnifuse.serving.answers import Predictor, survival_rows, weights_description
+
+    answers = Predictor(bundle).survival_answers(ds, ids)
+    if out.suffix.lower() == ".csv":
+        _write_csv(out, survival_rows(answers, ds.modalities))
+    else:
+        readout = bundle.readout
+        has_weights = any(a["modality_weights"] is not None for a in answers)
+        write_json(
+            out,
+            {
+                "run": about["run"],
+                "model": bundle.name,
+                "task": ds.task,
+                "classes": [],
+                "modalities": list(ds.modalities),
+                "source": about["source"],
+                "split": about["split"],
+                "survival_head": readout.head,
+                "horizons": list(readout.horizons),
+                "time_unit": readout.time_unit,
+                "modality_weights": weights_description(bundle.name, has_weights),
+                "n_samples": len(answers),
+                "predictions": answers,
+            },
+        )
+    n_partial = sum(1 for a in answers if a["absent"])
+    risks = np.array([a["risk"] for a in answers])
+    shown = f"; risk median {np.median(risks):.3g} (range {risks.min():.3g} to {risks.max():.3g})" if len(risks) else ""
+    console.print(f"{bundle.name}: {len(answers)} samples ({n_partial} with absent modalities){shown}")
+    console.print(f"written to {out}")
+
+
 def _load_input(bundle: Any, path: Path) -> tuple[Any, list[Any]]:
-    from omnifuse.serving.app import check_servable
-    from omnifuse.serving.requests_file import read_patients
+    from omnifuse.serving.app import check_servable  # deferred: keeps `omnifuse --help` fast (Lightning, FastAPI)
+    from omnifuse.serving.requests_file import read_patients  # deferred: keeps `omnifuse --help` fast (Lightning)
 
     check_servable(bundle)
     return read_patients(path, bundle.schema)
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    import pandas as pd
-
-    from omnifuse.utils.atomic import atomic_file
+    import pandas as pd  # deferred: keeps `omnifuse --help` fast (pandas, ~1 s)
 
     with atomic_file(path) as handle:
         pd.DataFrame(rows).to_csv(handle, index=False)

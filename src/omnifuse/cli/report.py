@@ -7,8 +7,7 @@ from typing import Optional
 
 import typer
 
-from omnifuse.cli.app import app
-from omnifuse.cli.common import console
+from omnifuse.cli.common import app, console
 from omnifuse.errors import ConfigError
 
 
@@ -20,7 +19,7 @@ def report(
     title: Optional[str] = typer.Option(None, "--title", help="Report title."),
 ) -> None:
     """Rebuild the self-contained HTML report from the JSON outputs in DIRECTORY."""
-    from omnifuse.evaluation.report import build_report
+    from omnifuse.evaluation.report import build_report  # deferred: keeps `omnifuse --help` fast (torch, matplotlib)
 
     if not directory.is_dir():
         raise ConfigError(f"{directory}: not a directory")

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from omnifuse.cli.app import app
 from omnifuse.cli.common import (
     ConfigOption,
     DataOption,
     ModalitiesOption,
     SetOption,
     StrictOption,
+    app,
     check_output_dir,
     console,
     load_data,
@@ -23,6 +24,7 @@ from omnifuse.cli.common import (
 from omnifuse.cli.evaluate import TestSplitOption, evaluated_indices
 from omnifuse.cli.output import print_robustness
 from omnifuse.errors import ConfigError
+from omnifuse.utils.progress import progress_bar
 
 if TYPE_CHECKING:
     pass
@@ -40,7 +42,7 @@ def _rates(text: str) -> list[float]:
 
 
 def _noise_levels(kinds: str) -> dict[str, tuple[float, ...]]:
-    from omnifuse.evaluation.conditions import NOISE_LEVELS
+    from omnifuse.evaluation.conditions import NOISE_LEVELS  # deferred: keeps `omnifuse --help` fast (torch)
 
     chosen = split_names(kinds)
     unknown = [k for k in chosen if k not in NOISE_LEVELS]
@@ -81,8 +83,8 @@ def robustness(
 ) -> None:
     """How methods hold up when modalities go missing or get noisy: curves with intervals,
     every availability pattern, relative and effective robustness, and the HTML report."""
-    from omnifuse.evaluation.study import SweepOptions
-    from omnifuse.training.config import read_config
+    from omnifuse.evaluation.study import SweepOptions  # deferred: keeps `omnifuse --help` fast (Lightning)
+    from omnifuse.training.config import read_config  # deferred: keeps `omnifuse --help` fast (torch, scikit-learn)
 
     if bool(models_arg) == bool(runs):
         raise ConfigError("give either --models (train and sweep) or --runs (sweep trained runs)")
@@ -117,9 +119,8 @@ def _train_and_sweep(
     options: Any,
     title: str,
 ) -> Any:
-    from omnifuse.evaluation.study import run_study
-    from omnifuse.models import get_model
-    from omnifuse.utils.progress import progress_bar
+    from omnifuse.evaluation.study import run_study  # deferred: keeps `omnifuse --help` fast (Lightning)
+    from omnifuse.models import get_model  # deferred: keeps `omnifuse --help` fast (torch, scikit-learn)
 
     if not names:
         raise ConfigError("--models needs at least one model name")
@@ -154,10 +155,8 @@ def _train_and_sweep(
 
 
 def _sweep_runs(ds: Any, runs: list[str], test_split: str | None, options: Any, baseline: str, title: str) -> Any:
-    import warnings
-
-    from omnifuse.evaluation.study import sweep_fitted
-    from omnifuse.serving.bundle import load_bundle
+    from omnifuse.evaluation.study import sweep_fitted  # deferred: keeps `omnifuse --help` fast (Lightning)
+    from omnifuse.serving.bundle import load_bundle  # deferred: keeps `omnifuse --help` fast (Lightning)
 
     fitted = {}
     for run in runs:

@@ -10,8 +10,7 @@ from typing import Any
 
 import typer
 
-from omnifuse.cli.app import app
-from omnifuse.cli.common import console
+from omnifuse.cli.common import app, console
 
 
 @app.command("serve")
@@ -33,11 +32,11 @@ def serve(
 
     Set OMNIFUSE_API_TOKEN to require `Authorization: Bearer <token>` on every endpoint but /health.
     """
-    import torch
-    import uvicorn
+    import torch  # deferred: keeps `omnifuse --help` fast (torch takes seconds to import)
+    import uvicorn  # deferred: keeps `omnifuse --help` fast (uvicorn, asyncio: ~0.3 s)
 
-    from omnifuse.serving.app import ServeSettings, create_app
-    from omnifuse.serving.bundle import load_bundle
+    from omnifuse.serving.app import ServeSettings, create_app  # deferred: keeps `omnifuse --help` fast (FastAPI)
+    from omnifuse.serving.bundle import load_bundle  # deferred: keeps `omnifuse --help` fast (Lightning)
 
     settings = ServeSettings.from_env(max_body_bytes=max_body_bytes, max_batch=max_batch, explain_steps=explain_steps)
     torch.set_num_threads(threads)
@@ -76,7 +75,7 @@ def _is_loopback(host: str) -> bool:
 
 def _log_config(level: str) -> dict[str, Any]:
     """uvicorn's logging configuration plus the omnifuse.serving access lines (stderr)."""
-    from uvicorn.config import LOGGING_CONFIG
+    from uvicorn.config import LOGGING_CONFIG  # deferred: keeps `omnifuse --help` fast (uvicorn, asyncio: ~0.3 s)
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["omnifuse.serving"] = {"handlers": ["default"], "level": level, "propagate": False}

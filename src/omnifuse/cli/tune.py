@@ -8,17 +8,18 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from omnifuse.cli.app import app
 from omnifuse.cli.common import (
     ConfigOption,
     DataOption,
     ModalitiesOption,
     SetOption,
+    app,
     check_output_dir,
     console,
     interactive,
     restrict_modalities,
 )
+from omnifuse.utils.progress import progress_bar
 
 
 @app.command("tune")
@@ -27,7 +28,9 @@ def tune_command(
     model: str = typer.Option(..., "--model", help="Registered model name (see `omnifuse models`)."),
     trials: int = typer.Option(20, "--trials", min=1, help="Trials in total (a resumed study counts its own)."),
     out: Path = typer.Option(..., "--out", help="Output directory (study.db, best.yaml, trials.csv, tune.json)."),
-    metric: str = typer.Option("auroc", "--metric", help="Validation metric to optimise."),
+    metric: Optional[str] = typer.Option(
+        None, "--metric", help="Validation metric to optimise (default: auroc; survival tasks: c_index)."
+    ),
     folds: int = typer.Option(3, "--folds", min=2, help="Inner folds each trial is scored on."),
     config: Optional[Path] = ConfigOption,
     overrides: Optional[list[str]] = SetOption,
@@ -40,11 +43,11 @@ def tune_command(
 ) -> None:
     """Tune a model's hyperparameters: TPE sampling, per-epoch pruning, a resumable
     SQLite study; the best config goes to OUT/best.yaml (for train/benchmark --config)."""
-    from omnifuse.data.loaders import load_dataset
-    from omnifuse.evaluation.report import build_report
-    from omnifuse.models import get_model
-    from omnifuse.training.config import load_configs
-    from omnifuse.tuning import load_space_file, tune
+    from omnifuse.data.loaders import load_dataset  # deferred: keeps `omnifuse --help` fast (torch, pandas)
+    from omnifuse.evaluation.report import build_report  # deferred: keeps `omnifuse --help` fast (torch, matplotlib)
+    from omnifuse.models import get_model  # deferred: keeps `omnifuse --help` fast (torch, scikit-learn)
+    from omnifuse.training.config import load_configs  # deferred: keeps `omnifuse --help` fast (torch, scikit-learn)
+    from omnifuse.tuning import load_space_file, tune  # deferred: keeps `omnifuse --help` fast (Lightning, Optuna)
 
     entry = get_model(model)
     user, _ = load_configs(config, overrides, [entry])  # a key the model does not own fails here
@@ -76,8 +79,6 @@ class _TrialProgress:
     """A progress bar advanced after every trial (one line per trial when stderr is not a TTY)."""
 
     def __init__(self, total: int) -> None:
-        from omnifuse.utils.progress import progress_bar
-
         self.bar = progress_bar()
         self.total = total
 

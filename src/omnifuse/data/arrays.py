@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Union
 
 import numpy as np
+from PIL import Image
 
 from omnifuse.errors import DataError
 
@@ -72,8 +73,6 @@ def _read_npy(path: Path) -> np.ndarray:
 
 
 def _read_image(path: Path) -> np.ndarray:
-    from PIL import Image
-
     with Image.open(path) as img:
         return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
 

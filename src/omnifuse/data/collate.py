@@ -116,9 +116,9 @@ def collate(samples: Sequence[dict[str, Any]], dataset: MultimodalDataset) -> di
 
 
 def _targets(dataset: MultimodalDataset, idx: np.ndarray) -> torch.Tensor:
-    if dataset.task == "survival":  # y holds (event, time) records, not class indices
-        raise DataError("survival is not supported by batches (make_batch) yet: they carry class targets only")
     y = dataset.labels.y[idx]
+    if dataset.task == "survival":  # (event, time) records become float32 (B, 2) columns time, event
+        return torch.from_numpy(np.stack([y["time"], y["event"]], axis=1).astype(np.float32))
     if dataset.task == "multilabel":
         return torch.from_numpy(y.astype(np.float32))
     return torch.from_numpy(y.astype(np.int64))

@@ -277,6 +277,7 @@ def survival_summary(labels: Labels) -> dict[str, Any]:
     ("not reached"); ``kaplan_meier`` gives the survival probability at the 25/50/75%
     quantiles of the follow-up times.
     """
+    # deferred: scikit-survival (seconds: it imports scikit-learn, pandas) is needed only by survival tasks
     from sksurv.nonparametric import kaplan_meier_estimator
 
     time, event = labels.time, labels.event

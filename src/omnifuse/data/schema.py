@@ -24,7 +24,8 @@ SHOWN = 3
 
 @dataclass(frozen=True)
 class DatasetSchema:
-    """Modality specs, task and class names of a dataset, without data.
+    """Modality specs, task and class names of a dataset, without data (and the time unit
+    of a survival task, which has no class names).
 
     ``specs`` may be given as a mapping or a sequence; it is stored as a dict sorted by name.
     """
@@ -32,6 +33,7 @@ class DatasetSchema:
     specs: Mapping[str, ModalitySpec] = field(hash=False)
     task: str
     class_names: tuple[str, ...]
+    time_unit: str | None = None  # survival tasks: unit of the event times
 
     def __post_init__(self) -> None:
         specs: Any = self.specs.values() if isinstance(self.specs, Mapping) else self.specs
@@ -44,7 +46,12 @@ class DatasetSchema:
 
     @classmethod
     def of(cls, dataset: "MultimodalDataset") -> "DatasetSchema":
-        return cls(dict(dataset.specs), dataset.task, tuple(dataset.class_names))
+        return cls(
+            dict(dataset.specs),
+            dataset.task,
+            tuple(dataset.class_names),
+            getattr(dataset.labels, "time_unit", None) if dataset.task == "survival" else None,
+        )
 
 
 def check_compatible(schema: DatasetSchema, dataset: "MultimodalDataset", source: str) -> None:
@@ -53,7 +60,8 @@ def check_compatible(schema: DatasetSchema, dataset: "MultimodalDataset", source
 
     Modalities must match by name and kind, features by name and order; sequence kinds
     (time series, signals) may have any number of time steps, only their channels and time
-    unit matter. Class names are compared only when ``dataset`` carries labels.
+    unit matter. Class names (the time unit, for survival) are compared only when
+    ``dataset`` carries labels.
     """
     problems: list[str] = []
     for name in schema.modalities:
@@ -67,6 +75,8 @@ def check_compatible(schema: DatasetSchema, dataset: "MultimodalDataset", source
             problems.append(f"task {schema.task} vs {dataset.task}")
         elif tuple(dataset.class_names) != schema.class_names:
             problems.append(f"classes {list(schema.class_names)} vs {list(dataset.class_names)}")
+        elif schema.task == "survival" and schema.time_unit and _time_unit(dataset) not in (None, schema.time_unit):
+            problems.append(f"survival time unit {schema.time_unit} vs {_time_unit(dataset)}")
     if problems:
         raise DataError(f"data does not match run '{source}' (run vs data): " + "; ".join(problems))
 
@@ -111,4 +121,10 @@ def _first(names: list[str]) -> str:
 def _has_labels(dataset: Any) -> bool:
     """Whether ``dataset`` carries labels to compare (a prediction-only dataset may not)."""
     labels = getattr(dataset, "labels", None)
-    return labels is not None and len(getattr(labels, "class_names", ())) > 0
+    if labels is None:
+        return False
+    return len(getattr(labels, "class_names", ())) > 0 or getattr(labels, "task", None) == "survival"
+
+
+def _time_unit(dataset: Any) -> str | None:
+    return getattr(getattr(dataset, "labels", None), "time_unit", None)

@@ -9,11 +9,14 @@ to full-width inputs.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any, Optional
 
+import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sklearn.feature_selection import f_classif
 
 from omnifuse.utils.validation import validation_message
 from omnifuse.data.spec import VECTOR_KINDS, ModalitySpec
@@ -90,8 +93,6 @@ class SelectedEncoder(Encoder):
     def fit_columns(self, raw_std: torch.Tensor | None, x: torch.Tensor, y: torch.Tensor, task: str) -> None:
         """Choose the kept columns from training rows ``x`` (standardised, present only),
         their labels ``y`` and the features' raw training std (variance filter)."""
-        from sklearn.feature_selection import f_classif
-
         candidates = torch.arange(self.input_dim)
         if self.options.variance_keep is not None and raw_std is not None:
             n_keep = max(1, int(round(self.options.variance_keep * self.input_dim)))
@@ -101,20 +102,16 @@ class SelectedEncoder(Encoder):
             xs = x[:, candidates].double().numpy()
             labels = y.numpy()
             if task == "multilabel":
-                scores = sum(_f_scores(xs, labels[:, k], f_classif) for k in range(labels.shape[1]))
+                scores = sum(_f_scores(xs, labels[:, k]) for k in range(labels.shape[1]))
             else:
-                scores = _f_scores(xs, labels, f_classif)
+                scores = _f_scores(xs, labels)
             order = torch.argsort(-torch.as_tensor(scores), stable=True)[:keep]
             candidates = candidates[order]
         self.columns.copy_(torch.sort(candidates[:keep]).values)
 
 
-def _f_scores(x: Any, y: Any, f_classif: Any) -> Any:
+def _f_scores(x: Any, y: Any) -> Any:
     """ANOVA F per column; a constant column or a single class scores 0."""
-    import warnings
-
-    import numpy as np
-
     if len(np.unique(y)) < 2:
         return np.zeros(x.shape[1])
     with warnings.catch_warnings():

@@ -11,6 +11,11 @@ Two protocols:
 Every model sees identical splits and identical standardisation (fitted on the training part
 only). Methods are compared pairwise: over folds with the corrected resampled t-test, on a
 fixed test set with a paired bootstrap over its samples (see evaluation.comparisons).
+
+Survival tasks are scored with :mod:`omnifuse.evaluation.survival_metrics` (``c_index``,
+``uno_c``, ``time_auc``, ``ibs``; censoring distribution and horizons from each repeat's
+training fold); their bootstrap resamples patients and the paired tests compare ``c_index`` and
+``ibs``. A metric undefined on a fold (no event, no comparable pair) is NaN there, with a warning.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import numpy as np
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.tasks import TaskName
 from omnifuse.data.splits import holdout_indices, kfold_indices
+from omnifuse.errors import DataError
 from omnifuse.evaluation.metrics import METRICS, compute_metrics
 from omnifuse.evaluation.comparisons import corrected_paired_ttest, paired_bootstrap_pvalue
 from omnifuse.evaluation.documents import (
@@ -38,11 +44,22 @@ from omnifuse.evaluation.documents import (
     ResultsDocument,
 )
 from omnifuse.evaluation.statistics import bootstrap_all, mean_ci, summarize
+from omnifuse.evaluation.survival_metrics import (
+    SurvivalPredictions,
+    compute_survival_metrics,
+    predict_survival,
+    survival_bootstrap_all,
+    survival_paired_bootstrap_pvalue,
+    task_metrics,
+    tested_metrics,
+)
 from omnifuse.models.registry import get_model
 from omnifuse.training.config import merge, resolve_configs, split_config
 from omnifuse.training.fit import FittedModel, SplitContext, fit
 
-TESTED_METRICS = ("auroc", "macro_f1")
+#: Metrics compared pairwise between classification methods (survival: ``c_index`` and ``ibs``,
+#: see :func:`omnifuse.evaluation.survival_metrics.tested_metrics`).
+TESTED_METRICS = tested_metrics("binary")
 
 
 @dataclass
@@ -76,6 +93,7 @@ class MethodRecord:
     n_params: int = 0
     traces: list[dict[str, Any]] = field(default_factory=list)
     probs: list[np.ndarray] = field(default_factory=list)
+    survival: list[SurvivalPredictions] = field(default_factory=list)
     tuned_configs: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -107,8 +125,6 @@ def plan_repeats(
 
 
 def raise_shared(groups: set[str]) -> None:
-    from omnifuse.errors import DataError
-
     raise DataError(
         f"{len(groups)} patient group(s) appear in both the training and test splits (first: {sorted(groups)[0]})"
     )
@@ -143,7 +159,7 @@ def run_benchmark(
         entry.build(ds, resolved[entry.name].model)
     base = resolved[entries[0].name].trainer
     repeats = plan_repeats(ds, folds, seeds, train_split, test_split, base.val_fraction)
-    records = {m: MethodRecord() for m in models}
+    records = {m: MethodRecord(metrics={k: [] for k in task_metrics(ds.task)}) for m in models}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning, module="lightning")
         for rep in repeats:
@@ -159,12 +175,7 @@ def run_benchmark(
                     record.tuned_configs.append(chosen)
                     run_config = merge(run_config, chosen)
                 fitted = fit(name, context, run_config)
-                probs = fitted.predict_proba(rep.test)
-                for metric, value in compute_metrics(probs, ds.y[rep.test], ds.task).items():
-                    record.metrics[metric].append(value)
-                if test_split is not None:
-                    record.bootstrap.append(bootstrap_all(probs, ds.y[rep.test], ds.task, n_boot=n_boot, seed=rep.seed))
-                    record.probs.append(probs)
+                score_repeat(record, fitted, ds, rep, n_boot if test_split is not None else 0)
                 record.seconds.append(fitted.train_seconds)
                 record.traces.append({k: v for k, v in fitted.history.items() if isinstance(v, dict)})
                 record.n_params = fitted.n_params()
@@ -184,6 +195,25 @@ def run_benchmark(
         n_boot,
         tuning=tuner.describe() if tuner is not None else None,
     )
+
+
+def score_repeat(record: MethodRecord, fitted: FittedModel, ds: MultimodalDataset, rep: Repeat, n_boot: int) -> None:
+    """Append ``fitted``'s metrics on the repeat's test samples to ``record`` (with ``n_boot``,
+    also a bootstrap on them and the predictions the paired tests need)."""
+    if ds.task == "survival":
+        pred = predict_survival(fitted, rep.test)
+        for metric, value in compute_survival_metrics(pred).items():
+            record.metrics[metric].append(value)
+        if n_boot:
+            record.bootstrap.append(survival_bootstrap_all(pred, n_boot=n_boot, seed=rep.seed))
+            record.survival.append(pred)
+        return
+    probs = fitted.predict_proba(rep.test)
+    for metric, value in compute_metrics(probs, ds.y[rep.test], ds.task).items():
+        record.metrics[metric].append(value)
+    if n_boot:
+        record.bootstrap.append(bootstrap_all(probs, ds.y[rep.test], ds.task, n_boot=n_boot, seed=rep.seed))
+        record.probs.append(probs)
 
 
 def _results(
@@ -224,6 +254,8 @@ def _results(
         y_test = ds.y[repeats[0].test]
 
         def p_value(a: str, b: str, metric: str) -> float:
+            if ds.task == "survival":
+                return survival_paired_bootstrap_pvalue(records[a].survival, records[b].survival, metric, n_boot)
             return paired_bootstrap_pvalue(records[a].probs, records[b].probs, y_test, ds.task, metric, n_boot)
 
         test_name = "paired bootstrap over test samples (seeds pooled)"
@@ -237,7 +269,7 @@ def _results(
     tests = [
         PairedTest(a=a, b=b, metric=metric, p_value=p_value(a, b, metric), test=test_name)
         for a, b in itertools.combinations(models, 2)
-        for metric in TESTED_METRICS
+        for metric in tested_metrics(ds.task)
     ]
     protocol: BenchmarkProtocol = (
         HoldoutProtocol(

@@ -55,7 +55,13 @@ def paired_bootstrap_pvalue(
         da = bootstrap_distribution(pa, y, task, [metric], n_boot=n_boot, seed=seed + k)[metric]
         db = bootstrap_distribution(pb, y, task, [metric], n_boot=n_boot, seed=seed + k)[metric]
         diffs.append(da - db)
-    d = np.concatenate(diffs) if diffs else np.array([])
+    return difference_pvalue(diffs)
+
+
+def difference_pvalue(diffs: Sequence[np.ndarray]) -> float:
+    """Two-sided bootstrap p-value of paired metric differences (pooled over seeds):
+    ``2 * min(P(diff <= 0), P(diff >= 0))``, clipped to 1; NaN without a finite difference."""
+    d = np.concatenate(list(diffs)) if len(diffs) else np.array([])
     d = d[np.isfinite(d)]
     if d.size == 0:
         return float("nan")

@@ -1,6 +1,11 @@
 """What the report shows beyond metrics, gathered from clean test predictions: confusion
 matrices, calibration, per-modality weights, and a t-SNE of original vs imputed embeddings
-(Wu et al. 2025 fig. 8). Written as ``details.json``."""
+(Wu et al. 2025 fig. 8). Written as ``details.json``.
+
+Survival tasks get no confusion matrix or reliability diagram: instead every clean test sample
+of every repeat is kept with its time, event, predicted risk and predicted survival at its
+fold's readout horizons (:class:`~omnifuse.evaluation.documents.SurvivalDetails`), so the
+report can draw Kaplan-Meier curves of predicted risk groups."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, cast
 
 import numpy as np
+from sklearn.manifold import TSNE
 
 from omnifuse.data.corrupt import DropPattern
 from omnifuse.data.dataset import MultimodalDataset
@@ -20,9 +26,12 @@ from omnifuse.evaluation.documents import (
     Hypnogram,
     MethodDetails,
     ModalityWeights,
+    SurvivalDetails,
+    SurvivalFold,
 )
 from omnifuse.evaluation.metrics import calibration_curve, confusion_matrix
 from omnifuse.training.fit import FittedModel
+from omnifuse.training.sequences import recording_positions
 
 
 class DetailsCollector:
@@ -47,13 +56,16 @@ class DetailsCollector:
         self._weights: dict[str, dict[str, list[np.ndarray]]] = {}
         self._embeddings: dict[str, Embeddings] = {}
         self._hypnogram: Hypnogram | None = None
+        self._survival: dict[str, dict[str, list[Any]]] = {}
         self._repeats = 0
 
-    def add(self, fitted: Mapping[str, FittedModel], test: np.ndarray) -> None:
-        """Predict the clean test samples ``test`` with every model of one repeat."""
+    def add(self, fitted: Mapping[str, FittedModel], test: np.ndarray, label: str | None = None) -> None:
+        """Predict the clean test samples ``test`` with every model of one repeat (``label``
+        names the repeat in survival details; default ``repeat <k>``)."""
         data = self.dataset.subset(np.asarray(test, dtype=np.int64))
         index = np.arange(len(data))
         first_repeat = self._repeats == 0
+        label = label if label is not None else f"repeat {self._repeats}"
         self._repeats += 1
         shared: dict[int, Any] = {}
         for name, model in fitted.items():
@@ -62,6 +74,8 @@ class DetailsCollector:
             details = on_data.predict_details(index)
             self._probs.setdefault(name, []).append(details.probs)
             self._y.setdefault(name, []).append(data.y)
+            if data.task == "survival":
+                self._add_survival(name, model, on_data, data, details.probs, label)
             if details.weights is not None:
                 per_modality = self._weights.setdefault(name, {})
                 for j, modality in enumerate(data.modalities):
@@ -73,10 +87,41 @@ class DetailsCollector:
                 if embedding is not None:
                     self._embeddings[name] = embedding
 
+    def _add_survival(
+        self,
+        name: str,
+        model: FittedModel,
+        on_data: FittedModel,
+        data: MultimodalDataset,
+        outputs: np.ndarray,
+        label: str,
+    ) -> None:
+        """Risk and survival at the readout horizons of one repeat's test samples."""
+        readout = model.readout
+        if readout is None:
+            return
+        horizons = np.asarray(readout.horizons, dtype=np.float64)
+        index = np.arange(len(data))
+        risk = readout.risk(outputs)
+        if readout.head == "estimator":
+            curves = on_data.predict_survival(index, horizons)
+        else:
+            curves = readout.survival(outputs, horizons)
+        train = model.context.train
+        risk_median = float(np.median(model.predict_risk(train))) if len(train) else float("nan")
+        entry = self._survival.setdefault(name, {k: [] for k in ("folds", "sample_id", "fold", "time", "event")})
+        entry.setdefault("risk", [])
+        entry.setdefault("survival", [])
+        entry["fold"] += [len(entry["folds"])] * len(data)
+        entry["folds"].append(SurvivalFold(label=label, horizons=[float(h) for h in horizons], risk_median=risk_median))
+        entry["sample_id"] += [str(i) for i in data.sample_ids]
+        entry["time"] += [float(t) for t in data.y["time"]]
+        entry["event"] += [bool(e) for e in data.y["event"]]
+        entry["risk"] += [round(float(r), 6) for r in risk]
+        entry["survival"] += [[round(float(v), 6) for v in row] for row in np.asarray(curves).reshape(len(data), -1)]
+
     def _add_hypnogram(self, name: str, data: MultimodalDataset, probs: np.ndarray) -> None:
         """True and predicted stages over the first test recording (sleep data, first repeat)."""
-        from omnifuse.training.sequences import recording_positions
-
         recordings, positions = recording_positions(list(data.sample_ids))
         first = sorted(set(recordings.tolist()))[0]
         rows = np.flatnonzero(recordings == first)
@@ -94,8 +139,6 @@ class DetailsCollector:
     def _tsne(self, model: FittedModel, data: MultimodalDataset) -> Embeddings | None:
         """Embeddings of one modality for complete samples: as encoded, and as imputed when
         that modality is dropped; projected together with t-SNE."""
-        from sklearn.manifold import TSNE
-
         complete = np.flatnonzero(data.mask.all(axis=1))
         if len(complete) < 10 or len(data.modalities) < 2:
             return None
@@ -110,7 +153,10 @@ class DetailsCollector:
         points = np.concatenate([original, imputed])
         perplexity = float(min(30.0, (len(points) - 1) / 3))
         xy = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=self.seed).fit_transform(points)
-        labels = sample.y if sample.y.ndim == 1 else sample.y.argmax(axis=1)
+        if sample.task == "survival":
+            labels = sample.y["event"].astype(np.int64)
+        else:
+            labels = sample.y if sample.y.ndim == 1 else sample.y.argmax(axis=1)
         source = cast(list[Literal["original", "imputed"]], ["original"] * len(original) + ["imputed"] * len(imputed))
         return Embeddings(
             modality=target,
@@ -126,9 +172,6 @@ class DetailsCollector:
         methods: dict[str, MethodDetails] = {}
         rng = np.random.default_rng(self.seed)
         for name, chunks in self._probs.items():
-            probs, y = np.concatenate(chunks), np.concatenate(self._y[name])
-            curve = calibration_curve(probs, y, ds.task)
-            matrix = confusion_matrix(probs, y, ds.task)
             weights = None
             if name in self._weights:
                 values: dict[str, list[float | None]] = {}
@@ -138,6 +181,19 @@ class DetailsCollector:
                         w = rng.choice(w, size=self.weight_samples, replace=False)
                     values[modality] = [round(float(v), 5) for v in w]
                 weights = ModalityWeights(name=_weights_name(name), values=values)
+            if ds.task == "survival":
+                survival = self._survival.get(name)
+                methods[name] = MethodDetails(
+                    weights=weights,
+                    embeddings=self._embeddings.get(name),
+                    survival=(
+                        SurvivalDetails(time_unit=ds.labels.time_unit, **survival) if survival is not None else None
+                    ),
+                )
+                continue
+            probs, y = np.concatenate(chunks), np.concatenate(self._y[name])
+            curve = calibration_curve(probs, y, ds.task)
+            matrix = confusion_matrix(probs, y, ds.task)
             methods[name] = MethodDetails(
                 confusion_matrix=matrix.tolist(),
                 per_class_f1=_per_class_f1(matrix, ds.class_names) if ds.task == "multiclass" else {},

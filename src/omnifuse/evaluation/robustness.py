@@ -8,6 +8,10 @@ Intervals: over repeats (folds x seeds) a Student-t interval of the per-repeat v
 with a single test set (holdout, trained runs) a percentile bootstrap over its samples,
 averaged over draws and seeds, as in :mod:`omnifuse.evaluation.benchmark`.
 
+Survival cohorts are scored with :mod:`omnifuse.evaluation.survival_metrics` (Harrell's C
+first; censoring distribution and horizons from each model's training fold), their bootstrap
+resampling patients.
+
 Summary metrics (MultiBench, Liang et al. 2021, adapted to any metric):
 
 * relative robustness of a curve = area under the metric-vs-level curve divided by the
@@ -36,14 +40,25 @@ from omnifuse.evaluation.documents import (
     RobustnessDocument,
     RobustnessSummary,
 )
-from omnifuse.evaluation.metrics import HIGHER_IS_BETTER, METRICS, compute_metrics
+from omnifuse.evaluation.metrics import METRICS, compute_metrics
 from omnifuse.evaluation.statistics import bootstrap_all, mean_ci
+from omnifuse.evaluation.survival_metrics import (
+    SURVIVAL_METRICS,
+    compute_survival_metrics,
+    higher_is_better,
+    nan_metrics,
+    predict_survival,
+    survival_bootstrap_all,
+    task_metrics,
+    training_outcomes,
+)
 from omnifuse.training.fit import FittedModel
 
 MetricDict = dict[str, float]
 #: Where a metric can lie: Student-t intervals are clipped to it.
 METRIC_RANGE: dict[str, tuple[float, float]] = {m: (0.0, 1.0) for m in METRICS if m not in ("kappa", "brier")}
 METRIC_RANGE.update({"kappa": (-1.0, 1.0), "brier": (0.0, 2.0)})
+METRIC_RANGE.update({m: (0.0, 1.0) for m in SURVIVAL_METRICS})
 
 
 class RobustnessSweep:
@@ -80,6 +95,7 @@ class RobustnessSweep:
         self._boots: dict[tuple[str, tuple[str, ...]], list[dict[str, MetricDict]]] = defaultdict(list)
         self.sample_counts: dict[tuple[str, ...], int] = {}
         self.methods: list[str] = []
+        self.metrics: tuple[str, ...] = task_metrics(dataset.task)
 
     def evaluate(self, fitted: Mapping[str, FittedModel], test: np.ndarray) -> None:
         """Score every model of one repeat on every condition of the test samples ``test``."""
@@ -110,7 +126,7 @@ class RobustnessSweep:
     def _score(
         self, fitted: Mapping[str, FittedModel], data: MultimodalDataset, seed: int
     ) -> dict[str, dict[str, Any]]:
-        nan = {m: float("nan") for m in METRICS}
+        nan = nan_metrics(data.task)
         if len(data) == 0:
             return {name: {"point": dict(nan)} for name in fitted}
         contexts: dict[int, Any] = {}  # models sharing a scaler share the collated test tensors
@@ -120,6 +136,13 @@ class RobustnessSweep:
             key = id(model.context.scaler)
             on_data = model.on_samples(data, contexts.get(key))
             contexts[key] = on_data.context
+            if data.task == "survival":  # censoring distribution of the model's own training fold
+                pred = predict_survival(on_data, index, train_y=training_outcomes(model))
+                entry_s: dict[str, Any] = {"point": compute_survival_metrics(pred)}
+                if self.bootstrap:
+                    entry_s["boot"] = survival_bootstrap_all(pred, n_boot=self.n_boot, seed=seed)
+                out[name] = entry_s
+                continue
             probs = on_data.predict_proba(index)
             entry: dict[str, Any] = {"point": compute_metrics(probs, data.y, data.task)}
             if self.bootstrap:
@@ -133,10 +156,10 @@ class RobustnessSweep:
         repeats = self._values.get((method, path), [])
         per_repeat = {
             m: np.array([np.nanmean([d[m] for d in draws]) if _any_finite(draws, m) else np.nan for draws in repeats])
-            for m in METRICS
+            for m in self.metrics
         }
         out = {}
-        for m in METRICS:
+        for m in self.metrics:
             values = per_repeat[m]
             mean = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
             if self.bootstrap:
@@ -246,26 +269,39 @@ def _nest(values: dict[tuple[str, ...], dict[str, float]]) -> dict[str, Any]:
             out["missing"][key[1]] = metrics
         else:
             out["noise"].setdefault(key[1], {})[key[2]] = metrics
-    out["overall"] = {m: _nanmean([v[m] for v in values.values()]) for m in METRICS} if values else {}
+    names = _doc_metrics(values.values())
+    out["overall"] = {m: _nanmean([v[m] for v in values.values()]) for m in names} if values else {}
     return out
+
+
+def _doc_metrics(cells: Any) -> tuple[str, ...]:
+    """The metric names of some metric dicts: the survival metrics when they are there, else ``METRICS``."""
+    return SURVIVAL_METRICS if any("c_index" in cell for cell in cells) else METRICS
+
+
+def _curve_metrics(curves: Mapping[tuple[str, ...], Mapping[str, Any]]) -> tuple[str, ...]:
+    return _doc_metrics(cell for curve in curves.values() for cell in curve.values())
 
 
 def relative_robustness(doc: Mapping[str, Any]) -> dict[str, Any]:
     """Area under each metric-vs-level curve over the level range, and their mean ("overall")."""
-    return _nest({key: {m: _area(curve, m) for m in METRICS} for key, curve in _curves(doc).items()})
+    curves = _curves(doc)
+    names = _curve_metrics(curves)
+    return _nest({key: {m: _area(curve, m) for m in names} for key, curve in curves.items()})
 
 
 def effective_robustness(doc: Mapping[str, Any], baseline: Mapping[str, Any]) -> dict[str, Any]:
     """Area of (method change from clean) - (baseline change from clean); positive = more robust."""
     mine, theirs = _curves(doc), _curves(baseline)
+    names = _curve_metrics(mine)
     values = {}
     for key, curve in mine.items():
         other = theirs.get(key)
         if other is None:
             continue
         metrics = {}
-        for m in METRICS:
-            sign = 1.0 if HIGHER_IS_BETTER[m] else -1.0
+        for m in names:
+            sign = 1.0 if higher_is_better(m) else -1.0
             drop = _drop(curve, m)
             base = _drop(other, m)
             metrics[m] = sign * (_area(drop, m) - _area(base, m))

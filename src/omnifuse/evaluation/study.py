@@ -21,6 +21,7 @@ from omnifuse.evaluation.documents import (
     TrainedRunsProtocol,
     write_document,
 )
+from omnifuse.evaluation.report import build_report
 from omnifuse.evaluation.robustness import RobustnessSweep
 from omnifuse.training.fit import FittedModel
 
@@ -66,8 +67,6 @@ class Study:
         write_document(out / "details.json", self.details)
         if not report:
             return None
-        from omnifuse.evaluation.report import build_report
-
         return build_report(out)
 
 
@@ -106,7 +105,7 @@ def run_study(
     def after_repeat(repeat: Repeat, fitted: dict[str, FittedModel]) -> None:
         if on_sweep is not None:
             on_sweep(repeat.label)
-        details.add(fitted, repeat.test)
+        details.add(fitted, repeat.test, repeat.label)
         sweep.evaluate({k: v for k, v in fitted.items() if swept is None or k in swept}, repeat.test)
 
     results = run_benchmark(
@@ -139,7 +138,7 @@ def sweep_fitted(
     sweep = _sweep(ds, options, bootstrap=True)
     sweep.evaluate(fitted, test)
     details = DetailsCollector(ds, seed=options.seed)
-    details.add(fitted, test)
+    details.add(fitted, test, "test")
     protocol = {"protocol": TrainedRunsProtocol(n_test=int(len(test))), **(extra or {})}
     title = title or str(ds.info.get("path", "trained runs"))
     return Study(None, sweep.document(baseline, protocol), details.document(title, extra))

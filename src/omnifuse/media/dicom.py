@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from omnifuse.errors import DataError
-from omnifuse.media.images import min_max
 
 _PIXEL_ELEMENTS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 VOI_FUNCTIONS = ("LINEAR", "LINEAR_EXACT", "SIGMOID")
@@ -35,8 +34,9 @@ def decode_dicom(data: bytes) -> np.ndarray:
         DataError: not a DICOM file, no pixel data, or pixel data pydicom cannot decode (a
             compressed transfer syntax without its decoder plugin).
     """
+    # deferred: pydicom (it also loads requests and urllib3) is needed only to decode a DICOM file
     import pydicom
-    from pydicom.errors import InvalidDicomError
+    from pydicom.errors import InvalidDicomError  # deferred: as pydicom above
 
     try:
         ds = pydicom.dcmread(io.BytesIO(data), force=True)
@@ -62,7 +62,7 @@ def decode_dicom(data: bytes) -> np.ndarray:
 
 def grey_to_unit(pixels: np.ndarray, ds: Any) -> np.ndarray:
     """Stored grey values of dataset ``ds`` to display intensities in [0, 1] (steps 1-3)."""
-    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut  # deferred: as pydicom in decode_dicom
 
     values = np.asarray(apply_modality_lut(pixels, ds), dtype=np.float64)
     window = voi_window(ds)
@@ -119,3 +119,19 @@ def apply_window(values: np.ndarray, center: float, width: float, function: str 
     if width == 1:
         return (x > low).astype(np.float64)
     return np.clip((x - (center - 0.5)) / (width - 1) + 0.5, 0.0, 1.0)
+
+
+def min_max(values: np.ndarray) -> np.ndarray:
+    """Scale to [0, 1] by the finite minimum and maximum (a constant image becomes 0).
+
+    A DICOM without a VOI window is scaled this way, and so are high bit-depth images read
+    by Pillow (:mod:`omnifuse.media.images`)."""
+    values = values.astype(np.float32, copy=False)
+    finite = np.isfinite(values)
+    if not finite.any():
+        raise DataError("the image has no finite pixel value")
+    low, high = float(values[finite].min()), float(values[finite].max())
+    out = np.where(finite, values, low)
+    if high <= low:
+        return np.zeros_like(out, dtype=np.float32)
+    return ((out - low) / (high - low)).astype(np.float32)

@@ -25,6 +25,7 @@ from omnifuse.errors import DataError, DataWarning
 from omnifuse.media.extractors import Extractor
 from omnifuse.media.sources import MediaItem
 from omnifuse.media.store import EmbeddingStore, item_key
+from omnifuse.utils.progress import progress_bar
 
 SHOWN_FAILURES = 5
 
@@ -91,8 +92,6 @@ def extract(
     failed: dict[int, str] = {}
     counts = {"cached": 0, "computed": 0}
     n_workers = workers or min(4, os.cpu_count() or 1)
-    from omnifuse.utils.progress import progress_bar
-
     with ThreadPoolExecutor(max_workers=n_workers) as pool, progress_bar() if progress else nullcontext() as bar:
         task = bar.add_task(f"embedding {extractor.kind}s", total=len(items)) if bar is not None else None
         try:

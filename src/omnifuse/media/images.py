@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from omnifuse.errors import DataError
+from omnifuse.media.dicom import decode_dicom, min_max
 
 #: File suffixes read as images when a directory is scanned.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm", ".dicom")
@@ -46,15 +48,11 @@ def decode_image(data: bytes, name: str = "") -> np.ndarray:
             without pixel data, ...); the message says why, without the file name.
     """
     if is_dicom(data, name):
-        from omnifuse.media.dicom import decode_dicom
-
         return decode_dicom(data)
     return _decode_pillow(data)
 
 
 def _decode_pillow(data: bytes) -> np.ndarray:
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.load()  # decodes now: a truncated file fails here, not later
@@ -75,23 +73,8 @@ def _to_unit_array(img: Any) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
 
 
-def min_max(values: np.ndarray) -> np.ndarray:
-    """Scale to [0, 1] by the finite minimum and maximum (a constant image becomes 0)."""
-    values = values.astype(np.float32, copy=False)
-    finite = np.isfinite(values)
-    if not finite.any():
-        raise DataError("the image has no finite pixel value")
-    low, high = float(values[finite].min()), float(values[finite].max())
-    out = np.where(finite, values, low)
-    if high <= low:
-        return np.zeros_like(out, dtype=np.float32)
-    return ((out - low) / (high - low)).astype(np.float32)
-
-
 def resize(values: np.ndarray, size: int) -> np.ndarray:
     """Antialiased bilinear resize of ``(H, W)`` or ``(H, W, C)`` float data to ``size x size``."""
-    from PIL import Image
-
     if values.ndim == 2:
         values = values[..., None]
     channels = []

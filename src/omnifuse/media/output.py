@@ -18,6 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from safetensors import safe_open
+from safetensors.numpy import save
 
 from omnifuse.errors import ConfigError, DataError
 from omnifuse.media.extract import Embeddings
@@ -68,8 +72,6 @@ def write_embeddings(emb: Embeddings, path: str | Path) -> Path:
     suffix = out.suffix.lower()
     try:
         if suffix == ".safetensors":
-            from safetensors.numpy import save
-
             meta = {**_metadata(emb), "sample_ids": json.dumps(emb.sample_ids)}
             blob = save({"embeddings": np.ascontiguousarray(emb.vectors, dtype=np.float32)}, metadata=meta)
             with atomic_file(out, "wb") as handle:
@@ -81,9 +83,6 @@ def write_embeddings(emb: Embeddings, path: str | Path) -> Path:
             with atomic_file(out, "w") as handle:
                 frame.to_csv(handle, index=False, float_format="%.8g")
             return out
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         table = pa.Table.from_pandas(frame, preserve_index=False)
         schema_meta = {**(table.schema.metadata or {}), b"omnifuse": json.dumps(_metadata(emb)).encode()}
         with atomic_file(out, "wb") as handle:
@@ -99,8 +98,6 @@ def read_embeddings(path: str | Path) -> tuple[list[str], np.ndarray]:
     if not src.is_file():
         raise DataError(f"{src}: no such file")
     if src.suffix.lower() == ".safetensors":
-        from safetensors import safe_open
-
         with safe_open(str(src), framework="numpy") as handle:
             meta = handle.metadata() or {}
             if "sample_ids" not in meta:

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save_file
 
 from omnifuse.data.cache import cache_root
 
@@ -66,8 +68,6 @@ class EmbeddingStore:
         return len(self._index) + len(self._pending)
 
     def _index_shard(self, shard: Path) -> None:
-        from safetensors import SafetensorError, safe_open
-
         try:
             with safe_open(str(shard), framework="numpy") as handle:
                 keys = handle.get_tensor("keys")
@@ -78,8 +78,6 @@ class EmbeddingStore:
 
     def lookup(self, keys: list[bytes]) -> dict[int, np.ndarray]:
         """Position in ``keys`` -> cached vector, for the keys that are cached."""
-        from safetensors import SafetensorError, safe_open
-
         found: dict[int, np.ndarray] = {}
         by_shard: dict[Path, list[tuple[int, int]]] = {}
         for position, key in enumerate(keys):
@@ -110,8 +108,6 @@ class EmbeddingStore:
         """Write the pending embeddings as a new shard (silently skipped if unwritable)."""
         if not self._pending or not self._writable:
             return
-        from safetensors.numpy import save_file
-
         keys = np.frombuffer(b"".join(self._pending), dtype=np.uint8).reshape(len(self._pending), 32)
         vectors = np.stack(list(self._pending.values())).astype(np.float32)
         shard = self.folder / f"shard-{uuid.uuid4().hex}.safetensors"

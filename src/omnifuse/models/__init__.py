@@ -10,6 +10,7 @@ from omnifuse.models import (  # noqa: F401  (registration)
     omnifuse,
     sklearn_baselines,
     sklearn_stack,
+    sklearn_survival,
     sleep,
     strategies,
 )

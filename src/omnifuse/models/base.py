@@ -16,7 +16,7 @@ from omnifuse.encoders.base import Encoder
 from omnifuse.encoders.selection import SelectedEncoder, selection_for
 from omnifuse.errors import ConfigError
 from omnifuse.models.config import EncodedConfig, ModelConfig, NeuralConfig, as_config
-from omnifuse.tasks import CLASSIFICATION_TASKS
+from omnifuse.tasks import TASK_NAMES, output_units
 
 M = TypeVar("M", bound="MultimodalModel")
 
@@ -34,7 +34,7 @@ class MultimodalModel(nn.Module):
     name: ClassVar[str]
     kind: ClassVar[str] = "fusion"
     paper: ClassVar[str] = ""
-    tasks: ClassVar[tuple[str, ...]] = CLASSIFICATION_TASKS
+    tasks: ClassVar[tuple[str, ...]] = TASK_NAMES
     defaults: ClassVar[dict[str, Any]] = {}
     #: Tunable options of this model, full dotted config keys (see :mod:`omnifuse.tuning.space`).
     search_space: ClassVar[dict[str, dict[str, Any]]] = {}
@@ -59,8 +59,13 @@ class MultimodalModel(nn.Module):
     @classmethod
     def from_config(cls: type[M], schema: Any, config: ModelConfig) -> M:
         """Build the model for the modalities and task of ``schema`` (a dataset or its
-        :class:`~omnifuse.data.schema.DatasetSchema`)."""
-        return cls(schema.specs, schema.task, len(schema.class_names), config)
+        :class:`~omnifuse.data.schema.DatasetSchema`).
+
+        The output layer has one unit per class, or for survival one log-risk (Cox head) or
+        ``survival_bins`` hazard logits (logistic-hazard head)."""
+        head = getattr(config, "survival_head", "cox")
+        units = output_units(schema.task, schema.class_names, head, getattr(config, "survival_bins", 1))
+        return cls(schema.specs, schema.task, units, config)
 
     @classmethod
     def from_dataset(cls: type[M], dataset: MultimodalDataset, config: ModelConfig) -> M:

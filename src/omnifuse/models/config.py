@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from omnifuse.balance.base import STRATEGIES
 from omnifuse.encoders.factory import ENCODER_TYPES, KIND_TYPES, default_encoder_type
 from omnifuse.encoders.selection import SelectionOptions
 from omnifuse.errors import ConfigError
@@ -89,11 +90,19 @@ class ModelConfig(BaseModel):
 
 
 class NeuralConfig(ModelConfig):
-    """Sizes of a network: embeddings, classifier heads and their dropout."""
+    """Sizes of a network: embeddings, classifier heads and their dropout.
+
+    Survival tasks only: ``survival_head`` is ``cox`` (one log-risk per patient, the Cox
+    partial likelihood with Breslow ties, DeepSurv-style) or ``logistic_hazard`` (one hazard
+    logit per time interval, ``survival_bins`` intervals cut at quantiles of the training
+    fold's event times; fewer when event times tie).
+    """
 
     embed_dim: int = Field(64, ge=1)
     dropout: float = Field(0.1, ge=0, lt=1)
     head_hidden: int = Field(64, ge=0)
+    survival_head: Literal["cox", "logistic_hazard"] = "cox"
+    survival_bins: int = Field(10, ge=1, le=200)
 
     search_space: ClassVar[dict[str, dict[str, Any]]] = SIZE_SPACE
 
@@ -313,7 +322,5 @@ def __getattr__(name: str) -> Any:
         if base == FusionConfig.__name__:
             return FusionConfig.for_operator(label[:-1])
         if base == StrategyConfig.__name__:
-            from omnifuse.balance.base import STRATEGIES
-
             return StrategyConfig.for_strategy(STRATEGIES.get(label[:-1]))
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -73,6 +73,14 @@ class EnsembleModel(nn.Module):
 
     def _logits(self, probs: torch.Tensor) -> torch.Tensor:
         """Logits whose probabilities (under this task's link) are ``probs``."""
+        if self.task == "survival":
+            if probs.shape[-1] == 1:  # Cox head: the mean log-risk
+                return probs
+            # logistic hazard: the hazards of the mean survival curve, h_j = 1 - S_j / S_(j-1)
+            curve = probs.clamp(min=_EPS)
+            before = torch.cat([torch.ones_like(curve[..., :1]), curve[..., :-1]], dim=-1)
+            hazard = (1 - curve / before).clamp(_EPS, 1 - _EPS)
+            return torch.log(hazard) - torch.log1p(-hazard)
         probs = probs.clamp(_EPS, 1 - _EPS)
         if self.task == "multilabel":
             return torch.log(probs) - torch.log1p(-probs)

@@ -16,6 +16,7 @@ import torch
 
 from omnifuse.data.collate import SeriesBatch
 from omnifuse.data.spec import ModalitySpec
+from omnifuse.errors import ConfigError
 
 SERIES_STATS = ("mean", "last", "min", "max", "observed")
 
@@ -36,8 +37,6 @@ def flat_features(inputs: Mapping[str, Any], mask: torch.Tensor, modalities: tup
     for j, name in enumerate(modalities):
         x = inputs[name]
         if not isinstance(x, (SeriesBatch, torch.Tensor)):
-            from omnifuse.errors import ConfigError
-
             raise ConfigError(
                 f"modality '{name}' holds files or texts, not numbers: embed it first "
                 "(omnifuse extract) and use the embeddings as a modality of kind 'embedding'"

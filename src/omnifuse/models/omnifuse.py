@@ -3,7 +3,8 @@ Dynamic Weighted Fuse and Traceable Laziness Activation.
 
 The forward pass computes what needs no label: embeddings, imputation of absent modalities,
 the joint prediction ``o`` (eq. 11), unimodal predictions ``g^m`` (eq. 9) and the imputation
-losses (eqs. 7-8). The label-dependent terms (the task loss weight of eq. 14, DWFuse eq. 12,
+losses (eqs. 7-8). Survival tasks use the same heads with a survival output (a Cox log-risk or
+logistic hazards): the objective scores them with the task's loss and per-sample score. The label-dependent terms (the task loss weight of eq. 14, DWFuse eq. 12,
 TLA eq. 17) come from :class:`omnifuse.models.omnifuse_objective.OmniFuseObjective`, the
 strategy every OmniFuse entry is trained with.
 """
@@ -50,7 +51,7 @@ class OmniFuseModel(MultimodalModel):
     name = "omnifuse"
     kind = "model"
     paper = "Wu et al., OmniFuse, Information Fusion 2025"
-    tasks = SINGLE_LABEL_TASKS
+    tasks = (*SINGLE_LABEL_TASKS, "survival")
     #: Around the paper's settings (section 4.3: K = 5, alpha = 0.1, beta = 0.5,
     #: lambdas 1 / 10 / 0.5, chosen there by a grid search around them), a decade each way.
     search_space = {
@@ -71,6 +72,12 @@ class OmniFuseModel(MultimodalModel):
         opts = self.options
         if opts.imp_backward and not opts.imp_forward:
             raise ConfigError("omnifuse: model.imp_backward needs model.imp_forward (the cycle starts from it)")
+        if task == "survival" and opts.predict != "joint":
+            raise ConfigError("omnifuse: model.predict 'blend' mixes class probabilities; survival tasks use 'joint'")
+        if task == "survival" and opts.tla_distance != "ce":
+            raise ConfigError(
+                f"omnifuse: model.tla_distance '{opts.tla_distance}' needs classes; survival tasks use 'ce' (the task loss)"
+            )
         dim, n_mod = config.embed_dim, len(self.modalities)
         self.encoders = self.build_encoders(dim)
         self.missing_tokens = nn.Parameter(torch.zeros(n_mod, dim)) if opts.missing == "token" else None
@@ -146,7 +153,10 @@ class OmniFuseModel(MultimodalModel):
             losses.update(self.imputation_losses(v, mask, absent))
         modality_logits = dict(zip(self.modalities, fused.modality_logits))
         logits, weights = fused.joint_logits, None
-        if fused.modality_logits:
+        if fused.modality_logits and self.task == "survival":
+            # no label-free confidence of a risk or hazard head (no top class): present modalities weigh 1
+            weights = mask.to(fused.joint_logits.dtype)
+        elif fused.modality_logits:
             # absent modalities report weight 0 and do not vote (an imputed embedding is not evidence)
             weights = inference_omega(fused.modality_logits, self.options.beta, present=mask)
             if self.options.predict == "blend" and not self.training:

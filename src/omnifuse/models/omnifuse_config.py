@@ -37,15 +37,16 @@ class OmniFuseOptions(BaseModel):
     #: the encoders towards embeddings that are easy to impute.
     detach_targets: bool = True
     #: Prediction: the joint head o (the paper) or o blended with unimodal heads weighted by
-    #: omega from their top-class confidence.
+    #: omega from their top-class confidence (classification only).
     predict: Literal["joint", "blend"] = "joint"
     #: TLA: share of each training batch presented under the lazy combination.
     tla_share: float = Field(0.25, gt=0, le=1)
     #: TLA: above this many modalities, mine a random sample of combinations.
     tla_exhaustive_up_to: int = Field(6, ge=1)
     tla_samples: int = Field(32, ge=1)
-    #: TLA: the per-sample distance D(y_hat, y) of eq. 15: cross-entropy (the paper),
-    #: Brier score of the probabilities, or 0/1 error.
+    #: TLA: the per-sample distance D(y_hat, y) of eq. 15: cross-entropy (the paper; for
+    #: survival the survival head's loss), Brier score of the probabilities, or 0/1 error
+    #: (classification only).
     tla_distance: Literal["ce", "brier", "error"] = "ce"
     #: TLA: first epoch after which mining starts (0 = after the first epoch).
     tla_start_epoch: int = Field(0, ge=0)

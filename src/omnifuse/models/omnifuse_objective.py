@@ -5,6 +5,12 @@ returns the imputation terms; :class:`OmniFuseObjective`, a strategy like the ba
 weights the training module's ``CE(o, y)`` by ``lambda2 * alpha`` (eq. 14), adds
 ``lambda2 * L_enc`` and ``lambda3 * L_TLA`` and, after each epoch, mines the lazy combination
 (eq. 15). Its settings are the model's (``config.model``, :class:`OmniFuseOptions`).
+
+"CE" is the task's loss (:func:`omnifuse.tasks.task_loss`) and DWFuse's confidence ``p`` the
+per-sample score (:func:`omnifuse.balance.base.sample_confidence`: the true-class probability
+for classification), so survival heads train the same way: a logistic-hazard head with each
+patient's likelihood, a Cox head with the partial likelihood, whose terms rank each event
+against its risk set (taken among the samples a head is scored on).
 """
 
 from __future__ import annotations
@@ -15,10 +21,10 @@ from typing import Any
 
 import torch
 
-from omnifuse.balance.base import Batch, Strategy, StrategyOutput, TrainingRun
+from omnifuse.balance.base import Batch, Strategy, StrategyOutput, TrainingRun, is_cox, sample_confidence, scored_rows
 from omnifuse.fusion.dwfuse import omega
 from omnifuse.imputation.patterns import all_combinations
-from omnifuse.tasks import SINGLE_LABEL_TASKS, task_loss, true_class_probability
+from omnifuse.tasks import SINGLE_LABEL_TASKS, task_loss
 
 
 class OmniFuseObjective(Strategy):
@@ -34,7 +40,7 @@ class OmniFuseObjective(Strategy):
 
     name = "omnifuse-objective"
     paper = "Wu et al., OmniFuse, Information Fusion 2025 (eqs. 12-18)"
-    tasks = SINGLE_LABEL_TASKS
+    tasks = (*SINGLE_LABEL_TASKS, "survival")
     trace_name = "omnifuse"
 
     def __init__(self, seed: int | None = None) -> None:
@@ -68,7 +74,7 @@ class OmniFuseObjective(Strategy):
         if opts.dwfuse and output.modality_logits:
             logits = [output.modality_logits[m] for m in model.modalities]
             counted = None if model.imputes_absent else batch["mask"]
-            l_enc, _ = dwfuse_encoder_loss(logits, batch["y"], opts.beta, present=counted)
+            l_enc, _ = dwfuse_encoder_loss(logits, batch["y"], opts.beta, present=counted, task=model.task)
             terms["dwfuse_enc"] = opts.lambda2 * l_enc
         if opts.tla and self.lazy is not None:
             terms["tla"] = opts.lambda3 * self.tla_loss(model, output, batch)
@@ -146,22 +152,49 @@ def _omnifuse(run: TrainingRun) -> Any:
 
 
 def dwfuse_encoder_loss(
-    modality_logits: list[torch.Tensor], y: torch.Tensor, beta: float, present: torch.Tensor | None = None
+    modality_logits: list[torch.Tensor],
+    y: torch.Tensor,
+    beta: float,
+    present: torch.Tensor | None = None,
+    task: str = "multiclass",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``L_enc = sum_m omega^m CE(g^m(v^m), y)`` (eq. 12), averaged over the batch.
 
-    With ``present`` (``(B, M)`` bool; used when absent modalities are not imputed), an absent
-    modality's head is neither trained on its placeholder nor counted as a confident "other"
-    modality (its p is taken as 0). Returns the loss and the ``(B, M)`` omega used.
+    ``CE`` is ``task``'s per-sample loss and ``p^m`` (in omega) its per-sample score, the
+    true-class probability for single-label tasks. With ``present`` (``(B, M)`` bool; used when
+    absent modalities are not imputed), an absent modality's head is neither trained on its
+    placeholder nor counted as a confident "other" modality (its p is taken as 0); a Cox head
+    is then scored on the risk sets of the samples that have its modality. The censored
+    patients of a Cox head (loss 0 whatever it predicts) have p = 0 too. Returns the loss and
+    the ``(B, M)`` omega used.
     """
-    p = torch.stack([true_class_probability(lg, y) for lg in modality_logits], dim=1)
+    if present is not None and modality_logits and is_cox(modality_logits[0], task):
+        columns = [_cox_terms(lg, y, present[:, j].bool(), task) for j, lg in enumerate(modality_logits)]
+        p = torch.stack([c[0] for c in columns], dim=1)
+        ce = torch.stack([c[1] for c in columns], dim=1)
+    else:
+        p = torch.stack([sample_confidence(lg, y, task) for lg in modality_logits], dim=1)
+        ce = torch.stack([task_loss(lg, y, task, reduction="none") for lg in modality_logits], dim=1)
+    if modality_logits and is_cox(modality_logits[0], task):
+        p = p * scored_rows(modality_logits[0], y, task).to(p.dtype).unsqueeze(1)
     if present is not None:
         p = p * present.to(p.dtype)
     w = omega(p, beta)
     if present is not None:
         w = w * present.to(w.dtype)
-    ce = torch.stack([task_loss(lg, y, "multiclass", reduction="none") for lg in modality_logits], dim=1)
     return (w * ce).sum(dim=1).mean(), w
+
+
+def _cox_terms(
+    logits: torch.Tensor, y: torch.Tensor, rows: torch.Tensor, task: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(B,)`` score and loss of a Cox head over the risk sets of ``rows`` (0 elsewhere)."""
+    zeros = logits.new_zeros(logits.shape[0])
+    if not bool(rows.any()):
+        return zeros, zeros + logits.sum() * 0.0
+    score = zeros.masked_scatter(rows, sample_confidence(logits[rows].detach(), y[rows], task))
+    loss = zeros.masked_scatter(rows, task_loss(logits[rows], y[rows], task, reduction="none"))
+    return score, loss
 
 
 @torch.no_grad()
@@ -175,7 +208,10 @@ def mine_lazy_combination(
     One pass over the data: encoders run once per batch, and all C combinations are
     evaluated together by broadcasting masks (``C * B`` rows through the fusion part). A
     combination is scored on the samples that have all of its modalities; combinations no
-    sample has score NaN.
+    sample has score NaN. "ce" is the task's loss: for a Cox head the partial likelihood of
+    each combination over the risk sets of its own samples, minus that of a constant
+    prediction on them (combinations that fewer samples have would otherwise look better
+    only because they rank each event against fewer patients).
     """
     was_training = model.training
     model.eval()
@@ -194,17 +230,37 @@ def mine_lazy_combination(
         eligible = (combos.unsqueeze(1) <= mask.unsqueeze(0)).all(dim=2)  # (C, B): sample has the combo
         masks = combos.unsqueeze(1).expand(n_combos, b, -1)
         fused = model.fuse(v.repeat(n_combos, 1, 1), masks.reshape(n_combos * b, -1), absent)
-        dist = distance(fused.joint_logits, y.repeat(n_combos), model.options.tla_distance).view(n_combos, b)
+        logits = fused.joint_logits
+        if is_cox(logits, model.task):
+            dist = torch.stack(
+                [_excess_cox_loss(lg, y, rows, model.task) for lg, rows in zip(logits.view(n_combos, b, -1), eligible)]
+            )
+        else:
+            repeated = y.repeat(n_combos, *([1] * (y.dim() - 1)))
+            dist = distance(logits, repeated, model.options.tla_distance, model.task).view(n_combos, b)
         totals += (dist * eligible).sum(dim=1).double()
         counts += eligible.sum(dim=1).double()
     model.train(was_training)
     return totals, counts
 
 
-def distance(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
-    """Per-sample distance between a prediction and its label (eq. 15's D)."""
+def _excess_cox_loss(logits: torch.Tensor, y: torch.Tensor, rows: torch.Tensor, task: str) -> torch.Tensor:
+    """``(B,)`` Cox terms over the risk sets of ``rows`` minus those of a constant prediction (0 elsewhere)."""
+    out = logits.new_zeros(logits.shape[0])
+    if not bool(rows.any()):
+        return out
+    lg, target = logits[rows], y[rows]
+    excess = task_loss(lg, target, task, reduction="none") - task_loss(
+        torch.zeros_like(lg), target, task, reduction="none"
+    )
+    return out.masked_scatter(rows, excess)
+
+
+def distance(logits: torch.Tensor, y: torch.Tensor, kind: str, task: str = "multiclass") -> torch.Tensor:
+    """Per-sample distance between a prediction and its label (eq. 15's D): the task loss
+    ("ce"), or for classes the Brier score or 0/1 error of the probabilities."""
     if kind == "ce":
-        return task_loss(logits, y, "multiclass", reduction="none")
+        return task_loss(logits, y, task, reduction="none")
     probs = torch.softmax(logits, dim=-1)
     if kind == "brier":
         onehot = torch.nn.functional.one_hot(y.long(), probs.shape[-1]).to(probs.dtype)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from omnifuse.tasks import TASK_NAMES
 from omnifuse.utils.registry import Registry
 
 MODEL_KINDS = ("fusion", "strategy", "baseline", "model")
@@ -53,6 +54,8 @@ class ModelEntry:
             :mod:`omnifuse.models.config`).
         model_class: the class built; ``model_class.from_config(schema, config)`` rebuilds
             the model alone (no training hooks), e.g. from a bundle.
+        tasks: the task kinds this name trains on (None: those of ``model_class``, or every
+            kind without one); see :attr:`supported_tasks`.
     """
 
     name: str
@@ -67,6 +70,16 @@ class ModelEntry:
     fusion_key: tuple[str, str] | None = None
     config_class: type | None = None
     model_class: type[Any] | None = None
+    tasks: tuple[str, ...] | None = None
+
+    @property
+    def supported_tasks(self) -> tuple[str, ...]:
+        """The task kinds this name trains on."""
+        if self.tasks is not None:
+            return self.tasks
+        if self.model_class is not None and hasattr(self.model_class, "tasks"):
+            return tuple(self.model_class.tasks)
+        return TASK_NAMES
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "paper": self.paper, "description": self.description}

@@ -24,6 +24,7 @@ from omnifuse.models.config import ModelConfig
 from omnifuse.models.features import feature_width
 from omnifuse.models.registry import registered
 from omnifuse.models.sklearn_baselines import SklearnBaseline
+from omnifuse.tasks import SINGLE_LABEL_TASKS
 
 #: Up to this many modalities a combiner is fitted for every subset; above, only for the
 #: availability patterns seen in training (an unseen one averages its modalities' scores).
@@ -53,7 +54,7 @@ class StackingBaseline(SklearnBaseline):
     """Late stacking: per-modality logistic regressions combined on their out-of-fold scores."""
 
     name = "sk-stack"
-    tasks = ("binary", "multiclass")
+    tasks = SINGLE_LABEL_TASKS
     search_space = {
         "model.C": {"type": "float", "low": 1e-4, "high": 10.0, "log": True},
         "model.combiner_C": {"type": "float", "low": 1e-3, "high": 10.0, "log": True},

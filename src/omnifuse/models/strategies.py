@@ -53,6 +53,7 @@ def _strategy_entry(name: str, cls: type[Strategy]) -> ModelEntry:
         fusion_key=("strategy.base", DEFAULT_BASE),
         config_class=StrategyConfig.for_strategy(cls),
         model_class=FusionModel,
+        tasks=tuple(t for t in FusionModel.tasks if t in cls.tasks),
     )
 
 

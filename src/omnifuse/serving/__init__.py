@@ -35,7 +35,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in ("create_app", "ServeSettings"):
-        from omnifuse.serving import app
+        from omnifuse.serving import app  # deferred: FastAPI (~1 s) is needed only to serve; loaded on first access
 
         return getattr(app, name)
     raise AttributeError(f"module 'omnifuse.serving' has no attribute {name!r}")

@@ -15,6 +15,21 @@ server::
 OmniFuse, attention or gate weights for fusions that have them; absent modalities get 0).
 ``modality_probabilities`` holds the unimodal heads of modalities that were present or
 imputed (a head applied to an absent, non-imputed modality carries no information).
+
+A survival model answers with a risk and a survival curve instead of class probabilities
+(:func:`survival_records`)::
+
+    {"id": "P7",
+     "risk": 0.83,                          # higher: the event is expected sooner
+     "survival": [{"time": 412.0, "survival": 0.81}, ...],   # at the model's horizons
+     "time_unit": "days",
+     "modality_weights": {...}, "modality_risks": {"clin": 0.9, ...},
+     "present": [...], "absent": [...], "imputed": [...],
+     "risk_spread": None}                   # Cox-head seed ensembles: std of the members' risks
+
+The horizons are the model's (``bundle.readout.horizons``: quartiles of the training event
+times); ``modality_risks`` are the risks of the unimodal heads of present or imputed
+modalities (models with such heads).
 """
 
 from __future__ import annotations
@@ -26,7 +41,9 @@ from typing import Any
 import numpy as np
 
 from omnifuse.data.dataset import MultimodalDataset
-from omnifuse.training.fit import PredictionDetails
+from omnifuse.errors import ConfigError
+from omnifuse.survival.readout import SurvivalReadout
+from omnifuse.training.fit import FittedModel, PredictionDetails
 
 #: Probability at or above which a label of a multilabel task is predicted.
 MULTILABEL_THRESHOLD = 0.5
@@ -55,15 +72,37 @@ class Predictor:
 
     def answers(self, dataset: MultimodalDataset, ids: Sequence[str | None] | None = None) -> list[dict[str, Any]]:
         """One answer per sample of ``dataset`` (``ids`` default to its sample ids)."""
+        if dataset.task == "survival":
+            return self.survival_answers(dataset, ids)
         details = self.details(dataset)
         ids = list(dataset.sample_ids) if ids is None else list(ids)
-        return answer_records(details, dataset.modalities, dataset.class_names, dataset.task, ids)
+        threshold = getattr(self.bundle, "info", {}).get("threshold")
+        return answer_records(details, dataset.modalities, dataset.class_names, dataset.task, ids, threshold)
+
+    def survival_answers(
+        self, dataset: MultimodalDataset, ids: Sequence[str | None] | None = None
+    ) -> list[dict[str, Any]]:
+        """A survival model's answers (risk, survival curve at its horizons) for ``dataset``."""
+        fitted = self.bundle.fitted(dataset)
+        index = np.arange(len(dataset))
+        with self._lock:
+            details = fitted.predict_details(index)
+            risk, curves = survival_outputs(fitted, details, index)
+        ids = list(dataset.sample_ids) if ids is None else list(ids)
+        return survival_records(details, risk, curves, _readout(fitted), dataset.modalities, ids)
 
 
 def answer_records(
-    details: PredictionDetails, modalities: Sequence[str], classes: Sequence[str], task: str, ids: Sequence[str | None]
+    details: PredictionDetails,
+    modalities: Sequence[str],
+    classes: Sequence[str],
+    task: str,
+    ids: Sequence[str | None],
+    threshold: float | None = None,
 ) -> list[dict[str, Any]]:
-    """``details`` as one answer dict per sample (see the module docstring)."""
+    """``details`` as one answer dict per sample (see the module docstring); a binary
+    task's predicted class is the second when its probability is at least ``threshold``
+    (the bundle's operating point; None: the argmax, i.e. 0.5)."""
     mods = list(modalities)
     classes = [str(c) for c in classes]
     probs = np.asarray(details.probs, dtype=np.float64)
@@ -78,7 +117,7 @@ def answer_records(
         answer: dict[str, Any] = {
             "id": None if sample_id is None else str(sample_id),
             "probabilities": _by_class(classes, row),
-            "predicted_class": None if task == "multilabel" else classes[int(np.argmax(row))],
+            "predicted_class": None if task == "multilabel" else classes[_decision(row, task, threshold)],
             "predicted_labels": (
                 [c for c, p in zip(classes, row) if p >= MULTILABEL_THRESHOLD] if task == "multilabel" else None
             ),
@@ -120,6 +159,76 @@ def flat_rows(
     return rows
 
 
+def survival_outputs(
+    fitted: FittedModel, details: PredictionDetails, index: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(n,)`` risks and ``(n, H)`` survival at the readout's horizons of the samples
+    ``details`` describes (from its outputs; an estimator's curves come from the estimator)."""
+    readout = _readout(fitted)
+    if readout.head == "estimator":
+        return fitted.predict_risk(index), fitted.predict_survival(index, readout.horizons)
+    return readout.risk(details.probs), readout.survival(details.probs, readout.horizons)
+
+
+def survival_records(
+    details: PredictionDetails,
+    risk: np.ndarray,
+    curves: np.ndarray,
+    readout: SurvivalReadout,
+    modalities: Sequence[str],
+    ids: Sequence[str | None],
+) -> list[dict[str, Any]]:
+    """A survival model's answers, one dict per sample (see the module docstring)."""
+    mods = list(modalities)
+    absent = np.asarray(details.absent, dtype=bool)
+    imputed = np.asarray(details.imputed, dtype=bool)
+    weights = None if details.weights is None else np.asarray(details.weights, dtype=np.float64)
+    unimodal = {m: readout.risk(p) for m, p in details.modality_probs.items()} if readout.head != "estimator" else {}
+    spread = details.spread if details.spread is not None and readout.head == "cox" else None
+    horizons = [float(t) for t in readout.horizons]
+    out = []
+    for i, sample_id in enumerate(ids):
+        shown = [m for j, m in enumerate(mods) if m in unimodal and (not absent[i, j] or imputed[i, j])]
+        out.append(
+            {
+                "id": None if sample_id is None else str(sample_id),
+                "risk": _finite(risk[i]),
+                "survival": [{"time": t, "survival": _finite(s)} for t, s in zip(horizons, curves[i])],
+                "time_unit": readout.time_unit,
+                "modality_weights": None if weights is None else {m: _finite(w) for m, w in zip(mods, weights[i])},
+                "modality_risks": {m: _finite(unimodal[m][i]) for m in shown},
+                "present": [m for j, m in enumerate(mods) if not absent[i, j]],
+                "absent": [m for j, m in enumerate(mods) if absent[i, j]],
+                "imputed": [m for j, m in enumerate(mods) if imputed[i, j]],
+                "risk_spread": None if spread is None else _finite(np.asarray(spread)[i, 0]),
+            }
+        )
+    return out
+
+
+def survival_rows(answers: Sequence[dict[str, Any]], modalities: Sequence[str]) -> list[dict[str, Any]]:
+    """Survival answers as flat table rows: ``id, risk, survival_<time>..., weight_<modality>...,
+    risk_<modality>..., present, absent, imputed`` (and ``risk_spread`` for ensembles)."""
+    rows = []
+    for a in answers:
+        row: dict[str, Any] = {"id": a["id"], "risk": a["risk"]}
+        row.update({f"survival_{p['time']:g}": p["survival"] for p in a["survival"]})
+        for m in modalities:
+            row[f"weight_{m}"] = None if a["modality_weights"] is None else a["modality_weights"][m]
+        row.update({f"risk_{m}": a["modality_risks"].get(m) for m in modalities})
+        row.update({k: "+".join(a[k]) for k in ("present", "absent", "imputed")})
+        if a.get("risk_spread") is not None:
+            row["risk_spread"] = a["risk_spread"]
+        rows.append(row)
+    return rows
+
+
+def _readout(fitted: FittedModel) -> SurvivalReadout:
+    if fitted.readout is None:
+        raise ConfigError(f"model '{fitted.name}' is a survival model without a readout: it cannot answer")
+    return fitted.readout
+
+
 def weights_description(model_name: str, has_weights: bool) -> str | None:
     """What ``modality_weights`` mean for this model (None when it has no weights)."""
     if not has_weights:
@@ -130,6 +239,12 @@ def weights_description(model_name: str, has_weights: bool) -> str | None:
             "are unsure of this patient; 0 for absent modalities"
         )
     return "the fusion's per-patient modality weights (attention or gates; 0 for absent modalities)"
+
+
+def _decision(row: np.ndarray, task: str, threshold: float | None) -> int:
+    if task == "binary" and threshold is not None and len(row) == 2:
+        return int(row[1] >= threshold)
+    return int(np.argmax(row))
 
 
 def _by_class(classes: Sequence[str], row: np.ndarray) -> dict[str, float]:

@@ -127,6 +127,46 @@ class BatchResponse(_Strict):
     predictions: list[Prediction]
 
 
+class SurvivalPoint(_Strict):
+    time: float = Field(..., description="A horizon, in the model's time unit.")
+    survival: float = Field(..., description="Probability of being event-free at that time.")
+
+
+class SurvivalPrediction(_Strict):
+    """A survival model's answer for one patient: a risk score and a survival curve."""
+
+    id: Optional[str] = Field(None, description="The request's id.")
+    risk: float = Field(..., description="Risk score (higher: the event is expected sooner); ranks patients.")
+    survival: list[SurvivalPoint] = Field(
+        ..., description="Survival probability at the model's horizons (quartiles of training event times)."
+    )
+    time_unit: Optional[str] = Field(..., description="Unit of the horizons.")
+    modality_weights: Optional[dict[str, float]] = Field(
+        ...,
+        description="Per-modality weights for this patient (attention or gates); null when the model has none.",
+    )
+    modality_risks: dict[str, float] = Field(
+        ..., description="Unimodal heads' risks of present or imputed modalities (models with such heads)."
+    )
+    present: list[str] = Field(..., description="Modalities the patient has.")
+    absent: list[str] = Field(..., description="Modalities the patient lacks.")
+    imputed: list[str] = Field(..., description="Absent modalities whose representation the model imputed.")
+    risk_spread: Optional[float] = Field(
+        None, description="Seed ensembles of Cox models: standard deviation of the members' risks; else null."
+    )
+
+
+class SurvivalBatchResponse(_Strict):
+    predictions: list[SurvivalPrediction]
+
+
+def response_models(task: str) -> tuple[type[BaseModel], type[BaseModel]]:
+    """The answer and batch answer bodies of a model of ``task``."""
+    if task == "survival":
+        return SurvivalPrediction, SurvivalBatchResponse
+    return Prediction, BatchResponse
+
+
 class ModalityInfo(_Strict):
     name: str
     kind: str
@@ -152,6 +192,18 @@ class ModelInfo(_Strict):
     omnifuse_version: str = Field(..., description="omnifuse serving the model.")
     trained_with: str = Field(..., description="omnifuse version that trained it.")
     created: str
+
+
+class SurvivalInfo(_Strict):
+    head: str = Field(..., description="cox, logistic_hazard or estimator.")
+    horizons: list[float] = Field(..., description="Times the answers give survival at.")
+    time_unit: Optional[str]
+
+
+class SurvivalModelInfo(ModelInfo):
+    """``GET /model`` of a survival model: its horizons and time unit besides the rest."""
+
+    survival: SurvivalInfo
 
 
 class Health(_Strict):

@@ -2,7 +2,9 @@
 
 Endpoints: ``POST /predict`` (one patient; ``"explain": true`` adds feature attributions,
 see :mod:`omnifuse.serving.explain`), ``POST /predict/batch``, ``GET /health``,
-``GET /model``, OpenAPI docs at ``/docs`` (schema at ``/openapi.json``).
+``GET /model``, OpenAPI docs at ``/docs`` (schema at ``/openapi.json``). A survival model
+answers with a risk and a survival curve (:class:`~omnifuse.serving.api_models.SurvivalPrediction`)
+instead of class probabilities.
 
 * Invalid requests are 422 with ``{"detail": [{"loc": [...], "msg", "type"}]}`` naming each
   field at fault (unknown modality or feature, wrong length, a value that is not a finite
@@ -36,14 +38,15 @@ from omnifuse.errors import ConfigError
 from omnifuse.serving.answers import Predictor, weights_description
 from omnifuse.serving.api_models import (
     BatchRequest,
-    BatchResponse,
     ErrorResponse,
     ExplainedPrediction,
     Health,
     ModelInfo,
     PredictRequest,
+    SurvivalModelInfo,
+    response_models,
 )
-from omnifuse.serving.cohort import patients_dataset
+from omnifuse.serving.cohort import parsed_dataset, patients_dataset
 from omnifuse.serving.explain import SERVE_STEPS, ExplainingPredictor
 from omnifuse.serving.middleware import AccessLog, BearerAuth, BodyLimit
 from omnifuse.serving.patient import ACCEPTED_KINDS, TIME_KEY, FieldProblem, InputError
@@ -99,8 +102,6 @@ def check_servable(bundle: Any) -> None:
 
 def model_info(bundle: Any, predictor: Predictor) -> dict[str, Any]:
     """``GET /model``; runs one warm-up prediction (a patient with no modality)."""
-    from omnifuse.serving.cohort import parsed_dataset
-
     warm = predictor.details(parsed_dataset([{}], bundle.schema))
     modalities = []
     for name, spec in bundle.schema.specs.items():
@@ -136,7 +137,16 @@ def model_info(bundle: Any, predictor: Predictor) -> dict[str, Any]:
         "omnifuse_version": omnifuse.__version__,
         "trained_with": str(bundle.info.get("omnifuse_version", "")),
         "created": str(bundle.info.get("created", "")),
+        **survival_model_info(bundle),
     }
+
+
+def survival_model_info(bundle: Any) -> dict[str, Any]:
+    """``GET /model``'s ``survival`` part: head, horizons and time unit (nothing for other tasks)."""
+    readout = getattr(bundle, "readout", None)
+    if bundle.schema.task != "survival" or readout is None:
+        return {}
+    return {"survival": {"head": readout.head, "horizons": list(readout.horizons), "time_unit": readout.time_unit}}
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -155,9 +165,13 @@ def create_app(bundle: Any, settings: ServeSettings | None = None) -> FastAPI:
     settings = settings if settings is not None else ServeSettings.from_env()
     check_servable(bundle)
     predictor = ExplainingPredictor(bundle, n_steps=settings.explain_steps)
-    info = ModelInfo.model_validate(
+    info_model = SurvivalModelInfo if bundle.schema.task == "survival" else ModelInfo
+    info = info_model.model_validate(
         {**model_info(bundle, predictor), "attributions": predictor.describe_attributions()}
     )
+    prediction_model, batch_model = response_models(bundle.schema.task)
+    if bundle.schema.task != "survival":
+        prediction_model = ExplainedPrediction
     # One thread does every request's CPU work (checking values, building the batch, the
     # forward pass), first come first served: threads contending for the GIL and a lock
     # made tail latency several times worse under concurrent load.
@@ -181,12 +195,12 @@ def create_app(bundle: Any, settings: ServeSettings | None = None) -> FastAPI:
         """Liveness: the model is loaded (never needs a token)."""
         return {"status": "ok", "model": bundle.name}
 
-    @app.get("/model", response_model=ModelInfo, responses=_ERRORS, tags=["service"])
+    @app.get("/model", response_model=info_model, responses=_ERRORS, tags=["service"])
     def model() -> ModelInfo:
         """The model: modalities (kind, expected features), classes, task, training metrics."""
         return info
 
-    @app.post("/predict", response_model=ExplainedPrediction, responses=_ERRORS, tags=["predict"])
+    @app.post("/predict", response_model=prediction_model, responses=_ERRORS, tags=["predict"])
     async def predict(body: PredictRequest, request: Request) -> dict[str, Any]:
         """One patient with any non-empty subset of the model's modalities (``"explain": true``:
         with feature attributions)."""
@@ -201,7 +215,7 @@ def create_app(bundle: Any, settings: ServeSettings | None = None) -> FastAPI:
 
         return await _guarded(request, worker, answer)
 
-    @app.post("/predict/batch", response_model=BatchResponse, responses=_ERRORS, tags=["predict"])
+    @app.post("/predict/batch", response_model=batch_model, responses=_ERRORS, tags=["predict"])
     async def predict_batch(body: BatchRequest, request: Request) -> dict[str, Any]:
         """Several patients (at most the server's max batch), answered in order."""
         if len(body.patients) > settings.max_batch:

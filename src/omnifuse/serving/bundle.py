@@ -13,7 +13,10 @@ never leaves half a bundle. Loading verifies the manifest, validates ``bundle.js
 rebuilds the model with its class's ``from_config`` from the stored :class:`DatasetSchema`
 and model config. ``bundle.json`` stores the two halves of the run's config: ``trainer``
 and ``model_config``; a bundle of format 1 (one flat ``config``) is read by splitting it
-(keys the model did not own were ignored by it and are dropped).
+(keys the model did not own were ignored by it and are dropped). A survival model's bundle
+has no class names; it stores the time unit of the event times (``time_unit``) and the
+model's readout (``survival``: the :class:`~omnifuse.survival.readout.SurvivalReadout` that
+turns its outputs into risks and survival curves), restored as :attr:`Bundle.readout`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import safetensors
+import sklearn
+import skops
 import torch
 
 import omnifuse
@@ -45,6 +51,7 @@ from omnifuse.models.registry import ModelEntry, get_model
 from omnifuse.models.sklearn_baselines import SklearnBaseline
 from omnifuse.serving.schema import FORMAT_VERSION, BundleInfo, Manifest, jsonable, read_json_model
 from omnifuse.serving.weights import SKOPS_FILE, TORCH_FILE, load_skops, load_torch, save_skops, save_torch
+from omnifuse.survival.readout import SurvivalReadout
 from omnifuse.training.config import RunConfig, resolve_config, validate_trainer
 from omnifuse.training.fit import FittedModel, SplitContext
 from omnifuse.trust.attributions.baselines import AttributionBaselines
@@ -60,8 +67,9 @@ class Bundle:
     """A loaded bundle: the model (eval mode) and what it needs to predict on new data.
 
     ``info`` is the whole validated ``bundle.json`` (versions, best_epoch, n_params, ...);
-    ``config`` the run's trainer and model configs; ``baselines`` the training means
-    attributions need (None: the bundle stores none).
+    ``config`` the run's trainer and model configs; ``readout`` a survival model's readout
+    (None for other tasks); ``baselines`` the training means attributions need (None: the
+    bundle stores none).
     """
 
     name: str
@@ -72,6 +80,7 @@ class Bundle:
     metrics: dict[str, Any]
     info: dict[str, Any]
     directory: Path
+    readout: SurvivalReadout | None = None
     baselines: AttributionBaselines | None = None
 
     def fitted(self, dataset: MultimodalDataset) -> FittedModel:
@@ -80,12 +89,26 @@ class Bundle:
         check_compatible(self.schema, dataset, str(self.directory))
         context = SplitContext(dataset, np.arange(0), scaler=self.scaler)
         return FittedModel(
-            self.name, self.model, self.config, context, float(self.info["train_seconds"]), int(self.info["best_epoch"])
+            self.name,
+            self.model,
+            self.config,
+            context,
+            float(self.info["train_seconds"]),
+            int(self.info["best_epoch"]),
+            readout=self.readout,
         )
 
 
-def save_bundle(fitted: FittedModel, directory: Path, metrics: dict[str, Any] | None = None) -> Path:
+def save_bundle(
+    fitted: FittedModel,
+    directory: Path,
+    metrics: dict[str, Any] | None = None,
+    threshold: tuple[float, str] | None = None,
+) -> Path:
     """Write ``fitted`` as a bundle at ``directory`` (replacing an earlier bundle there).
+
+    ``threshold`` (binary tasks): ``(value, rule)``, the operating point chosen on the
+    validation samples, stored in ``bundle.json`` and used for the predicted class.
 
     Raises:
         ConfigError: ``directory`` exists and is not a bundle (nothing is overwritten), or
@@ -102,6 +125,8 @@ def save_bundle(fitted: FittedModel, directory: Path, metrics: dict[str, Any] | 
         weights = _save_model(fitted, tmp)
         _save_baselines(fitted, tmp)
         info = _info(fitted, weights, metrics)
+        if threshold is not None:
+            info.update(threshold=float(threshold[0]), threshold_rule=str(threshold[1]))
         (tmp / INFO_FILE).write_text(json.dumps(info, indent=2, allow_nan=False), encoding="utf-8")
         write_manifest(tmp)
         _swap_in(tmp, directory)
@@ -128,6 +153,7 @@ def load_bundle(directory: Path) -> Bundle:
     where = directory / INFO_FILE
     schema = _schema(info, where)
     scaler = _scaler(info, schema, where)
+    readout = _readout(info, where)
     try:
         entry = get_model(info.model)
         config = _run_config(info, entry, where)
@@ -152,7 +178,8 @@ def load_bundle(directory: Path) -> Bundle:
         dict(info.metrics),
         info.model_dump(by_alias=True),
         directory,
-        baselines,
+        readout=readout,
+        baselines=baselines,
     )
 
 
@@ -251,16 +278,22 @@ def _info(fitted: FittedModel, weights: str, metrics: dict[str, Any] | None) -> 
         "train_seconds": float(fitted.train_seconds),
         "n_params": int(fitted.n_params()),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **_survival_info(fitted),
     }
 
 
+def _survival_info(fitted: FittedModel) -> dict[str, Any]:
+    """A survival model's time unit and readout (nothing for other tasks)."""
+    ds = fitted.context.dataset
+    if ds.task != "survival":
+        return {}
+    if fitted.readout is None:
+        raise ConfigError(f"survival model '{fitted.name}' has no readout (risks, survival curves): cannot save it")
+    return {"time_unit": ds.labels.time_unit, "survival": jsonable(fitted.readout.to_dict())}
+
+
 def _versions(weights: str) -> dict[str, str]:
-    import safetensors
-
     if weights == "skops":
-        import sklearn
-        import skops
-
         return {"scikit-learn": sklearn.__version__, "skops": skops.__version__}
     return {"torch": torch.__version__, "safetensors": safetensors.__version__}
 
@@ -296,17 +329,51 @@ def _run_config(info: BundleInfo, entry: ModelEntry, where: Path) -> RunConfig:
 def _schema(info: BundleInfo, where: Path) -> DatasetSchema:
     try:
         specs = [ModalitySpec.from_dict(s.model_dump()) for s in info.modalities]
-        Labels(
-            info.task,
-            np.zeros((0, len(info.class_names)) if info.task == "multilabel" else 0, dtype=np.int64),
-            tuple(info.class_names),
-        )  # validates task and class names
+        if info.task == "survival":
+            _check_survival_fields(info)
+            Labels.survival(np.zeros(0), np.zeros(0, dtype=bool), str(info.time_unit))  # validates the unit
+        else:
+            if not info.class_names:
+                raise DataError(f"field 'class_names': a {info.task} model needs its class names")
+            Labels(
+                info.task,
+                np.zeros((0, len(info.class_names)) if info.task == "multilabel" else 0, dtype=np.int64),
+                tuple(info.class_names),
+            )  # validates task and class names
     except DataError as exc:
         raise DataError(f"{where}: {exc}") from None
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise DataError(f"{where}: field 'modalities': duplicate modality names {names}")
-    return DatasetSchema({s.name: s for s in specs}, info.task, tuple(info.class_names))
+    time_unit = info.time_unit.strip() if info.task == "survival" and info.time_unit else None
+    return DatasetSchema({s.name: s for s in specs}, info.task, tuple(info.class_names), time_unit)
+
+
+def _check_survival_fields(info: BundleInfo) -> None:
+    """A survival bundle has no class names, and has a time unit and a readout."""
+    if info.class_names:
+        raise DataError(f"field 'class_names': a survival model has no classes, got {info.class_names}")
+    if not info.time_unit or not info.time_unit.strip():
+        raise DataError("field 'time_unit': a survival model's bundle needs the time unit of its event times")
+    if info.survival is None:
+        raise DataError("field 'survival': a survival model's bundle needs its readout (risks, survival curves)")
+
+
+def _readout(info: BundleInfo, where: Path) -> SurvivalReadout | None:
+    """The survival readout stored in ``info`` (None for other tasks)."""
+    stored = info.survival
+    if stored is None:
+        return None  # a survival bundle without one was refused with its schema
+    if info.task != "survival":
+        raise DataError(f"{where}: field 'survival': a {info.task} model has no survival readout")
+    if stored.head == "logistic_hazard" and (len(stored.edges) < 2 or np.any(np.diff(stored.edges) <= 0)):
+        raise DataError(f"{where}: field 'survival.edges': a logistic-hazard readout needs increasing interval edges")
+    if len(stored.baseline_times) != len(stored.baseline_hazard):
+        raise DataError(
+            f"{where}: field 'survival.baseline_hazard': {len(stored.baseline_hazard)} values for "
+            f"{len(stored.baseline_times)} baseline times"
+        )
+    return SurvivalReadout.from_dict(stored.model_dump())
 
 
 def _scaler(info: BundleInfo, schema: DatasetSchema, where: Path) -> Standardizer:

@@ -10,6 +10,7 @@ modality are NaN (not measured), which the model handles as it does in training:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -71,14 +72,22 @@ def placeholder_labels(schema: DatasetSchema, n: int) -> Labels:
 
     ``MultimodalDataset`` requires labels; prediction never reads them. Every sample gets
     class 0 (no label at all for multilabel tasks), with the model's task and class names
-    so that compatibility checks see the model's classes.
+    so that compatibility checks see the model's classes; for a survival model, a censored
+    time 0 in the model's time unit.
     """
+    if schema.task == "survival":
+        return placeholder_survival(schema, n)
     y: np.ndarray
     if schema.task == "multilabel":
         y = np.zeros((n, len(schema.class_names)), dtype=np.uint8)
     else:
         y = np.zeros(n, dtype=np.int64)
     return Labels(schema.task, y, schema.class_names)
+
+
+def placeholder_survival(schema: DatasetSchema, n: int) -> Labels:
+    """Survival labels for ``n`` patients to predict for: censored at time 0."""
+    return Labels.survival(np.zeros(n), np.zeros(n, dtype=bool), schema.time_unit or "unknown")
 
 
 def without_labels(dataset: MultimodalDataset, schema: DatasetSchema) -> MultimodalDataset:
@@ -122,8 +131,6 @@ def model_modalities(dataset: MultimodalDataset, schema: DatasetSchema) -> Multi
     with a warning). Every sample is kept, even one left without any modality (its answer is
     the model's "nothing observed" answer). A missing modality is left for
     :func:`omnifuse.data.schema.check_compatible` to report with the other differences."""
-    import warnings
-
     wanted = list(schema.modalities)
     extra = [m for m in dataset.modalities if m not in schema.specs]
     if not extra or any(m not in dataset.specs for m in wanted):

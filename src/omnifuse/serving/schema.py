@@ -40,6 +40,19 @@ class ScalerInfo(_Strict):
     std: list[float]
 
 
+class ReadoutInfo(_Strict):
+    """A survival model's readout (:meth:`omnifuse.survival.readout.SurvivalReadout.to_dict`):
+    what turns its outputs into risks and survival curves."""
+
+    head: Literal["cox", "logistic_hazard", "estimator"]
+    edges: list[float] = Field(default_factory=list)
+    baseline_times: list[float] = Field(default_factory=list)
+    baseline_hazard: list[float] = Field(default_factory=list)
+    shift: float = 0.0
+    horizons: list[float] = Field(default_factory=list)
+    time_unit: Optional[str] = None
+
+
 class BundleInfo(_Strict):
     """Everything in ``bundle.json``."""
 
@@ -52,10 +65,16 @@ class BundleInfo(_Strict):
     model_settings: Optional[dict[str, Any]] = Field(None, alias="model_config")
     config: Optional[dict[str, Any]] = None  # format 1: one flat mapping
     task: str
-    class_names: list[str] = Field(min_length=1)
+    class_names: list[str] = Field(description="Empty for a survival task.")
     modalities: list[SpecInfo] = Field(min_length=1)
     scaler: dict[str, ScalerInfo]
+    time_unit: Optional[str] = Field(None, description="Survival tasks: unit of the event times.")
+    survival: Optional[ReadoutInfo] = Field(None, description="Survival tasks: the model's readout.")
     metrics: dict[str, Any] = Field(default_factory=dict)
+    threshold: Optional[float] = Field(
+        None, gt=0, lt=1, description="Binary tasks: the operating point (None: 0.5, as before it was stored)."
+    )
+    threshold_rule: Optional[str] = Field(None, description="The rule that chose it on the validation samples.")
     best_epoch: int = -1
     train_seconds: float = Field(ge=0)
     n_params: int = Field(ge=0)

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from omnifuse.errors import ConfigError, DataError
@@ -21,9 +23,19 @@ TORCH_FILE = "weights.safetensors"
 SKOPS_FILE = "model.skops"
 ALIASES_KEY = "omnifuse.aliases"
 
-#: Types skops does not trust by default that scikit-learn baselines legitimately contain.
+#: Types skops does not trust by default that the scikit-learn and scikit-survival baselines
+#: legitimately contain (``skops.io.get_untrusted_types`` of their fitted estimators).
 SKOPS_ALLOWED = frozenset(
     {
+        # cox (scikit-survival's CoxPHSurvivalAnalysis: Breslow baseline as step functions)
+        "sksurv.linear_model.coxph.CoxPHSurvivalAnalysis",
+        "sksurv.linear_model.coxph.BreslowEstimator",
+        "sksurv.functions.StepFunction",
+        # rsf (scikit-survival's RandomSurvivalForest of SurvivalTrees on scikit-learn trees)
+        "sksurv.ensemble.forest.RandomSurvivalForest",
+        "sksurv.tree.tree.SurvivalTree",
+        "sklearn.tree._tree.Tree",
+        # sk-hgb
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
         "sklearn._loss.loss.HalfBinomialLoss",
@@ -31,6 +43,7 @@ SKOPS_ALLOWED = frozenset(
         "sklearn._loss.link.LogitLink",
         "sklearn._loss.link.MultinomialLogit",
         "sklearn._loss.link.Interval",
+        # numpy scalars and dtypes
         "numpy.dtype",
         "numpy.float64",
         "numpy.int64",
@@ -40,8 +53,6 @@ SKOPS_ALLOWED = frozenset(
 
 def save_torch(model: nn.Module, path: Path) -> None:
     """Write ``model.state_dict()`` to ``path`` (tied tensors stored once, as aliases)."""
-    from safetensors.torch import save_file
-
     tensors, aliases = split_shared(model.state_dict())
     save_file(tensors, str(path), metadata={ALIASES_KEY: json.dumps(aliases, sort_keys=True)})
 
@@ -67,9 +78,6 @@ def split_shared(state: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], dic
 
 def load_torch(model: nn.Module, path: Path) -> nn.Module:
     """Load ``path`` into ``model`` (strict: every key, every shape) and set eval mode."""
-    from safetensors import SafetensorError, safe_open
-    from safetensors.torch import load_file
-
     try:
         state = load_file(str(path))
         with safe_open(str(path), framework="pt") as handle:
@@ -89,14 +97,14 @@ def load_torch(model: nn.Module, path: Path) -> nn.Module:
 
 def save_skops(estimator: Any, path: Path) -> None:
     """Write a fitted estimator (or a list of estimators and float constants) with skops."""
-    import skops.io as sio
+    import skops.io as sio  # deferred: skops.io imports pytest and pygments (seconds); only sklearn bundles need it
 
     sio.dump(estimator, str(path))
 
 
 def load_skops(path: Path) -> Any:
     """The estimator in ``path``; refuses a file referencing a type outside the allow-list."""
-    import skops.io as sio
+    import skops.io as sio  # deferred: as in save_skops
 
     try:
         untrusted = sio.get_untrusted_types(file=str(path))
@@ -106,7 +114,7 @@ def load_skops(path: Path) -> Any:
     if refused:
         raise DataError(
             f"{path}: refusing to load untrusted type(s) {', '.join(refused)} "
-            "(not an allow-listed scikit-learn/numpy type)"
+            "(not an allow-listed scikit-learn/scikit-survival/numpy type)"
         )
     try:
         return sio.load(str(path), trusted=list(untrusted))

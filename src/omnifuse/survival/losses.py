@@ -60,9 +60,26 @@ def cox_loss(log_risk: torch.Tensor, time: torch.Tensor, event: torch.Tensor, ti
     return (nll / n_events).to(scores.dtype)
 
 
+def cox_sample_loss(log_risk: torch.Tensor, time: torch.Tensor, event: torch.Tensor) -> torch.Tensor:
+    """Each sample's term of the Breslow Cox loss, ``(B,)``: ``-(r_i - log sum_{t_j >= t_i} e^{r_j})``
+    for an event, 0 for a censored sample, scaled by ``B / n_events`` so that their mean is
+    :func:`cox_loss` (the risk set is the batch). All zeros (attached) without an event."""
+    scores = log_risk.reshape(-1)
+    time = time.reshape(-1)
+    event = event.reshape(-1).bool()
+    n_events = int(event.sum())
+    if n_events == 0 or scores.numel() < 2:
+        return scores * 0.0
+    at_risk = time[None, :] >= time[:, None]  # row i: the samples still at risk at t_i
+    masked = scores[None, :].expand(len(scores), -1).masked_fill(~at_risk, float("-inf"))
+    terms = torch.logsumexp(masked, dim=1) - scores
+    return torch.where(event, terms, terms * 0.0) * (len(scores) / n_events)
+
+
 def _partial_likelihood() -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # torchsurv uses torch.jit.script at import
+        # deferred: torchsurv (seconds: it imports Lightning, matplotlib) is needed only by Cox heads
         from torchsurv.loss.cox import neg_partial_log_likelihood
     return neg_partial_log_likelihood
 
@@ -134,6 +151,44 @@ def logistic_hazard_loss(
     counted = (columns < k[:, None]) | died | (at_k & past_middle[:, None])
     terms = F.binary_cross_entropy_with_logits(hazard_logits, died.to(hazard_logits.dtype), reduction="none")
     return (terms * counted).sum() / max(1, hazard_logits.shape[0])
+
+
+def survival_targets(time: torch.Tensor, event: torch.Tensor, edges: np.ndarray) -> torch.Tensor:
+    """``(B, 4)`` targets of a logistic-hazard head: time, event, interval index ``k`` (as by
+    :func:`bin_index`; ``J`` after the last edge) and whether interval ``k`` itself counts
+    (the event is in it, or the censoring time is past its midpoint).
+
+    With these, :func:`logistic_hazard_sample_loss` needs no edges, so training code can pass
+    survival targets around like class labels.
+    """
+    time = time.reshape(-1).to(torch.float32)
+    event = event.reshape(-1).bool()
+    n_bins = len(edges) - 1
+    k = bin_index(time, edges)
+    inside = k < n_bins
+    e = torch.as_tensor(np.asarray(edges), dtype=time.dtype, device=time.device)
+    past_middle = time >= (e[:-1] + e[1:])[k.clamp(max=n_bins - 1)] / 2
+    counted = (event & inside) | (past_middle & inside)
+    return torch.stack([time, event.to(time.dtype), k.to(time.dtype), counted.to(time.dtype)], dim=1)
+
+
+def logistic_hazard_sample_loss(hazard_logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Each patient's negative log-likelihood ``(B,)`` under a logistic-hazard head, from
+    :func:`survival_targets`; their mean is :func:`logistic_hazard_loss`."""
+    if targets.ndim != 2 or targets.shape[1] != 4:
+        raise ConfigError(
+            "a logistic-hazard head needs time-bin targets (survival_targets); got targets of shape "
+            f"{tuple(targets.shape)}"
+        )
+    n_bins = hazard_logits.shape[1]
+    event, k, counted_k = targets[:, 1].bool(), targets[:, 2].long(), targets[:, 3].bool()
+    inside = k < n_bins
+    columns = torch.arange(n_bins, device=hazard_logits.device)[None, :]
+    at_k = columns == k.clamp(max=n_bins - 1)[:, None]
+    died = (event & inside)[:, None] & at_k
+    counted = (columns < k[:, None]) | (at_k & (counted_k & inside)[:, None])
+    terms = F.binary_cross_entropy_with_logits(hazard_logits, died.to(hazard_logits.dtype), reduction="none")
+    return (terms * counted).sum(dim=1)
 
 
 @overload

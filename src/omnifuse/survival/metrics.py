@@ -43,8 +43,9 @@ def harrell_c(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> float:
     (ties in risk count one half). A pair is comparable when the earlier time is an event."""
     time, event = _outcome(time, event, "Harrell's C")
     risk = _scores(risk, len(time), "Harrell's C")
+    # deferred: scikit-survival (seconds: it imports scikit-learn, pandas) is needed only by survival tasks
     from sksurv.exceptions import NoComparablePairException
-    from sksurv.metrics import concordance_index_censored
+    from sksurv.metrics import concordance_index_censored  # deferred: as sksurv.exceptions above
 
     try:
         return float(concordance_index_censored(event, time, risk)[0])
@@ -67,7 +68,7 @@ def uno_c(
     risk = _scores(risk, len(time), "Uno's C")
     if tau is None:
         tau = float(default_horizons(train["time"], train["event"], time)[-1])
-    from sksurv.metrics import concordance_index_ipcw
+    from sksurv.metrics import concordance_index_ipcw  # deferred: scikit-survival (see harrell_c)
 
     return float(_sksurv("Uno's C", concordance_index_ipcw, train, _surv(time, event), risk, tau=tau)[0])
 
@@ -94,7 +95,7 @@ def time_auc(
         raise DataError(f"time-dependent AUC: risk {risk.shape} should be ({len(time)}, {len(at)})")
     if risk.ndim != 2:
         risk = _scores(risk, len(time), "time-dependent AUC")
-    from sksurv.metrics import cumulative_dynamic_auc
+    from sksurv.metrics import cumulative_dynamic_auc  # deferred: scikit-survival (see harrell_c)
 
     auc, mean = _sksurv("time-dependent AUC", cumulative_dynamic_auc, train, _surv(time, event), risk, at)
     return TimeAUC(at, np.asarray(auc, dtype=np.float64), float(mean))
@@ -118,7 +119,7 @@ def integrated_brier(
     survival = np.asarray(survival, dtype=np.float64)
     if survival.shape != (len(time), len(at)):
         raise DataError(f"integrated Brier score: survival {survival.shape} should be ({len(time)}, {len(at)})")
-    from sksurv.metrics import integrated_brier_score
+    from sksurv.metrics import integrated_brier_score  # deferred: scikit-survival (see harrell_c)
 
     return float(_sksurv("integrated Brier score", integrated_brier_score, train, _surv(time, event), survival, at))
 
@@ -173,7 +174,7 @@ def breslow_survival(
     risk = np.asarray(risk, dtype=np.float64).reshape(-1)
     if not np.isfinite(risk).all():
         raise DataError("Breslow estimator: risk scores must be finite")
-    from sksurv.linear_model.coxph import BreslowEstimator
+    from sksurv.linear_model.coxph import BreslowEstimator  # deferred: scikit-survival (see harrell_c)
 
     shift = float(train_risk.mean())
     baseline = BreslowEstimator().fit(train_risk - shift, train_event, train_time).cum_baseline_hazard_

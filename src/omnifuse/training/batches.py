@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from omnifuse.data.collate import SeriesBatch, make_batch
 from omnifuse.data.dataset import MultimodalDataset
+from omnifuse.training.sequences import SequenceBatchSampler
 
 
 def slice_batch(batch: dict[str, Any], index: torch.Tensor) -> dict[str, Any]:
@@ -82,8 +83,6 @@ class TensorStore:
         self, index: np.ndarray, length: int, batch_size: int, shuffle: bool = False, seed: int = 0
     ) -> DataLoader:
         """A DataLoader of windows of ``length`` consecutive epochs (sequence models)."""
-        from omnifuse.training.sequences import SequenceBatchSampler
-
         sampler = SequenceBatchSampler(
             list(self.dataset.sample_ids), index, length, batch_size, shuffle=shuffle, seed=seed
         )

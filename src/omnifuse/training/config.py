@@ -68,7 +68,8 @@ class TrainerConfig(BaseModel):
 
     ``monitor``: what early stopping and the best-epoch choice watch. ``auto`` (the default)
     is the validation AUROC for binary and multiclass tasks when every class is in the
-    validation set, else the validation loss: on small cohorts the loss rises (confidence
+    validation set, Harrell's C-index (``val_cindex``) for survival tasks when the validation
+    samples hold an event, else the validation loss: on small cohorts the loss rises (confidence
     overfits) long before the ranking stops improving (BENCHMARKS.md, "Small-cohort defaults").
 
     ``seed``: torch and numpy are seeded with it before a model is built; scikit-learn
@@ -111,7 +112,7 @@ TRAINER_SPACE: dict[str, dict[str, Any]] = {
     "batch_size": {"type": "categorical", "choices": [16, 32, 64]},
 }
 
-MONITORS = ("auto", "val_loss", "val_auroc", "val_accuracy")
+MONITORS = ("auto", "val_loss", "val_auroc", "val_accuracy", "val_cindex")
 DDP_STRATEGIES = ("ddp", "ddp_spawn", "ddp_fork")
 
 

@@ -12,7 +12,7 @@ from omnifuse.data.splits import holdout_indices
 from omnifuse.models.ensemble import EnsembleModel
 from omnifuse.models.registry import ModelEntry
 from omnifuse.training.config import RunConfig
-from omnifuse.training.fit import FittedModel, SplitContext, fit_one
+from omnifuse.training.fit import FittedModel, SplitContext, fit_one, fit_readout
 
 
 def fit_ensemble(
@@ -47,6 +47,7 @@ def fit_ensemble(
         return first
     pool = context.train if context.val is None else np.concatenate([context.train, context.val])
     members = [first]
+    edges = np.asarray(first.readout.edges) if first.readout is not None and first.readout.edges else None
     for k in range(1, k_members):
         train, val = holdout_indices(context.dataset, pool, cfg.val_fraction, seed=cfg.seed + k)
         member_cfg = replace(single, trainer=single.trainer.model_copy(update={"seed": cfg.seed + k}))
@@ -59,6 +60,7 @@ def fit_ensemble(
                 checkpoints=checkpoints,
                 resume=resume,
                 callbacks=callbacks,
+                time_edges=edges,
             )
         )
     model = EnsembleModel([m.model for m in members], context.dataset.task)
@@ -72,7 +74,7 @@ def fit_ensemble(
     config = replace(
         first.config, trainer=first.config.trainer.model_copy(update={"ensemble": k_members, "seed": cfg.seed})
     )
-    return FittedModel(
+    fitted = FittedModel(
         entry.name,
         model,
         config,
@@ -81,6 +83,9 @@ def fit_ensemble(
         best_epoch=first.best_epoch,
         history=history,
     )
+    if first.readout is not None:  # the ensemble's own baseline hazard, from its averaged outputs
+        fitted.readout = fit_readout(fitted, first.readout.head, edges)
+    return fitted
 
 
 def _member_dir(run_dir: Path | None, k: int) -> Path | None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
@@ -16,16 +17,20 @@ from torch import nn
 
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.scaling import Standardizer
+from omnifuse.errors import ConfigError
 from omnifuse.models.features import flat_features
 from omnifuse.models.output import ModelOutput
 from omnifuse.models.registry import ModelEntry, get_model
 from omnifuse.models.sklearn_baselines import SklearnBaseline
+from omnifuse.survival.losses import time_bins
+from omnifuse.survival.readout import SurvivalReadout
 from omnifuse.tasks import probabilities
 from omnifuse.training.batches import TensorStore
 from omnifuse.training.callbacks import BestWeights
 from omnifuse.training.config import RunConfig, resolve_config
 from omnifuse.training.module import FusionModule
 from omnifuse.training.selection import fit_selections
+from omnifuse.training.sequences import sequence_outputs
 from omnifuse.training.trainer import make_trainer
 
 
@@ -76,7 +81,8 @@ class FittedModel:
     """A trained model with what it needs to predict on new samples of the same cohort.
 
     ``config`` is the run's: the trainer's half and the model's (``config.model`` is the
-    model's :meth:`get_config`).
+    model's :meth:`get_config`). Survival models carry a ``readout`` (fitted on the training
+    samples) that turns their outputs into risks and survival curves.
     """
 
     name: str
@@ -86,6 +92,7 @@ class FittedModel:
     train_seconds: float
     best_epoch: int = -1
     history: dict[str, Any] = field(default_factory=dict)
+    readout: SurvivalReadout | None = None
 
     @property
     def is_neural(self) -> bool:
@@ -103,7 +110,24 @@ class FittedModel:
             return self.model.predict_proba(self.context.flat()[index])
         task = self.context.dataset.task
         out = [probabilities(o.logits, task) for o in self.outputs(index)]
-        return torch.cat(out).numpy() if out else np.zeros((0, len(self.context.dataset.class_names)))
+        return torch.cat(out).numpy() if out else np.zeros((0, len(self.context.dataset.class_names) or 1))
+
+    def predict_risk(self, index: np.ndarray) -> np.ndarray:
+        """``(n,)`` risk scores of a survival model (higher: the event is expected sooner)."""
+        return self._survival_readout().risk(self.predict_proba(index))
+
+    def predict_survival(self, index: np.ndarray, times: np.ndarray | list[float]) -> np.ndarray:
+        """``(n, len(times))`` survival probabilities of a survival model at ``times``."""
+        readout = self._survival_readout()
+        index = np.asarray(index, dtype=np.int64)
+        if readout.head == "estimator":
+            return self.model.predict_survival(self.context.flat()[index], np.asarray(times, dtype=np.float64))
+        return readout.survival(self.predict_proba(index), times)
+
+    def _survival_readout(self) -> SurvivalReadout:
+        if self.readout is None:
+            raise ConfigError(f"model '{self.name}' is not a survival model: it has no risks or survival curves")
+        return self.readout
 
     def outputs(self, index: np.ndarray, chunk: int = 1024) -> Iterator[ModelOutput]:
         """Model outputs (eval mode, no gradients) for dataset positions ``index``, in chunks."""
@@ -111,8 +135,6 @@ class FittedModel:
             self.model.eval()
         length = getattr(self.model, "sequence_length", None)
         if length:  # sequence-to-sequence: windows of consecutive epochs give the context
-            from omnifuse.training.sequences import sequence_outputs
-
             with torch.no_grad():
                 yield sequence_outputs(
                     self.model, self.context.store, list(self.context.dataset.sample_ids), index, length
@@ -219,6 +241,7 @@ def fit(
     entry = get_model(name)
     cfg = config if isinstance(config, RunConfig) else resolve_config(entry, config)
     if cfg.trainer.ensemble > 1:
+        # deferred: import cycle: omnifuse.training.ensemble builds on fit_one and FittedModel from this module
         from omnifuse.training.ensemble import fit_ensemble
 
         return fit_ensemble(
@@ -235,8 +258,13 @@ def fit_one(
     checkpoints: bool = False,
     resume: bool = False,
     callbacks: list[Any] | None = None,
+    time_edges: np.ndarray | None = None,
 ) -> FittedModel:
-    """Train one model of ``entry`` with the resolved config ``run`` (see :func:`fit`)."""
+    """Train one model of ``entry`` with the resolved config ``run`` (see :func:`fit`).
+
+    A logistic-hazard survival head cuts its time intervals on the training samples' event
+    times, or takes ``time_edges`` (ensemble members share the first member's).
+    """
     name = entry.name
     cfg = run.trainer
     torch.manual_seed(cfg.seed)
@@ -244,6 +272,9 @@ def fit_one(
     if cfg.num_threads > 0:
         torch.set_num_threads(cfg.num_threads)
     ds = context.dataset
+    edges = _time_edges(run, context, time_edges)
+    if edges is not None and getattr(run.model, "survival_bins", None) != len(edges) - 1:
+        run = replace(run, model=run.model.model_copy(update={"survival_bins": len(edges) - 1}))
     built = entry.build(ds, run.model)
     model, hooks = built if isinstance(built, tuple) else (built, [])
     start = time.perf_counter()
@@ -252,12 +283,15 @@ def fit_one(
         # num_threads also caps BLAS/OpenMP: oversubscribed BLAS threads make lbfgs several times slower
         with threadpool_limits(cfg.num_threads if cfg.num_threads > 0 else None):
             model.fit(context.flat()[context.train], y, seed=cfg.seed)
-        return FittedModel(name, model, run, context, time.perf_counter() - start)
+        fitted = FittedModel(name, model, run, context, time.perf_counter() - start)
+        fitted.readout = fit_readout(fitted, "estimator")
+        return fitted
     val_index = context.val if context.val is not None else context.train
     cfg = cfg.model_copy(update={"monitor": resolve_monitor(cfg.monitor, ds, val_index)})
     run = replace(run, trainer=cfg)
     selected = fit_selections(model, context)
-    module = FusionModule(model, ds.task, len(ds.class_names), cfg, hooks=hooks)
+    units = len(ds.class_names) if ds.task != "survival" else int(getattr(model, "n_classes", 1))
+    module = FusionModule(model, ds.task, units, cfg, hooks=hooks, time_edges=edges)
     extra = [h for h in hooks if _is_callback(h)] + list(callbacks or [])
     trainer = make_trainer(cfg, run_dir=run_dir, callbacks=extra, checkpoints=checkpoints)
     length = getattr(model, "sequence_length", None)
@@ -280,7 +314,7 @@ def fit_one(
     for hook in hooks:
         if hasattr(hook, "trace"):
             history[getattr(hook, "trace_name", type(hook).__name__)] = hook.trace()
-    return FittedModel(
+    fitted = FittedModel(
         name,
         model,
         run,
@@ -289,6 +323,32 @@ def fit_one(
         best_epoch=getattr(best, "best_epoch", -1),
         history=history,
     )
+    if ds.task == "survival":
+        fitted.readout = fit_readout(fitted, "cox" if edges is None else "logistic_hazard", edges)
+    return fitted
+
+
+def fit_readout(fitted: FittedModel, head: str, edges: np.ndarray | None = None) -> SurvivalReadout | None:
+    """The survival readout of a trained model, from its outputs on its training samples
+    (None for a model of another task)."""
+    ds = fitted.context.dataset
+    if ds.task != "survival":
+        return None
+    train = fitted.context.train
+    y = ds.y[train]
+    outputs = fitted.predict_proba(train) if head != "estimator" else np.zeros((len(train), 1))
+    return SurvivalReadout.fit(head, outputs, y["time"], y["event"], edges, ds.labels.time_unit)
+
+
+def _time_edges(run: RunConfig, context: SplitContext, given: np.ndarray | None) -> np.ndarray | None:
+    """Interval edges of a logistic-hazard survival head (None for any other model)."""
+    ds = context.dataset
+    if ds.task != "survival" or getattr(run.model, "survival_head", "cox") != "logistic_hazard":
+        return None
+    if given is not None:
+        return np.asarray(given, dtype=np.float64)
+    y = ds.y[context.train]
+    return time_bins(y["time"], y["event"], int(getattr(run.model, "survival_bins", 10)))
 
 
 def resolve_monitor(monitor: str, ds: MultimodalDataset, val_index: np.ndarray) -> str:
@@ -298,13 +358,20 @@ def resolve_monitor(monitor: str, ds: MultimodalDataset, val_index: np.ndarray) 
     Raises:
         ConfigError: ``val_auroc`` asked for explicitly with a single class in validation.
     """
+    if ds.task == "survival":
+        has_event = bool(ds.y[val_index]["event"].any())
+        if monitor in ("val_auroc", "val_accuracy"):
+            raise ConfigError(f"monitor {monitor} is for classification; survival runs watch val_cindex or val_loss")
+        if monitor == "auto":
+            return "val_cindex" if has_event else "val_loss"
+        return monitor
+    if monitor == "val_cindex":
+        raise ConfigError("monitor val_cindex is for survival tasks; use val_auroc, val_accuracy or val_loss")
     classes_seen = len(np.unique(ds.y[val_index])) if ds.task != "multilabel" else 0
     if monitor == "auto":
         ranked = ds.task in ("binary", "multiclass") and classes_seen == len(ds.class_names)
         return "val_auroc" if ranked else "val_loss"
     if monitor == "val_auroc" and ds.task != "multilabel" and classes_seen < 2:
-        from omnifuse.errors import ConfigError
-
         raise ConfigError(
             "monitor val_auroc needs both classes in the validation set, which has one; "
             "use --set monitor=val_loss or a larger val_fraction"
@@ -313,6 +380,4 @@ def resolve_monitor(monitor: str, ds: MultimodalDataset, val_index: np.ndarray) 
 
 
 def _is_callback(hook: object) -> bool:
-    import lightning as L
-
     return isinstance(hook, L.Callback)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 import torchmetrics
 from torch import nn
@@ -14,6 +15,8 @@ from torch import nn
 from omnifuse.balance.base import Batch, Strategy
 from omnifuse.errors import OmnifuseError
 from omnifuse.models.output import ModelOutput
+from omnifuse.survival.losses import survival_targets
+from omnifuse.survival.metrics import harrell_c
 from omnifuse.tasks import probabilities, task_loss
 from omnifuse.training.config import TrainerConfig
 from omnifuse.training.losses import unimodal_loss
@@ -53,11 +56,22 @@ class FusionModule(L.LightningModule):
     may set ``unimodal_weight`` (default 0, from its model config) for the loss of its
     unimodal heads. ``config`` is the trainer's.
 
-    Logged: ``train_loss``, ``val_loss``, ``val_auroc``, ``val_accuracy``.
+    Survival tasks: batches carry ``y`` as (time, event) columns; with ``time_edges`` (a
+    logistic-hazard head) every batch moved to the device gets
+    :func:`~omnifuse.survival.losses.survival_targets` instead, so losses need no edges.
+
+    Logged: ``train_loss``, ``val_loss`` and ``val_auroc``, ``val_accuracy`` (classification)
+    or ``val_cindex`` (survival: Harrell's C of the validation samples).
     """
 
     def __init__(
-        self, model: nn.Module, task: str, n_classes: int, config: TrainerConfig, hooks: list[Strategy] | None = None
+        self,
+        model: nn.Module,
+        task: str,
+        n_classes: int,
+        config: TrainerConfig,
+        hooks: list[Strategy] | None = None,
+        time_edges: np.ndarray | None = None,
     ) -> None:
         super().__init__()
         self.model = model
@@ -71,8 +85,11 @@ class FusionModule(L.LightningModule):
         if not isinstance(modalities, tuple):
             raise OmnifuseError(f"{type(model).__name__} names no modalities (a 'modalities' tuple) to train on")
         self.modalities: tuple[str, ...] = modalities
-        self.val_auroc = _auroc(task, n_classes)
-        self.val_accuracy = _accuracy(task, n_classes)
+        self.time_edges = None if time_edges is None else np.asarray(time_edges, dtype=np.float64)
+        self.val_auroc = _auroc(task, n_classes) if task != "survival" else None
+        self.val_accuracy = _accuracy(task, n_classes) if task != "survival" else None
+        self._val_risk: list[torch.Tensor] = []
+        self._val_y: list[torch.Tensor] = []
         self._step: tuple[ModelOutput, Batch] | None = None  # the training batch in flight
         self._epoch_open = False
 
@@ -94,6 +111,13 @@ class FusionModule(L.LightningModule):
         loader = self.trainer.train_dataloader if self._trainer is not None else None
         for batch in loader if loader is not None else ():
             yield move_batch(batch, self)
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        batch = super().transfer_batch_to_device(batch, device, dataloader_idx)
+        if self.time_edges is not None and isinstance(batch, dict) and batch["y"].shape[-1] == 2:
+            y = batch["y"]
+            batch = {**batch, "y": survival_targets(y[:, 0], y[:, 1], self.time_edges)}
+        return batch
 
     # ------------------------------------------------------------------ training
     def forward(self, inputs: dict[str, Any], mask: torch.Tensor) -> ModelOutput:
@@ -175,16 +199,24 @@ class FusionModule(L.LightningModule):
         loss = task_loss(output.logits, batch["y"], self.task)
         probs = probabilities(output.logits, self.task)
         n = len(batch["y"])
-        self.val_auroc.update(_metric_probs(probs, self.task), _metric_target(batch["y"], self.task))
-        self.val_accuracy.update(_metric_probs(probs, self.task), _metric_target(batch["y"], self.task))
         self.log("val_loss", loss, on_step=False, on_epoch=True, batch_size=n, sync_dist=True)
-        self.log("val_auroc", self.val_auroc, on_step=False, on_epoch=True, batch_size=n)
-        self.log("val_accuracy", self.val_accuracy, on_step=False, on_epoch=True, batch_size=n)
+        if self.val_auroc is None or self.val_accuracy is None:  # survival: C-index at epoch end
+            self._val_risk.append(survival_risk(probs).detach().cpu())
+            self._val_y.append(batch["y"][:, :2].detach().cpu())
+        else:
+            self.val_auroc.update(_metric_probs(probs, self.task), _metric_target(batch["y"], self.task))
+            self.val_accuracy.update(_metric_probs(probs, self.task), _metric_target(batch["y"], self.task))
+            self.log("val_auroc", self.val_auroc, on_step=False, on_epoch=True, batch_size=n)
+            self.log("val_accuracy", self.val_accuracy, on_step=False, on_epoch=True, batch_size=n)
         if not self.trainer.sanity_checking:
             for hook in self.hooks:
                 hook.validation_batch(output, batch, self)
 
     def on_validation_epoch_end(self) -> None:
+        if self._val_risk:
+            risk, y = torch.cat(self._val_risk).numpy(), torch.cat(self._val_y).numpy()
+            self._val_risk, self._val_y = [], []
+            self.log("val_cindex", _concordance(y[:, 0], y[:, 1], risk))
         if not self.trainer.sanity_checking:
             for hook in self.hooks:
                 hook.validation_epoch_done(self)
@@ -199,6 +231,23 @@ class FusionModule(L.LightningModule):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.AdamW(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+
+
+def survival_risk(outputs: torch.Tensor) -> torch.Tensor:
+    """``(B,)`` risk from a survival head's readable outputs (see :mod:`omnifuse.tasks`): the
+    log-risk of a Cox head, the mean probability of not surviving each interval otherwise
+    (as :class:`~omnifuse.survival.readout.SurvivalReadout` computes it)."""
+    return outputs[:, 0] if outputs.shape[-1] == 1 else (1.0 - outputs).mean(dim=1)
+
+
+def _concordance(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> float:
+    """Harrell's C, NaN where undefined (no event or no comparable pair: early stopping skips it)."""
+    if not event.astype(bool).any() or not np.isfinite(risk).all():
+        return float("nan")
+    try:
+        return harrell_c(time, event.astype(bool), risk)
+    except OmnifuseError:
+        return float("nan")
 
 
 def _auroc(task: str, n_classes: int) -> torchmetrics.Metric:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch.utils.data import Sampler
 
+from omnifuse.errors import DataError
 from omnifuse.models.output import ModelOutput
 
 SEPARATOR = "#"
@@ -32,8 +33,6 @@ def recording_positions(ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     for sample_id in ids:
         recording, sep, position = str(sample_id).rpartition(SEPARATOR)
         if not sep or not position.isdigit():
-            from omnifuse.errors import DataError
-
             raise DataError(f"sample '{sample_id}': a sequence model needs epoch ids '<recording>#<position>'")
         recordings.append(recording)
         positions.append(int(position))

@@ -7,6 +7,8 @@ logits, the availability pattern of each sample, a fitted model):
 * :mod:`~omnifuse.trust.operating_points` - a decision threshold chosen on validation
   samples (Youden, F1, target sensitivity or specificity, fixed) and sensitivity,
   specificity, PPV, NPV, F1, MCC at it, with bootstrap intervals over patients.
+* :mod:`~omnifuse.trust.decisions` - operating points through ``benchmark`` (threshold
+  chosen on each repeat's validation samples), ``evaluate`` and subgroup columns.
 * :mod:`~omnifuse.trust.calibration` - temperature scaling fitted on validation logits.
 * :mod:`~omnifuse.trust.conformal` - split conformal prediction sets, Mondrian by
   availability pattern (a patient missing modalities gets a set calibrated on patients

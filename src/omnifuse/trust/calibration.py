@@ -24,8 +24,9 @@ import numpy as np
 from scipy import optimize, special
 
 from omnifuse.errors import ConfigError
+from omnifuse.tasks import CLASSIFICATION_TASKS
 
-TASKS = ("binary", "multiclass", "multilabel")
+TASKS = CLASSIFICATION_TASKS
 _LOG_T_BOUNDS = (float(np.log(0.01)), float(np.log(100.0)))
 _EPS = 1e-12
 

@@ -32,6 +32,7 @@ from sklearn import metrics as skm
 
 from omnifuse.errors import ConfigError
 from omnifuse.evaluation.metrics import as_arrays
+from omnifuse.tasks import SINGLE_LABEL_TASKS
 from omnifuse.trust._bootstrap import MetricFn, intervals
 
 RULES = ("youden", "f1", "sens=<x>", "spec=<x>", "<threshold in (0, 1)>")
@@ -321,7 +322,7 @@ def decision_task(probs: np.ndarray, task: str | None = None) -> str:
     if task is None:
         shape = np.shape(probs)
         task = "binary" if len(shape) == 1 or shape[1] <= 2 else "multiclass"
-    if task not in ("binary", "multiclass"):
+    if task not in SINGLE_LABEL_TASKS:
         raise ConfigError(f"operating points are for binary and multiclass tasks, not {task}")
     return task
 

@@ -26,6 +26,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from fairlearn.metrics import (
+    MetricFrame,
+    demographic_parity_difference,
+    equalized_odds_difference,
+    false_positive_rate,
+    selection_rate,
+    true_positive_rate,
+)
 from pydantic import BaseModel, Field
 
 from omnifuse.errors import ConfigError
@@ -210,15 +218,6 @@ def _gaps(subs: list[SubgroupResult]) -> dict[str, MetricGap]:
 
 
 def _fairness(t: np.ndarray, pred: np.ndarray, levels: np.ndarray) -> FairnessSummary:
-    from fairlearn.metrics import (
-        MetricFrame,
-        demographic_parity_difference,
-        equalized_odds_difference,
-        false_positive_rate,
-        selection_rate,
-        true_positive_rate,
-    )
-
     both = [lv for lv in sorted(set(levels.tolist())) if len(np.unique(t[levels == lv])) == 2]
     excluded = sorted(set(levels.tolist()) - set(both))
     with warnings.catch_warnings():

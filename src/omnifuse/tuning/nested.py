@@ -11,6 +11,7 @@ import numpy as np
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.evaluation.benchmark import run_benchmark
 from omnifuse.evaluation.documents.results import ResultsDocument
+from omnifuse.tuning.objective import check_metric
 from omnifuse.tuning.run import tune
 from omnifuse.tuning.space import compose_space, nest
 
@@ -24,7 +25,7 @@ class InnerTuner:
 
     trials: int
     folds: int = 3
-    metric: str = "auroc"
+    metric: str | None = None  #: None: the task's headline metric (auroc; survival c_index)
 
     def choose(self, ds: MultimodalDataset, pool: np.ndarray, name: str, config: dict[str, Any]) -> dict[str, Any]:
         """The best trial's parameters (nested) on ``ds[pool]``; {} when nothing is tunable."""
@@ -39,7 +40,7 @@ class InnerTuner:
             "nested": True,
             "trials": self.trials,
             "inner_folds": self.folds,
-            "metric": self.metric,
+            "metric": self.metric or "the task's headline metric (auroc; survival: c_index)",
             "sampler": "TPE",
             "pruner": "percentile (top third kept)",
             "note": "each method tuned on inner folds of every outer training pool (train + validation), "
@@ -52,9 +53,11 @@ def tuned_benchmark(
     models: Sequence[str],
     trials: int,
     tune_folds: int = 3,
-    metric: str = "auroc",
+    metric: str | None = None,
     **benchmark: Any,
 ) -> ResultsDocument:
     """:func:`~omnifuse.evaluation.benchmark.run_benchmark` with nested tuning of every method
-    (``trials`` trials on ``tune_folds`` inner folds per outer repeat); same keyword arguments."""
-    return run_benchmark(ds, models, tuner=InnerTuner(trials, tune_folds, metric), **benchmark)
+    (``trials`` trials on ``tune_folds`` inner folds per outer repeat, scored on ``metric``,
+    default the task's headline metric); same keyword arguments."""
+    chosen = check_metric(metric, ds.task)  # an unknown metric fails before any training
+    return run_benchmark(ds, models, tuner=InnerTuner(trials, tune_folds, chosen), **benchmark)

@@ -1,4 +1,5 @@
-"""The tuning objective: the mean validation metric over inner folds of the training samples.
+"""The tuning objective: the mean validation metric over inner folds of the training samples
+(survival: a survival metric, by default Harrell's C, see :mod:`omnifuse.evaluation.survival_metrics`).
 
 Every inner fold is stratified and grouped by patient; its training part gives up a share
 (``val_fraction``) for early stopping, and standardisation is fitted on what is left
@@ -19,15 +20,21 @@ import optuna
 
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.splits import holdout_indices, kfold_indices
-from omnifuse.evaluation.metrics import HIGHER_IS_BETTER, METRICS, compute_metrics
-from omnifuse.errors import ConfigError
+from omnifuse.evaluation.metrics import compute_metrics
+from omnifuse.evaluation.survival_metrics import (
+    check_task_metric,
+    compute_survival_metrics,
+    headline_metric,
+    higher_is_better,
+    predict_survival,
+)
 from omnifuse.models.registry import get_model
 from omnifuse.training.config import merge, resolve_config
 from omnifuse.training.fit import SplitContext, fit
 from omnifuse.tuning.space import Space, nest, suggest
 
 #: What the Lightning loop logs that follows each metric (per-epoch pruning reports).
-EPOCH_MONITORS = {"auroc": "val_auroc", "accuracy": "val_accuracy"}
+EPOCH_MONITORS = {"auroc": "val_auroc", "accuracy": "val_accuracy", "c_index": "val_cindex"}
 
 
 @dataclass(frozen=True)
@@ -39,11 +46,12 @@ class InnerFold:
     score: np.ndarray
 
 
-def check_metric(metric: str) -> str:
-    """``metric`` if it is one of :data:`METRICS`."""
-    if metric not in METRICS:
-        raise ConfigError(f"unknown metric '{metric}' (valid: {', '.join(METRICS)})")
-    return metric
+def check_metric(metric: str | None, task: str = "binary") -> str:
+    """``metric`` if it is one of ``task``'s metrics (classification ``METRICS``, or the
+    survival metrics); None is the task's headline metric (``auroc``, survival ``c_index``)."""
+    if metric is None:
+        return headline_metric(task)
+    return check_task_metric(metric, task)
 
 
 def inner_folds(ds: MultimodalDataset, folds: int, seed: int, val_fraction: float) -> list[InnerFold]:
@@ -106,7 +114,7 @@ def score_config(
     Folds where the metric is undefined (NaN) are left out of the mean.
     """
     entry = get_model(model)
-    maximize = HIGHER_IS_BETTER[metric]
+    maximize = higher_is_better(metric)
     monitor, higher = epoch_monitor(metric)
     max_epochs = resolve_config(entry, config).trainer.max_epochs
     scores: list[float] = []
@@ -119,8 +127,11 @@ def score_config(
         fitted = fit(model, fold.context, config, callbacks=[pruning] if pruning else None)
         if pruning is not None and pruning.pruned:
             raise optuna.TrialPruned(f"pruned in inner fold {k}")
-        probs = fitted.predict_proba(fold.score)
-        scores.append(compute_metrics(probs, ds.y[fold.score], ds.task)[metric])
+        if ds.task == "survival":  # censoring distribution of the inner training part
+            scores.append(compute_survival_metrics(predict_survival(fitted, fold.score), [metric])[metric])
+        else:
+            probs = fitted.predict_proba(fold.score)
+            scores.append(compute_metrics(probs, ds.y[fold.score], ds.task)[metric])
         if trial is not None and not entry.neural:
             trial.report(float(np.nanmean(scores)), k)
             if trial.should_prune():

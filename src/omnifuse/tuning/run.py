@@ -14,7 +14,7 @@ import optuna
 
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.errors import ConfigError, DataError
-from omnifuse.evaluation.metrics import HIGHER_IS_BETTER
+from omnifuse.evaluation.survival_metrics import higher_is_better
 from omnifuse.models.registry import ModelEntry, get_model
 from omnifuse.training.config import RunConfig, merge, resolve_config
 from omnifuse.tuning.objective import check_metric, inner_folds, make_objective
@@ -58,7 +58,7 @@ def tune(
     config: RunConfig | dict[str, Any] | None = None,
     space: dict[str, Any] | None = None,
     space_source: str = "--space",
-    metric: str = "auroc",
+    metric: str | None = None,
     folds: int = 3,
     test_split: str | None = None,
     train_split: str | None = None,
@@ -78,7 +78,7 @@ def tune(
     :func:`omnifuse.tuning.study.make_pruner`.
     """
     entry = get_model(model)
-    check_metric(metric)
+    metric = check_metric(metric, dataset.task)
     if n_trials < 1:
         raise ConfigError(f"--trials must be at least 1, got {n_trials}")
     user = config.flat(exclude_unset=True) if isinstance(config, RunConfig) else dict(config or {})
@@ -86,7 +86,7 @@ def tune(
     ds = training_samples(dataset, test_split, train_split)
     full_space = tuning_space(entry, ds, user, space or {}, space_source)
     inner = inner_folds(ds, folds, resolved.seed, resolved.val_fraction)
-    direction: Direction = "maximize" if HIGHER_IS_BETTER[metric] else "minimize"
+    direction: Direction = "maximize" if higher_is_better(metric) else "minimize"
     identity = json.loads(
         json.dumps(
             {

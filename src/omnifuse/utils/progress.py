@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 T = TypeVar("T")
@@ -49,8 +50,6 @@ class LineProgress:
 def progress_bar() -> Progress | LineProgress:
     """A rich progress display on stderr (removed when done), or step lines when stderr is
     not a terminal."""
-    from rich.console import Console
-
     if not sys.stderr.isatty():
         return LineProgress()
     return Progress(

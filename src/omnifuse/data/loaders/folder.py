@@ -36,6 +36,8 @@ from omnifuse.errors import DataError, DataWarning
 
 LABELS_FILE = "labels.csv"
 ID_COLUMN = "sample_id"
+#: Optional per-sample descriptors for subgroup audits (sex, site, ...): not a modality.
+SUBGROUPS_FILE = "subgroups.csv"
 TIME_COLUMN = "time"
 RESERVED_LABEL_COLUMNS = {ID_COLUMN, "split", "group"}
 MODALITY_SUFFIXES = (".csv", ".parquet")
@@ -48,10 +50,11 @@ def is_folder_dataset(path: Path) -> bool:
 
 
 def modality_files(folder: Path) -> dict[str, Path]:
-    """Modality name -> file, for every ``*.csv``/``*.parquet`` other than labels.csv."""
+    """Modality name -> file, for every ``*.csv``/``*.parquet`` other than labels.csv and
+    subgroups.csv."""
     files: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in MODALITY_SUFFIXES or path.name == LABELS_FILE:
+        if path.suffix.lower() not in MODALITY_SUFFIXES or path.name in (LABELS_FILE, SUBGROUPS_FILE):
             continue
         if path.stem in files:
             raise DataError(f"{folder}: modality '{path.stem}' has two files ({files[path.stem].name}, {path.name})")

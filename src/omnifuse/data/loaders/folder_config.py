@@ -28,10 +28,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from omnifuse.data.spec import MODALITY_KINDS
 from omnifuse.data.yaml_config import read_yaml_model
+from omnifuse.tasks import CLASSIFICATION_TASKS, TASK_NAMES
 
 CONFIG_FILE = "modalities.yaml"
 #: Tasks a modalities.yaml may declare (classification tasks follow from the label values).
-DECLARABLE_TASKS = ("survival",)
+DECLARABLE_TASKS = tuple(name for name in TASK_NAMES if name not in CLASSIFICATION_TASKS)
 DEFAULT_TIME_COLUMN = "time"
 DEFAULT_EVENT_COLUMN = "event"
 

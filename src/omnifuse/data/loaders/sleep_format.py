@@ -19,7 +19,8 @@ class SleepEDFFormat(DatasetFormat):
 
     @classmethod
     def detect(cls, path: Path) -> bool:
-        from omnifuse.data.sleep.loader import is_sleep_dir  # lazy: the sleep reader loads pyedflib and scipy (~1.5 s)
+        # deferred: the sleep reader loads pyedflib and scipy (~1.5 s); detecting any other format must not pay for it
+        from omnifuse.data.sleep.loader import is_sleep_dir
 
         return is_sleep_dir(path)
 
@@ -27,6 +28,6 @@ class SleepEDFFormat(DatasetFormat):
     def load(
         cls, path: Path, *, use_cache: bool = True, progress: bool = False, strict: bool = False
     ) -> MultimodalDataset:
-        from omnifuse.data.sleep.loader import load_sleep  # lazy: see detect
+        from omnifuse.data.sleep.loader import load_sleep  # deferred: as in detect
 
         return load_sleep(path, use_cache=use_cache, progress=progress)

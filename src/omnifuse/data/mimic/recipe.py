@@ -41,6 +41,7 @@ import numpy as np
 from omnifuse.data.arrays import IrregularSeries, LazyFiles, ModalityData
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.data.labels import Labels
+from omnifuse.data.loaders import write_folder
 from omnifuse.data.mimic.cohort import build_cohort
 from omnifuse.data.mimic.cxr import DEFAULT_VIEWS, image_path, match_cxr, read_metadata, report_path, report_section
 from omnifuse.data.mimic.discretize import N_STEPS, discretize, step_times
@@ -169,8 +170,6 @@ def build_mimic(
 
 def write_mimic(result: MimicResult, out: str | Path, overwrite: bool = False) -> Path:
     """Write the cohort in the generic folder format plus ``mimic_summary.json``."""
-    from omnifuse.data.loaders import write_folder
-
     out = write_folder(result.dataset, out, overwrite=overwrite)
     (out / SUMMARY_FILE).write_text(json.dumps(result.summary, indent=2, default=str))
     return out

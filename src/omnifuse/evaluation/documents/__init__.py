@@ -26,6 +26,8 @@ from omnifuse.evaluation.documents.details import (
     MethodDetails,
     ModalitySummary,
     ModalityWeights,
+    SurvivalFold,
+    SurvivalDetails,
     read_details,
 )
 from omnifuse.evaluation.documents.explanations import (
@@ -44,6 +46,7 @@ from omnifuse.evaluation.documents.results import (
     HoldoutProtocol,
     KFoldProtocol,
     MethodResult,
+    OperatingPointResult,
     MetricSummary,
     PairedTest,
     Protocol,
@@ -81,6 +84,7 @@ __all__ = [
     "Levels",
     "MethodDetails",
     "MethodResult",
+    "OperatingPointResult",
     "MethodRobustness",
     "MetricCell",
     "MetricStat",
@@ -95,6 +99,8 @@ __all__ = [
     "ResultsDocument",
     "RobustnessDocument",
     "RobustnessSummary",
+    "SurvivalFold",
+    "SurvivalDetails",
     "TrainedRunsProtocol",
     "Value",
     "WindowAttribution",

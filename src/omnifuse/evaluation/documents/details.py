@@ -31,7 +31,10 @@ class ModalityWeights(Strict):
 
 
 class Embeddings(Strict):
-    """A t-SNE of one modality's embeddings: as encoded (original) and as imputed."""
+    """A t-SNE of one modality's embeddings: as encoded (original) and as imputed.
+
+    ``label`` is the class index (multilabel: the first present label; survival: 1 where the
+    event was observed, 0 where censored)."""
 
     modality: str
     x: list[Value]
@@ -40,14 +43,54 @@ class Embeddings(Strict):
     label: list[int]
 
 
-class MethodDetails(Strict):
-    """One method's pooled clean test predictions."""
+class SurvivalFold(Strict):
+    """One repeat (fold, or seed of a fixed split) of a survival method's predictions."""
 
-    confusion_matrix: ConfusionMatrix
+    label: str = Field(description="The repeat's label, as in results.json's ``repeats`` (e.g. 'seed 0 fold 2').")
+    horizons: list[Value] = Field(
+        description="The readout horizons of the fold's model: quartiles of its training samples' event times "
+        "(merged when equal), ascending; ``SurvivalDetails.survival`` is given at these times."
+    )
+    risk_median: Value = Field(
+        description="Median predicted risk of the fold's training samples: test samples above it form the "
+        "'high risk' group, the others the 'low risk' group (a split fixed before the test samples are seen)."
+    )
+
+
+class SurvivalDetails(Strict):
+    """Per clean test sample of every repeat of a survival method (samples pooled over repeats,
+    in repeat order; every list has one entry per sample), for Kaplan-Meier curves of predicted
+    risk groups and calibration at the horizons."""
+
+    time_unit: str | None = Field(default=None, description="Unit of ``time``, ``horizons`` (e.g. 'days').")
+    folds: list[SurvivalFold] = Field(description="The repeats; ``fold`` indexes this list.")
+    sample_id: list[str]
+    fold: list[int] = Field(description="Index in ``folds`` of the repeat the sample was a test sample of.")
+    time: list[float] = Field(description="Observed time (event or censoring).")
+    event: list[bool] = Field(description="True where the event was observed, False where censored.")
+    risk: list[Value] = Field(description="Predicted risk (higher: the event is expected sooner); "
+                              "the log-risk of a Cox head, comparable within a fold only.")  # fmt: skip
+    survival: list[list[Value]] = Field(
+        description="Predicted survival probability at each of its fold's ``horizons`` (same length)."
+    )
+
+
+class MethodDetails(Strict):
+    """One method's pooled clean test predictions.
+
+    Classification tasks fill ``confusion_matrix``, ``per_class_f1`` and ``calibration``;
+    survival tasks leave them empty and fill ``survival`` instead.
+    """
+
+    confusion_matrix: ConfusionMatrix = Field(default_factory=list, description="Empty for survival tasks.")
     per_class_f1: dict[str, Value] = Field(default_factory=dict, description="Multiclass tasks only.")
-    calibration: Calibration
+    calibration: Calibration = Field(
+        default_factory=lambda: Calibration(confidence=[], accuracy=[], count=[]),
+        description="Empty for survival tasks.",
+    )
     weights: ModalityWeights | None = None
     embeddings: Embeddings | None = Field(default=None, description="Models that impute absent modalities.")
+    survival: SurvivalDetails | None = Field(default=None, description="Survival tasks only.")
 
 
 class Hypnogram(Strict):
@@ -88,7 +131,17 @@ class DatasetSummary(Strict):
 
 
 class DetailsDocument(Document):
-    """The ``details.json`` document."""
+    """The ``details.json`` document.
+
+    Per method (``methods``): classification tasks carry confusion matrices, per-class F1 and
+    the reliability diagram; survival tasks carry ``survival`` (:class:`SurvivalDetails`):
+    every clean test sample of every repeat with its ``sample_id``, ``fold`` (index into
+    ``folds``), observed ``time`` and ``event``, predicted ``risk`` and predicted ``survival``
+    at its fold's readout ``horizons``; each fold also records ``risk_median``, the median
+    risk of its training samples, which splits its test samples into high/low risk groups
+    for Kaplan-Meier curves. ``dataset.survival`` is the cohort's event/censoring summary.
+    Both kinds may carry modality ``weights`` and ``embeddings``.
+    """
 
     NAME = "details"
     schema_version: Literal[1] = 1

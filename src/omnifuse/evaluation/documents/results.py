@@ -59,6 +59,22 @@ class MetricSummary(Strict):
     ci_high: Value
 
 
+class OperatingPointResult(Strict):
+    """Decisions at an operating point, over the repeats (optional: absent in older files).
+
+    Binary tasks: the threshold of ``rule`` chosen on each repeat's validation samples and
+    applied to its test samples (sensitivity, specificity, ppv, npv, f1, mcc). Multiclass:
+    the argmax (``sensitivity:<class>``, ``weighted_f1``, ``mcc``) and ``confusion``.
+    """
+
+    rule: str | None = Field(description="The threshold rule (None: multiclass argmax).")
+    thresholds: list[Value] = Field(default_factory=list, description="Per repeat, the chosen threshold.")
+    metrics: dict[str, MetricSummary]
+    confusion: list[list[int]] | None = Field(
+        default=None, description="Multiclass: confusion matrix summed over repeats (rows true, columns predicted)."
+    )
+
+
 class MethodResult(Strict):
     """One method of a benchmark."""
 
@@ -73,6 +89,9 @@ class MethodResult(Strict):
     )
     tuned_configs: list[dict[str, Any]] = Field(
         default_factory=list, description="Per repeat, the config chosen by nested tuning (empty: not tuned)."
+    )
+    operating_point: OperatingPointResult | None = Field(
+        default=None, description="Decisions at the operating point (benchmark with --threshold; absent before)."
     )
 
 

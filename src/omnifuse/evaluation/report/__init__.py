@@ -7,7 +7,8 @@ Public API::
 
 The report is a single file: plots are rendered with matplotlib (Agg) and embedded as
 base64 PNG, styles are inline, and it needs neither network access nor JavaScript.
-The robustness plots show ``robustness_table.DEFAULT_METRIC`` (AUROC).
+The robustness plots show ``robustness_table.DEFAULT_METRIC`` (AUROC; the C-index for
+survival cohorts, whose details also give Kaplan-Meier curves by predicted risk).
 """
 
 from omnifuse.evaluation.report.build import build_report

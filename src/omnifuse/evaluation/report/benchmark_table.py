@@ -20,7 +20,7 @@ from omnifuse.evaluation.report.values import (
 )
 
 #: Metrics on which methods are marked as significantly different from the best one.
-SIGNIFICANCE_METRICS: tuple[str, ...] = ("auroc", "macro_f1")
+SIGNIFICANCE_METRICS: tuple[str, ...] = ("auroc", "macro_f1", "c_index", "ibs")
 ALPHA = 0.05
 MARK = "†"
 
@@ -52,7 +52,7 @@ def benchmark_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
         return []
     methods = results.methods
     metrics = present_metrics(m.metrics for m in methods.values())
-    order = sort_methods(methods, "auroc")
+    order = sort_methods(methods, "c_index" if results.task == "survival" else "auroc")
     best = {metric: best_method(methods, metric) for metric in metrics}
     pvalues = _pvalues(results)
     header = ["Method"] + [f"{metric_label(m)} {'↑' if higher_is_better(m) else '↓'}" for m in metrics]

@@ -21,6 +21,7 @@ from omnifuse.evaluation.report.representations import tsne_blocks, weight_block
 from omnifuse.evaluation.report.robustness_plots import pattern_blocks, robustness_curve_blocks
 from omnifuse.evaluation.report.robustness_table import robustness_table_blocks
 from omnifuse.evaluation.report.staging import hypnogram_blocks, per_class_blocks
+from omnifuse.evaluation.report.survival import survival_blocks
 from omnifuse.evaluation.report.traces import trace_blocks
 from omnifuse.evaluation.report.tuning import tuning_blocks
 from omnifuse.utils.atomic import atomic_file
@@ -59,6 +60,7 @@ RENDERERS: tuple[Callable[[Cohort, Palette], list[Block]], ...] = (
     per_class_blocks,
     hypnogram_blocks,
     calibration_blocks,
+    survival_blocks,
     trace_blocks,
     weight_blocks,
     explanation_blocks,

@@ -12,6 +12,7 @@ from omnifuse.evaluation.report.plots import Palette, new_figure, panel_grid, to
 from omnifuse.evaluation.metrics import METRICS
 from omnifuse.evaluation.report import robustness_table
 from omnifuse.evaluation.report.values import (
+    SURVIVAL_METRICS,
     level_items,
     metric_label,
     ordered,
@@ -31,10 +32,12 @@ NOISE_KINDS: dict[str, str] = {
 }
 
 
-def metric_candidates(metric: str | None) -> list[str]:
-    """``metric`` (default ``robustness_table.DEFAULT_METRIC``) first, then the other metrics."""
-    first = metric or robustness_table.DEFAULT_METRIC
-    return [first] + [m for m in METRICS if m != first]
+def metric_candidates(metric: str | None, task: str | None = None) -> list[str]:
+    """``metric`` (default ``robustness_table.DEFAULT_METRIC``; the C-index for survival
+    tasks) first, then the task's other metrics."""
+    pool = SURVIVAL_METRICS if task == "survival" else METRICS
+    first = metric or (pool[0] if task == "survival" else robustness_table.DEFAULT_METRIC)
+    return [first] + [m for m in pool if m != first]
 
 
 def robustness_curve_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) -> list[Block]:
@@ -50,7 +53,7 @@ def robustness_curve_blocks(cohort: Cohort, palette: Palette, metric: str | None
     baseline = rob.baseline
     noise_levels = rob.levels.noise
     blocks = []
-    for chosen in metric_candidates(metric):
+    for chosen in metric_candidates(metric, rob.task):
         missing = _missing_panels(methods, modalities, chosen)
         noise, kinds = _noise_panels(methods, modalities, noise_levels, chosen)
         if missing or noise:
@@ -99,7 +102,7 @@ def pattern_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) 
         return []
     methods = {name: m.patterns for name, m in rob.methods.items()}
     counts = rob.pattern_counts
-    for chosen in metric_candidates(metric):
+    for chosen in metric_candidates(metric, rob.task):
         patterns = sorted(
             {
                 p
@@ -146,14 +149,14 @@ def pattern_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) 
     ax.set_xticks(x, labels, rotation=35 if len(patterns) > 6 else 0, ha="right" if len(patterns) > 6 else "center")
     ax.grid(axis="x", visible=False)
     ax.set_ylabel(metric_label(chosen))
-    if chosen == "auroc":
+    if chosen in ("auroc", "c_index"):
         ax.axhline(0.5, color="#888888", linewidth=0.8, linestyle=":")
     fig.legend(loc="outside upper center", ncols=min(len(names), 7), frameon=False)
     caption = (
         f"{metric_label(chosen)} on test samples grouped by which modalities they have (availability "
         "pattern, fewest modalities first; n = test samples scored with that pattern, per repeat). Error bars: confidence "
         "interval."
-        + (" Dotted line: chance (0.5)." if chosen == "auroc" else "")
+        + (" Dotted line: chance (0.5)." if chosen in ("auroc", "c_index") else "")
         + " Methods that hold up on the sparse patterns on the left make use of whatever is available."
     )
     return [

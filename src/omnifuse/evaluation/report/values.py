@@ -11,7 +11,9 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from omnifuse.evaluation.metrics import HIGHER_IS_BETTER, METRICS
+from omnifuse.evaluation.metrics import METRICS
+from omnifuse.evaluation.survival_metrics import SURVIVAL_METRICS
+from omnifuse.evaluation.survival_metrics import higher_is_better as metric_direction
 
 MISSING = "–"
 
@@ -24,6 +26,10 @@ METRIC_LABELS: dict[str, str] = {
     "kappa": "Cohen's κ",
     "brier": "Brier score",
     "ece": "ECE",
+    "c_index": "C-index",
+    "uno_c": "Uno's C",
+    "time_auc": "Time-dependent AUC",
+    "ibs": "Integrated Brier score",
 }
 
 
@@ -69,7 +75,9 @@ def metric_label(metric: str) -> str:
 
 def higher_is_better(metric: str) -> bool:
     """Direction of a metric (unknown metrics are taken as higher-is-better)."""
-    return HIGHER_IS_BETTER.get(metric, True)
+    if metric in METRICS or metric in SURVIVAL_METRICS:
+        return metric_direction(metric)
+    return True
 
 
 class Estimate(Protocol):
@@ -89,11 +97,12 @@ def stat(cell: Mapping[str, Estimate] | None, metric: str) -> tuple[float | None
 
 
 def present_metrics(blocks: Iterable[Any]) -> list[str]:
-    """Known metrics (in ``METRICS`` order) that appear in any of the metric dicts."""
+    """Known metrics (in ``METRICS`` order, then the survival metrics) that appear in any of
+    the metric dicts."""
     seen: set[str] = set()
     for block in blocks:
         seen.update(as_dict(block))
-    return [m for m in METRICS if m in seen]
+    return [m for m in (*METRICS, *SURVIVAL_METRICS) if m in seen]
 
 
 def level_items(levels: Any) -> list[tuple[float, Any]]:

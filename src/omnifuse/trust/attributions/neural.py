@@ -166,7 +166,7 @@ def _integrated_gradients(forward: Any) -> Any:
 @lru_cache(maxsize=16)
 def _rule(method: str, n_steps: int) -> tuple[list[float], list[float]]:
     """Captum's step sizes and path points of ``method`` with ``n_steps`` points."""
-    from captum.attr._utils.approximation_methods import approximation_parameters
+    from captum.attr._utils.approximation_methods import approximation_parameters  # deferred: start-up time (captum)
 
     step_sizes, alphas = approximation_parameters(method)
     return list(step_sizes(n_steps)), list(alphas(n_steps))

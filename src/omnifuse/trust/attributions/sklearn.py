@@ -21,11 +21,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
 
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.errors import ConfigError
 from omnifuse.evaluation.documents.explanations import Method, PatientAttribution
 from omnifuse.models.sklearn_baselines import SklearnBaseline
+from omnifuse.models.sklearn_stack import StackingBaseline
 from omnifuse.training.fit import FittedModel
 from omnifuse.trust.attributions.baselines import AttributionBaselines
 from omnifuse.trust.attributions.common import (
@@ -60,17 +63,13 @@ def explain_sklearn(
         ConfigError: a baseline other than ``sk-logreg`` / ``sk-hgb`` / ``sk-stack``, or no
             training rows to take the mean from and no ``background``.
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-
-    from omnifuse.models.sklearn_stack import StackingBaseline
-
     baseline: SklearnBaseline = fitted.model
     ds = fitted.context.dataset
     check_task(ds.task, fitted.name)
     check_target(target, ds)
     check_top_k(top_k)
     if isinstance(baseline, StackingBaseline):
+        # deferred: import cycle: omnifuse.trust.attributions.stack imports helpers from this module
         from omnifuse.trust.attributions.stack import explain_stack
 
         return explain_stack(fitted, index, top_k=top_k, target=target, background=background)
