@@ -161,3 +161,30 @@ def test_missing_run_is_one_line(cohort, tmp_path, monkeypatch, capsys):
     )
     assert code == 2 and "no such bundle directory" in err
     assert not (tmp_path / "e.json").exists()
+
+
+def test_a_survival_run_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
+    """Attributions explain class scores: a survival model is not supported yet (before any data is read)."""
+    from omnifuse.data.simulate import make_lowquality
+
+    ds, _ = make_lowquality(2, task="survival", n_samples=80, seed=0)
+    folder = write_folder(ds, tmp_path / "surv")
+    run_dir = tmp_path / "run"
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "train",
+        "--data",
+        str(folder),
+        "--model",
+        "concat",
+        "--set",
+        "max_epochs=1",
+        "--out",
+        str(run_dir),
+    )
+    assert code == 0, err
+    out = tmp_path / "e.json"
+    code, _, err = run(monkeypatch, capsys, "explain", "--run", str(run_dir), "--data", str(folder), "--out", str(out))
+    assert code == 2 and "attributions for survival models ('concat') are not supported yet" in err
+    assert "Traceback" not in err and not out.exists()

@@ -158,6 +158,9 @@ def test_serve_answers_a_patient_with_a_missing_modality(trained, monkeypatch, c
     curve = [p["survival"] for p in body["survival"]]
     assert all(0.0 <= s <= 1.0 for s in curve) and curve == sorted(curve, reverse=True)
     assert "probabilities" not in body and np.isfinite(body["risk"])
+    explained = client.post("/predict", json={"modalities": patient, "explain": True})  # attributions: classes only
+    assert explained.status_code == 422 and explained.json()["detail"][0]["loc"] == ["body", "explain"]
+    assert "not supported yet" in explained.json()["detail"][0]["msg"] and "not available" in info["attributions"]
     schema = client.get("/openapi.json").json()["components"]["schemas"]
     assert "SurvivalPrediction" in schema and "Prediction" not in schema
 
