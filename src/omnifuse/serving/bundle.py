@@ -16,7 +16,9 @@ and ``model_config``; a bundle of format 1 (one flat ``config``) is read by spli
 (keys the model did not own were ignored by it and are dropped). A survival model's bundle
 has no class names; it stores the time unit of the event times (``time_unit``) and the
 model's readout (``survival``: the :class:`~omnifuse.survival.readout.SurvivalReadout` that
-turns its outputs into risks and survival curves), restored as :attr:`Bundle.readout`.
+turns its outputs into risks and survival curves), restored as :attr:`Bundle.readout`. A
+model trained with ``calibrate`` or ``conformal`` stores its temperature (``calibration``)
+and its conformal thresholds per availability pattern (``conformal``).
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ from omnifuse.survival.readout import SurvivalReadout
 from omnifuse.training.config import RunConfig, resolve_config, validate_trainer
 from omnifuse.training.fit import FittedModel, SplitContext
 from omnifuse.trust.attributions.baselines import AttributionBaselines
+from omnifuse.uncertainty.calibration import TemperatureScaler
+from omnifuse.uncertainty.conformal import ConformalClassifier
 
 #: Optional (bundles saved before it lack it; readers that do not know it ignore it).
 BASELINES_FILE = "baselines.json"
@@ -80,6 +84,8 @@ class Bundle:
     directory: Path
     readout: SurvivalReadout | None = None
     baselines: AttributionBaselines | None = None
+    calibration: TemperatureScaler | None = None
+    conformal: ConformalClassifier | None = None
 
     def fitted(self, dataset: MultimodalDataset) -> FittedModel:
         """The model predicting on ``dataset`` (checked compatible first), standardised with
@@ -94,6 +100,8 @@ class Bundle:
             float(self.info["train_seconds"]),
             int(self.info["best_epoch"]),
             readout=self.readout,
+            calibration=self.calibration,
+            conformal=self.conformal,
         )
 
 
@@ -152,6 +160,7 @@ def load_bundle(directory: Path) -> Bundle:
     schema = _schema(info, where)
     scaler = _scaler(info, schema, where)
     readout = _readout(info, where)
+    calibration, conformal = _uncertainty(info, where)
     try:
         entry = get_model(info.model)
         config = _run_config(info, entry, where)
@@ -178,6 +187,8 @@ def load_bundle(directory: Path) -> Bundle:
         directory,
         readout=readout,
         baselines=baselines,
+        calibration=calibration,
+        conformal=conformal,
     )
 
 
@@ -236,7 +247,38 @@ def _info(fitted: FittedModel, weights: str, metrics: dict[str, Any] | None) -> 
         "n_params": int(fitted.n_params()),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **_survival_info(fitted),
+        **_uncertainty_info(fitted),
     }
+
+
+def _uncertainty_info(fitted: FittedModel) -> dict[str, Any]:
+    """The temperature and conformal calibration of ``fitted`` (nothing when it has none)."""
+    out: dict[str, Any] = {}
+    if fitted.calibration is not None:
+        out["calibration"] = jsonable(fitted.calibration.to_dict())
+    if fitted.conformal is not None:
+        out["conformal"] = jsonable(fitted.conformal.to_dict())
+    return out
+
+
+def _uncertainty(info: BundleInfo, where: Path) -> tuple[TemperatureScaler | None, ConformalClassifier | None]:
+    """The stored temperature and conformal calibration (None where the bundle has none)."""
+    calibration = conformal = None
+    try:
+        if info.calibration is not None:
+            calibration = TemperatureScaler.from_dict(info.calibration)
+            if calibration.task != info.task:
+                raise ConfigError(f"fitted for a {calibration.task} task, the model's is {info.task}")
+    except (ConfigError, KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"{where}: field 'calibration': {exc}") from None
+    try:
+        if info.conformal is not None:
+            conformal = ConformalClassifier.from_dict(info.conformal)
+            if conformal.n_classes != len(info.class_names):
+                raise ConfigError(f"{conformal.n_classes} classes, the model has {len(info.class_names)}")
+    except ConfigError as exc:
+        raise DataError(f"{where}: field 'conformal': {exc}") from None
+    return calibration, conformal
 
 
 def _survival_info(fitted: FittedModel) -> dict[str, Any]:

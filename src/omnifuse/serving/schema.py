@@ -75,6 +75,12 @@ class BundleInfo(_Strict):
         None, gt=0, lt=1, description="Binary tasks: the operating point (None: 0.5, as before it was stored)."
     )
     threshold_rule: Optional[str] = Field(None, description="The rule that chose it on the validation samples.")
+    calibration: Optional[dict[str, Any]] = Field(
+        None, description="The temperature fitted on the validation samples (None: uncalibrated)."
+    )
+    conformal: Optional[dict[str, Any]] = Field(
+        None, description="Conformal prediction sets calibrated on the validation samples (None: no sets)."
+    )
     best_epoch: int = -1
     train_seconds: float = Field(ge=0)
     n_params: int = Field(ge=0)

@@ -77,6 +77,13 @@ class TrainerConfig(BaseModel):
 
     ``ensemble``: K > 1 trains K members with different seeds and validation carvings and
     averages their probabilities (neural models; one bundle, served as one model).
+
+    ``calibrate``: ``temperature`` fits one temperature on the validation samples after
+    training (Guo et al., ICML 2017); every probability the model gives is then calibrated.
+    ``conformal``: a coverage in (0, 1) calibrates split conformal prediction sets on the
+    validation samples, Mondrian by availability pattern (:mod:`omnifuse.uncertainty`). With
+    either, ensemble members carve their validation sets from the training samples only, so
+    the validation samples stay unseen by every member.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -101,6 +108,8 @@ class TrainerConfig(BaseModel):
     progress: bool = False
     checkpoint_dir: Optional[str] = None
     ensemble: int = Field(1, ge=1)
+    calibrate: Literal["none", "temperature"] = "none"
+    conformal: Optional[float] = Field(None, gt=0, lt=1)
 
 
 #: The trainer's hyperparameters, tuned for every neural model alongside the model's own

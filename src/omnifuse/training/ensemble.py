@@ -12,7 +12,9 @@ from omnifuse.data.splits import holdout_indices
 from omnifuse.models.ensemble import EnsembleModel
 from omnifuse.models.registry import ModelEntry
 from omnifuse.training.config import RunConfig
-from omnifuse.training.fit import FittedModel, SplitContext, fit_one, fit_readout
+from omnifuse.training.fit import fit_one, fit_readout
+from omnifuse.training.fitted import FittedModel, SplitContext
+from omnifuse.training.posthoc import wants_posthoc
 
 
 def fit_ensemble(
@@ -26,7 +28,9 @@ def fit_ensemble(
 ) -> FittedModel:
     """``ensemble`` members of ``entry``; member k has seed ``seed + k`` and, for
     k >= 1, its own validation set carved from the training and validation samples of
-    ``context`` (never from anything else). A baseline (not a network) is fitted once.
+    ``context`` (never from anything else; from the training samples only when a temperature
+    or conformal sets will be fitted on ``context.val``, which then stays unseen by every
+    member). A baseline (not a network) is fitted once.
 
     Costs K single trainings (run one after another); with a ``run_dir`` each member keeps
     its checkpoints and logs in ``run_dir/member-k``.
@@ -45,7 +49,8 @@ def fit_ensemble(
     )
     if not first.is_neural:
         return first
-    pool = context.train if context.val is None else np.concatenate([context.train, context.val])
+    held_out = context.val is None or wants_posthoc(cfg)  # the validation samples calibrate
+    pool = context.train if held_out else np.concatenate([context.train, context.val])
     members = [first]
     edges = np.asarray(first.readout.edges) if first.readout is not None and first.readout.edges else None
     for k in range(1, k_members):

@@ -1,5 +1,6 @@
-"""Answers a clinician can check: operating points, calibration, conformal prediction sets,
-subgroup audits and feature attributions.
+"""Answers a clinician can check: operating points, subgroup audits and feature attributions
+(temperature scaling and conformal prediction sets are fitted with the model:
+:mod:`omnifuse.uncertainty`).
 
 Each module stands alone and works on what every model already gives (probabilities,
 logits, the availability pattern of each sample, a fitted model):
@@ -9,10 +10,6 @@ logits, the availability pattern of each sample, a fitted model):
   specificity, PPV, NPV, F1, MCC at it, with bootstrap intervals over patients.
 * :mod:`~omnifuse.trust.decisions` - operating points through ``benchmark`` (threshold
   chosen on each repeat's validation samples), ``evaluate`` and subgroup columns.
-* :mod:`~omnifuse.trust.calibration` - temperature scaling fitted on validation logits.
-* :mod:`~omnifuse.trust.conformal` - split conformal prediction sets, Mondrian by
-  availability pattern (a patient missing modalities gets a set calibrated on patients
-  missing the same ones).
 * :mod:`~omnifuse.trust.subgroups` - every metric per subgroup with intervals, the largest
   gaps, equalised-odds and demographic-parity differences (fairlearn).
 * :mod:`~omnifuse.trust.attributions` - per patient and present modality, the features that

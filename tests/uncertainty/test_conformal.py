@@ -10,7 +10,7 @@ import pytest
 from scipy import special
 
 from omnifuse.errors import ConfigError
-from omnifuse.trust.conformal import ConformalClassifier, conformal_quantile, min_calibration, set_coverage
+from omnifuse.uncertainty.conformal import ConformalClassifier, conformal_quantile, min_calibration, set_coverage
 
 
 def _draw(n: int, rng: np.random.Generator, strength: float, k: int = 3) -> tuple[np.ndarray, np.ndarray]:

@@ -41,7 +41,6 @@ from typing import Any
 import numpy as np
 
 from omnifuse.errors import ConfigError
-from omnifuse.evaluation.metrics import as_arrays
 
 SCORE = "lac"
 POOLED = "(pooled)"
@@ -221,9 +220,22 @@ def _check_coverage(coverage: float) -> None:
 
 
 def _probs(probs: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(n, K)`` float probabilities (a binary ``(n,)`` becomes two columns) and int targets."""
     p = np.asarray(probs, dtype=np.float64)
-    task = "binary" if p.ndim == 1 or (p.ndim == 2 and p.shape[1] <= 2) else "multiclass"
-    return as_arrays(p, np.zeros(len(p), dtype=np.int64) if y is None else y, task)
+    if p.ndim == 2 and p.shape[1] == 1:
+        p = p.reshape(-1)
+    if p.ndim == 1:
+        p = np.stack([1.0 - p, p], axis=1)
+    if p.ndim != 2:
+        raise ValueError(f"probs must be (n_samples, n_classes), got shape {p.shape}")
+    if not np.all(np.isfinite(p)):
+        raise ValueError("probs contain NaN or infinite values")
+    t = np.zeros(len(p), dtype=np.int64) if y is None else np.asarray(y).reshape(-1).astype(np.int64)
+    if t.shape != (len(p),):
+        raise ValueError(f"y must be ({len(p)},) class indices, got shape {t.shape}")
+    if len(t) and (t.min() < 0 or t.max() >= p.shape[1]):
+        raise ValueError(f"class indices must be in [0, {p.shape[1]})")
+    return p, t
 
 
 def _patterns(patterns: Sequence[str] | np.ndarray, n: int | None) -> np.ndarray:

@@ -10,7 +10,7 @@ from scipy import special
 
 from omnifuse.errors import ConfigError
 from omnifuse.evaluation.metrics import compute_metrics
-from omnifuse.trust.calibration import TemperatureScaler, logits_from_probs, nll, probabilities
+from omnifuse.uncertainty.calibration import TemperatureScaler, logits_from_probs, nll, probabilities
 
 
 def _overconfident(n: int, k: int, factor: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
