@@ -57,8 +57,10 @@ def test_conformal_sets_are_mondrian_by_pattern_and_cover_held_out_samples(cohor
     conformal = fitted.conformal
     assert conformal is not None and conformal.coverage == 0.8
     patterns = ds.pattern_names()
-    assert set(conformal.patterns) == set(patterns[val])  # both patterns have enough samples
-    assert sum(int(v["n"]) for v in conformal.patterns.values()) == len(val)
+    observed = {k: v for k, v in conformal.patterns.items() if v["source"] == "observed"}
+    assert set(observed) == set(patterns[val])  # both patterns have enough samples
+    assert sum(int(v["n"]) for v in observed.values()) == len(val)
+    assert conformal.patterns["a"]["source"] == "masked"  # no validation sample lacks 'b' alone
     # the patients without the informative modality are harder: a looser threshold
     assert conformal.patterns["b"]["quantile"] > conformal.patterns["a+b"]["quantile"]
     sets = fitted.predict_sets(test)
@@ -119,3 +121,25 @@ def test_too_few_calibration_samples_and_bad_values_are_one_line_errors(cohort):
         assert "\n" not in str(err.value)
     with pytest.raises(ConfigError, match="calibrate"):
         resolve_config("sk-logreg", {"calibrate": "platt"})
+
+
+def test_patterns_never_seen_in_validation_are_calibrated_on_masked_samples():
+    mods = (
+        SimModality("a", "tabular", 6, 1.0, missing_rate=0.0),
+        SimModality("b", "omics", 8, 0.3, missing_rate=0.0),
+    )
+    ds, _ = make_lowquality(mods, n_samples=600, seed=2)
+    train, val, test = train_val_test_indices(ds, 0.3, 0.3, seed=0)
+    fitted = fit("sk-logreg", SplitContext(ds, train, val), {"conformal": 0.8})
+    stored = fitted.conformal.patterns
+    assert stored["a+b"]["source"] == "observed"
+    assert stored["a"]["source"] == stored["b"]["source"] == "masked"
+    assert stored["b"]["n"] == len(val)
+    # without the informative modality the model is less sure: a looser threshold, larger sets
+    assert stored["b"]["quantile"] > stored["a+b"]["quantile"]
+    mask = ds.mask.copy()
+    mask[:, ds.modalities.index("a")] = False
+    dropped = fitted.on_dataset(ds.replace(mask=mask))
+    sets = dropped.predict_sets(test)
+    assert sets.sum(1).mean() > fitted.predict_sets(test).sum(1).mean()
+    assert set_coverage(sets, ds.y[test])["coverage"] >= 0.7  # 0.8 target, 180 stays

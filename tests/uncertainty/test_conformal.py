@@ -129,3 +129,21 @@ def test_binary_probabilities_and_json_round_trip():
         model.predict_sets(np.full((2, 3), 1 / 3))
     with pytest.raises(ConfigError, match="malformed"):
         ConformalClassifier.from_dict({"coverage": 0.9})
+
+
+def test_masked_samples_calibrate_only_patterns_too_rare_to_have_their_own():
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet([1, 1], size=200)
+    y = (rng.random(200) < probs[:, 1]).astype(int)
+    patterns = np.array(["a+b"] * 195 + ["a"] * 5)
+    hard = np.full((50, 2), 0.5)
+    masked = {"a": (hard, y[:50]), "a+b": (hard, y[:50]), "b": (hard, y[:50])}
+    model = ConformalClassifier.fit(probs, y, patterns, coverage=0.9, masked=masked)
+    assert model.patterns["a+b"]["source"] == "observed"  # enough real samples: masked ignored
+    assert model.patterns["a"]["source"] == model.patterns["b"]["source"] == "masked"
+    assert model.patterns["b"]["quantile"] == pytest.approx(0.5)
+    assert model.predict_sets(np.array([[0.5, 0.5]]), ["b"]).all()  # both classes
+    again = ConformalClassifier.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert again.patterns == model.patterns
+    with pytest.raises(ConfigError, match="malformed"):
+        ConformalClassifier.from_dict({**model.to_dict(), "patterns": {"a": {"quantile": 0.5, "n": 3, "source": "x"}}})

@@ -23,6 +23,14 @@ is one more than the fewest samples that allow a threshold at all; with so few s
 threshold is the largest score (large, honest sets). The coverage of one calibration draw
 is Beta(k, n + 1 - k) distributed, so a larger ``min_per_group`` gives steadier sets.
 
+**Masked calibration** for patterns too rare among the calibration samples (on a cohort where
+nearly everyone has every modality, a patient who lost one at test time has no pattern of
+their own): ``masked`` gives, per such pattern, the probabilities of the calibration
+samples that have all of its modalities with the others hidden. Its threshold is valid
+when the modalities go missing independently of the outcome given what is kept (as in
+``omnifuse robustness``); for a pattern with enough real calibration samples those are
+always used instead. Each pattern's ``source`` says which (``observed`` or ``masked``).
+
 Empty sets (no class above ``1 - q``) can occur with the LAC score; with ``non_empty``
 (default) such a set gets the most probable class, which only raises the coverage.
 
@@ -34,7 +42,7 @@ not fit that shape, so this module keeps the method small and tested instead.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +58,11 @@ def min_calibration(coverage: float) -> int:
     """Fewest calibration samples that give a finite threshold at ``coverage``."""
     _check_coverage(coverage)
     return max(1, math.ceil(coverage / (1 - coverage) - 1e-9))
+
+
+def default_min_per_group(coverage: float) -> int:
+    """Fewest calibration samples a pattern needs for a threshold of its own (10 for 90 %)."""
+    return max(min_calibration(coverage), math.ceil(1 / (1 - coverage) - 1e-9))
 
 
 def conformal_quantile(scores: np.ndarray, coverage: float) -> float:
@@ -79,7 +92,7 @@ class ConformalClassifier:
     n_classes: int
     min_per_group: int
     non_empty: bool = True
-    patterns: dict[str, dict[str, float]] = field(default_factory=dict)
+    patterns: dict[str, dict[str, Any]] = field(default_factory=dict)
     small_patterns: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -91,10 +104,13 @@ class ConformalClassifier:
         coverage: float = 0.9,
         min_per_group: int | None = None,
         non_empty: bool = True,
+        masked: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> "ConformalClassifier":
         """Calibrate on held-out probabilities ``(n, K)`` (binary: ``(n,)`` or ``(n, 2)``),
         class indices ``cal_y`` and each sample's availability pattern (e.g.
-        ``dataset.pattern_names()``; None calibrates one pooled threshold only).
+        ``dataset.pattern_names()``; None calibrates one pooled threshold only). ``masked``:
+        per pattern, ``(probs, y)`` of calibration samples with the pattern's other
+        modalities hidden, used where the pattern has too few real samples.
 
         Raises:
             ConfigError: coverage outside (0, 1), fewer calibration samples than the coverage
@@ -103,14 +119,14 @@ class ConformalClassifier:
         _check_coverage(coverage)
         p, t = _probs(cal_probs, cal_y)
         need = min_calibration(coverage)
-        group_min = max(need, math.ceil(1 / (1 - coverage) - 1e-9)) if min_per_group is None else int(min_per_group)
+        group_min = default_min_per_group(coverage) if min_per_group is None else int(min_per_group)
         if group_min < need:
             raise ConfigError(
                 f"min_per_group {group_min} is below the {need} calibration samples {coverage:g} coverage needs"
             )
         scores = 1.0 - p[np.arange(len(t)), t]
         pooled = conformal_quantile(scores, coverage)
-        groups: dict[str, dict[str, float]] = {}
+        groups: dict[str, dict[str, Any]] = {}
         small: dict[str, int] = {}
         if cal_patterns is not None:
             pats = _patterns(cal_patterns, len(t))
@@ -118,9 +134,20 @@ class ConformalClassifier:
                 rows = pats == name
                 n = int(rows.sum())
                 if n >= group_min:
-                    groups[name] = {"quantile": conformal_quantile(scores[rows], coverage), "n": n}
+                    groups[name] = {
+                        "quantile": conformal_quantile(scores[rows], coverage),
+                        "n": n,
+                        "source": "observed",
+                    }
                 else:
                     small[name] = n
+        for name, (m_probs, m_y) in sorted(dict(masked or {}).items()):
+            if name in groups:
+                continue
+            mp, mt = _probs(m_probs, m_y)
+            if len(mt) >= group_min and mp.shape[1] == p.shape[1]:
+                m_scores = 1.0 - mp[np.arange(len(mt)), mt]
+                groups[name] = {"quantile": conformal_quantile(m_scores, coverage), "n": len(mt), "source": "masked"}
         return cls(float(coverage), pooled, int(len(t)), int(p.shape[1]), group_min, bool(non_empty), groups, small)
 
     def quantiles(
@@ -163,7 +190,10 @@ class ConformalClassifier:
             "n_classes": self.n_classes,
             "min_per_group": self.min_per_group,
             "non_empty": self.non_empty,
-            "patterns": {k: {"quantile": float(v["quantile"]), "n": int(v["n"])} for k, v in self.patterns.items()},
+            "patterns": {
+                k: {"quantile": float(v["quantile"]), "n": int(v["n"]), "source": str(v.get("source", "observed"))}
+                for k, v in self.patterns.items()
+            },
             "small_patterns": {k: int(v) for k, v in self.small_patterns.items()},
         }
 
@@ -182,7 +212,11 @@ class ConformalClassifier:
                 int(data["min_per_group"]),
                 bool(data.get("non_empty", True)),
                 {
-                    str(k): {"quantile": float(v["quantile"]), "n": int(v["n"])}
+                    str(k): {
+                        "quantile": float(v["quantile"]),
+                        "n": int(v["n"]),
+                        "source": _source(v.get("source", "observed")),
+                    }
                     for k, v in dict(data.get("patterns", {})).items()
                 },
                 {str(k): int(v) for k, v in dict(data.get("small_patterns", {})).items()},
@@ -212,6 +246,12 @@ def set_coverage(sets: np.ndarray, y: np.ndarray, patterns: Sequence[str] | np.n
         pats = _patterns(patterns, len(t))
         out["patterns"] = {name: summary(pats == name) for name in sorted(set(pats.tolist()))}
     return out
+
+
+def _source(value: Any) -> str:
+    if value not in ("observed", "masked"):
+        raise ValueError(f"pattern source must be observed or masked, got {value!r}")
+    return str(value)
 
 
 def _check_coverage(coverage: float) -> None:
