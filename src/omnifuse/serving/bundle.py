@@ -50,6 +50,13 @@ from omnifuse.models.config import config_class_of
 from omnifuse.models.ensemble import build_model
 from omnifuse.models.registry import ModelEntry, get_model
 from omnifuse.models.sklearn_baselines import SklearnBaseline
+from omnifuse.serving.bundle_outputs import (
+    check_survival_fields,
+    load_readout,
+    load_uncertainty,
+    survival_fields,
+    uncertainty_fields,
+)
 from omnifuse.serving.manifest import INFO_FILE, MANIFEST_FILE, verify_manifest, write_manifest
 from omnifuse.serving.schema import FORMAT_VERSION, BundleInfo, jsonable, read_json_model
 from omnifuse.serving.weights import SKOPS_FILE, TORCH_FILE, load_skops, load_torch, save_skops, save_torch
@@ -159,8 +166,8 @@ def load_bundle(directory: Path) -> Bundle:
     where = directory / INFO_FILE
     schema = _schema(info, where)
     scaler = _scaler(info, schema, where)
-    readout = _readout(info, where)
-    calibration, conformal = _uncertainty(info, where)
+    readout = load_readout(info, where)
+    calibration, conformal = load_uncertainty(info, where)
     try:
         entry = get_model(info.model)
         config = _run_config(info, entry, where)
@@ -246,49 +253,9 @@ def _info(fitted: FittedModel, weights: str, metrics: dict[str, Any] | None) -> 
         "train_seconds": float(fitted.train_seconds),
         "n_params": int(fitted.n_params()),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        **_survival_info(fitted),
-        **_uncertainty_info(fitted),
+        **survival_fields(fitted),
+        **uncertainty_fields(fitted),
     }
-
-
-def _uncertainty_info(fitted: FittedModel) -> dict[str, Any]:
-    """The temperature and conformal calibration of ``fitted`` (nothing when it has none)."""
-    out: dict[str, Any] = {}
-    if fitted.calibration is not None:
-        out["calibration"] = jsonable(fitted.calibration.to_dict())
-    if fitted.conformal is not None:
-        out["conformal"] = jsonable(fitted.conformal.to_dict())
-    return out
-
-
-def _uncertainty(info: BundleInfo, where: Path) -> tuple[TemperatureScaler | None, ConformalClassifier | None]:
-    """The stored temperature and conformal calibration (None where the bundle has none)."""
-    calibration = conformal = None
-    try:
-        if info.calibration is not None:
-            calibration = TemperatureScaler.from_dict(info.calibration)
-            if calibration.task != info.task:
-                raise ConfigError(f"fitted for a {calibration.task} task, the model's is {info.task}")
-    except (ConfigError, KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"{where}: field 'calibration': {exc}") from None
-    try:
-        if info.conformal is not None:
-            conformal = ConformalClassifier.from_dict(info.conformal)
-            if conformal.n_classes != len(info.class_names):
-                raise ConfigError(f"{conformal.n_classes} classes, the model has {len(info.class_names)}")
-    except ConfigError as exc:
-        raise DataError(f"{where}: field 'conformal': {exc}") from None
-    return calibration, conformal
-
-
-def _survival_info(fitted: FittedModel) -> dict[str, Any]:
-    """A survival model's time unit and readout (nothing for other tasks)."""
-    ds = fitted.context.dataset
-    if ds.task != "survival":
-        return {}
-    if fitted.readout is None:
-        raise ConfigError(f"survival model '{fitted.name}' has no readout (risks, survival curves): cannot save it")
-    return {"time_unit": ds.labels.time_unit, "survival": jsonable(fitted.readout.to_dict())}
 
 
 def _versions(weights: str) -> dict[str, str]:
@@ -329,7 +296,7 @@ def _schema(info: BundleInfo, where: Path) -> DatasetSchema:
     try:
         specs = [ModalitySpec.from_dict(s.model_dump()) for s in info.modalities]
         if info.task == "survival":
-            _check_survival_fields(info)
+            check_survival_fields(info)
             Labels.survival(np.zeros(0), np.zeros(0, dtype=bool), str(info.time_unit))  # validates the unit
         else:
             if not info.class_names:
@@ -346,33 +313,6 @@ def _schema(info: BundleInfo, where: Path) -> DatasetSchema:
         raise DataError(f"{where}: field 'modalities': duplicate modality names {names}")
     time_unit = info.time_unit.strip() if info.task == "survival" and info.time_unit else None
     return DatasetSchema({s.name: s for s in specs}, info.task, tuple(info.class_names), time_unit)
-
-
-def _check_survival_fields(info: BundleInfo) -> None:
-    """A survival bundle has no class names, and has a time unit and a readout."""
-    if info.class_names:
-        raise DataError(f"field 'class_names': a survival model has no classes, got {info.class_names}")
-    if not info.time_unit or not info.time_unit.strip():
-        raise DataError("field 'time_unit': a survival model's bundle needs the time unit of its event times")
-    if info.survival is None:
-        raise DataError("field 'survival': a survival model's bundle needs its readout (risks, survival curves)")
-
-
-def _readout(info: BundleInfo, where: Path) -> SurvivalReadout | None:
-    """The survival readout stored in ``info`` (None for other tasks)."""
-    stored = info.survival
-    if stored is None:
-        return None  # a survival bundle without one was refused with its schema
-    if info.task != "survival":
-        raise DataError(f"{where}: field 'survival': a {info.task} model has no survival readout")
-    if stored.head == "logistic_hazard" and (len(stored.edges) < 2 or np.any(np.diff(stored.edges) <= 0)):
-        raise DataError(f"{where}: field 'survival.edges': a logistic-hazard readout needs increasing interval edges")
-    if len(stored.baseline_times) != len(stored.baseline_hazard):
-        raise DataError(
-            f"{where}: field 'survival.baseline_hazard': {len(stored.baseline_hazard)} values for "
-            f"{len(stored.baseline_times)} baseline times"
-        )
-    return SurvivalReadout.from_dict(stored.model_dump())
 
 
 def _scaler(info: BundleInfo, schema: DatasetSchema, where: Path) -> Standardizer:
