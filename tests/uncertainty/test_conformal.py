@@ -147,3 +147,13 @@ def test_masked_samples_calibrate_only_patterns_too_rare_to_have_their_own():
     assert again.patterns == model.patterns
     with pytest.raises(ConfigError, match="malformed"):
         ConformalClassifier.from_dict({**model.to_dict(), "patterns": {"a": {"quantile": 0.5, "n": 3, "source": "x"}}})
+
+
+def test_coverage_per_true_class_shows_a_rare_class_covered_less():
+    sets = np.array([[True, False]] * 9 + [[True, False]])  # always "survives"
+    y = np.array([0] * 9 + [1])
+    out = set_coverage(sets, y, class_names=["alive", "dead"])
+    assert out["coverage"] == pytest.approx(0.9)
+    assert out["classes"]["alive"]["coverage"] == 1.0 and out["classes"]["dead"]["coverage"] == 0.0
+    assert out["classes"]["dead"]["n"] == 1
+    assert set(set_coverage(sets, y)["classes"]) == {"0", "1"}

@@ -225,9 +225,16 @@ class ConformalClassifier:
             raise ConfigError(f"conformal: malformed stored calibration ({type(exc).__name__}: {exc})") from None
 
 
-def set_coverage(sets: np.ndarray, y: np.ndarray, patterns: Sequence[str] | np.ndarray | None = None) -> dict[str, Any]:
+def set_coverage(
+    sets: np.ndarray,
+    y: np.ndarray,
+    patterns: Sequence[str] | np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """Empirical ``coverage`` (share of samples whose true class is in the set), ``mean_size``
-    and ``n``, overall and (with ``patterns``) per pattern under ``"patterns"``."""
+    and ``n``, overall, per true class under ``"classes"`` (keyed by ``class_names``, else the
+    class index: the guarantee is marginal, so a rare class such as death can be covered far
+    less often than the target) and (with ``patterns``) per pattern under ``"patterns"``."""
     s = np.asarray(sets, dtype=bool)
     t = np.asarray(y).reshape(-1).astype(np.int64)
     hit = s[np.arange(len(t)), t]
@@ -242,6 +249,8 @@ def set_coverage(sets: np.ndarray, y: np.ndarray, patterns: Sequence[str] | np.n
         }
 
     out: dict[str, Any] = summary(np.ones(len(t), dtype=bool))
+    names = list(class_names) if class_names is not None else [str(k) for k in range(s.shape[1])]
+    out["classes"] = {names[k]: summary(t == k) for k in range(s.shape[1])}
     if patterns is not None:
         pats = _patterns(patterns, len(t))
         out["patterns"] = {name: summary(pats == name) for name in sorted(set(pats.tolist()))}
