@@ -143,3 +143,16 @@ def test_patterns_never_seen_in_validation_are_calibrated_on_masked_samples():
     sets = dropped.predict_sets(test)
     assert sets.sum(1).mean() > fitted.predict_sets(test).sum(1).mean()
     assert set_coverage(sets, ds.y[test])["coverage"] >= 0.7  # 0.8 target, 180 stays
+
+
+def test_sets_by_class_reach_the_target_for_each_class(cohort):
+    ds, train, val, test = cohort
+    config = {"conformal": 0.8, "conformal_by_class": True}
+    fitted = fit("sk-logreg", SplitContext(ds, train, val), config)
+    conformal = fitted.conformal
+    assert conformal.by_class and len(conformal.class_quantiles) == 2
+    assert all(len(v["class_quantiles"]) == 2 for v in conformal.patterns.values())
+    summary = set_coverage(fitted.predict_sets(test), ds.y[test])
+    assert min(c["coverage"] for c in summary["classes"].values()) >= 0.65  # 0.8 target per class
+    with pytest.raises(ConfigError, match="conformal_by_class needs a coverage"):
+        fit("sk-logreg", SplitContext(ds, train, val), {"conformal_by_class": True})

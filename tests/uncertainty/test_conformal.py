@@ -157,3 +157,48 @@ def test_coverage_per_true_class_shows_a_rare_class_covered_less():
     assert out["classes"]["alive"]["coverage"] == 1.0 and out["classes"]["dead"]["coverage"] == 0.0
     assert out["classes"]["dead"]["n"] == 1
     assert set(set_coverage(sets, y)["classes"]) == {"0", "1"}
+
+
+def _imbalanced(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A calibrated binary model of a rare class (about 15% positives, weakly separated)."""
+    rng = np.random.default_rng(seed)
+    logit = -2.0 + 1.2 * rng.standard_normal(n)
+    p1 = special.expit(logit)
+    y = (rng.random(n) < p1).astype(int)
+    return np.stack([1 - p1, p1], axis=1), y
+
+
+def test_by_class_covers_the_rare_class_at_the_target():
+    cal_p, cal_y = _imbalanced(3000, 0)
+    test_p, test_y = _imbalanced(20000, 1)
+    marginal = ConformalClassifier.fit(cal_p, cal_y, coverage=0.9)
+    by_class = ConformalClassifier.fit(cal_p, cal_y, coverage=0.9, by_class=True)
+    m = set_coverage(marginal.predict_sets(test_p), test_y)
+    c = set_coverage(by_class.predict_sets(test_p), test_y)
+    assert m["classes"]["1"]["coverage"] < 0.6  # marginal: the rare class is mostly missed
+    for k in ("0", "1"):
+        assert c["classes"][k]["coverage"] == pytest.approx(0.9, abs=0.03)
+    assert c["mean_size"] > m["mean_size"]
+    again = ConformalClassifier.from_dict(json.loads(json.dumps(by_class.to_dict())))
+    np.testing.assert_array_equal(again.predict_sets(test_p), by_class.predict_sets(test_p))
+
+
+def test_by_class_per_pattern_falls_back_to_the_pooled_class_threshold():
+    cal_p, cal_y = _imbalanced(400, 2)
+    patterns = np.array(["a+b"] * 380 + ["a"] * 20)
+    model = ConformalClassifier.fit(cal_p, cal_y, patterns, coverage=0.9, by_class=True)
+    positives_a = int(cal_y[380:].sum())
+    assert positives_a < model.min_per_group  # the rare pattern has too few positives
+    thresholds = model.class_thresholds(["a"], 1)[0]
+    assert thresholds[1] == pytest.approx(model.class_quantiles[1])
+    assert thresholds[0] == pytest.approx(model.patterns["a"]["class_quantiles"][0])
+
+
+def test_by_class_with_too_few_samples_of_a_class_is_a_one_line_error():
+    probs = np.tile([[0.7, 0.3]], (40, 1))
+    y = np.array([0] * 35 + [1] * 5)
+    with pytest.raises(ConfigError, match="of every class; class 1 has 5") as err:
+        ConformalClassifier.fit(probs, y, coverage=0.9, by_class=True)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match="without by_class"):
+        ConformalClassifier.fit(probs, y, coverage=0.8).class_thresholds(None, 1)

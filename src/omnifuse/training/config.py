@@ -81,7 +81,9 @@ class TrainerConfig(BaseModel):
     ``calibrate``: ``temperature`` fits one temperature on the validation samples after
     training (Guo et al., ICML 2017); every probability the model gives is then calibrated.
     ``conformal``: a coverage in (0, 1) calibrates split conformal prediction sets on the
-    validation samples, Mondrian by availability pattern (:mod:`omnifuse.uncertainty`). With
+    validation samples, Mondrian by availability pattern (:mod:`omnifuse.uncertainty`);
+    ``conformal_by_class`` gives each class its own threshold too, so a rare class is covered
+    at the target rather than only on average over patients. With
     either, ensemble members carve their validation sets from the training samples only, so
     the validation samples stay unseen by every member.
     """
@@ -110,6 +112,7 @@ class TrainerConfig(BaseModel):
     ensemble: int = Field(1, ge=1)
     calibrate: Literal["none", "temperature"] = "none"
     conformal: Optional[float] = Field(None, gt=0, lt=1)
+    conformal_by_class: bool = False
 
 
 #: The trainer's hyperparameters, tuned for every neural model alongside the model's own

@@ -38,6 +38,8 @@ def wants_posthoc(trainer: TrainerConfig) -> bool:
 
 def check_posthoc(trainer: TrainerConfig, task: str) -> None:
     """Fail before training when the config asks for what ``task`` cannot have (one line)."""
+    if trainer.conformal_by_class and trainer.conformal is None:
+        raise ConfigError("conformal_by_class needs a coverage: add --set conformal=0.9")
     if trainer.calibrate != "none" and task not in CLASSIFICATION_TASKS:
         raise ConfigError(f"calibrate={trainer.calibrate} is for classification tasks, not {task}")
     if trainer.conformal is not None and task not in SINGLE_LABEL_TASKS:
@@ -74,6 +76,7 @@ def fit_posthoc(fitted: FittedModel) -> FittedModel:
                 patterns,
                 coverage=trainer.conformal,
                 masked=masked_calibration(fitted, val, default_min_per_group(trainer.conformal)),
+                by_class=trainer.conformal_by_class,
             )
         except ConfigError as exc:
             raise ConfigError(f"conformal={trainer.conformal:g}: {exc} (the validation samples)") from None

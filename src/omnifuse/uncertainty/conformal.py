@@ -31,6 +31,14 @@ when the modalities go missing independently of the outcome given what is kept (
 ``omnifuse robustness``); for a pattern with enough real calibration samples those are
 always used instead. Each pattern's ``source`` says which (``observed`` or ``masked``).
 
+**By class** (``by_class``; Vovk et al. 2005's label-conditional Mondrian, Sadinle et al.
+2019's class-specific coverage): the guarantee above is marginal, so with a rare class
+(death in an ICU cohort) most patients get the singleton of the common class and the rare
+class is covered far less often than the target. With ``by_class`` each class ``k`` gets its
+own threshold from the calibration samples of class ``k`` (per pattern where the pattern has
+``min_per_group`` of them, else the pooled one of that class), so every class is covered at
+the target, at the price of larger sets.
+
 Empty sets (no class above ``1 - q``) can occur with the LAC score; with ``non_empty``
 (default) such a set gets the most probable class, which only raises the coverage.
 
@@ -94,6 +102,8 @@ class ConformalClassifier:
     non_empty: bool = True
     patterns: dict[str, dict[str, Any]] = field(default_factory=dict)
     small_patterns: dict[str, int] = field(default_factory=dict)
+    by_class: bool = False
+    class_quantiles: list[float] | None = None
 
     @classmethod
     def fit(
@@ -105,16 +115,19 @@ class ConformalClassifier:
         min_per_group: int | None = None,
         non_empty: bool = True,
         masked: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+        by_class: bool = False,
     ) -> "ConformalClassifier":
         """Calibrate on held-out probabilities ``(n, K)`` (binary: ``(n,)`` or ``(n, 2)``),
         class indices ``cal_y`` and each sample's availability pattern (e.g.
         ``dataset.pattern_names()``; None calibrates one pooled threshold only). ``masked``:
         per pattern, ``(probs, y)`` of calibration samples with the pattern's other
-        modalities hidden, used where the pattern has too few real samples.
+        modalities hidden, used where the pattern has too few real samples. ``by_class``:
+        one threshold per class (see the module docstring).
 
         Raises:
             ConfigError: coverage outside (0, 1), fewer calibration samples than the coverage
-                needs even pooled, or ``min_per_group`` below that minimum (one line each).
+                needs even pooled (with ``by_class``: of some class), or ``min_per_group``
+                below that minimum (one line each).
         """
         _check_coverage(coverage)
         p, t = _probs(cal_probs, cal_y)
@@ -126,6 +139,8 @@ class ConformalClassifier:
             )
         scores = 1.0 - p[np.arange(len(t)), t]
         pooled = conformal_quantile(scores, coverage)
+        k_classes = int(p.shape[1])
+        pooled_by_class = _class_quantiles(scores, t, k_classes, coverage, need, None) if by_class else None
         groups: dict[str, dict[str, Any]] = {}
         small: dict[str, int] = {}
         if cal_patterns is not None:
@@ -139,6 +154,10 @@ class ConformalClassifier:
                         "n": n,
                         "source": "observed",
                     }
+                    if pooled_by_class is not None:
+                        groups[name]["class_quantiles"] = _class_quantiles(
+                            scores[rows], t[rows], k_classes, coverage, group_min, pooled_by_class
+                        )
                 else:
                     small[name] = n
         for name, (m_probs, m_y) in sorted(dict(masked or {}).items()):
@@ -148,7 +167,22 @@ class ConformalClassifier:
             if len(mt) >= group_min and mp.shape[1] == p.shape[1]:
                 m_scores = 1.0 - mp[np.arange(len(mt)), mt]
                 groups[name] = {"quantile": conformal_quantile(m_scores, coverage), "n": len(mt), "source": "masked"}
-        return cls(float(coverage), pooled, int(len(t)), int(p.shape[1]), group_min, bool(non_empty), groups, small)
+                if pooled_by_class is not None:
+                    groups[name]["class_quantiles"] = _class_quantiles(
+                        m_scores, mt, k_classes, coverage, group_min, pooled_by_class
+                    )
+        return cls(
+            float(coverage),
+            pooled,
+            int(len(t)),
+            k_classes,
+            group_min,
+            bool(non_empty),
+            groups,
+            small,
+            bool(by_class),
+            pooled_by_class,
+        )
 
     def quantiles(
         self, patterns: Sequence[str] | np.ndarray | None, n: int | None = None
@@ -166,13 +200,28 @@ class ConformalClassifier:
         )
         return q, own
 
+    def class_thresholds(self, patterns: Sequence[str] | np.ndarray | None, n: int | None = None) -> np.ndarray:
+        """``(n, K)``: per sample and class, the class's threshold (``by_class`` models; its
+        pattern's where the pattern had enough samples of the class, else the pooled one)."""
+        if not self.by_class or self.class_quantiles is None:
+            raise ConfigError("these conformal sets were calibrated without by_class")
+        pooled = np.asarray(self.class_quantiles, dtype=np.float64)
+        if patterns is None:
+            return np.tile(pooled, (int(n or 0), 1))
+        pats = _patterns(patterns, n)
+        rows = [self.patterns.get(name, {}).get("class_quantiles", pooled) for name in pats]
+        return np.asarray(rows, dtype=np.float64).reshape(len(pats), self.n_classes)
+
     def predict_sets(self, probs: np.ndarray, patterns: Sequence[str] | np.ndarray | None = None) -> np.ndarray:
         """``(n, K)`` bool: class ``k`` is in sample ``i``'s set."""
         p = _probs(probs)[0]
         if p.shape[1] != self.n_classes:
             raise ConfigError(f"conformal sets were calibrated for {self.n_classes} classes, got {p.shape[1]}")
-        q, _ = self.quantiles(patterns, len(p))
-        sets = (1.0 - p) <= q[:, None] + 1e-12
+        if self.by_class:
+            sets = (1.0 - p) <= self.class_thresholds(patterns, len(p)) + 1e-12
+        else:
+            q, _ = self.quantiles(patterns, len(p))
+            sets = (1.0 - p) <= q[:, None] + 1e-12
         if self.non_empty:
             empty = ~sets.any(axis=1)
             sets[empty, p[empty].argmax(axis=1)] = True
@@ -190,10 +239,9 @@ class ConformalClassifier:
             "n_classes": self.n_classes,
             "min_per_group": self.min_per_group,
             "non_empty": self.non_empty,
-            "patterns": {
-                k: {"quantile": float(v["quantile"]), "n": int(v["n"]), "source": str(v.get("source", "observed"))}
-                for k, v in self.patterns.items()
-            },
+            "patterns": {k: _pattern_dict(v) for k, v in self.patterns.items()},
+            "by_class": self.by_class,
+            "class_quantiles": None if self.class_quantiles is None else [float(q) for q in self.class_quantiles],
             "small_patterns": {k: int(v) for k, v in self.small_patterns.items()},
         }
 
@@ -204,22 +252,23 @@ class ConformalClassifier:
         try:
             coverage = float(data["coverage"])
             _check_coverage(coverage)
+            k_classes = int(data["n_classes"])
+            by_class = bool(data.get("by_class", False))
+            stored = data.get("class_quantiles")
+            class_quantiles = None if stored is None else _floats(stored, k_classes)
+            if by_class and class_quantiles is None:
+                raise ValueError("by_class without class_quantiles")
             return cls(
                 coverage,
                 float(data["quantile"]),
                 int(data["n_calibration"]),
-                int(data["n_classes"]),
+                k_classes,
                 int(data["min_per_group"]),
                 bool(data.get("non_empty", True)),
-                {
-                    str(k): {
-                        "quantile": float(v["quantile"]),
-                        "n": int(v["n"]),
-                        "source": _source(v.get("source", "observed")),
-                    }
-                    for k, v in dict(data.get("patterns", {})).items()
-                },
+                {str(k): _pattern_from(v, k_classes) for k, v in dict(data.get("patterns", {})).items()},
                 {str(k): int(v) for k, v in dict(data.get("small_patterns", {})).items()},
+                by_class,
+                class_quantiles,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"conformal: malformed stored calibration ({type(exc).__name__}: {exc})") from None
@@ -254,6 +303,51 @@ def set_coverage(
     if patterns is not None:
         pats = _patterns(patterns, len(t))
         out["patterns"] = {name: summary(pats == name) for name in sorted(set(pats.tolist()))}
+    return out
+
+
+def _class_quantiles(
+    scores: np.ndarray, y: np.ndarray, k_classes: int, coverage: float, min_n: int, fallback: list[float] | None
+) -> list[float]:
+    """Per class, the conformal quantile of the scores of that class's samples; a class with
+    fewer than ``min_n`` samples takes ``fallback`` (None: a one-line ConfigError)."""
+    out = []
+    for k in range(k_classes):
+        rows = y == k
+        if rows.sum() >= min_n:
+            out.append(conformal_quantile(scores[rows], coverage))
+        elif fallback is not None:
+            out.append(float(fallback[k]))
+        else:
+            raise ConfigError(
+                f"conformal sets by class at {coverage:g} coverage need at least {min_n} calibration samples "
+                f"of every class; class {k} has {int(rows.sum())}"
+            )
+    return out
+
+
+def _pattern_dict(v: dict[str, Any]) -> dict[str, Any]:
+    out = {"quantile": float(v["quantile"]), "n": int(v["n"]), "source": str(v.get("source", "observed"))}
+    if v.get("class_quantiles") is not None:
+        out["class_quantiles"] = [float(q) for q in v["class_quantiles"]]
+    return out
+
+
+def _pattern_from(v: Any, k_classes: int) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "quantile": float(v["quantile"]),
+        "n": int(v["n"]),
+        "source": _source(v.get("source", "observed")),
+    }
+    if v.get("class_quantiles") is not None:
+        out["class_quantiles"] = _floats(v["class_quantiles"], k_classes)
+    return out
+
+
+def _floats(values: Any, k_classes: int) -> list[float]:
+    out = [float(q) for q in values]
+    if len(out) != k_classes:
+        raise ValueError(f"{len(out)} class thresholds for {k_classes} classes")
     return out
 
 
