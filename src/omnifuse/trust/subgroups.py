@@ -16,6 +16,14 @@ Subgroup values are compared as strings; a missing value (NaN/None) is a subgrou
 own, ``"(missing)"``. A subgroup holding a single class gets NaN AUROC/AUPRC (and NaN for
 the rates it has no denominator for) with a note, and is left out of the equalised-odds
 difference (its true- or false-positive rate does not exist), also with a note.
+
+Survival models: :func:`audit_survival_subgroups` gives the same document with the survival
+metrics of :mod:`omnifuse.evaluation.survival_metrics` per subgroup (Harrell's C first; the
+censoring distribution and horizons stay those of the whole evaluation, so subgroups are
+scored on one scale) and event / censored counts instead of class counts.
+
+``n_boot=0`` gives the values only (intervals NaN): a benchmark's k-fold summarises the
+per-fold values over folds instead.
 """
 
 from __future__ import annotations
@@ -37,7 +45,13 @@ from fairlearn.metrics import (
 from pydantic import BaseModel, Field
 
 from omnifuse.errors import ConfigError
-from omnifuse.evaluation.metrics import METRICS, as_arrays
+from omnifuse.evaluation.metrics import METRICS, as_arrays, compute_metrics
+from omnifuse.evaluation.survival_metrics import (
+    SURVIVAL_METRICS,
+    SurvivalPredictions,
+    compute_survival_metrics,
+    survival_bootstrap_all,
+)
 from omnifuse.trust._bootstrap import MetricFn, intervals
 from omnifuse.trust.operating_points import binary_metric_fns, check_threshold, decision_task, multiclass_metric_fns
 from omnifuse.utils.jsonio import to_jsonable
@@ -127,6 +141,7 @@ def audit_subgroups(
             :func:`~omnifuse.trust.operating_points.choose_threshold`; 0.5 when None).
         columns: the subgroup columns to audit (default: all of ``subgroups``).
         groups: the patient of each sample, so intervals resample patients.
+        n_boot: bootstrap resamples; 0 gives the values only (intervals NaN).
 
     Raises:
         ConfigError: a column that does not exist (naming it and listing the available
@@ -136,11 +151,7 @@ def audit_subgroups(
     p, t = as_arrays(probs, y, task)
     if len(subgroups) != len(t):
         raise ConfigError(f"subgroups have {len(subgroups)} rows for {len(t)} samples")
-    available = [str(c) for c in subgroups.columns]
-    wanted = available if columns is None else [str(c) for c in columns]
-    for col in wanted:
-        if col not in available:
-            raise ConfigError(f"subgroup column '{col}' not found (available: {', '.join(available) or 'none'})")
+    wanted = _check_columns(subgroups, columns)
     names = [str(c) for c in range(p.shape[1])] if class_names is None else [str(c) for c in class_names]
     thr = (0.5 if threshold is None else check_threshold(threshold)) if task == "binary" else None
     fns = binary_metric_fns(thr) if thr is not None else multiclass_metric_fns(names)
@@ -150,16 +161,19 @@ def audit_subgroups(
         raise ConfigError(f"{len(patient)} patient groups for {len(t)} samples")
 
     def result(level: str, rows: np.ndarray) -> SubgroupResult:
-        res = intervals(
-            p[rows],
-            t[rows],
-            task,
-            metrics,
-            groups=None if patient is None else patient[rows],
-            n_boot=n_boot,
-            alpha=alpha,
-            seed=seed,
-        )
+        if n_boot:
+            res = intervals(
+                p[rows],
+                t[rows],
+                task,
+                metrics,
+                groups=None if patient is None else patient[rows],
+                n_boot=n_boot,
+                alpha=alpha,
+                seed=seed,
+            )
+        else:
+            res = _values(p[rows], t[rows], task, fns)
         counts = np.bincount(t[rows], minlength=p.shape[1])
         notes = []
         present = np.flatnonzero(counts)
@@ -176,7 +190,7 @@ def audit_subgroups(
     overall = result(ALL, np.ones(len(t), dtype=bool))
     audits = []
     for col in wanted:
-        levels = _levels(subgroups[col])
+        levels = subgroup_levels(subgroups[col])
         subs = [result(level, levels == level) for level in sorted(set(levels.tolist()))]
         notes = [] if len(subs) > 1 else [f"a single subgroup ('{subs[0].level}'): nothing to compare"]
         fairness = None
@@ -194,7 +208,81 @@ def audit_subgroups(
     )
 
 
-def _levels(column: pd.Series) -> np.ndarray:
+def _values(p: np.ndarray, t: np.ndarray, task: str, fns: Sequence[MetricFn]) -> dict[str, dict[str, float]]:
+    """Every metric on the samples, without an interval."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a single-class subgroup: NaN AUROC/AUPRC, noted by the caller
+        values = compute_metrics(p, t, task) | {str(getattr(f, "__name__", f)): float(f(p, t)) for f in fns}
+    nan = float("nan")
+    return {k: {"value": float(v), "ci_low": nan, "ci_high": nan} for k, v in values.items()}
+
+
+def audit_survival_subgroups(
+    pred: SurvivalPredictions,
+    subgroups: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    metrics: Sequence[str] = SURVIVAL_METRICS,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> SubgroupAudit:
+    """Audit survival predictions per subgroup: ``metrics`` (Harrell's ``c_index``, ...) of
+    ``pred.rows(subgroup)`` with a bootstrap over patients (``pred.groups``, stratified by
+    event), the largest gaps; no fairness differences (there is no decision).
+
+    Raises:
+        ConfigError: as :func:`audit_subgroups`.
+    """
+    if len(subgroups) != len(pred):
+        raise ConfigError(f"subgroups have {len(subgroups)} rows for {len(pred)} samples")
+    wanted = _check_columns(subgroups, columns)
+
+    def result(level: str, rows: np.ndarray) -> SubgroupResult:
+        part = pred.rows(np.flatnonzero(rows))
+        nan = float("nan")
+        if n_boot:
+            res = {
+                m: {"value": v["mean"], "ci_low": v["ci_low"], "ci_high": v["ci_high"]}
+                for m, v in survival_bootstrap_all(part, metrics, n_boot=n_boot, alpha=alpha, seed=seed).items()
+            }
+        else:
+            values = compute_survival_metrics(part, metrics, warn=False)
+            res = {m: {"value": v, "ci_low": nan, "ci_high": nan} for m, v in values.items()}
+        events = int(part.event.sum())
+        notes = [] if events else ["no event: the concordance is undefined (NaN)"]
+        return SubgroupResult(
+            level=level,
+            n=len(part),
+            class_counts={"events": events, "censored": len(part) - events},
+            metrics={k: MetricInterval(**v) for k, v in res.items()},
+            notes=notes,
+        )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # undefined metrics of small subgroups are NaN, noted
+        overall = result(ALL, np.ones(len(pred), dtype=bool))
+        audits = []
+        for col in wanted:
+            levels = subgroup_levels(subgroups[col])
+            subs = [result(level, levels == level) for level in sorted(set(levels.tolist()))]
+            notes = [] if len(subs) > 1 else [f"a single subgroup ('{subs[0].level}'): nothing to compare"]
+            audits.append(ColumnAudit(column=col, subgroups=subs, gaps=_gaps(subs), notes=notes))
+    return SubgroupAudit(
+        task="survival", threshold=None, n=len(pred), n_boot=n_boot, alpha=alpha, overall=overall, columns=audits
+    )
+
+
+def _check_columns(subgroups: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:
+    available = [str(c) for c in subgroups.columns]
+    wanted = available if columns is None else [str(c) for c in columns]
+    for col in wanted:
+        if col not in available:
+            raise ConfigError(f"subgroup column '{col}' not found (available: {', '.join(available) or 'none'})")
+    return wanted
+
+
+def subgroup_levels(column: pd.Series) -> np.ndarray:
+    """Each value of ``column`` as the subgroup it is in (a string; missing: ``"(missing)"``)."""
     values = column.to_numpy(dtype=object)
     return np.array([MISSING if _is_missing(v) else str(v) for v in values], dtype=object)
 
