@@ -286,14 +286,16 @@ def print_subgroup_benchmark(results: ResultsDocument) -> None:
         for column in audit.columns:
             for sub in column.subgroups:
                 cells = ", ".join(f"{m} {_interval(sub.metrics[m])}" for m in shown if m in sub.metrics)
-                console.print(
-                    escape(f"{name} {column.column}={sub.level}") + f" (n={sub.n}): {cells}", soft_wrap=False
-                )
+                console.print(escape(f"{name} {column.column}={sub.level}") + f" (n={sub.n}): {cells}", soft_wrap=False)
             gap = column.gaps.get(headline)
             eo = column.equalized_odds_difference
             console.print(
                 escape(f"{name} {column.column}: largest {headline} gap ")
-                + ("n/a" if gap is None or gap.gap is None else escape(f"{gap.gap:.3f} ({gap.highest} vs {gap.lowest})"))
+                + (
+                    "n/a"
+                    if gap is None or gap.gap is None
+                    else escape(f"{gap.gap:.3f} ({gap.highest} vs {gap.lowest})")
+                )
                 + ("" if eo is None or eo.mean is None else f", equalised-odds difference {_interval(eo)}"),
                 soft_wrap=False,
             )

@@ -24,6 +24,7 @@ from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.errors import ConfigError
 from omnifuse.evaluation.documents import MetricSummary, OperatingPointResult, ResultsDocument
 from omnifuse.evaluation.statistics import mean_ci, summarize
+from omnifuse.evaluation.survival_metrics import predict_survival
 from omnifuse.tasks import SINGLE_LABEL_TASKS
 from omnifuse.trust.operating_points import (
     Rule,
@@ -32,7 +33,7 @@ from omnifuse.trust.operating_points import (
     operating_point_metrics,
     parse_rule,
 )
-from omnifuse.trust.subgroups import audit_subgroups
+from omnifuse.trust.subgroups import audit_subgroups, audit_survival_subgroups
 
 
 def parse_option(rule: str, option: str = "--threshold") -> Rule:
@@ -269,3 +270,14 @@ def evaluate_decisions(
         )  # fmt: skip
         out["subgroups"] = audit.to_dict()
     return out
+
+
+def evaluate_survival_subgroups(
+    fitted: Any, ds: MultimodalDataset, subgroups: pd.DataFrame, n_boot: int = 500, seed: int = 0
+) -> dict[str, Any]:
+    """The ``subgroups`` section of a survival ``evaluate`` document: the survival metrics
+    (Harrell's C first) of ``fitted``'s predictions for every sample of ``ds`` per subgroup,
+    bootstrapped over patients. As ``evaluate``'s overall metrics for a bundle (which keeps
+    no training outcomes), the censoring distribution and horizons are the evaluated samples'."""
+    pred = predict_survival(fitted, np.arange(len(ds)), train_y=ds.y)
+    return {"subgroups": audit_survival_subgroups(pred, subgroups, n_boot=n_boot, seed=seed).to_dict()}

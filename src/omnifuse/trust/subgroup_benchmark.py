@@ -176,9 +176,7 @@ class SubgroupCollector:
             notes=notes,
         )
 
-    def _summary(
-        self, values: Sequence[float], bounds: Sequence[tuple[float, float]] | None = None
-    ) -> MetricSummary:
+    def _summary(self, values: Sequence[float], bounds: Sequence[tuple[float, float]] | None = None) -> MetricSummary:
         if self.n_boot and bounds is not None:
             low = _mean([b[0] for b in bounds])
             high = _mean([b[1] for b in bounds])
