@@ -66,6 +66,31 @@ def test_the_planted_subgroup_shows_the_largest_gap(kfold_audit):
     assert set(quality.rates) == {"clean", "noisy"} and "true_positive_rate" in quality.rates["clean"]
 
 
+def test_tiny_subgroups_are_audited_but_left_out_of_gaps_and_fairness(kfold_audit):
+    _, results = kfold_audit
+    sex = results.methods["sk-logreg"].subgroups.columns[1]
+    missing = sex.subgroups[0]
+    assert missing.level == "(missing)" and missing.n == 4 and "brier" in missing.metrics
+    assert all("(missing)" not in (g.highest, g.lowest) for g in sex.gaps.values())
+    assert any("fewer than 10 samples" in note for note in sex.notes)
+
+
+def test_audit_min_size_drops_small_subgroups_from_the_differences():
+    rng = np.random.default_rng(2)
+    y = np.r_[rng.integers(0, 2, 100), [0, 1, 0]]
+    probs = np.clip(0.4 * y + 0.6 * rng.random(103), 0, 1)
+    probs[-3:] = [0.9, 0.1, 0.9]  # three samples decided all wrong
+    frame = pd.DataFrame({"site": ["a"] * 50 + ["b"] * 50 + ["tiny"] * 3})
+    loose = audit_subgroups(probs, y, frame, threshold=0.5, n_boot=0)
+    strict = audit_subgroups(probs, y, frame, threshold=0.5, n_boot=0, min_size=10)
+    assert loose.columns[0].gaps["accuracy"].lowest == "tiny"
+    assert strict.columns[0].gaps["accuracy"].lowest in ("a", "b")
+    fair = strict.columns[0].fairness
+    assert fair.too_small == ["tiny"] and "tiny" in fair.excluded
+    assert fair.equalized_odds_difference < loose.columns[0].fairness.equalized_odds_difference
+    assert [s.level for s in strict.columns[0].subgroups] == ["a", "b", "tiny"]
+
+
 def test_results_document_round_trips_the_audit(kfold_audit, tmp_path):
     from omnifuse.evaluation.documents import read_results, write_document
 
@@ -88,6 +113,31 @@ def test_fixed_test_split_bootstraps_each_seed():
     assert sum(s.n for s in quality.subgroups) == len(test)
     auroc = quality.subgroups[0].metrics["auroc"]
     assert len(auroc.values) == 2 and auroc.ci_low < auroc.ci_high
+    eo = quality.equalized_odds_difference
+    assert len(eo.values) == 2 and eo.ci_low is not None and eo.ci_low < eo.ci_high  # bootstrapped per seed
+
+
+def test_fairness_intervals_match_fairlearn_on_the_full_sample():
+    from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
+
+    from omnifuse.trust.subgroup_benchmark import fairness_intervals
+
+    rng = np.random.default_rng(4)
+    n = 400
+    levels = rng.choice(["a", "b", "c"], n)
+    y = rng.integers(0, 2, n)
+    decided = np.where(levels == "c", rng.random(n) < 0.5, y == 1).astype(np.int64)  # c decides at random
+    decided[rng.random(n) < 0.1] ^= 1
+    eo = equalized_odds_difference(y, decided, sensitive_features=levels)
+    dp = demographic_parity_difference(y, decided, sensitive_features=levels)
+    bounds = fairness_intervals(y, decided, levels, n_boot=300, seed=0)
+    low, high = bounds["equalized_odds_difference"]
+    assert low < eo < high and high - low < 0.4
+    low, high = bounds["demographic_parity_difference"]
+    assert low < dp < high
+    # patients with several samples are drawn whole: one patient per pair of samples
+    pairs = np.repeat(np.arange(n // 2), 2)
+    assert fairness_intervals(y, decided, levels, pairs, n_boot=50) != bounds
 
 
 def test_n_boot_zero_gives_the_bootstrap_values_without_intervals():

@@ -25,7 +25,8 @@ table's:
 (k-fold: every sample of the cohort once; a fixed split: the test split), so the counts of a
 column's subgroups add up to the samples tested. The largest gap of a metric is between
 the subgroup means; the equalised-odds and demographic-parity differences (fairlearn, at
-each repeat's operating point) are summarised over repeats like a metric.
+each repeat's operating point) are summarised over repeats like a metric (on a fixed test
+split: their bootstrap over the test patients, :func:`fairness_intervals`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ from omnifuse.trust.subgroups import (
     subgroup_levels,
 )
 
+#: Subgroups with fewer test samples (per repeat for the fairness differences, over all
+#: repeats for the gaps) are audited but left out of the gaps and fairness differences.
+MIN_SUBGROUP_SIZE = 10
 #: Tasks a benchmark can audit per subgroup.
 SUBGROUP_TASKS: tuple[str, ...] = (*SINGLE_LABEL_TASKS, "survival")
 
@@ -90,6 +94,7 @@ class SubgroupCollector:
         self.rule = parse_rule(rule) if ds.task == "binary" else None
         self.n_boot = n_boot
         self.audits: dict[str, list[SubgroupAudit]] = {}
+        self.fairness_bounds: dict[str, list[list[dict[str, tuple[float, float]]]]] = {}
         self.tested: set[int] = set()
 
     def add(self, repeat: Any, fitted_by_name: Mapping[str, Any]) -> None:
@@ -105,13 +110,30 @@ class SubgroupCollector:
                 )
             else:
                 threshold = None
+                probs = fitted.predict_proba(test)
                 if self.rule is not None:  # chosen on the validation samples only
                     threshold = choose_threshold(fitted.predict_proba(repeat.val), ds.y[repeat.val], self.rule)
                 audit = audit_subgroups(
-                    fitted.predict_proba(test), ds.y[test], rows, threshold=threshold, task=ds.task,
-                    groups=ds.groups[test], class_names=list(ds.class_names), n_boot=self.n_boot,
-                    seed=int(repeat.seed),
+                    probs, ds.y[test], rows, threshold=threshold, task=ds.task, groups=ds.groups[test],
+                    class_names=list(ds.class_names), n_boot=self.n_boot, seed=int(repeat.seed),
+                    min_size=MIN_SUBGROUP_SIZE,
                 )  # fmt: skip
+                if self.n_boot and audit.threshold is not None:
+                    decided = (np.asarray(probs).reshape(len(test), -1)[:, -1] >= audit.threshold).astype(np.int64)
+                    self.fairness_bounds.setdefault(name, []).append(
+                        [
+                            fairness_intervals(
+                                ds.y[test],
+                                decided,
+                                subgroup_levels(rows[c.column]),
+                                ds.groups[test],
+                                n_boot=self.n_boot,
+                                seed=int(repeat.seed),
+                                min_size=MIN_SUBGROUP_SIZE,
+                            )  # fmt: skip
+                            for c in audit.columns
+                        ]
+                    )
             self.audits.setdefault(name, []).append(audit)
 
     def result(self, name: str) -> SubgroupBenchmarkResult | None:
@@ -120,7 +142,11 @@ class SubgroupCollector:
         if not audits:
             return None
         tested = np.array(sorted(self.tested), dtype=np.int64)
-        columns = [self._column(audits, j, tested) for j in range(len(audits[0].columns))]
+        bounds = self.fairness_bounds.get(name)
+        columns = [
+            self._column(audits, j, tested, None if bounds is None else [b[j] for b in bounds])
+            for j in range(len(audits[0].columns))
+        ]
         ci = (
             "percentile bootstrap over the test patients per seed, bounds averaged over seeds"
             if self.n_boot
@@ -134,13 +160,20 @@ class SubgroupCollector:
             method.subgroups = self.result(name)
         return results
 
-    def _column(self, audits: list[SubgroupAudit], j: int, tested: np.ndarray) -> SubgroupColumnResult:
+    def _column(
+        self,
+        audits: list[SubgroupAudit],
+        j: int,
+        tested: np.ndarray,
+        bounds: list[dict[str, tuple[float, float]]] | None = None,
+    ) -> SubgroupColumnResult:
         column = audits[0].columns[j].column
         per_repeat = [{s.level: s for s in a.columns[j].subgroups} for a in audits]
         levels = sorted({level for r in per_repeat for level in r})
         metrics = list(audits[0].overall.metrics)
         counts = _counts(self.ds, self.frame[column], tested)
-        subgroups = []
+        subgroups: list[SubgroupSummary] = []
+        small: list[str] = []
         for level in levels:
             found = [r.get(level) for r in per_repeat]
             summary = {
@@ -152,6 +185,8 @@ class SubgroupCollector:
             absent = sum(s is None for s in found)
             if absent:
                 notes.append(f"absent from the test samples of {absent} of {len(found)} repeats")
+            if any(s is not None and s.n < MIN_SUBGROUP_SIZE for s in found):
+                small.append(level)
             n, classes = counts.get(level, (0, {}))
             subgroups.append(SubgroupSummary(level=level, n=n, class_counts=classes, metrics=summary, notes=notes))
         notes = list(dict.fromkeys(n for a in audits for n in a.columns[j].notes))
@@ -159,8 +194,14 @@ class SubgroupCollector:
         eo = dp = None
         rates: dict[str, dict[str, float | None]] = {}
         if any(f is not None for f in fair):
-            eo = self._summary([_nan(f.equalized_odds_difference if f else None) for f in fair])
-            dp = self._summary([_nan(f.demographic_parity_difference if f else None) for f in fair])
+            eo = self._summary(
+                [_nan(f.equalized_odds_difference if f else None) for f in fair],
+                None if bounds is None else [b["equalized_odds_difference"] for b in bounds],
+            )
+            dp = self._summary(
+                [_nan(f.demographic_parity_difference if f else None) for f in fair],
+                None if bounds is None else [b["demographic_parity_difference"] for b in bounds],
+            )
             for level in levels:
                 kinds = sorted({k for f in fair if f and level in f.by_group for k in f.by_group[level]})
                 rates[level] = {
@@ -169,7 +210,7 @@ class SubgroupCollector:
         return SubgroupColumnResult(
             column=column,
             subgroups=subgroups,
-            gaps=_gaps(subgroups),
+            gaps=_gaps([s for s in subgroups if s.level not in small]),
             equalized_odds_difference=eo,
             demographic_parity_difference=dp,
             rates=rates,
@@ -184,6 +225,71 @@ class SubgroupCollector:
             _, lo, hi = mean_ci(list(values))
             low, high = float(lo), float(hi)
         return MetricSummary.model_validate(summarize(values) | {"ci_low": low, "ci_high": high})
+
+
+def fairness_intervals(
+    y: np.ndarray,
+    decided: np.ndarray,
+    levels: np.ndarray,
+    groups: np.ndarray | None = None,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    min_size: int = 0,
+) -> dict[str, tuple[float, float]]:
+    """Percentile intervals of the equalised-odds and demographic-parity differences of the
+    binary decisions ``decided`` against ``y`` between the subgroups ``levels``, over
+    ``n_boot`` resamples of the patients (``groups``; all their samples come along, not
+    stratified). As fairlearn's ``equalized_odds_difference`` (the larger of the ranges of
+    the true- and false-positive rates) among the subgroups holding both classes in the
+    resample, and ``demographic_parity_difference`` (the range of the share called positive).
+    Subgroups with fewer than ``min_size`` samples are left out, as in
+    :func:`~omnifuse.trust.subgroups.audit_subgroups`.
+
+    Both are a maximum over subgroups of differences: the bootstrap distribution of such a
+    statistic sits above its value on the sample (resampling noise only widens ranges), so
+    the point estimate lies near the interval's lower end; read the interval as the spread,
+    not as centred on the estimate.
+    """
+    levels = np.asarray(levels).astype(str)
+    names, sizes = np.unique(levels, return_counts=True)
+    keep = np.isin(levels, names[sizes >= min_size])
+    y, decided, levels = np.asarray(y, dtype=np.int64)[keep], np.asarray(decided, dtype=np.int64)[keep], levels[keep]
+    groups = None if groups is None else np.asarray(groups)[keep]
+    _, level = np.unique(np.asarray(levels).astype(str), return_inverse=True)
+    _, patient = np.unique(
+        np.asarray(groups if groups is not None else np.arange(len(y))).astype(str), return_inverse=True
+    )
+    n_levels, n_patients = int(level.max()) + 1 if len(y) else 0, int(patient.max()) + 1 if len(y) else 0
+    cells = np.zeros((len(y), n_levels * 4))
+    cells[np.arange(len(y)), level * 4 + y * 2 + decided] = 1.0  # (level, true, decided) one-hot
+    rng = np.random.default_rng(seed)
+    eo, dp = np.full(n_boot, np.nan), np.full(n_boot, np.nan)
+    step = max(1, 2_000_000 // max(len(y), 1))
+    for start in range(0, n_boot, step):
+        b = min(step, n_boot - start)
+        drawn = np.stack([np.bincount(rng.integers(0, n_patients, n_patients), minlength=n_patients) for _ in range(b)])
+        counts = (drawn[:, patient].astype(np.float64) @ cells).reshape(b, n_levels, 2, 2)  # [b, level, y, decided]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            positives, negatives = counts[:, :, 1].sum(axis=2), counts[:, :, 0].sum(axis=2)
+            tpr, fpr = counts[:, :, 1, 1] / positives, counts[:, :, 0, 1] / negatives
+            share = (counts[:, :, 1, 1] + counts[:, :, 0, 1]) / (positives + negatives)
+        both = (positives > 0) & (negatives > 0)
+        for k in range(b):
+            keep, seen = both[k], positives[k] + negatives[k] > 0
+            if keep.sum() > 1:
+                eo[start + k] = max(np.ptp(tpr[k, keep]), np.ptp(fpr[k, keep]))
+            if seen.sum() > 1:
+                dp[start + k] = np.ptp(share[k, seen])
+
+    def bounds(values: np.ndarray) -> tuple[float, float]:
+        finite = values[np.isfinite(values)]
+        if not finite.size:
+            return float("nan"), float("nan")
+        low, high = np.percentile(finite, [50 * alpha, 100 - 50 * alpha])
+        return float(low), float(high)
+
+    return {"equalized_odds_difference": bounds(eo), "demographic_parity_difference": bounds(dp)}
 
 
 def _counts(ds: MultimodalDataset, column: pd.Series, tested: np.ndarray) -> dict[str, tuple[int, dict[str, int]]]:

@@ -94,6 +94,7 @@ class FairnessSummary(BaseModel):
     demographic_parity_difference: float | None
     by_group: dict[str, dict[str, float]]
     excluded: list[str] = Field(default_factory=list)
+    too_small: list[str] = Field(default_factory=list, description="Left out: fewer samples than min_size.")
 
 
 class ColumnAudit(BaseModel):
@@ -131,6 +132,7 @@ def audit_subgroups(
     n_boot: int = 1000,
     alpha: float = 0.05,
     seed: int = 0,
+    min_size: int = 0,
 ) -> SubgroupAudit:
     """Audit ``probs`` against ``y`` per subgroup.
 
@@ -143,6 +145,8 @@ def audit_subgroups(
         columns: the subgroup columns to audit (default: all of ``subgroups``).
         groups: the patient of each sample, so intervals resample patients.
         n_boot: bootstrap resamples; 0 gives the values only (intervals NaN).
+        min_size: subgroups with fewer samples are audited but left out of the gaps and the
+            fairness differences (noted): five stays of unknown sex would otherwise set them.
 
     Raises:
         ConfigError: a column that does not exist (naming it and listing the available
@@ -196,14 +200,20 @@ def audit_subgroups(
         notes = [] if len(subs) > 1 else [f"a single subgroup ('{subs[0].level}'): nothing to compare"]
         fairness = None
         if thr is not None:
-            fairness = _fairness(t, (p[:, 1] >= thr).astype(np.int64), levels)
-            if fairness.excluded:
-                notes.append(
-                    f"left out of the equalised-odds difference (a single class): {', '.join(fairness.excluded)}"
-                )
+            fairness = _fairness(t, (p[:, 1] >= thr).astype(np.int64), levels, min_size)
+            single = [lv for lv in fairness.excluded if lv not in fairness.too_small]
+            if single:
+                notes.append(f"left out of the equalised-odds difference (a single class): {', '.join(single)}")
         else:
             notes.append("equalised-odds and demographic-parity differences are for binary decisions")
-        audits.append(ColumnAudit(column=col, subgroups=subs, gaps=_gaps(subs), fairness=fairness, notes=notes))
+        small = [s.level for s in subs if s.n < min_size]
+        if small:
+            notes.append(
+                f"left out of the gaps and fairness differences (fewer than {min_size} samples): {', '.join(small)}"
+            )
+        audits.append(
+            ColumnAudit(column=col, subgroups=subs, gaps=_gaps(subs, min_size), fairness=fairness, notes=notes)
+        )
     return SubgroupAudit(
         task=task, threshold=thr, n=int(len(t)), n_boot=n_boot, alpha=alpha, overall=overall, columns=audits
     )
@@ -300,10 +310,12 @@ def _is_missing(value: Any) -> bool:
         return False
 
 
-def _gaps(subs: list[SubgroupResult]) -> dict[str, MetricGap]:
+def _gaps(subs: list[SubgroupResult], min_size: int = 0) -> dict[str, MetricGap]:
     out = {}
     for metric in subs[0].metrics if subs else []:
-        values = [(s.metrics[metric].value, s.level) for s in subs if np.isfinite(s.metrics[metric].value)]
+        values = [
+            (s.metrics[metric].value, s.level) for s in subs if np.isfinite(s.metrics[metric].value) and s.n >= min_size
+        ]
         if len(values) < 2:
             continue
         (high, hi_level), (low, lo_level) = max(values), min(values)
@@ -311,9 +323,11 @@ def _gaps(subs: list[SubgroupResult]) -> dict[str, MetricGap]:
     return out
 
 
-def _fairness(t: np.ndarray, pred: np.ndarray, levels: np.ndarray) -> FairnessSummary:
-    both = [lv for lv in sorted(set(levels.tolist())) if len(np.unique(t[levels == lv])) == 2]
+def _fairness(t: np.ndarray, pred: np.ndarray, levels: np.ndarray, min_size: int = 0) -> FairnessSummary:
+    small = sorted(lv for lv in set(levels.tolist()) if np.sum(levels == lv) < min_size)
+    both = [lv for lv in sorted(set(levels.tolist())) if len(np.unique(t[levels == lv])) == 2 and lv not in small]
     excluded = sorted(set(levels.tolist()) - set(both))
+    sized = ~np.isin(levels, small)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn's zero-division warnings for single-class groups
         frame = MetricFrame(
@@ -327,7 +341,9 @@ def _fairness(t: np.ndarray, pred: np.ndarray, levels: np.ndarray) -> FairnessSu
             sensitive_features=pd.Series(levels, name="subgroup"),
         )
         dp = (
-            demographic_parity_difference(t, pred, sensitive_features=levels) if len(set(levels.tolist())) > 1 else None
+            demographic_parity_difference(t[sized], pred[sized], sensitive_features=levels[sized])
+            if len(set(levels[sized].tolist())) > 1
+            else None
         )
         keep = np.isin(levels, both)
         eo = equalized_odds_difference(t[keep], pred[keep], sensitive_features=levels[keep]) if len(both) > 1 else None
@@ -345,4 +361,5 @@ def _fairness(t: np.ndarray, pred: np.ndarray, levels: np.ndarray) -> FairnessSu
         demographic_parity_difference=None if dp is None else float(dp),
         by_group=by_group,
         excluded=excluded,
+        too_small=small,
     )
