@@ -59,8 +59,8 @@ from omnifuse.trust.subgroups import (
     subgroup_levels,
 )
 
-#: Subgroups with fewer test samples (per repeat for the fairness differences, over all
-#: repeats for the gaps) are audited but left out of the gaps and fairness differences.
+#: Subgroups with fewer test samples in a repeat are audited but left out of that repeat's
+#: fairness differences, and of the gaps when it happens in any repeat (noted).
 MIN_SUBGROUP_SIZE = 10
 #: Tasks a benchmark can audit per subgroup.
 SUBGROUP_TASKS: tuple[str, ...] = (*SINGLE_LABEL_TASKS, "survival")
@@ -109,32 +109,38 @@ class SubgroupCollector:
                     predict_survival(fitted, test), rows, n_boot=self.n_boot, seed=int(repeat.seed)
                 )
             else:
-                threshold = None
-                probs = fitted.predict_proba(test)
-                if self.rule is not None:  # chosen on the validation samples only
-                    threshold = choose_threshold(fitted.predict_proba(repeat.val), ds.y[repeat.val], self.rule)
-                audit = audit_subgroups(
-                    probs, ds.y[test], rows, threshold=threshold, task=ds.task, groups=ds.groups[test],
-                    class_names=list(ds.class_names), n_boot=self.n_boot, seed=int(repeat.seed),
-                    min_size=MIN_SUBGROUP_SIZE,
-                )  # fmt: skip
-                if self.n_boot and audit.threshold is not None:
-                    decided = (np.asarray(probs).reshape(len(test), -1)[:, -1] >= audit.threshold).astype(np.int64)
-                    self.fairness_bounds.setdefault(name, []).append(
-                        [
-                            fairness_intervals(
-                                ds.y[test],
-                                decided,
-                                subgroup_levels(rows[c.column]),
-                                ds.groups[test],
-                                n_boot=self.n_boot,
-                                seed=int(repeat.seed),
-                                min_size=MIN_SUBGROUP_SIZE,
-                            )  # fmt: skip
-                            for c in audit.columns
-                        ]
-                    )
+                audit = self._decision_audit(name, fitted, repeat, rows)
             self.audits.setdefault(name, []).append(audit)
+
+    def _decision_audit(self, name: str, fitted: Any, repeat: Any, rows: pd.DataFrame) -> SubgroupAudit:
+        """Binary / multiclass: the audit at the repeat's validation-chosen threshold (on a fixed
+        split also the bootstrap bounds of its fairness differences, kept per column)."""
+        ds, test, seed = self.ds, np.asarray(repeat.test, dtype=np.int64), int(repeat.seed)
+        probs = fitted.predict_proba(test)
+        threshold = None
+        if self.rule is not None:  # chosen on the validation samples only
+            threshold = choose_threshold(fitted.predict_proba(repeat.val), ds.y[repeat.val], self.rule)
+        audit = audit_subgroups(
+            probs, ds.y[test], rows, threshold=threshold, task=ds.task, groups=ds.groups[test],
+            class_names=list(ds.class_names), n_boot=self.n_boot, seed=seed, min_size=MIN_SUBGROUP_SIZE,
+        )  # fmt: skip
+        if self.n_boot and audit.threshold is not None:
+            decided = (np.asarray(probs).reshape(len(test), -1)[:, -1] >= audit.threshold).astype(np.int64)
+            self.fairness_bounds.setdefault(name, []).append(
+                [
+                    fairness_intervals(
+                        ds.y[test],
+                        decided,
+                        subgroup_levels(rows[c.column]),
+                        ds.groups[test],
+                        n_boot=self.n_boot,
+                        seed=seed,
+                        min_size=MIN_SUBGROUP_SIZE,
+                    )  # fmt: skip
+                    for c in audit.columns
+                ]
+            )
+        return audit
 
     def result(self, name: str) -> SubgroupBenchmarkResult | None:
         """The summary of method ``name`` over its repeats (None when it was never added)."""
