@@ -205,3 +205,15 @@ def test_survival_benchmark_collects_per_subgroup_c_index():
 def test_multilabel_has_no_subgroup_audit():
     with pytest.raises(ConfigError, match="--subgroups: not supported for multilabel"):
         check_subgroup_task("multilabel")
+
+
+def test_multiclass_benchmark_scores_subgroups_at_the_argmax():
+    ds, truth = make_lowquality(3, n_classes=3, n_samples=240, seed=1)
+    collector = SubgroupCollector(ds, pd.DataFrame({"site": truth.site.astype(str)}), "youden")
+    results = collector.apply(run_benchmark(ds, ["sk-logreg"], folds=2, on_repeat=collector.add))
+    audit = results.methods["sk-logreg"].subgroups
+    assert audit.rule is None
+    (site,) = audit.columns
+    assert sum(s.n for s in site.subgroups) == len(ds)
+    assert {"auroc", "weighted_f1", f"sensitivity:{ds.class_names[0]}"} <= set(site.subgroups[0].metrics)
+    assert site.equalized_odds_difference is None and site.rates == {}

@@ -60,11 +60,14 @@ def subgroup_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
         f"interval in brackets; intervals: {first.ci}.{rule} n: distinct test samples of the subgroup. "
         "The last row gives each metric's largest gap between subgroup means (highest vs lowest)."
     )
+    fair = any(c.equalized_odds_difference is not None for a in audited.values() for c in a.columns)
     footnote = (
         "Equalised-odds difference (fairlearn): the larger of the between-subgroup differences in true- "
         "and false-positive rate at the operating point (0: equal error rates); subgroups holding a "
-        "single class are left out of it. A gap whose subgroup intervals overlap is no evidence of a difference."
-    )
+        "single class are left out of it. "
+        if fair
+        else ""
+    ) + "A gap whose subgroup intervals overlap is no evidence of a difference."
     plot = _forest(results, audited, headline, palette)
     body = render(
         "subgroups.html.j2", intro=intro, tables=tables, figures=figures([plot]) if plot else "", footnote=footnote
