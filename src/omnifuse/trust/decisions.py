@@ -33,7 +33,7 @@ from omnifuse.trust.operating_points import (
     operating_point_metrics,
     parse_rule,
 )
-from omnifuse.trust.subgroups import audit_subgroups, audit_survival_subgroups
+from omnifuse.trust.subgroups import MIN_SUBGROUP_SIZE, audit_subgroups, audit_survival_subgroups
 
 
 def parse_option(rule: str, option: str = "--threshold") -> Rule:
@@ -247,7 +247,9 @@ def evaluate_decisions(
     """The ``operating_point`` (and, with ``subgroups``, ``subgroups``) sections of an
     ``evaluate`` document: decisions of ``probs`` on the samples of ``ds`` at the fixed
     ``threshold`` (binary; None: 0.5) or the argmax (multiclass), intervals bootstrapped
-    over patients (``ds.groups``)."""
+    over patients (``ds.groups``). Subgroups under
+    :data:`~omnifuse.trust.subgroups.MIN_SUBGROUP_SIZE` samples are scored but left out of the
+    gaps and fairness differences."""
     names = list(ds.class_names)
     thr = threshold if ds.task == "binary" else None
     section: dict[str, Any] = {
@@ -266,7 +268,7 @@ def evaluate_decisions(
     if subgroups is not None:
         audit = audit_subgroups(
             probs, ds.y, subgroups, threshold=thr, task=ds.task, groups=ds.groups, class_names=names, n_boot=n_boot,
-            seed=seed,
+            seed=seed, min_size=MIN_SUBGROUP_SIZE,
         )  # fmt: skip
         out["subgroups"] = audit.to_dict()
     return out

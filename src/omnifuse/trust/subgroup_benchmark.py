@@ -21,6 +21,10 @@ table's:
 * a fixed test split: per seed, a bootstrap over the test patients at that seed's
   threshold, the interval bounds averaged over seeds.
 
+A subgroup with fewer than :data:`~omnifuse.trust.subgroups.MIN_SUBGROUP_SIZE` test samples in
+a repeat is scored but left out of that repeat's fairness differences, and of the gaps when
+that happens in any repeat (noted).
+
 ``n`` and the class counts of a subgroup count its distinct test samples over all repeats
 (k-fold: every sample of the cohort once; a fixed split: the test split), so the counts of a
 column's subgroups add up to the samples tested. The largest gap of a metric is between
@@ -53,15 +57,13 @@ from omnifuse.tasks import SINGLE_LABEL_TASKS
 from omnifuse.trust.operating_points import Rule, choose_threshold, parse_rule
 from omnifuse.trust.subgroups import (
     ALL,
+    MIN_SUBGROUP_SIZE,
     SubgroupAudit,
     audit_subgroups,
     audit_survival_subgroups,
     subgroup_levels,
 )
 
-#: Subgroups with fewer test samples in a repeat are audited but left out of that repeat's
-#: fairness differences, and of the gaps when it happens in any repeat (noted).
-MIN_SUBGROUP_SIZE = 10
 #: Tasks a benchmark can audit per subgroup.
 SUBGROUP_TASKS: tuple[str, ...] = (*SINGLE_LABEL_TASKS, "survival")
 

@@ -59,6 +59,9 @@ from omnifuse.utils.jsonio import to_jsonable
 
 MISSING = "(missing)"
 ALL = "(all)"
+#: Subgroups with fewer samples are audited but left out of the gaps and fairness differences
+#: by ``evaluate --subgroups`` and ``benchmark --subgroups`` (``min_size``).
+MIN_SUBGROUP_SIZE = 10
 
 
 class MetricInterval(BaseModel):
