@@ -85,10 +85,12 @@ def evaluate(
     from omnifuse.tasks import SINGLE_LABEL_TASKS  # deferred: keeps `omnifuse --help` fast (torch)
     from omnifuse.trust.decisions import (  # deferred: keeps `omnifuse --help` fast (Lightning)
         evaluate_decisions,
+        evaluate_survival_subgroups,
         parse_columns,
         parse_option,
         subgroup_frame,
     )
+    from omnifuse.trust.subgroup_benchmark import check_subgroup_task  # deferred: keeps `omnifuse --help` fast
 
     corruptions = [parse_corruption(s) for s in _corruption_specs(list(drop or []), list(noise or []))]
     columns = parse_columns(subgroups)
@@ -106,7 +108,7 @@ def evaluate(
         if given is not None:
             raise ConfigError(f"--threshold is for binary tasks; {ds.task} tasks have no threshold")
         if columns:
-            raise ConfigError(f"--subgroups: not supported for {ds.task} yet")
+            check_subgroup_task(ds.task)
     elif given is not None and ds.task == "multiclass":
         raise ConfigError("--threshold is for binary tasks; multiclass decisions are the argmax")
     test = evaluated_indices(ds, test_split)
@@ -129,6 +131,11 @@ def evaluate(
             if stored is not None
             else "0.5 (the bundle stores no threshold)"
         )
+    elif columns:  # survival: per-subgroup C-index and the other survival metrics
+        clean = clean_samples(ds, test)
+        frame = subgroup_frame(clean, columns, Path(data))  # unknown column: fails here
+        fitted = bundle.fitted(ds).on_samples(clean)
+        decisions = evaluate_survival_subgroups(fitted, clean, frame, seed=seed)
     document = evaluate_bundle(bundle, ds, test, corruptions, draws=draws, seed=seed)
     document.update(decisions)
     document.update({"run": str(run), "data": str(data), "test_split": test_split})
@@ -146,7 +153,8 @@ def evaluate(
 
 
 def print_decisions(decisions: dict[str, Any]) -> None:
-    """The operating point's metrics, and per subgroup AUROC and sensitivity, with intervals."""
+    """The operating point's metrics, and per subgroup AUROC and sensitivity (survival: the
+    C-index), with intervals."""
 
     def cell(m: dict[str, Any] | None) -> str:
         if m is None:
@@ -154,15 +162,18 @@ def print_decisions(decisions: dict[str, Any]) -> None:
         f = [("nan" if v is None or v != v else f"{v:.3f}") for v in (m["value"], m["ci_low"], m["ci_high"])]
         return escape(f"{f[0]} [{f[1]}, {f[2]}]")  # "[nan, nan]" is not rich markup
 
-    point = decisions["operating_point"]
-    where = "argmax" if point["threshold"] is None else f"threshold {point['threshold']:.3f}"
-    console.print(
-        f"at {where} ({point['source']}): " + ", ".join(f"{k} {cell(v)}" for k, v in point["metrics"].items()),
-        soft_wrap=False,
-    )
+    point = decisions.get("operating_point")
+    if point is not None:
+        where = "argmax" if point["threshold"] is None else f"threshold {point['threshold']:.3f}"
+        console.print(
+            f"at {where} ({point['source']}): " + ", ".join(f"{k} {cell(v)}" for k, v in point["metrics"].items()),
+            soft_wrap=False,
+        )
     audit = decisions.get("subgroups")
+    task = (audit or {}).get("task")
+    headline = "c_index" if task == "survival" else "auroc"
     for column in (audit or {}).get("columns", []):
-        shown = ("auroc", "sensitivity") if audit and audit["task"] == "binary" else ("auroc", "weighted_f1")
+        shown = {"binary": ("auroc", "sensitivity"), "survival": ("c_index",)}.get(task or "", ("auroc", "weighted_f1"))
         for sub in column["subgroups"]:
             console.print(
                 escape(f"{column['column']}={sub['level']}")
@@ -170,10 +181,10 @@ def print_decisions(decisions: dict[str, Any]) -> None:
                 + ", ".join(f"{m} {cell(sub['metrics'].get(m))}" for m in shown),
                 soft_wrap=False,
             )
-        gap = column["gaps"].get("auroc")
+        gap = column["gaps"].get(headline)
         fair = column.get("fairness") or {}
         console.print(
-            f"{column['column']}: largest AUROC gap "
+            f"{column['column']}: largest {'C-index' if headline == 'c_index' else 'AUROC'} gap "
             + ("n/a" if gap is None else f"{gap['gap']:.3f} ({gap['highest']} vs {gap['lowest']})")
             + (
                 f", equalised-odds difference {fair['equalized_odds_difference']:.3f}"

@@ -271,3 +271,31 @@ def print_operating_points(results: ResultsDocument) -> None:
             )
         metrics = ", ".join(f"{m} {_interval(s)}" for m, s in point.metrics.items())
         console.print(f"{escape(name)} at {where}: {metrics}", soft_wrap=False)
+
+
+def print_subgroup_benchmark(results: ResultsDocument) -> None:
+    """Per method and subgroup column, one line per subgroup (n, the headline metric and, for
+    binary tasks, sensitivity and specificity, mean [95% interval]), then the largest gap of
+    the headline metric and the equalised-odds difference; nothing without a subgroup audit."""
+    headline = "c_index" if results.task == "survival" else "auroc"
+    shown = (headline, "sensitivity", "specificity") if results.task == "binary" else (headline,)
+    for name, method in results.methods.items():
+        audit = method.subgroups
+        if audit is None:
+            continue
+        for column in audit.columns:
+            for sub in column.subgroups:
+                cells = ", ".join(f"{m} {_interval(sub.metrics[m])}" for m in shown if m in sub.metrics)
+                console.print(escape(f"{name} {column.column}={sub.level}") + f" (n={sub.n}): {cells}", soft_wrap=False)
+            gap = column.gaps.get(headline)
+            eo = column.equalized_odds_difference
+            console.print(
+                escape(f"{name} {column.column}: largest {headline} gap ")
+                + (
+                    "n/a"
+                    if gap is None or gap.gap is None
+                    else escape(f"{gap.gap:.3f} ({gap.highest} vs {gap.lowest})")
+                )
+                + ("" if eo is None or eo.mean is None else f", equalised-odds difference {_interval(eo)}"),
+                soft_wrap=False,
+            )

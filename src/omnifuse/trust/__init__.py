@@ -11,7 +11,10 @@ logits, the availability pattern of each sample, a fitted model):
 * :mod:`~omnifuse.trust.decisions` - operating points through ``benchmark`` (threshold
   chosen on each repeat's validation samples), ``evaluate`` and subgroup columns.
 * :mod:`~omnifuse.trust.subgroups` - every metric per subgroup with intervals, the largest
-  gaps, equalised-odds and demographic-parity differences (fairlearn).
+  gaps, equalised-odds and demographic-parity differences (fairlearn); survival: the C-index
+  and the other survival metrics per subgroup.
+* :mod:`~omnifuse.trust.subgroup_benchmark` - the subgroup audit through ``benchmark``
+  (every method, each repeat's test samples, summarised over repeats).
 * :mod:`~omnifuse.trust.attributions` - per patient and present modality, the features that
   moved the prediction (integrated gradients for neural models, SHAP / exact linear
   contributions for the scikit-learn baselines).

@@ -24,6 +24,7 @@ from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.errors import ConfigError
 from omnifuse.evaluation.documents import MetricSummary, OperatingPointResult, ResultsDocument
 from omnifuse.evaluation.statistics import mean_ci, summarize
+from omnifuse.evaluation.survival_metrics import predict_survival
 from omnifuse.tasks import SINGLE_LABEL_TASKS
 from omnifuse.trust.operating_points import (
     Rule,
@@ -32,7 +33,7 @@ from omnifuse.trust.operating_points import (
     operating_point_metrics,
     parse_rule,
 )
-from omnifuse.trust.subgroups import audit_subgroups
+from omnifuse.trust.subgroups import MIN_SUBGROUP_SIZE, audit_subgroups, audit_survival_subgroups
 
 
 def parse_option(rule: str, option: str = "--threshold") -> Rule:
@@ -246,7 +247,9 @@ def evaluate_decisions(
     """The ``operating_point`` (and, with ``subgroups``, ``subgroups``) sections of an
     ``evaluate`` document: decisions of ``probs`` on the samples of ``ds`` at the fixed
     ``threshold`` (binary; None: 0.5) or the argmax (multiclass), intervals bootstrapped
-    over patients (``ds.groups``)."""
+    over patients (``ds.groups``). Subgroups under
+    :data:`~omnifuse.trust.subgroups.MIN_SUBGROUP_SIZE` samples are scored but left out of the
+    gaps and fairness differences."""
     names = list(ds.class_names)
     thr = threshold if ds.task == "binary" else None
     section: dict[str, Any] = {
@@ -265,7 +268,18 @@ def evaluate_decisions(
     if subgroups is not None:
         audit = audit_subgroups(
             probs, ds.y, subgroups, threshold=thr, task=ds.task, groups=ds.groups, class_names=names, n_boot=n_boot,
-            seed=seed,
+            seed=seed, min_size=MIN_SUBGROUP_SIZE,
         )  # fmt: skip
         out["subgroups"] = audit.to_dict()
     return out
+
+
+def evaluate_survival_subgroups(
+    fitted: Any, ds: MultimodalDataset, subgroups: pd.DataFrame, n_boot: int = 500, seed: int = 0
+) -> dict[str, Any]:
+    """The ``subgroups`` section of a survival ``evaluate`` document: the survival metrics
+    (Harrell's C first) of ``fitted``'s predictions for every sample of ``ds`` per subgroup,
+    bootstrapped over patients. As ``evaluate``'s overall metrics for a bundle (which keeps
+    no training outcomes), the censoring distribution and horizons are the evaluated samples'."""
+    pred = predict_survival(fitted, np.arange(len(ds)), train_y=ds.y)
+    return {"subgroups": audit_survival_subgroups(pred, subgroups, n_boot=n_boot, seed=seed).to_dict()}

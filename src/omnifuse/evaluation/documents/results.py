@@ -75,6 +75,49 @@ class OperatingPointResult(Strict):
     )
 
 
+class SubgroupSummary(Strict):
+    """One value of a subgroup column over the repeats (``"(missing)"``: no value)."""
+
+    level: str
+    n: int = Field(description="Distinct test samples of the subgroup over the repeats (k-fold: of the cohort).")
+    class_counts: dict[str, int] = Field(description="Per class (survival: events and censored) of those samples.")
+    metrics: dict[str, MetricSummary] = Field(description="Every metric of the task, per repeat and summarised.")
+    notes: list[str] = Field(default_factory=list)
+
+
+class SubgroupGap(Strict):
+    """The largest difference of a metric's mean between two subgroups of a column."""
+
+    gap: Value
+    highest: str
+    lowest: str
+
+
+class SubgroupColumnResult(Strict):
+    """One subgroup column of a benchmark's subgroup audit."""
+
+    column: str
+    subgroups: list[SubgroupSummary]
+    gaps: dict[str, SubgroupGap] = Field(default_factory=dict)
+    equalized_odds_difference: MetricSummary | None = Field(
+        default=None, description="Binary: fairlearn's equalised-odds difference at each repeat's operating point."
+    )
+    demographic_parity_difference: MetricSummary | None = None
+    rates: dict[str, dict[str, Value]] = Field(
+        default_factory=dict,
+        description="Binary: per subgroup, mean over repeats of its selection, true- and false-positive rate.",
+    )
+    notes: list[str] = Field(default_factory=list)
+
+
+class SubgroupBenchmarkResult(Strict):
+    """Every metric per subgroup over the repeats (benchmark with --subgroups; absent before)."""
+
+    rule: str | None = Field(description="Binary: the threshold rule chosen on each repeat's validation samples.")
+    ci: str = Field(description="How the intervals were computed.")
+    columns: list[SubgroupColumnResult]
+
+
 class MethodResult(Strict):
     """One method of a benchmark."""
 
@@ -92,6 +135,9 @@ class MethodResult(Strict):
     )
     operating_point: OperatingPointResult | None = Field(
         default=None, description="Decisions at the operating point (benchmark with --threshold; absent before)."
+    )
+    subgroups: SubgroupBenchmarkResult | None = Field(
+        default=None, description="The subgroup audit (benchmark with --subgroups; absent before)."
     )
 
 

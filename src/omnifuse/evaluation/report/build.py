@@ -21,6 +21,7 @@ from omnifuse.evaluation.report.representations import tsne_blocks, weight_block
 from omnifuse.evaluation.report.robustness_plots import pattern_blocks, robustness_curve_blocks
 from omnifuse.evaluation.report.robustness_table import robustness_table_blocks
 from omnifuse.evaluation.report.staging import hypnogram_blocks, per_class_blocks
+from omnifuse.evaluation.report.subgroups import subgroup_blocks
 from omnifuse.evaluation.report.survival import survival_blocks
 from omnifuse.evaluation.report.traces import trace_blocks
 from omnifuse.evaluation.report.tuning import tuning_blocks
@@ -52,6 +53,7 @@ class _Section:
 RENDERERS: tuple[Callable[[Cohort, Palette], list[Block]], ...] = (
     dataset_blocks,
     benchmark_blocks,
+    subgroup_blocks,
     tuning_blocks,
     robustness_table_blocks,
     robustness_curve_blocks,
