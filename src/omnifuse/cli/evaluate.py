@@ -120,8 +120,11 @@ def evaluate(
         frame = subgroup_frame(clean, columns, Path(data)) if columns else None  # unknown column: fails here
         stored = bundle.info.get("threshold")
         value = given.value if given is not None else stored
-        probs = bundle.fitted(ds).on_samples(clean).predict_proba(np.arange(len(clean)))
-        decisions = evaluate_decisions(probs, clean, value if ds.task == "binary" else None, frame, seed=seed)
+        on_clean = bundle.fitted(ds).on_samples(clean)
+        probs = on_clean.predict_proba(np.arange(len(clean)))
+        if bundle.conformal is not None:
+            decisions["conformal"] = conformal_coverage(on_clean, probs, corruptions, draws, seed)
+        decisions |= evaluate_decisions(probs, clean, value if ds.task == "binary" else None, frame, seed=seed)
         decisions["operating_point"]["source"] = (
             "argmax"
             if ds.task == "multiclass"
@@ -149,7 +152,72 @@ def evaluate(
     )
     if decisions:
         print_decisions(decisions)
+    if decisions.get("conformal"):
+        print_conformal(decisions["conformal"])
     console.print(f"written to {out}")
+
+
+def conformal_coverage(
+    fitted: Any, probs: np.ndarray, corruptions: list[Any], draws: int, seed: int
+) -> dict[str, Any]:
+    """Empirical coverage and mean size of a conformal model's sets on its context's (clean)
+    samples, overall and per availability pattern (each with the threshold it used); with
+    ``corruptions``, also on the corrupted samples of every draw (the draws
+    :func:`omnifuse.evaluation.evaluate.evaluate_bundle` scores), pooled."""
+    from omnifuse.data.corrupt import apply_corruptions  # deferred: keeps `omnifuse --help` fast (torch)
+    from omnifuse.uncertainty.conformal import set_coverage  # deferred: keeps `omnifuse --help` fast
+
+    conformal = fitted.conformal
+
+    def measured(sets: np.ndarray, y: np.ndarray, patterns: np.ndarray) -> dict[str, Any]:
+        summary = set_coverage(sets, y, patterns)
+        for name, cell in summary["patterns"].items():
+            own = name in conformal.patterns
+            cell["threshold"] = float(conformal.patterns[name]["quantile"] if own else conformal.quantile)
+            cell["threshold_source"] = "pattern" if own else "pooled"
+        return summary
+
+    clean = fitted.context.dataset
+    patterns = clean.pattern_names()
+    document: dict[str, Any] = {
+        "coverage_target": conformal.coverage,
+        "score": "lac (1 - probability of the class)",
+        "thresholds": "per availability pattern, calibrated on the run's validation samples "
+        "(pooled where a pattern had too few)",
+        "clean": measured(conformal.predict_sets(probs, patterns), clean.y, patterns),
+        "corrupted": None,
+    }
+    if corruptions:
+        sets, ys, pats = [], [], []
+        for draw in range(draws):
+            data = apply_corruptions(clean, corruptions, np.random.default_rng([seed, draw]))
+            data = data.subset(np.flatnonzero(data.mask.any(axis=1)))
+            sets.append(fitted.on_samples(data).predict_sets(np.arange(len(data))))
+            ys.append(data.y)
+            pats.append(data.pattern_names())
+        document["corrupted"] = {
+            **measured(np.concatenate(sets), np.concatenate(ys), np.concatenate(pats)),
+            "draws": draws,
+            "note": "the samples of every draw pooled (n counts each sample once per draw)",
+        }
+    return document
+
+
+def print_conformal(document: dict[str, Any]) -> None:
+    """Coverage and mean set size, overall then per availability pattern."""
+
+    def line(what: str, cell: dict[str, Any]) -> str:
+        return f"{what}: coverage {cell['coverage']:.3f}, mean set size {cell['mean_size']:.2f} (n={cell['n']})"
+
+    for name in ("clean", "corrupted"):
+        summary = document.get(name)
+        if summary is None:
+            continue
+        where = "" if document.get("corrupted") is None else f" ({name})"
+        console.print(line(f"conformal sets{where} at {document['coverage_target']:g} target", summary), soft_wrap=False)
+        for pattern, cell in summary["patterns"].items():
+            source = "its own threshold" if cell["threshold_source"] == "pattern" else "the pooled threshold"
+            console.print("  " + escape(line(pattern, cell)) + f", {source} {cell['threshold']:.3f}", soft_wrap=False)
 
 
 def print_decisions(decisions: dict[str, Any]) -> None:

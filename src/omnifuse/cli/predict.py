@@ -32,10 +32,18 @@ def predict(
     strict: bool = StrictOption,
 ) -> None:
     """Per sample: class probabilities, predicted class, per-modality weights (omega, attention)
-    and unimodal probabilities, and the modalities that were absent and imputed. A survival
-    model gives a risk score and the survival curve at its horizons instead."""
+    and unimodal probabilities, and the modalities that were absent and imputed; runs trained
+    with --set conformal=0.9 add the conformal prediction set (and calibrate=temperature makes
+    the probabilities calibrated ones). A survival model gives a risk score and the survival
+    curve at its horizons instead."""
     # deferred: keeps `omnifuse --help` fast (Lightning)
-    from omnifuse.serving.answers import Predictor, answer_records, flat_rows, weights_description
+    from omnifuse.serving.answers import (
+        Predictor,
+        calibration_info,
+        conformal_info,
+        flat_rows,
+        weights_description,
+    )
     from omnifuse.serving.bundle import load_bundle  # deferred: keeps `omnifuse --help` fast (Lightning)
 
     if (data is None) == (input_file is None):
@@ -56,9 +64,11 @@ def predict(
     if ds.task == "survival":
         _predict_survival(bundle, ds, ids, out, {"run": str(run), "source": str(data or input_file), "split": split})
         return
-    details = Predictor(bundle).details(ds)
+    predictor = Predictor(bundle)
+    details = predictor.details(ds)
     threshold = bundle.info.get("threshold")  # the stored operating point (binary; None: argmax)
-    answers = answer_records(details, ds.modalities, ds.class_names, ds.task, ids, threshold)
+    answers = predictor.records(ds, details, ids)  # at that threshold; with conformal sets if the bundle has them
+    calibration, conformal = calibration_info(bundle), conformal_info(bundle)
     if out.suffix.lower() == ".csv":
         _write_csv(out, flat_rows(answers, ds.modalities, ds.class_names))
     else:
@@ -74,6 +84,8 @@ def predict(
                 "source": str(data if data is not None else input_file),
                 "split": split,
                 "modality_weights": weights_description(bundle.name, details.weights is not None),
+                "calibration": None if calibration is None else calibration.model_dump(),
+                "conformal": None if conformal is None else conformal.model_dump(),
                 "n_samples": len(answers),
                 "predictions": answers,
             },
@@ -84,6 +96,16 @@ def predict(
     shown = ", ".join(f"{c} {n}" for c, n in counts.most_common(6))
     n_partial = sum(1 for a in answers if a["absent"])
     console.print(f"{bundle.name}: {len(answers)} samples ({n_partial} with absent modalities); predicted {shown}")
+    if calibration is not None:
+        console.print(f"probabilities calibrated (temperature {calibration.temperature:.3f}, fitted on validation)")
+    if conformal is not None:
+        sizes = Counter(len(a["prediction_set"]) for a in answers)
+        pooled = sum(1 for a in answers if a["conformal"]["threshold_source"] == "pooled")
+        console.print(
+            f"prediction sets at {conformal.coverage:g} coverage: "
+            + ", ".join(f"{n} of size {k}" for k, n in sorted(sizes.items()))
+            + f"; {pooled} sample(s) with the pooled threshold (their pattern had too few validation samples)"
+        )
     console.print(f"written to {out}")
 
 

@@ -54,6 +54,7 @@ def train(
     from omnifuse.models import get_model  # deferred: keeps `omnifuse --help` fast (torch, scikit-learn)
     from omnifuse.training.config import load_config  # deferred: keeps `omnifuse --help` fast (torch, scikit-learn)
     from omnifuse.training.fit import SplitContext, fit  # deferred: keeps `omnifuse --help` fast (Lightning)
+    from omnifuse.training.posthoc import check_posthoc  # deferred: keeps `omnifuse --help` fast (Lightning)
 
     from omnifuse.trust.decisions import check_threshold_task, parse_option  # deferred: keeps `omnifuse --help` fast
 
@@ -71,6 +72,8 @@ def train(
     check_threshold_task(ds.task, threshold)
     pool = ds.split_indices(train_split) if train_split else np.arange(len(ds))
     train_idx, val_idx = holdout_indices(ds, pool, trainer.val_fraction, seed=trainer.seed)
+    check_posthoc(trainer, ds.task)  # calibrate / conformal the task cannot have: before anything is written
+    _check_conformal_samples(trainer, len(val_idx))
     entry.build(ds, run_config.model)  # fails on a bad option before anything is written
     identity = {
         "model": entry.name,
@@ -91,6 +94,7 @@ def train(
         compute_survival_metrics,
         predict_survival,
     )
+    from omnifuse.serving.answers import calibration_info, conformal_info  # deferred: keeps `omnifuse --help` fast
     from omnifuse.serving.bundle import save_bundle  # deferred: keeps `omnifuse --help` fast (Lightning)
 
     if ds.task == "survival":
@@ -99,6 +103,7 @@ def train(
         val_metrics = compute_metrics(fitted.predict_proba(val_idx), ds.y[val_idx], ds.task)
     point = _operating_point(fitted, val_idx, threshold) if ds.task == "binary" else None
     save_bundle(fitted, out / "bundle", metrics=val_metrics, threshold=point)
+    calibration, conformal = calibration_info(fitted), conformal_info(fitted)
     summary: dict[str, Any] = {
         "model": entry.name,
         "data": str(data),
@@ -119,6 +124,8 @@ def train(
             if fitted.config.trainer.ensemble > 1
             else ""
         ),
+        "calibration": None if calibration is None else {**calibration.model_dump(), "fitted_on": "validation"},
+        "conformal": None if conformal is None else {**conformal.model_dump(), "calibrated_on": "validation"},
         "config": fitted.config.flat(),
         "bundle": "bundle",
     }
@@ -127,8 +134,37 @@ def train(
         f"trained {entry.name}: validation "
         + ", ".join(f"{k} {v:.3f}" for k, v in val_metrics.items() if v is not None)
         + ("" if point is None else f"; threshold {point[0]:.3f} ({point[1]} on validation)")
+        + ("" if calibration is None else f"; temperature {calibration.temperature:.3f}")
+        + ("" if conformal is None else "\n" + _conformal_line(conformal))
         + f"\nrun written to {out} (model bundle: {out / 'bundle'})"
     )
+
+
+def _conformal_line(info: Any) -> str:
+    """The conformal thresholds per availability pattern, and the pooled one (with the
+    patterns that fall back on it)."""
+    own = ", ".join(f"{name} {p.threshold:.3f} (n={p.n})" for name, p in info.patterns.items())
+    fallback = ", ".join(f"{name} (n={n})" for name, n in info.pooled_patterns.items())
+    return (
+        f"conformal sets at {info.coverage:g} coverage, thresholds: {own or 'no pattern has its own'}; "
+        f"pooled {info.pooled_threshold:.3f} (n={info.n_calibration})"
+        + (f" for {fallback} and unseen patterns" if fallback else " for unseen patterns")
+    )
+
+
+def _check_conformal_samples(trainer: Any, n_val: int) -> None:
+    """``conformal`` needs enough validation samples for a finite threshold (one line)."""
+    from omnifuse.uncertainty.conformal import min_calibration  # deferred: keeps `omnifuse --help` fast
+
+    if trainer.conformal is None:
+        return
+    need = min_calibration(trainer.conformal)
+    if n_val < need:
+        raise ConfigError(
+            f"conformal={trainer.conformal:g} needs at least {need} validation samples to calibrate on, "
+            f"this run has {n_val} (val_fraction={trainer.val_fraction:g}): lower the coverage or "
+            "give more samples to validation"
+        )
 
 
 def _operating_point(fitted: Any, val_idx: np.ndarray, rule: str | None) -> tuple[float, str] | None:

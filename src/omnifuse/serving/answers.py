@@ -9,7 +9,20 @@ server::
      "predicted_labels": None,              # multilabel: the labels with probability >= 0.5
      "modality_weights": {"mirna": 0.4, "mrna": 0.6, "protein": 0.0},   # None if the model has none
      "modality_probabilities": {"mirna": {...}, "mrna": {...}},          # unimodal heads, where present
-     "present": ["mirna", "mrna"], "absent": ["protein"], "imputed": ["protein"]}
+     "present": ["mirna", "mrna"], "absent": ["protein"], "imputed": ["protein"],
+     "ensemble_spread": None,               # seed ensembles: std of the members' probabilities
+     "prediction_set": ["Basal", "Her2"],   # conformal sets (None when the bundle has none)
+     "conformal": {"coverage": 0.9, "pattern": "mirna+mrna", "threshold": 0.62,
+                   "threshold_source": "pattern", "n_calibration": 31}}
+
+A bundle trained with ``--set conformal=0.9`` answers binary and multiclass tasks with a
+conformal prediction set: the classes whose score ``1 - p`` is at most the threshold
+calibrated on the validation samples of the patient's availability pattern
+(``threshold_source`` "pattern"), or on all validation samples pooled ("pooled") when that
+pattern had too few of them (:mod:`omnifuse.uncertainty.conformal`). Sets contain the true
+class with probability at least ``coverage`` for patients exchangeable with the validation
+samples. Probabilities are calibrated when the bundle has a temperature
+(``--set calibrate=temperature``; :func:`calibration_info`).
 
 ``modality_weights`` are the model's per-sample weights of each modality (omega for
 OmniFuse, attention or gate weights for fusions that have them; absent modalities get 0).
@@ -36,17 +49,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.errors import ConfigError
+from omnifuse.serving.api_models import CalibrationInfo, ConformalInfo, PatternThreshold
 from omnifuse.survival.readout import SurvivalReadout
+from omnifuse.tasks import SINGLE_LABEL_TASKS
 from omnifuse.training.fit import FittedModel, PredictionDetails
+from omnifuse.uncertainty.conformal import ConformalClassifier
 
 #: Probability at or above which a label of a multilabel task is predicted.
 MULTILABEL_THRESHOLD = 0.5
+#: Joins the class names of a prediction set in a CSV cell.
+SET_SEPARATOR = "|"
 
 
 class Predictor:
@@ -74,10 +93,25 @@ class Predictor:
         """One answer per sample of ``dataset`` (``ids`` default to its sample ids)."""
         if dataset.task == "survival":
             return self.survival_answers(dataset, ids)
-        details = self.details(dataset)
+        return self.records(dataset, self.details(dataset), ids)
+
+    def records(
+        self, dataset: MultimodalDataset, details: PredictionDetails, ids: Sequence[str | None] | None = None
+    ) -> list[dict[str, Any]]:
+        """The answers ``details`` (of ``dataset``'s samples) give: binary decisions at the
+        bundle's operating point, and conformal sets when the bundle has them."""
         ids = list(dataset.sample_ids) if ids is None else list(ids)
         threshold = getattr(self.bundle, "info", {}).get("threshold")
-        return answer_records(details, dataset.modalities, dataset.class_names, dataset.task, ids, threshold)
+        sets = self.sets(dataset, details)
+        return answer_records(details, dataset.modalities, dataset.class_names, dataset.task, ids, threshold, sets)
+
+    def sets(self, dataset: MultimodalDataset, details: PredictionDetails) -> "SetAnswers | None":
+        """The conformal sets of ``details`` (None, computing nothing, when the bundle has no
+        conformal calibration)."""
+        conformal = getattr(self.bundle, "conformal", None)
+        if conformal is None or dataset.task not in SINGLE_LABEL_TASKS:
+            return None
+        return prediction_sets(conformal, details.probs, dataset.pattern_names())
 
     def survival_answers(
         self, dataset: MultimodalDataset, ids: Sequence[str | None] | None = None
@@ -92,6 +126,52 @@ class Predictor:
         return survival_records(details, risk, curves, _readout(fitted), dataset.modalities, ids)
 
 
+@dataclass(frozen=True)
+class SetAnswers:
+    """Conformal prediction sets of ``n`` samples and what each one's threshold was.
+
+    Attributes:
+        sets: ``(n, C)`` bool, class ``k`` is in sample ``i``'s set.
+        patterns: ``(n,)`` each sample's availability pattern ("clin+omics").
+        thresholds: ``(n,)`` the score threshold used (``1 - p <= threshold`` is in the set).
+        own: ``(n,)`` True where the threshold is the pattern's own, False: the pooled one.
+        n_calibration: ``(n,)`` validation samples the threshold was calibrated on.
+        coverage: the coverage target.
+    """
+
+    sets: np.ndarray
+    patterns: np.ndarray
+    thresholds: np.ndarray
+    own: np.ndarray
+    n_calibration: np.ndarray
+    coverage: float
+
+    def answer(self, i: int, classes: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
+        """Sample ``i``'s set (class names) and the answer's ``conformal`` part."""
+        return [c for c, keep in zip(classes, self.sets[i]) if keep], {
+            "coverage": self.coverage,
+            "pattern": str(self.patterns[i]),
+            "threshold": float(self.thresholds[i]),
+            "threshold_source": "pattern" if self.own[i] else "pooled",
+            "n_calibration": int(self.n_calibration[i]),
+        }
+
+
+def prediction_sets(conformal: ConformalClassifier, probs: np.ndarray, patterns: np.ndarray) -> SetAnswers:
+    """The conformal sets of ``(n, C)`` probabilities of samples with availability
+    ``patterns`` (``dataset.pattern_names()``)."""
+    thresholds, own = conformal.quantiles(patterns, len(probs))
+    n_cal = [conformal.patterns[p]["n"] if o else conformal.n_calibration for p, o in zip(patterns, own)]
+    return SetAnswers(
+        sets=conformal.predict_sets(probs, patterns),
+        patterns=np.asarray(patterns).astype(str),
+        thresholds=thresholds,
+        own=own,
+        n_calibration=np.asarray(n_cal, dtype=np.int64),
+        coverage=conformal.coverage,
+    )
+
+
 def answer_records(
     details: PredictionDetails,
     modalities: Sequence[str],
@@ -99,10 +179,12 @@ def answer_records(
     task: str,
     ids: Sequence[str | None],
     threshold: float | None = None,
+    sets: SetAnswers | None = None,
 ) -> list[dict[str, Any]]:
     """``details`` as one answer dict per sample (see the module docstring); a binary
     task's predicted class is the second when its probability is at least ``threshold``
-    (the bundle's operating point; None: the argmax, i.e. 0.5)."""
+    (the bundle's operating point; None: the argmax, i.e. 0.5). With ``sets`` every answer
+    carries its ``prediction_set`` and ``conformal`` part (else both are None)."""
     mods = list(modalities)
     classes = [str(c) for c in classes]
     probs = np.asarray(details.probs, dtype=np.float64)
@@ -131,7 +213,11 @@ def answer_records(
             "absent": [m for j, m in enumerate(mods) if absent[i, j]],
             "imputed": [m for j, m in enumerate(mods) if imputed[i, j]],
             "ensemble_spread": None if spread is None else _by_class(classes, spread[i]),
+            "prediction_set": None,
+            "conformal": None,
         }
+        if sets is not None:
+            answer["prediction_set"], answer["conformal"] = sets.answer(i, classes)
         out.append(answer)
     return out
 
@@ -140,7 +226,10 @@ def flat_rows(
     answers: Sequence[dict[str, Any]], modalities: Sequence[str], classes: Sequence[str]
 ) -> list[dict[str, Any]]:
     """Answers as flat table rows: ``id, predicted_class, p_<class>..., weight_<modality>...,
-    p_<modality>_<class>..., present, absent, imputed`` (modality lists joined with "+")."""
+    p_<modality>_<class>..., present, absent, imputed`` (modality lists joined with "+"),
+    then ``spread_<class>...`` for ensembles and, with conformal sets, ``prediction_set``
+    (class names joined with "|"), ``set_coverage``, ``set_pattern``, ``set_threshold``,
+    ``set_threshold_source`` and ``set_n_calibration``."""
     rows = []
     for a in answers:
         row: dict[str, Any] = {"id": a["id"]}
@@ -155,6 +244,9 @@ def flat_rows(
         row.update({k: "+".join(a[k]) for k in ("present", "absent", "imputed")})
         if a.get("ensemble_spread") is not None:
             row.update({f"spread_{c}": a["ensemble_spread"][c] for c in classes})
+        if a.get("prediction_set") is not None:
+            row["prediction_set"] = SET_SEPARATOR.join(a["prediction_set"])
+            row.update({f"set_{k}": v for k, v in a["conformal"].items()})
         rows.append(row)
     return rows
 
@@ -239,6 +331,32 @@ def weights_description(model_name: str, has_weights: bool) -> str | None:
             "are unsure of this patient; 0 for absent modalities"
         )
     return "the fusion's per-patient modality weights (attention or gates; 0 for absent modalities)"
+
+
+def calibration_info(bundle: Any) -> CalibrationInfo | None:
+    """The bundle's temperature (its probabilities are calibrated by it), or None."""
+    scaler = getattr(bundle, "calibration", None)
+    if scaler is None:
+        return None
+    return CalibrationInfo(temperature=scaler.temperature, n_samples=scaler.n_samples)
+
+
+def conformal_info(bundle: Any) -> ConformalInfo | None:
+    """The bundle's conformal calibration: coverage, pooled and per-pattern thresholds, or None."""
+    conformal = getattr(bundle, "conformal", None)
+    if conformal is None:
+        return None
+    return ConformalInfo(
+        coverage=conformal.coverage,
+        pooled_threshold=conformal.quantile,
+        n_calibration=conformal.n_calibration,
+        min_per_pattern=conformal.min_per_group,
+        patterns={
+            name: PatternThreshold(threshold=float(v["quantile"]), n=int(v["n"]))
+            for name, v in conformal.patterns.items()
+        },
+        pooled_patterns=dict(conformal.small_patterns),
+    )
 
 
 def _decision(row: np.ndarray, task: str, threshold: float | None) -> int:

@@ -88,6 +88,22 @@ class BatchRequest(_Strict):
     patients: list[PatientRequest] = Field(..., min_length=1, description="At most the server's --max-batch patients.")
 
 
+class SetThreshold(_Strict):
+    """How one patient's conformal prediction set was made."""
+
+    coverage: float = Field(
+        ..., description="Coverage target: sets contain the true class for at least this share of patients."
+    )
+    pattern: str = Field(..., description="The patient's availability pattern (present modalities joined by '+').")
+    threshold: float = Field(..., description="Score threshold: a class is in the set when 1 - probability <= it.")
+    threshold_source: Literal["pattern", "pooled"] = Field(
+        ...,
+        description="'pattern': calibrated on the validation patients of this availability pattern; 'pooled': "
+        "on all validation patients, because this pattern had too few of them (see GET /model).",
+    )
+    n_calibration: int = Field(..., description="Validation patients the threshold was calibrated on.")
+
+
 class Prediction(_Strict):
     """The model's answer for one patient, with which modalities drove it and which were imputed."""
 
@@ -110,6 +126,15 @@ class Prediction(_Strict):
         None,
         description="Seed ensembles: class name -> standard deviation of the members' probabilities "
         "(an uncertainty); null for a single model.",
+    )
+    prediction_set: Optional[list[str]] = Field(
+        None,
+        description="Conformal prediction set: the classes that cannot be ruled out at the coverage target "
+        "(models trained with --set conformal=0.9; null otherwise). One class: a confident answer; "
+        "several: the model cannot tell them apart for this patient.",
+    )
+    conformal: Optional[SetThreshold] = Field(
+        None, description="How the prediction set was made (coverage, threshold and its source); null without sets."
     )
 
 
@@ -178,6 +203,36 @@ class ModalityInfo(_Strict):
     time_unit: Optional[str] = None
 
 
+class CalibrationInfo(_Strict):
+    """The temperature every probability the model answers is divided by (as logits)."""
+
+    method: Literal["temperature"] = "temperature"
+    temperature: float = Field(
+        ..., description="Fitted on the validation samples (> 1 softened an over-confident model)."
+    )
+    n_samples: int = Field(..., description="Validation samples it was fitted on.")
+
+
+class PatternThreshold(_Strict):
+    threshold: float = Field(..., description="Score threshold of this availability pattern.")
+    n: int = Field(..., description="Validation samples of this pattern it was calibrated on.")
+
+
+class ConformalInfo(_Strict):
+    """Split conformal prediction sets (LAC score 1 - p), Mondrian by availability pattern."""
+
+    coverage: float = Field(..., description="Coverage target of the sets.")
+    pooled_threshold: float = Field(
+        ..., description="Threshold calibrated on all validation samples (patterns with too few)."
+    )
+    n_calibration: int = Field(..., description="Validation samples calibrated on.")
+    min_per_pattern: int = Field(..., description="Validation samples a pattern needs for a threshold of its own.")
+    patterns: dict[str, PatternThreshold] = Field(..., description="Patterns with their own threshold.")
+    pooled_patterns: dict[str, int] = Field(
+        ..., description="Patterns seen in validation with too few samples (their count): they use the pooled one."
+    )
+
+
 class ModelInfo(_Strict):
     name: str
     task: str
@@ -189,6 +244,12 @@ class ModelInfo(_Strict):
         None, description='How a request with "explain": true is explained, or why it cannot be.'
     )
     metrics: dict[str, Optional[float]] = Field(..., description="Validation metrics at training time.")
+    calibration: Optional[CalibrationInfo] = Field(
+        None, description="Temperature scaling of the probabilities (null: uncalibrated, the model's own)."
+    )
+    conformal: Optional[ConformalInfo] = Field(
+        None, description="Conformal prediction sets of the answers (null: the answers carry none)."
+    )
     omnifuse_version: str = Field(..., description="omnifuse serving the model.")
     trained_with: str = Field(..., description="omnifuse version that trained it.")
     created: str

@@ -35,7 +35,7 @@ from fastapi.responses import JSONResponse
 
 import omnifuse
 from omnifuse.errors import ConfigError
-from omnifuse.serving.answers import Predictor, weights_description
+from omnifuse.serving.answers import Predictor, calibration_info, conformal_info, weights_description
 from omnifuse.serving.api_models import (
     BatchRequest,
     ErrorResponse,
@@ -137,6 +137,8 @@ def model_info(bundle: Any, predictor: Predictor) -> dict[str, Any]:
         "omnifuse_version": omnifuse.__version__,
         "trained_with": str(bundle.info.get("omnifuse_version", "")),
         "created": str(bundle.info.get("created", "")),
+        "calibration": calibration_info(bundle),
+        "conformal": conformal_info(bundle),
         **survival_model_info(bundle),
     }
 
@@ -187,7 +189,9 @@ def create_app(bundle: Any, settings: ServeSettings | None = None) -> FastAPI:
         version=omnifuse.__version__,
         lifespan=lifespan,
         description="Answers for a patient with whatever modalities exist: class probabilities, "
-        "per-modality weights, and which modalities were absent and imputed.",
+        "per-modality weights, and which modalities were absent and imputed; models trained with "
+        "conformal calibration also answer a prediction set per patient (GET /model: its coverage and "
+        "thresholds per availability pattern, and the temperature of calibrated probabilities).",
     )
 
     @app.get("/health", response_model=Health, tags=["service"])

@@ -19,7 +19,7 @@ from torch import nn
 
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.errors import ConfigError
-from omnifuse.serving.answers import Predictor, answer_records
+from omnifuse.serving.answers import Predictor
 from omnifuse.trust.attributions import DEFAULT_TOP_K, attribution_method, check_explainable, explain
 
 #: Integration points of integrated gradients in the server (``omnifuse explain`` uses 128):
@@ -62,8 +62,7 @@ class ExplainingPredictor(Predictor):
         with self._lock:
             details = fitted.predict_details(index)
             attributions = explain(fitted, index, top_k=top_k, baselines=self.bundle.baselines, **options)
-        ids = list(dataset.sample_ids) if ids is None else list(ids)
-        answers = answer_records(details, dataset.modalities, dataset.class_names, dataset.task, ids)
+        answers = self.records(dataset, details, ids)  # the operating point and sets of plain answers
         for answer, a in zip(answers, attributions):
             answer["explanation"] = a.model_dump(mode="json", exclude={"sample_id", "modality_weights"})
         return answers
