@@ -157,9 +157,7 @@ def evaluate(
     console.print(f"written to {out}")
 
 
-def conformal_coverage(
-    fitted: Any, probs: np.ndarray, corruptions: list[Any], draws: int, seed: int
-) -> dict[str, Any]:
+def conformal_coverage(fitted: Any, probs: np.ndarray, corruptions: list[Any], draws: int, seed: int) -> dict[str, Any]:
     """Empirical coverage and mean size of a conformal model's sets on its context's (clean)
     samples, overall and per availability pattern (each with the threshold it used); with
     ``corruptions``, also on the corrupted samples of every draw (the draws
@@ -214,7 +212,9 @@ def print_conformal(document: dict[str, Any]) -> None:
         if summary is None:
             continue
         where = "" if document.get("corrupted") is None else f" ({name})"
-        console.print(line(f"conformal sets{where} at {document['coverage_target']:g} target", summary), soft_wrap=False)
+        console.print(
+            line(f"conformal sets{where} at {document['coverage_target']:g} target", summary), soft_wrap=False
+        )
         for pattern, cell in summary["patterns"].items():
             source = "its own threshold" if cell["threshold_source"] == "pattern" else "the pooled threshold"
             console.print("  " + escape(line(pattern, cell)) + f", {source} {cell['threshold']:.3f}", soft_wrap=False)
