@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 
+import dataclasses
+
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -82,3 +84,16 @@ def test_integration_points_are_a_server_setting(sim_bundle, monkeypatch):
     assert "(16 points)" in client.get("/model").json()["attributions"]
     with pytest.raises(ConfigError, match="explain_steps"):
         ServeSettings(explain_steps=1)
+
+
+def test_explained_answers_decide_at_the_bundles_operating_point(sim_bundle, monkeypatch):
+    decided = set()
+    for threshold in (1e-3, 1 - 1e-3):
+        bundle = dataclasses.replace(sim_bundle, info={**sim_bundle.info, "threshold": threshold})
+        client = client_for(bundle, monkeypatch)
+        request = {"modalities": full_patient(bundle)}
+        plain = client.post("/predict", json=request).json()
+        explained = client.post("/predict", json={**request, "explain": True}).json()
+        assert explained["predicted_class"] == plain["predicted_class"]
+        decided.add(plain["predicted_class"])
+    assert decided == {"0", "1"}  # the threshold, not the argmax, decided both answers

@@ -334,7 +334,7 @@ def weights_description(model_name: str, has_weights: bool) -> str | None:
 
 
 def calibration_info(bundle: Any) -> CalibrationInfo | None:
-    """The bundle's temperature (its probabilities are calibrated by it), or None."""
+    """The temperature of a bundle (or fitted model) that calibrates its probabilities, or None."""
     scaler = getattr(bundle, "calibration", None)
     if scaler is None:
         return None
@@ -342,7 +342,8 @@ def calibration_info(bundle: Any) -> CalibrationInfo | None:
 
 
 def conformal_info(bundle: Any) -> ConformalInfo | None:
-    """The bundle's conformal calibration: coverage, pooled and per-pattern thresholds, or None."""
+    """The conformal calibration of a bundle (or fitted model): coverage, pooled and
+    per-pattern thresholds, or None."""
     conformal = getattr(bundle, "conformal", None)
     if conformal is None:
         return None
