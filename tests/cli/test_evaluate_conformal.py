@@ -41,14 +41,19 @@ def test_evaluate_reports_coverage_per_pattern(runs, tmp_path, monkeypatch, caps
     assert clean["patterns"][OWN_PATTERN]["threshold"] == bundle.conformal.patterns[OWN_PATTERN]["quantile"]
     assert clean["patterns"][POOLED_PATTERN]["threshold_source"] == "pooled"
     assert clean["patterns"][POOLED_PATTERN]["threshold"] == bundle.conformal.quantile
+    assert set(clean["classes"]) == set(ds.class_names)
+    for k, name in enumerate(ds.class_names):
+        assert clean["classes"][name]["coverage"] == pytest.approx(hit[ds.y == k].mean())
     # omics dropped everywhere: only patterns without omics remain, every sample counted once per draw
     corrupted = doc["corrupted"]
     assert corrupted["draws"] == 2 and corrupted["n"] == 2 * len(ds)
-    assert set(corrupted["patterns"]) == {OWN_PATTERN, POOLED_PATTERN}
-    assert corrupted["patterns"][OWN_PATTERN]["n"] > clean["patterns"][OWN_PATTERN]["n"]
+    assert set(corrupted["patterns"]) == {"clin", POOLED_PATTERN}
+    assert corrupted["patterns"]["clin"]["n"] > clean["patterns"]["clin"]["n"]
+    assert corrupted["patterns"]["clin"]["threshold_source"] == "pattern"
     shown = " ".join(stdout.split())
     assert f"conformal sets (clean) at 0.9 target: coverage {clean['coverage']:.3f}" in shown
     assert f"{OWN_PATTERN}: coverage" in shown and "its own threshold" in shown and "the pooled threshold" in shown
+    assert "coverage per true class:" in shown
 
 
 def test_evaluate_without_conformal_reports_no_sets(runs, tmp_path, monkeypatch, capsys):

@@ -64,6 +64,7 @@ def test_predict_json_carries_sets_coverage_and_threshold_source(runs, tmp_path,
         "coverage": 0.9,
         "pattern": POOLED_PATTERN,
         "threshold": bundle.conformal.quantile,
+        "class_thresholds": None,
         "threshold_source": "pooled",
         "n_calibration": bundle.conformal.n_calibration,
     }
@@ -97,7 +98,12 @@ def test_predict_input_patient_with_an_absent_modality_gets_its_patterns_thresho
     path = tmp_path / "in.json"
     path.write_text(
         json.dumps(
-            {"patients": [{"id": "a", "modalities": {"clin": clin, "notes": notes}}, {"modalities": {"clin": clin}}]}
+            {
+                "patients": [
+                    {"id": "a", "modalities": {"clin": clin, "omics": [0.1] * bundle.schema.specs["omics"].n_features}},
+                    {"modalities": {"clin": clin, "notes": notes}},
+                ]
+            }
         )
     )
     out = tmp_path / "out.json"
@@ -106,9 +112,10 @@ def test_predict_input_patient_with_an_absent_modality_gets_its_patterns_thresho
     )
     assert code == 0, err
     first, second = json.loads(out.read_text())["predictions"]
-    assert first["absent"] == ["omics"] and first["conformal"]["pattern"] == OWN_PATTERN
+    assert first["absent"] == ["notes"] and first["conformal"]["pattern"] == OWN_PATTERN
+    assert first["conformal"]["threshold_source"] == "pattern"
     assert first["conformal"]["threshold"] == bundle.conformal.patterns[OWN_PATTERN]["quantile"]
-    assert second["conformal"]["threshold_source"] == "pooled"
+    assert second["conformal"]["pattern"] == POOLED_PATTERN and second["conformal"]["threshold_source"] == "pooled"
     for answer in (first, second):  # the set: every class whose score 1 - p is within the threshold
         q = answer["conformal"]["threshold"]
         within = [c for c, p in answer["probabilities"].items() if 1 - p <= q + 1e-12]

@@ -14,7 +14,7 @@ from omnifuse.data.loaders import write_folder
 from omnifuse.data.simulate import make_lowquality
 from omnifuse.serving import load_bundle
 from tests.cli.test_app import run
-from tests.serving.conformal_runs import OWN_PATTERN, conformal_runs, cohort_modalities
+from tests.serving.conformal_runs import MASKED_PATTERN, OWN_PATTERN, cohort_modalities, conformal_runs
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,10 @@ def test_run_json_and_console_state_temperature_and_thresholds(runs):
     assert conformal["patterns"][OWN_PATTERN] == {
         "threshold": bundle.conformal.patterns[OWN_PATTERN]["quantile"],
         "n": bundle.conformal.patterns[OWN_PATTERN]["n"],
+        "source": "pattern",
+        "class_thresholds": None,
     }
+    assert conformal["patterns"][MASKED_PATTERN]["source"] == "masked"
     assert conformal["pooled_patterns"] == bundle.conformal.small_patterns
     shown = " ".join(runs.conformal_stdout.split())
     assert f"temperature {bundle.calibration.temperature:.3f}" in shown
@@ -41,6 +44,8 @@ def test_run_json_and_console_state_temperature_and_thresholds(runs):
     assert "conformal sets at 0.9 coverage, thresholds:" in shown
     assert f"{OWN_PATTERN} {own['threshold']:.3f} (n={own['n']})" in shown
     assert f"pooled {conformal['pooled_threshold']:.3f} (n=60)" in shown
+    masked = conformal["patterns"][MASKED_PATTERN]
+    assert f"{MASKED_PATTERN} {masked['threshold']:.3f} (n={masked['n']}, masked)" in shown
 
 
 def test_run_without_posthoc_states_none(runs):

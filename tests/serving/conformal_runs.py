@@ -2,10 +2,11 @@
 ``--set conformal=0.9 --set calibrate=temperature``: shared by the CLI and serving tests of
 prediction sets (trained once per session, whichever test asks first).
 
-The cohort (300 patients) has three modalities; its validation samples (60) hold two
-availability patterns with enough samples for a threshold of their own (``clin+notes+omics``
-and ``clin+notes``, i.e. with omics absent) and two with too few (``clin``, ``clin+omics``),
-which use the pooled threshold.
+The cohort (300 patients) has three modalities, notes mostly absent; its validation samples
+(60) hold two availability patterns with enough samples for a threshold of their own
+(``clin+omics``, i.e. notes absent, and ``clin``) and two with too few (``clin+notes``,
+``clin+notes+omics``), which use the pooled threshold; ``omics`` alone, never observed, is
+calibrated on the validation samples with omics, the others hidden (masked).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from omnifuse.data.simulate_config import SimModality
 
 #: What ``omnifuse train`` is given for the conformal run.
 CONFORMAL_SETTINGS = ("--set", "conformal=0.9", "--set", "calibrate=temperature", "--set", "max_epochs=3")
-#: A pattern with an absent modality that has its own threshold, and one that falls back on the pooled one.
-OWN_PATTERN, POOLED_PATTERN = "clin+notes", "clin"
+#: A pattern with an absent modality that has its own threshold, one that falls back on the
+#: pooled one, and one calibrated on masked validation samples.
+OWN_PATTERN, POOLED_PATTERN, MASKED_PATTERN = "clin+omics", "clin+notes", "omics"
 
 _CACHE: dict[str, "Runs"] = {}
 
@@ -43,7 +45,7 @@ def cohort_modalities() -> list[SimModality]:
     return [
         SimModality("clin", "tabular", 8, 0.8),
         SimModality("omics", "omics", 12, 0.6, missing_rate=0.4),
-        SimModality("notes", "embedding", 8, 0.3, missing_rate=0.05),
+        SimModality("notes", "embedding", 8, 0.3, missing_rate=0.85),
     ]
 
 

@@ -15,7 +15,7 @@ from omnifuse.serving.answers import Predictor
 from omnifuse.serving.app import TOKEN_ENV, ServeSettings
 from omnifuse.serving.cohort import patients_dataset
 
-from .conformal_runs import OWN_PATTERN, conformal_runs
+from .conformal_runs import MASKED_PATTERN, OWN_PATTERN, conformal_runs
 from .test_api import full_patient
 
 
@@ -57,31 +57,46 @@ def test_model_states_temperature_and_thresholds(client, bundle):
     }
     conformal = info["conformal"]
     assert conformal["coverage"] == 0.9 and conformal["pooled_threshold"] == bundle.conformal.quantile
+    sources = {"observed": "pattern", "masked": "masked"}
     assert conformal["patterns"] == {
-        k: {"threshold": v["quantile"], "n": v["n"]} for k, v in bundle.conformal.patterns.items()
+        k: {"threshold": v["quantile"], "n": v["n"], "source": sources[v["source"]], "class_thresholds": None}
+        for k, v in bundle.conformal.patterns.items()
     }
+    assert conformal["patterns"][MASKED_PATTERN]["source"] == "masked"
     assert conformal["pooled_patterns"] == bundle.conformal.small_patterns and conformal["pooled_patterns"]
+    assert conformal["by_class"] is False
 
 
 def test_absent_modality_gets_its_patterns_threshold(client, bundle):
-    body = patient(bundle, "clin", "notes")  # omics absent
+    body = patient(bundle, "clin", "omics")  # notes absent
     r = client.post("/predict", json={"id": "p1", "modalities": body})
     assert r.status_code == 200, r.text
     answer = r.json()
     classes, q, own = expected_set(bundle, body)
-    assert answer["absent"] == ["omics"] and answer["prediction_set"] == classes
+    assert answer["absent"] == ["notes"] and answer["prediction_set"] == classes
     assert own and answer["conformal"] == {
         "coverage": 0.9,
         "pattern": OWN_PATTERN,
         "threshold": bundle.conformal.patterns[OWN_PATTERN]["quantile"],
+        "class_thresholds": None,
         "threshold_source": "pattern",
         "n_calibration": bundle.conformal.patterns[OWN_PATTERN]["n"],
     }
     assert q == answer["conformal"]["threshold"] != bundle.conformal.quantile
 
 
+def test_unseen_pattern_gets_its_masked_threshold(client, bundle):
+    body = patient(bundle, "omics")  # no validation patient has omics alone
+    answer = client.post("/predict", json={"modalities": body}).json()
+    classes, q, own = expected_set(bundle, body)
+    assert own and answer["prediction_set"] == classes
+    assert answer["conformal"]["threshold_source"] == "masked" and answer["conformal"]["pattern"] == MASKED_PATTERN
+    assert answer["conformal"]["threshold"] == q == bundle.conformal.patterns[MASKED_PATTERN]["quantile"]
+    assert answer["conformal"]["n_calibration"] == bundle.conformal.patterns[MASKED_PATTERN]["n"]
+
+
 def test_rare_and_unseen_patterns_use_the_pooled_threshold(client, bundle):
-    for mods in (("clin",), ("omics", "notes")):  # one seen too rarely in validation, one never
+    for mods in (("clin", "notes"), ("omics", "notes")):  # too few validation patients, even masked
         body = patient(bundle, *mods)
         answer = client.post("/predict", json={"modalities": body}).json()
         classes, q, own = expected_set(bundle, body)
@@ -92,7 +107,7 @@ def test_rare_and_unseen_patterns_use_the_pooled_threshold(client, bundle):
 
 
 def test_batch_and_explained_answers_carry_the_same_sets(client, bundle):
-    bodies = [patient(bundle, "clin", "notes", "omics"), patient(bundle, "clin", "notes"), patient(bundle, "clin")]
+    bodies = [patient(bundle, "clin", "notes", "omics"), patient(bundle, "clin", "omics"), patient(bundle, "omics")]
     batch = client.post("/predict/batch", json={"patients": [{"modalities": b} for b in bodies]})
     assert batch.status_code == 200, batch.text
     for body, answer in zip(bodies, batch.json()["predictions"]):
@@ -110,7 +125,7 @@ def test_openapi_documents_the_set_fields(client):
         assert "conformal prediction set" in fields["prediction_set"]["description"].lower()
         assert "coverage" in fields["conformal"]["description"]
     source = schemas["SetThreshold"]["properties"]["threshold_source"]
-    assert source["enum"] == ["pattern", "pooled"] and "availability pattern" in source["description"]
+    assert source["enum"] == ["pattern", "masked", "pooled"] and "availability pattern" in source["description"]
     assert {"calibration", "conformal"} <= set(schemas["ModelInfo"]["properties"])
 
 

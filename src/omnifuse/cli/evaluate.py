@@ -163,25 +163,33 @@ def conformal_coverage(fitted: Any, probs: np.ndarray, corruptions: list[Any], d
     ``corruptions``, also on the corrupted samples of every draw (the draws
     :func:`omnifuse.evaluation.evaluate.evaluate_bundle` scores), pooled."""
     from omnifuse.data.corrupt import apply_corruptions  # deferred: keeps `omnifuse --help` fast (torch)
+    from omnifuse.serving.answers import threshold_source  # deferred: keeps `omnifuse --help` fast (Lightning)
     from omnifuse.uncertainty.conformal import set_coverage  # deferred: keeps `omnifuse --help` fast
 
     conformal = fitted.conformal
+    clean = fitted.context.dataset
 
     def measured(sets: np.ndarray, y: np.ndarray, patterns: np.ndarray) -> dict[str, Any]:
-        summary = set_coverage(sets, y, patterns)
+        summary = set_coverage(sets, y, patterns, class_names=clean.class_names)
         for name, cell in summary["patterns"].items():
-            own = name in conformal.patterns
-            cell["threshold"] = float(conformal.patterns[name]["quantile"] if own else conformal.quantile)
-            cell["threshold_source"] = "pattern" if own else "pooled"
+            stored = conformal.patterns.get(name)
+            cell["threshold"] = float(conformal.quantile if stored is None else stored["quantile"])
+            cell["threshold_source"] = threshold_source(conformal, name)
+            if conformal.by_class:
+                cell["threshold"] = None
+                cell["class_thresholds"] = dict(
+                    zip(clean.class_names, conformal.class_thresholds([name], 1)[0].tolist())
+                )
         return summary
 
-    clean = fitted.context.dataset
     patterns = clean.pattern_names()
     document: dict[str, Any] = {
         "coverage_target": conformal.coverage,
         "score": "lac (1 - probability of the class)",
-        "thresholds": "per availability pattern, calibrated on the run's validation samples "
-        "(pooled where a pattern had too few)",
+        "thresholds": "per availability pattern"
+        + (" and class" if conformal.by_class else "")
+        + ", calibrated on the run's validation samples (pattern: the pattern's own; masked: those with "
+        "its modalities, the others hidden; pooled: all of them, where a pattern had too few either way)",
         "clean": measured(conformal.predict_sets(probs, patterns), clean.y, patterns),
         "corrupted": None,
     }
@@ -216,8 +224,23 @@ def print_conformal(document: dict[str, Any]) -> None:
             line(f"conformal sets{where} at {document['coverage_target']:g} target", summary), soft_wrap=False
         )
         for pattern, cell in summary["patterns"].items():
-            source = "its own threshold" if cell["threshold_source"] == "pattern" else "the pooled threshold"
-            console.print("  " + escape(line(pattern, cell)) + f", {source} {cell['threshold']:.3f}", soft_wrap=False)
+            source = SOURCE_WORDS[cell["threshold_source"]]
+            value = (
+                f"{cell['threshold']:.3f}"
+                if cell["threshold"] is not None
+                else "by class " + ", ".join(f"{c} {q:.3f}" for c, q in cell["class_thresholds"].items())
+            )
+            console.print("  " + escape(line(pattern, cell) + f", {source} {value}"), soft_wrap=False)
+        per_class = ", ".join(f"{c} {v['coverage']:.3f} (n={v['n']})" for c, v in summary["classes"].items())
+        console.print("  " + escape(f"coverage per true class: {per_class}"), soft_wrap=False)
+
+
+#: How the console names a threshold's source.
+SOURCE_WORDS = {
+    "pattern": "its own threshold",
+    "masked": "its own threshold (masked validation samples)",
+    "pooled": "the pooled threshold",
+}
 
 
 def print_decisions(decisions: dict[str, Any]) -> None:

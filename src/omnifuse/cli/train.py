@@ -143,10 +143,14 @@ def train(
 def _conformal_line(info: Any) -> str:
     """The conformal thresholds per availability pattern, and the pooled one (with the
     patterns that fall back on it)."""
-    own = ", ".join(f"{name} {p.threshold:.3f} (n={p.n})" for name, p in info.patterns.items())
+    own = ", ".join(
+        f"{name} {p.threshold:.3f} (n={p.n}{', masked' if p.source == 'masked' else ''})"
+        for name, p in info.patterns.items()
+    )
     fallback = ", ".join(f"{name} (n={n})" for name, n in info.pooled_patterns.items())
     return (
-        f"conformal sets at {info.coverage:g} coverage, thresholds: {own or 'no pattern has its own'}; "
+        f"conformal sets at {info.coverage:g} coverage{' by class' if info.by_class else ''}, "
+        f"thresholds: {own or 'no pattern has its own'}; "
         f"pooled {info.pooled_threshold:.3f} (n={info.n_calibration})"
         + (f" for {fallback} and unseen patterns" if fallback else " for unseen patterns")
     )

@@ -13,13 +13,17 @@ server::
      "ensemble_spread": None,               # seed ensembles: std of the members' probabilities
      "prediction_set": ["Basal", "Her2"],   # conformal sets (None when the bundle has none)
      "conformal": {"coverage": 0.9, "pattern": "mirna+mrna", "threshold": 0.62,
+                   "class_thresholds": None,  # --set conformal_by_class=true: per class
                    "threshold_source": "pattern", "n_calibration": 31}}
 
 A bundle trained with ``--set conformal=0.9`` answers binary and multiclass tasks with a
 conformal prediction set: the classes whose score ``1 - p`` is at most the threshold
 calibrated on the validation samples of the patient's availability pattern
-(``threshold_source`` "pattern"), or on all validation samples pooled ("pooled") when that
-pattern had too few of them (:mod:`omnifuse.uncertainty.conformal`). Sets contain the true
+(``threshold_source`` "pattern"), on the validation samples that have the pattern's
+modalities with the others hidden ("masked") when the pattern itself had too few, or on all
+validation samples pooled ("pooled") when even those were too few
+(:mod:`omnifuse.uncertainty.conformal`); sets by class (``conformal_by_class``) give one
+threshold per class (``class_thresholds``) instead of one ``threshold``. Sets contain the true
 class with probability at least ``coverage`` for patients exchangeable with the validation
 samples. Probabilities are calibrated when the bundle has a temperature
 (``--set calibrate=temperature``; :func:`calibration_info`).
@@ -134,42 +138,60 @@ class SetAnswers:
         sets: ``(n, C)`` bool, class ``k`` is in sample ``i``'s set.
         patterns: ``(n,)`` each sample's availability pattern ("clin+omics").
         thresholds: ``(n,)`` the score threshold used (``1 - p <= threshold`` is in the set).
-        own: ``(n,)`` True where the threshold is the pattern's own, False: the pooled one.
+        sources: ``(n,)`` where it comes from: "pattern" (validation samples of the pattern),
+            "masked" (validation samples with the pattern's modalities, the others hidden) or
+            "pooled" (all validation samples: the pattern had too few either way).
         n_calibration: ``(n,)`` validation samples the threshold was calibrated on.
         coverage: the coverage target.
+        class_thresholds: ``(n, C)`` per class thresholds of ``by_class`` sets (then they
+            make the set and ``thresholds`` is not used), else None.
     """
 
     sets: np.ndarray
     patterns: np.ndarray
     thresholds: np.ndarray
-    own: np.ndarray
+    sources: np.ndarray
     n_calibration: np.ndarray
     coverage: float
+    class_thresholds: np.ndarray | None = None
 
     def answer(self, i: int, classes: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
         """Sample ``i``'s set (class names) and the answer's ``conformal`` part."""
+        by_class = self.class_thresholds
         return [c for c, keep in zip(classes, self.sets[i]) if keep], {
             "coverage": self.coverage,
             "pattern": str(self.patterns[i]),
-            "threshold": float(self.thresholds[i]),
-            "threshold_source": "pattern" if self.own[i] else "pooled",
+            "threshold": None if by_class is not None else float(self.thresholds[i]),
+            "class_thresholds": None if by_class is None else _by_class(classes, by_class[i]),
+            "threshold_source": str(self.sources[i]),
             "n_calibration": int(self.n_calibration[i]),
         }
+
+
+#: ``threshold_source`` of a pattern's own threshold, by how it was calibrated.
+_SOURCES = {"observed": "pattern", "masked": "masked"}
 
 
 def prediction_sets(conformal: ConformalClassifier, probs: np.ndarray, patterns: np.ndarray) -> SetAnswers:
     """The conformal sets of ``(n, C)`` probabilities of samples with availability
     ``patterns`` (``dataset.pattern_names()``)."""
     thresholds, own = conformal.quantiles(patterns, len(probs))
-    n_cal = [conformal.patterns[p]["n"] if o else conformal.n_calibration for p, o in zip(patterns, own)]
+    stored = [conformal.patterns.get(str(p)) if o else None for p, o in zip(patterns, own)]
     return SetAnswers(
         sets=conformal.predict_sets(probs, patterns),
         patterns=np.asarray(patterns).astype(str),
         thresholds=thresholds,
-        own=own,
-        n_calibration=np.asarray(n_cal, dtype=np.int64),
+        sources=np.array(["pooled" if v is None else _SOURCES.get(str(v.get("source")), "pattern") for v in stored]),
+        n_calibration=np.array([conformal.n_calibration if v is None else int(v["n"]) for v in stored], dtype=np.int64),
         coverage=conformal.coverage,
+        class_thresholds=conformal.class_thresholds(patterns, len(probs)) if conformal.by_class else None,
     )
+
+
+def threshold_source(conformal: ConformalClassifier, pattern: str) -> str:
+    """ "pattern", "masked" or "pooled": where the threshold of ``pattern`` comes from."""
+    stored = conformal.patterns.get(pattern)
+    return "pooled" if stored is None else _SOURCES.get(str(stored.get("source")), "pattern")
 
 
 def answer_records(
@@ -246,7 +268,10 @@ def flat_rows(
             row.update({f"spread_{c}": a["ensemble_spread"][c] for c in classes})
         if a.get("prediction_set") is not None:
             row["prediction_set"] = SET_SEPARATOR.join(a["prediction_set"])
-            row.update({f"set_{k}": v for k, v in a["conformal"].items()})
+            part = a["conformal"]
+            row.update({f"set_{k}": v for k, v in part.items() if k != "class_thresholds"})
+            if part.get("class_thresholds") is not None:
+                row.update({f"set_threshold_{c}": part["class_thresholds"][c] for c in classes})
         rows.append(row)
     return rows
 
@@ -353,10 +378,19 @@ def conformal_info(bundle: Any) -> ConformalInfo | None:
         n_calibration=conformal.n_calibration,
         min_per_pattern=conformal.min_per_group,
         patterns={
-            name: PatternThreshold(threshold=float(v["quantile"]), n=int(v["n"]))
+            name: PatternThreshold(
+                threshold=float(v["quantile"]),
+                n=int(v["n"]),
+                source=threshold_source(conformal, name),
+                class_thresholds=None if v.get("class_quantiles") is None else [float(q) for q in v["class_quantiles"]],
+            )
             for name, v in conformal.patterns.items()
         },
-        pooled_patterns=dict(conformal.small_patterns),
+        pooled_patterns={k: n for k, n in conformal.small_patterns.items() if k not in conformal.patterns},
+        by_class=conformal.by_class,
+        pooled_class_thresholds=None
+        if conformal.class_quantiles is None
+        else [float(q) for q in conformal.class_quantiles],
     )
 
 

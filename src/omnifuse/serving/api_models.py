@@ -95,11 +95,17 @@ class SetThreshold(_Strict):
         ..., description="Coverage target: sets contain the true class for at least this share of patients."
     )
     pattern: str = Field(..., description="The patient's availability pattern (present modalities joined by '+').")
-    threshold: float = Field(..., description="Score threshold: a class is in the set when 1 - probability <= it.")
-    threshold_source: Literal["pattern", "pooled"] = Field(
+    threshold: Optional[float] = Field(
+        ..., description="Score threshold: a class is in the set when 1 - probability <= it (null: by class)."
+    )
+    class_thresholds: Optional[dict[str, float]] = Field(
+        None, description="Sets by class (conformal_by_class): class name -> its own threshold; null otherwise."
+    )
+    threshold_source: Literal["pattern", "masked", "pooled"] = Field(
         ...,
-        description="'pattern': calibrated on the validation patients of this availability pattern; 'pooled': "
-        "on all validation patients, because this pattern had too few of them (see GET /model).",
+        description="'pattern': calibrated on the validation patients of this availability pattern; 'masked': "
+        "this pattern's own too, calibrated on validation patients with its modalities and the others hidden "
+        "(the pattern itself had too few); 'pooled': on all validation patients (too few either way; see GET /model).",
     )
     n_calibration: int = Field(..., description="Validation patients the threshold was calibrated on.")
 
@@ -215,7 +221,11 @@ class CalibrationInfo(_Strict):
 
 class PatternThreshold(_Strict):
     threshold: float = Field(..., description="Score threshold of this availability pattern.")
-    n: int = Field(..., description="Validation samples of this pattern it was calibrated on.")
+    n: int = Field(..., description="Validation samples it was calibrated on.")
+    source: Literal["pattern", "masked"] = Field(
+        ..., description="'pattern': its own validation samples; 'masked': those with its modalities, others hidden."
+    )
+    class_thresholds: Optional[list[float]] = Field(None, description="By class: per class, in class order.")
 
 
 class ConformalInfo(_Strict):
@@ -231,6 +241,8 @@ class ConformalInfo(_Strict):
     pooled_patterns: dict[str, int] = Field(
         ..., description="Patterns seen in validation with too few samples (their count): they use the pooled one."
     )
+    by_class: bool = Field(False, description="Each class has its own threshold (conformal_by_class).")
+    pooled_class_thresholds: Optional[list[float]] = Field(None, description="By class: pooled, in class order.")
 
 
 class ModelInfo(_Strict):
