@@ -242,6 +242,52 @@ def print_robustness(doc: RobustnessDocument) -> None:
         worst = min(scored)[1] + f" ({min(scored)[0]:.3f})" if scored else "–"
         table.add_row(name, number(clean), number(rr), number(er, signed=True), worst)
     console.print(table)
+    print_conformal_robustness(doc)
+
+
+def print_conformal_robustness(doc: RobustnessDocument) -> None:
+    """Coverage and mean set size of the methods with conformal sets: clean, at the highest
+    missing rate of the "any" sweep, and on the availability pattern covered least
+    (nothing when no method has sets)."""
+    methods = {name: m for name, m in doc.methods.items() if m.conformal is not None}
+    if not methods:
+        return
+
+    def pair(cell: dict[str, Any] | None) -> str:
+        cov, size = ((cell or {}).get(k) for k in ("coverage", "set_size"))
+        if cov is None or cov.mean is None:
+            return "–"
+        text = f"{cov.mean:.3f}"
+        if cov.ci_low is not None and cov.ci_high is not None:
+            text += f" [{cov.ci_low:.3f}, {cov.ci_high:.3f}]"
+        return text + (f" / {size.mean:.2f}" if size is not None and size.mean is not None else "")
+
+    rate = max(doc.levels.missing) if doc.levels.missing else 0.0
+    table = Table(
+        Column("method", overflow="fold"),
+        "target",
+        "clean",
+        f"missing any {rate:g}",
+        Column("least covered pattern", overflow="fold"),
+        Column("largest sets pattern", overflow="fold"),
+        title="conformal sets: coverage [95% interval] / mean set size",
+    )
+    for name, m in methods.items():
+        curve = m.missing.get("any", {})
+        highest = curve.get(max(curve, key=float)) if curve else None
+        scored = {p: c for p, c in m.patterns.items() if c.get("coverage") and c["coverage"].mean is not None}
+        least = min(scored, key=lambda p: scored[p]["coverage"].mean, default=None)
+        sized = {p: c for p, c in scored.items() if c.get("set_size") and c["set_size"].mean is not None}
+        largest = max(sized, key=lambda p: sized[p]["set_size"].mean, default=None)
+        table.add_row(
+            escape(name),
+            f"{m.conformal:g}",
+            escape(pair(m.clean)),
+            escape(pair(highest)),
+            "–" if least is None else escape(f"{least}: {pair(scored[least])}"),
+            "–" if largest is None else escape(f"{largest}: {pair(sized[largest])}"),
+        )
+    console.print(table)
 
 
 def _interval(summary: Any) -> str:
