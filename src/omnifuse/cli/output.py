@@ -275,19 +275,24 @@ def print_conformal_robustness(doc: RobustnessDocument) -> None:
     for name, m in methods.items():
         curve = m.missing.get("any", {})
         highest = curve.get(max(curve, key=float)) if curve else None
-        scored = {p: c for p, c in m.patterns.items() if c.get("coverage") and c["coverage"].mean is not None}
-        least = min(scored, key=lambda p: scored[p]["coverage"].mean, default=None)
-        sized = {p: c for p, c in scored.items() if c.get("set_size") and c["set_size"].mean is not None}
-        largest = max(sized, key=lambda p: sized[p]["set_size"].mean, default=None)
+        covered = {p: v for p, c in m.patterns.items() if (v := _mean_of(c, "coverage")) is not None}
+        sizes = {p: v for p, c in m.patterns.items() if (v := _mean_of(c, "set_size")) is not None}
+        least = min(covered, key=covered.__getitem__, default=None)
+        largest = max(sizes, key=sizes.__getitem__, default=None)
         table.add_row(
             escape(name),
             f"{m.conformal:g}",
             escape(pair(m.clean)),
             escape(pair(highest)),
-            "–" if least is None else escape(f"{least}: {pair(scored[least])}"),
-            "–" if largest is None else escape(f"{largest}: {pair(sized[largest])}"),
+            "–" if least is None else escape(f"{least}: {pair(m.patterns[least])}"),
+            "–" if largest is None else escape(f"{largest}: {pair(m.patterns[largest])}"),
         )
     console.print(table)
+
+
+def _mean_of(cell: dict[str, Any], metric: str) -> float | None:
+    stat = cell.get(metric)
+    return None if stat is None else stat.mean
 
 
 def _interval(summary: Any) -> str:
