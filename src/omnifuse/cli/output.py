@@ -99,9 +99,12 @@ def _recording_lines(info: dict[str, Any]) -> list[str]:
 BENCHMARK_COLUMNS = ("auroc", "auprc", "macro_f1", "kappa", "brier", "ece")
 #: The columns of a survival benchmark: Harrell's C, Uno's C, mean time-dependent AUC, integrated Brier score.
 SURVIVAL_COLUMNS = ("c_index", "uno_c", "time_auc", "ibs")
+#: Conformal set columns, shown when a method has them (``--set conformal=0.9``).
+SET_COLUMNS = ("coverage", "set_size")
 #: Short headers of the compact layout (a narrow terminal or a pipe: 80 columns).
 SHORT_HEADERS = {
     "auroc": "AUROC", "auprc": "AUPRC", "macro_f1": "F1", "kappa": "kappa", "brier": "Brier", "ece": "ECE",
+    "coverage": "cover", "set_size": "size",
     "c_index": "C", "uno_c": "Uno C", "time_auc": "tAUC", "ibs": "IBS",
 }  # fmt: skip
 CAPTIONS = {
@@ -127,6 +130,7 @@ def print_benchmark(results: ResultsDocument, sort_by: str | None = None) -> Non
     from omnifuse.evaluation.survival_metrics import headline_metric  # deferred: keeps `omnifuse --help` fast (torch)
 
     columns = benchmark_columns(results.task)
+    columns += tuple(m for m in SET_COLUMNS if any(m in method.metrics for method in results.methods.values()))
     protocol = results.protocol
     split = f" {protocol.folds} folds" if protocol.type == "kfold" else f" test={protocol.test_split}"
     title = f"{results.dataset} — {protocol.type}{split}, {protocol.seeds} seed(s)"
@@ -200,7 +204,9 @@ def _sorted_methods(results: ResultsDocument, metric: str) -> list[str]:
 
 
 def _best(results: ResultsDocument, metric: str) -> str | None:
-    lower = metric in ("brier", "ece", "ibs")
+    if metric == "coverage":  # a target, not a direction
+        return None
+    lower = metric in ("brier", "ece", "ibs", "set_size")
     scored = [
         (mean, name)
         for name, m in results.methods.items()
