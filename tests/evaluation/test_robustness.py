@@ -190,3 +190,21 @@ def test_dropped_modalities_get_the_threshold_of_their_new_pattern(conformal_tra
     # the patients' original patterns would give other (smaller) sets
     before = model.conformal.predict_sets(probs, ds.pattern_names()[test][ds.subset(test).mask[:, 1]])
     assert before.sum(axis=1).mean() < own.sum(axis=1).mean()
+
+
+def test_conformal_cells_over_repeats_get_student_t_intervals(conformal_trained):
+    ds, models, test = conformal_trained
+    sweep = RobustnessSweep(ds, plan_conditions(ds, missing_rates=(0.0, 0.9), noise_levels={}), draws=1)
+    halves = np.array_split(test, 2)
+    for half in halves:  # two repeats, e.g. two folds
+        sweep.evaluate({"sk-logreg": models["sk-logreg"]}, half)
+    cell = sweep.document().methods["sk-logreg"].missing["any"]["0.9"]["coverage"]
+    assert "Student-t" in sweep.document().interval
+    assert cell.ci_low < cell.mean < cell.ci_high <= 1.0
+    per_half = []
+    for k, half in enumerate(halves):
+        one = RobustnessSweep(ds, plan_conditions(ds, missing_rates=(0.0, 0.9), noise_levels={}), draws=1)
+        one.n_repeats = k  # the same corruption draws as repeat k above
+        one.evaluate({"sk-logreg": models["sk-logreg"]}, half)
+        per_half.append(one.document().methods["sk-logreg"].missing["any"]["0.9"]["coverage"].mean)
+    assert cell.mean == pytest.approx(np.mean(per_half))
