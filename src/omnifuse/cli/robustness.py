@@ -26,6 +26,7 @@ from omnifuse.cli.output import print_robustness
 from omnifuse.errors import ConfigError
 from omnifuse.utils.progress import progress_bar
 
+
 def _rates(text: str) -> list[float]:
     try:
         rates = sorted({round(float(t), 6) for t in split_names(text)} | {0.0})
