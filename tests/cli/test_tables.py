@@ -147,3 +147,56 @@ def test_models_and_inspect_tables_at_80_columns(width, monkeypatch, capsys, tin
     print_summary(summary, title="cohort")
     out = capsys.readouterr().out
     assert "…" not in out
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_conformal_columns_and_table(width, capsys, columns):
+    width(columns)
+    doc = results().model_dump()
+    for k, method in enumerate(doc["methods"].values()):
+        method["metrics"]["coverage"] = metric(0.901 + k / 100, 0.021)
+        method["metrics"]["set_size"] = metric(1.234 + k / 10, 0.05)
+    print_benchmark(ResultsDocument.model_validate(doc))
+    out = capsys.readouterr().out
+    assert "…" not in out
+    for text in ("0.901", "0.921", "±0.021", "1.234", "1.434"):
+        assert text in out, text
+
+    def cell(auroc: float, cov: float, size: float) -> dict:
+        return {
+            "auroc": {"mean": auroc, "ci_low": None, "ci_high": None},
+            "coverage": {"mean": cov, "ci_low": cov - 0.011, "ci_high": cov + 0.011},
+            "set_size": {"mean": size, "ci_low": None, "ci_high": None},
+        }
+
+    method = {
+        "clean": cell(0.85, 0.903, 1.41),
+        "conformal": 0.9,
+        "relative_robustness": {"overall": {"auroc": 0.8}},
+        "patterns": {"labs": cell(0.7, 0.862, 1.77), "labs+vitals": cell(0.8, 0.895, 1.93)},
+        "missing": {"any": {"0.0": cell(0.85, 0.903, 1.41), "0.9": cell(0.72, 0.877, 1.66)}},
+        "noise": {},
+    }
+    plain = method | {"conformal": None, "clean": {"auroc": method["clean"]["auroc"]}}
+    print_robustness(
+        RobustnessDocument.model_validate(
+            {
+                "dataset": "d",
+                "task": "binary",
+                "modalities": ["labs", "vitals"],
+                "draws": 1,
+                "repeats": 1,
+                "interval": "t",
+                "baseline": None,
+                "levels": {"missing": [0.0, 0.9], "noise": {}},
+                "pattern_counts": {},
+                "methods": {"concat": method, "sk-logreg": plain},
+            }
+        )
+    )
+    out = capsys.readouterr().out
+    assert "…" not in out and "conformal sets" in out
+    table = out[out.index("conformal sets") :]
+    assert "sk-logreg" not in table  # no sets, no row
+    for text in ("0.903", "[0.892,", "1.41", "0.877", "1.66", "labs: 0.862", "1.93"):
+        assert text in table, text

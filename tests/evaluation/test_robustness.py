@@ -119,3 +119,92 @@ def test_pattern_without_samples_is_undefined_not_an_error(cohort, trained):
     doc = sweep.document()
     assert doc.methods["concat"].patterns["notes"]["auroc"].mean is None  # undefined: None in memory, null in JSON
     assert doc.pattern_counts["notes"] == 0
+
+
+# ---------------------------------------------------------------------- conformal sets
+@pytest.fixture(scope="module")
+def conformal_trained():
+    """A larger cohort (the Mondrian thresholds need validation samples per pattern): concat
+    and sk-logreg with temperature and 90% sets, and sk-logreg without sets."""
+    ds, _ = default_cohort(3, seed=0, n_samples=1000)
+    idx = np.random.default_rng(0).permutation(len(ds))
+    context = SplitContext(ds, idx[:500], idx[500:750])
+    sets = {"calibrate": "temperature", "conformal": 0.9}
+    models = {
+        "concat": fit("concat", context, {"max_epochs": 4} | sets),
+        "sk-logreg": fit("sk-logreg", context, sets),
+        "plain": fit("sk-logreg", context, {}),
+    }
+    return ds, models, idx[750:]
+
+
+def test_conformal_coverage_and_set_size_under_every_condition(conformal_trained):
+    ds, models, test = conformal_trained
+    conditions = plan_conditions(ds, missing_rates=(0.0, 0.5, 0.9), noise_levels={"gaussian": (2.0,)})
+    sweep = RobustnessSweep(ds, conditions, draws=2, seed=0, bootstrap=True, n_boot=100)
+    sweep.evaluate(models, test)
+    doc = sweep.document(baseline="concat")
+    assert doc.methods["plain"].conformal is None and "coverage" not in doc.methods["plain"].clean
+    for name in ("concat", "sk-logreg"):
+        m = doc.methods[name]
+        assert m.conformal == 0.9
+        cells = [m.clean, *m.patterns.values()]
+        cells += [c for curve in m.missing.values() for c in curve.values()]
+        cells += [c for kinds in m.noise.values() for curve in kinds.values() for c in curve.values()]
+        assert len(cells) == 1 + 7 + 4 * 3 + 3 * 2
+        for cell in cells:
+            cov, size = cell["coverage"], cell["set_size"]
+            assert 0.0 <= cov.ci_low <= cov.mean <= cov.ci_high <= 1.0
+            assert 1.0 <= size.ci_low <= size.mean <= size.ci_high <= 2.0  # non-empty sets of 2 classes
+        # exchangeable clean test samples: coverage near the target (250 samples: +-0.04)
+        assert 0.85 <= m.clean["coverage"].mean <= 0.97
+        clean_size = m.clean["set_size"].mean
+        # without ehr and vitals (the informative modalities) the model knows less: larger sets
+        assert m.patterns["notes"]["set_size"].mean > clean_size + 0.3
+        assert m.missing["any"]["0.9"]["set_size"].mean > clean_size
+        # the summaries stay the task's metrics
+        assert "coverage" not in m.relative_robustness.overall
+    # the console table reads the same document
+    from omnifuse.cli.output import print_conformal_robustness
+
+    print_conformal_robustness(doc)
+
+
+def test_dropped_modalities_get_the_threshold_of_their_new_pattern(conformal_trained):
+    from omnifuse.data.corrupt import DropPattern, apply_corruptions
+    from omnifuse.evaluation.conditions import CLEAN, Condition
+
+    ds, models, test = conformal_trained
+    model = models["sk-logreg"]
+    condition = Condition(("patterns", "notes"), (DropPattern(("notes",)),), random=False)
+    sweep = RobustnessSweep(ds, [Condition(CLEAN, (), random=False), condition], draws=1)
+    sweep.evaluate({"sk-logreg": model}, test)
+    got = sweep.document().methods["sk-logreg"].patterns["notes"]
+    data = apply_corruptions(ds.subset(test), condition.corruptions, np.random.default_rng(0))
+    data = data.subset(np.flatnonzero(data.mask.any(axis=1)))
+    probs = model.on_samples(data).predict_proba(np.arange(len(data)))
+    assert "notes" in model.conformal.patterns  # the pattern has its own threshold
+    own = model.conformal.predict_sets(probs, data.pattern_names())
+    assert got["coverage"].mean == pytest.approx(float(own[np.arange(len(data)), data.y].mean()))
+    assert got["set_size"].mean == pytest.approx(float(own.sum(axis=1).mean()))
+    # the patients' original patterns would give other (smaller) sets
+    before = model.conformal.predict_sets(probs, ds.pattern_names()[test][ds.subset(test).mask[:, 1]])
+    assert before.sum(axis=1).mean() < own.sum(axis=1).mean()
+
+
+def test_conformal_cells_over_repeats_get_student_t_intervals(conformal_trained):
+    ds, models, test = conformal_trained
+    sweep = RobustnessSweep(ds, plan_conditions(ds, missing_rates=(0.0, 0.9), noise_levels={}), draws=1)
+    halves = np.array_split(test, 2)
+    for half in halves:  # two repeats, e.g. two folds
+        sweep.evaluate({"sk-logreg": models["sk-logreg"]}, half)
+    cell = sweep.document().methods["sk-logreg"].missing["any"]["0.9"]["coverage"]
+    assert "Student-t" in sweep.document().interval
+    assert cell.ci_low < cell.mean < cell.ci_high <= 1.0
+    per_half = []
+    for k, half in enumerate(halves):
+        one = RobustnessSweep(ds, plan_conditions(ds, missing_rates=(0.0, 0.9), noise_levels={}), draws=1)
+        one.n_repeats = k  # the same corruption draws as repeat k above
+        one.evaluate({"sk-logreg": models["sk-logreg"]}, half)
+        per_half.append(one.document().methods["sk-logreg"].missing["any"]["0.9"]["coverage"].mean)
+    assert cell.mean == pytest.approx(np.mean(per_half))

@@ -99,9 +99,12 @@ def _recording_lines(info: dict[str, Any]) -> list[str]:
 BENCHMARK_COLUMNS = ("auroc", "auprc", "macro_f1", "kappa", "brier", "ece")
 #: The columns of a survival benchmark: Harrell's C, Uno's C, mean time-dependent AUC, integrated Brier score.
 SURVIVAL_COLUMNS = ("c_index", "uno_c", "time_auc", "ibs")
+#: Conformal set columns, shown when a method has them (``--set conformal=0.9``).
+SET_COLUMNS = ("coverage", "set_size")
 #: Short headers of the compact layout (a narrow terminal or a pipe: 80 columns).
 SHORT_HEADERS = {
     "auroc": "AUROC", "auprc": "AUPRC", "macro_f1": "F1", "kappa": "kappa", "brier": "Brier", "ece": "ECE",
+    "coverage": "cover", "set_size": "size",
     "c_index": "C", "uno_c": "Uno C", "time_auc": "tAUC", "ibs": "IBS",
 }  # fmt: skip
 CAPTIONS = {
@@ -127,6 +130,7 @@ def print_benchmark(results: ResultsDocument, sort_by: str | None = None) -> Non
     from omnifuse.evaluation.survival_metrics import headline_metric  # deferred: keeps `omnifuse --help` fast (torch)
 
     columns = benchmark_columns(results.task)
+    columns += tuple(m for m in SET_COLUMNS if any(m in method.metrics for method in results.methods.values()))
     protocol = results.protocol
     split = f" {protocol.folds} folds" if protocol.type == "kfold" else f" test={protocol.test_split}"
     title = f"{results.dataset} — {protocol.type}{split}, {protocol.seeds} seed(s)"
@@ -200,7 +204,9 @@ def _sorted_methods(results: ResultsDocument, metric: str) -> list[str]:
 
 
 def _best(results: ResultsDocument, metric: str) -> str | None:
-    lower = metric in ("brier", "ece", "ibs")
+    if metric == "coverage":  # a target, not a direction
+        return None
+    lower = metric in ("brier", "ece", "ibs", "set_size")
     scored = [
         (mean, name)
         for name, m in results.methods.items()
@@ -242,6 +248,57 @@ def print_robustness(doc: RobustnessDocument) -> None:
         worst = min(scored)[1] + f" ({min(scored)[0]:.3f})" if scored else "–"
         table.add_row(name, number(clean), number(rr), number(er, signed=True), worst)
     console.print(table)
+    print_conformal_robustness(doc)
+
+
+def print_conformal_robustness(doc: RobustnessDocument) -> None:
+    """Coverage and mean set size of the methods with conformal sets: clean, at the highest
+    missing rate of the "any" sweep, and on the availability pattern covered least
+    (nothing when no method has sets)."""
+    methods = {name: m for name, m in doc.methods.items() if m.conformal is not None}
+    if not methods:
+        return
+
+    def pair(cell: dict[str, Any] | None) -> str:
+        cov, size = ((cell or {}).get(k) for k in ("coverage", "set_size"))
+        if cov is None or cov.mean is None:
+            return "–"
+        text = f"{cov.mean:.3f}"
+        if cov.ci_low is not None and cov.ci_high is not None:
+            text += f" [{cov.ci_low:.3f}, {cov.ci_high:.3f}]"
+        return text + (f" / {size.mean:.2f}" if size is not None and size.mean is not None else "")
+
+    rate = max(doc.levels.missing) if doc.levels.missing else 0.0
+    table = Table(
+        Column("method", overflow="fold"),
+        "target",
+        "clean",
+        f"missing any {rate:g}",
+        Column("least covered pattern", overflow="fold"),
+        Column("largest sets pattern", overflow="fold"),
+        title="conformal sets: coverage [95% interval] / mean set size",
+    )
+    for name, m in methods.items():
+        curve = m.missing.get("any", {})
+        highest = curve.get(max(curve, key=float)) if curve else None
+        covered = {p: v for p, c in m.patterns.items() if (v := _mean_of(c, "coverage")) is not None}
+        sizes = {p: v for p, c in m.patterns.items() if (v := _mean_of(c, "set_size")) is not None}
+        least = min(covered, key=covered.__getitem__, default=None)
+        largest = max(sizes, key=sizes.__getitem__, default=None)
+        table.add_row(
+            escape(name),
+            f"{m.conformal:g}",
+            escape(pair(m.clean)),
+            escape(pair(highest)),
+            "–" if least is None else escape(f"{least}: {pair(m.patterns[least])}"),
+            "–" if largest is None else escape(f"{largest}: {pair(m.patterns[largest])}"),
+        )
+    console.print(table)
+
+
+def _mean_of(cell: dict[str, Any], metric: str) -> float | None:
+    stat = cell.get(metric)
+    return None if stat is None else stat.mean
 
 
 def _interval(summary: Any) -> str:

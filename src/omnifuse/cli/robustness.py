@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 import typer
 
@@ -25,9 +25,6 @@ from omnifuse.cli.evaluate import TestSplitOption, evaluated_indices
 from omnifuse.cli.output import print_robustness
 from omnifuse.errors import ConfigError
 from omnifuse.utils.progress import progress_bar
-
-if TYPE_CHECKING:
-    pass
 
 
 def _rates(text: str) -> list[float]:
@@ -82,7 +79,9 @@ def robustness(
     strict: bool = StrictOption,
 ) -> None:
     """How methods hold up when modalities go missing or get noisy: curves with intervals,
-    every availability pattern, relative and effective robustness, and the HTML report."""
+    every availability pattern, relative and effective robustness, and the HTML report.
+    Models with conformal sets (--set conformal=0.9) also report their coverage and mean set
+    size under every condition."""
     from omnifuse.evaluation.study import SweepOptions  # deferred: keeps `omnifuse --help` fast (Lightning)
     from omnifuse.training.config import read_config  # deferred: keeps `omnifuse --help` fast (torch, scikit-learn)
 

@@ -12,6 +12,13 @@ Every model sees identical splits and identical standardisation (fitted on the t
 only). Methods are compared pairwise: over folds with the corrected resampled t-test, on a
 fixed test set with a paired bootstrap over its samples (see evaluation.comparisons).
 
+Models trained with conformal prediction sets (``--set conformal=0.9``) are also scored on
+``coverage`` and ``set_size`` of their test-fold sets (:mod:`omnifuse.evaluation.set_metrics`;
+each sample with its availability pattern's threshold), summarised over repeats like every
+other metric. With ``--set calibrate=temperature`` every probability metric (Brier, ECE, ...)
+is computed on the calibrated probabilities: :meth:`FittedModel.predict_proba` applies the
+temperature.
+
 Survival tasks are scored with :mod:`omnifuse.evaluation.survival_metrics` (``c_index``,
 ``uno_c``, ``time_auc``, ``ibs``; censoring distribution and horizons from each repeat's
 training fold); their bootstrap resamples patients and the paired tests compare ``c_index`` and
@@ -43,6 +50,7 @@ from omnifuse.evaluation.documents import (
     PairedTest,
     ResultsDocument,
 )
+from omnifuse.evaluation.set_metrics import prediction_sets, set_bootstrap, set_metrics
 from omnifuse.evaluation.statistics import bootstrap_all, mean_ci, summarize
 from omnifuse.evaluation.survival_metrics import (
     SurvivalPredictions,
@@ -209,10 +217,18 @@ def score_repeat(record: MethodRecord, fitted: FittedModel, ds: MultimodalDatase
             record.survival.append(pred)
         return
     probs = fitted.predict_proba(rep.test)
-    for metric, value in compute_metrics(probs, ds.y[rep.test], ds.task).items():
-        record.metrics[metric].append(value)
+    y = ds.y[rep.test]
+    metrics = compute_metrics(probs, y, ds.task)
+    sets = prediction_sets(fitted, probs, ds.pattern_names()[rep.test])
+    if sets is not None:
+        metrics |= set_metrics(sets, y)
+    for metric, value in metrics.items():
+        record.metrics.setdefault(metric, []).append(value)
     if n_boot:
-        record.bootstrap.append(bootstrap_all(probs, ds.y[rep.test], ds.task, n_boot=n_boot, seed=rep.seed))
+        boot = bootstrap_all(probs, y, ds.task, n_boot=n_boot, seed=rep.seed)
+        if sets is not None:
+            boot |= set_bootstrap(sets, y, ds.task, n_boot=n_boot, seed=rep.seed)
+        record.bootstrap.append(boot)
         record.probs.append(probs)
 
 

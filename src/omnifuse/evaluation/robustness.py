@@ -8,6 +8,13 @@ Intervals: over repeats (folds x seeds) a Student-t interval of the per-repeat v
 with a single test set (holdout, trained runs) a percentile bootstrap over its samples,
 averaged over draws and seeds, as in :mod:`omnifuse.evaluation.benchmark`.
 
+Models with conformal prediction sets (``--set conformal=0.9``) are also scored on
+``coverage`` and ``set_size`` under every condition (:mod:`omnifuse.evaluation.set_metrics`),
+with the same intervals: each test sample gets the threshold of the availability pattern it
+has *after* the corruption (dropped modalities move it to another pattern's threshold, or to
+the pooled one). They are left out of the robustness summaries (coverage has a target,
+not a direction).
+
 Survival cohorts are scored with :mod:`omnifuse.evaluation.survival_metrics` (Harrell's C
 first; censoring distribution and horizons from each model's training fold), their bootstrap
 resampling patients.
@@ -41,6 +48,7 @@ from omnifuse.evaluation.documents import (
     RobustnessSummary,
 )
 from omnifuse.evaluation.metrics import METRICS, compute_metrics
+from omnifuse.evaluation.set_metrics import SET_METRICS, prediction_sets, set_bootstrap, set_metrics
 from omnifuse.evaluation.statistics import bootstrap_all, mean_ci
 from omnifuse.evaluation.survival_metrics import (
     SURVIVAL_METRICS,
@@ -59,6 +67,7 @@ MetricDict = dict[str, float]
 METRIC_RANGE: dict[str, tuple[float, float]] = {m: (0.0, 1.0) for m in METRICS if m not in ("kappa", "brier")}
 METRIC_RANGE.update({"kappa": (-1.0, 1.0), "brier": (0.0, 2.0)})
 METRIC_RANGE.update({m: (0.0, 1.0) for m in SURVIVAL_METRICS})
+METRIC_RANGE.update({"coverage": (0.0, 1.0), "set_size": (0.0, np.inf)})
 
 
 class RobustnessSweep:
@@ -96,12 +105,16 @@ class RobustnessSweep:
         self.sample_counts: dict[tuple[str, ...], int] = {}
         self.methods: list[str] = []
         self.metrics: tuple[str, ...] = task_metrics(dataset.task)
+        #: method -> target coverage of its conformal sets (methods without sets are absent)
+        self.conformal: dict[str, float] = {}
 
     def evaluate(self, fitted: Mapping[str, FittedModel], test: np.ndarray) -> None:
         """Score every model of one repeat on every condition of the test samples ``test``."""
-        for name in fitted:
+        for name, model in fitted.items():
             if name not in self.methods:
                 self.methods.append(name)
+            if model.conformal is not None and self.dataset.task != "survival":
+                self.conformal[name] = model.conformal.coverage
         clean = self.dataset.subset(np.asarray(test, dtype=np.int64))
         repeat = self.n_repeats
         self.n_repeats += 1
@@ -128,7 +141,7 @@ class RobustnessSweep:
     ) -> dict[str, dict[str, Any]]:
         nan = nan_metrics(data.task)
         if len(data) == 0:
-            return {name: {"point": dict(nan)} for name in fitted}
+            return {name: {"point": dict(nan) | self._nan_sets(name)} for name in fitted}
         contexts: dict[int, Any] = {}  # models sharing a scaler share the collated test tensors
         out = {}
         index = np.arange(len(data))
@@ -147,25 +160,43 @@ class RobustnessSweep:
             entry: dict[str, Any] = {"point": compute_metrics(probs, data.y, data.task)}
             if self.bootstrap:
                 entry["boot"] = bootstrap_all(probs, data.y, data.task, n_boot=self.n_boot, seed=seed)
+            sets = prediction_sets(model, probs, data.pattern_names())  # patterns after the corruption
+            if sets is not None:
+                entry["point"] |= set_metrics(sets, data.y)
+                if self.bootstrap:
+                    entry["boot"] |= set_bootstrap(sets, data.y, data.task, n_boot=self.n_boot, seed=seed)
             out[name] = entry
         return out
+
+    def _nan_sets(self, name: str) -> MetricDict:
+        return {m: float("nan") for m in SET_METRICS} if name in self.conformal else {}
+
+    def cell_metrics(self, method: str) -> tuple[str, ...]:
+        """The metrics recorded for ``method``: the task's, then the set metrics when it has sets."""
+        return self.metrics + (SET_METRICS if method in self.conformal else ())
 
     # ------------------------------------------------------------------ aggregation
     def cell(self, method: str, path: tuple[str, ...]) -> dict[str, dict[str, float]]:
         """``{metric: {"mean", "ci_low", "ci_high"}}`` of one method under one condition."""
         repeats = self._values.get((method, path), [])
+        names = self.cell_metrics(method)
         per_repeat = {
-            m: np.array([np.nanmean([d[m] for d in draws]) if _any_finite(draws, m) else np.nan for draws in repeats])
-            for m in self.metrics
+            m: np.array(
+                [
+                    np.nanmean([d.get(m, np.nan) for d in draws]) if _any_finite(draws, m) else np.nan
+                    for draws in repeats
+                ]
+            )
+            for m in names
         }
         out = {}
-        for m in self.metrics:
+        for m in names:
             values = per_repeat[m]
             mean = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
             if self.bootstrap:
                 boots = self._boots.get((method, path), [])
-                low = _nanmean([b[m]["ci_low"] for b in boots])
-                high = _nanmean([b[m]["ci_high"] for b in boots])
+                low = _nanmean([b[m]["ci_low"] for b in boots if m in b])
+                high = _nanmean([b[m]["ci_high"] for b in boots if m in b])
             else:
                 # values is 1-d, so mean_ci gives three floats
                 _, low, high = map(float, mean_ci(values)) if len(values) else (mean, float("nan"), float("nan"))
@@ -200,6 +231,7 @@ class RobustnessSweep:
         methods = {
             name: MethodRobustness(
                 **doc,
+                conformal=self.conformal.get(name),
                 relative_robustness=RobustnessSummary.model_validate(relative_robustness(doc)),
                 effective_robustness=(
                     EffectiveRobustness.model_validate(
@@ -316,7 +348,7 @@ def _drop(curve: Mapping[str, Any], metric: str) -> dict[str, Any]:
 
 
 def _any_finite(draws: Sequence[MetricDict], metric: str) -> bool:
-    return any(np.isfinite(d[metric]) for d in draws)
+    return any(np.isfinite(d.get(metric, np.nan)) for d in draws)
 
 
 def _nanmean(values: Sequence[float]) -> float:

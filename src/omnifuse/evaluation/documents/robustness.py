@@ -1,6 +1,11 @@
 """``robustness.json``: metrics of every method under every test-time corruption, and the
 relative and effective robustness summaries (see :mod:`omnifuse.evaluation.robustness`).
 
+A method trained with conformal prediction sets (``--set conformal=0.9``) has its target
+coverage in ``conformal`` and two more metrics in every cell: ``coverage`` (share of test
+samples whose true class is in their set) and ``set_size`` (mean classes per set), each
+sample judged by the threshold of the availability pattern it has after the corruption.
+
 Curves are keyed by level as written by :func:`omnifuse.evaluation.conditions.level_key`
 (``"0.0"``, ``"0.5"``, ...); level ``"0.0"`` of every curve is the clean test set.
 """
@@ -47,6 +52,11 @@ class MethodRobustness(Strict):
     relative_robustness: RobustnessSummary
     effective_robustness: EffectiveRobustness | None = Field(
         default=None, description="None without a baseline among the swept methods."
+    )
+    conformal: float | None = Field(
+        default=None,
+        description="Target coverage of the method's conformal sets; its cells then hold 'coverage' and "
+        "'set_size' too (None: the method has no sets).",
     )
 
 

@@ -10,6 +10,7 @@ from omnifuse.evaluation.report.plots import Palette
 from omnifuse.evaluation.report.render import Block, render
 from omnifuse.evaluation.report.values import (
     MISSING,
+    TARGET_METRICS,
     fmt,
     fmt_int,
     higher_is_better,
@@ -53,9 +54,12 @@ def benchmark_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
     methods = results.methods
     metrics = present_metrics(m.metrics for m in methods.values())
     order = sort_methods(methods, "c_index" if results.task == "survival" else "auroc")
-    best = {metric: best_method(methods, metric) for metric in metrics}
+    best = {metric: None if metric in TARGET_METRICS else best_method(methods, metric) for metric in metrics}
     pvalues = _pvalues(results)
-    header = ["Method"] + [f"{metric_label(m)} {'↑' if higher_is_better(m) else '↓'}" for m in metrics]
+    header = ["Method"] + [
+        metric_label(m) if m in TARGET_METRICS else f"{metric_label(m)} {'↑' if higher_is_better(m) else '↓'}"
+        for m in metrics
+    ]
     rows = [
         _Row(
             name,
@@ -136,6 +140,11 @@ def _footnote(results: ResultsDocument, pvalues: dict[tuple[frozenset[str], str]
         f"Intervals: {results.protocol.ci}.",
         "Bold: best mean per metric (↑ higher is better, ↓ lower is better).",
     ]
+    if "coverage" in present_metrics(m.metrics for m in results.methods.values()):
+        lines.append(
+            "Coverage: share of test samples whose true class is in their conformal prediction set "
+            "(the target is the conformal level the models were trained with); set size: mean classes per set."
+        )
     tests = sorted({t.test for t in results.tests if t.test})
     if tested and pvalues:
         names = " and ".join(metric_label(m) for m in tested)

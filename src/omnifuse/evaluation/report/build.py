@@ -18,7 +18,7 @@ from omnifuse.evaluation.report.plots import Palette, report_style
 from omnifuse.evaluation.report.predictions import calibration_blocks, confusion_blocks
 from omnifuse.evaluation.report.render import Block, render
 from omnifuse.evaluation.report.representations import tsne_blocks, weight_blocks
-from omnifuse.evaluation.report.robustness_plots import pattern_blocks, robustness_curve_blocks
+from omnifuse.evaluation.report.robustness_plots import conformal_blocks, pattern_blocks, robustness_curve_blocks
 from omnifuse.evaluation.report.robustness_table import robustness_table_blocks
 from omnifuse.evaluation.report.staging import hypnogram_blocks, per_class_blocks
 from omnifuse.evaluation.report.subgroups import subgroup_blocks
@@ -58,6 +58,7 @@ RENDERERS: tuple[Callable[[Cohort, Palette], list[Block]], ...] = (
     robustness_table_blocks,
     robustness_curve_blocks,
     pattern_blocks,
+    conformal_blocks,
     confusion_blocks,
     per_class_blocks,
     hypnogram_blocks,

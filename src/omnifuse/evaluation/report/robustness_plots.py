@@ -1,12 +1,15 @@
-"""Robustness figures: metric-vs-corruption curves and per-availability-pattern bars."""
+"""Robustness figures: metric-vs-corruption curves, per-availability-pattern bars, and the
+coverage and mean size of conformal prediction sets against the missing rate."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
 
 from omnifuse.evaluation.documents import Curve, MethodRobustness
-from omnifuse.evaluation.report.render import Block, figure
+from omnifuse.evaluation.report.render import Block, Plot, figure, figures
 from omnifuse.evaluation.report.load import Cohort
 from omnifuse.evaluation.report.plots import Palette, new_figure, panel_grid, to_data_uri
 from omnifuse.evaluation.metrics import METRICS
@@ -93,6 +96,43 @@ def robustness_curve_blocks(cohort: Cohort, palette: Palette, metric: str | None
             )
         )
     return blocks
+
+
+def conformal_blocks(cohort: Cohort, palette: Palette) -> list[Block]:
+    """ "Conformal prediction sets under missing modalities": coverage and mean set size
+    versus missing rate, one panel per modality and 'any' (methods without sets left out)."""
+    rob = cohort.robustness
+    if rob is None:
+        return []
+    methods = {name: m for name, m in rob.methods.items() if m.conformal is not None}
+    coverage = _missing_panels(methods, rob.modalities, "coverage")
+    sizes = _missing_panels(methods, rob.modalities, "set_size")
+    if not coverage:
+        return []
+    targets = sorted({float(m.conformal) for m in methods.values() if m.conformal is not None})
+    xlabel = "fraction of samples with the modality removed"
+    uri = _curves(coverage, palette, "coverage", xlabel, rob.baseline, targets=targets)
+    plots = [
+        Plot(
+            uri,
+            "coverage of conformal sets versus missing rate",
+            "Empirical coverage (share of test samples whose true class is in their conformal set) as a growing "
+            "fraction of them lose one modality ('any': modalities removed at random). Dotted line: the target "
+            f"coverage ({', '.join(f'{t:g}' for t in targets)}). Each sample is judged by the threshold of the "
+            "availability pattern it has after the removal (the pooled threshold where that pattern had too few "
+            "calibration samples). Shaded bands: confidence interval.",
+        )
+    ]
+    if sizes:
+        plots.append(
+            Plot(
+                _curves(sizes, palette, "set_size", xlabel, rob.baseline),
+                "mean conformal set size versus missing rate",
+                "Mean number of classes per conformal set under the same removals: sets that grow as modalities "
+                "go missing say honestly that the model knows less; flat sets with falling coverage say it does not.",
+            )
+        )
+    return [Block("conformal", "Conformal prediction sets under missing modalities", figures(plots))]
 
 
 def pattern_blocks(cohort: Cohort, palette: Palette, metric: str | None = None) -> list[Block]:
@@ -203,11 +243,19 @@ def _noise_panels(
 
 
 def _curves(
-    panels: list[Panel], palette: Palette, metric: str, xlabel: str, baseline: str | None, max_cols: int = 4
+    panels: list[Panel],
+    palette: Palette,
+    metric: str,
+    xlabel: str,
+    baseline: str | None,
+    max_cols: int = 4,
+    targets: Sequence[float] = (),
 ) -> str:
     fig, axes = panel_grid(len(panels), panel_w=2.9, panel_h=2.25, max_cols=max_cols, sharey=True, extra_h=0.35)
     for ax, (title, series) in zip(axes, panels):
         _draw(ax, series, palette, baseline)
+        for target in targets:
+            ax.axhline(target, color="#888888", linewidth=0.8, linestyle=":")
         ax.set_title(title)
         ax.set_xlabel(xlabel, fontsize=7.5)
     for ax in axes[:: min(len(axes), max_cols)]:

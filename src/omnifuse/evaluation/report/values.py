@@ -30,6 +30,8 @@ METRIC_LABELS: dict[str, str] = {
     "uno_c": "Uno's C",
     "time_auc": "Time-dependent AUC",
     "ibs": "Integrated Brier score",
+    "coverage": "Coverage",
+    "set_size": "Set size",
 }
 
 
@@ -73,8 +75,17 @@ def metric_label(metric: str) -> str:
     return METRIC_LABELS.get(metric, metric)
 
 
+#: Metrics of conformal prediction sets (``omnifuse.evaluation.set_metrics``): coverage has a
+#: target rather than a direction, smaller sets are better.
+SET_METRICS: tuple[str, ...] = ("coverage", "set_size")
+#: Metrics without a better direction (no "best" is marked).
+TARGET_METRICS = frozenset({"coverage"})
+
+
 def higher_is_better(metric: str) -> bool:
     """Direction of a metric (unknown metrics are taken as higher-is-better)."""
+    if metric == "set_size":
+        return False
     if metric in METRICS or metric in SURVIVAL_METRICS:
         return metric_direction(metric)
     return True
@@ -97,12 +108,12 @@ def stat(cell: Mapping[str, Estimate] | None, metric: str) -> tuple[float | None
 
 
 def present_metrics(blocks: Iterable[Any]) -> list[str]:
-    """Known metrics (in ``METRICS`` order, then the survival metrics) that appear in any of
-    the metric dicts."""
+    """Known metrics (in ``METRICS`` order, then the survival and the set metrics) that appear
+    in any of the metric dicts."""
     seen: set[str] = set()
     for block in blocks:
         seen.update(as_dict(block))
-    return [m for m in (*METRICS, *SURVIVAL_METRICS) if m in seen]
+    return [m for m in (*METRICS, *SURVIVAL_METRICS, *SET_METRICS) if m in seen]
 
 
 def level_items(levels: Any) -> list[tuple[float, Any]]:
