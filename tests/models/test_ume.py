@@ -155,3 +155,17 @@ def test_multiclass_stacker():
 def test_unknown_option_is_a_one_line_error():
     with pytest.raises(ConfigError, match="combine"):
         fit("ume", None, {"model": {"combine": "vote"}})  # type: ignore[arg-type]
+
+
+def test_dense_modalities_get_linear_encoders_unless_configured():
+    ds, _ = make_lowquality(2, n_samples=40, seed=0)
+    first, second = ds.modalities
+    model = UniModalEnsemble.from_config(ds, UmeConfig(encoders={first: {"hidden": [8]}}))
+    assert model.config.encoders[second] == {"hidden": []}
+    assert len([m for m in model.encoders[second].modules() if isinstance(m, torch.nn.Linear)]) == 1
+    assert len([m for m in model.encoders[first].modules() if isinstance(m, torch.nn.Linear)]) == 2
+    # the config the model reports rebuilds the same network (bundles)
+    again = UniModalEnsemble.from_config(ds, model.get_config())
+    assert again.config == model.config
+    off = UniModalEnsemble.from_config(ds, UmeConfig(model={"linear_dense": False}))
+    assert off.config.encoders == {}

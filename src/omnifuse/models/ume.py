@@ -22,6 +22,12 @@ combining the unimodal predictions (Uni-Modal Ensemble) beats joint training. He
   ``model.combiner_data: train`` fits the stacker on the training samples' logits instead
   (they overfit; kept for the comparison in BENCHMARKS.md).
 
+By default the networks of dense modalities (tables, omics, embeddings) are linear (a linear
+encoder and head: ``model.linear_dense``, ``head_hidden: 0``), so on tables a member is an
+L2-regularised logistic regression trained by the Lightning loop; other kinds keep their
+encoders (``encoders.<kind>`` applies as for every model). Chosen on inner folds of
+``brca_recurrence`` (BENCHMARKS.md, "Small-cohort defaults", the ``ume`` subsection).
+
 Absent modalities: a patient is scored by the combiner of its availability pattern from
 the modalities it has (their columns only, nothing imputed); a pattern without a combiner
 (fewer than :data:`MIN_COMBINER_SAMPLES` validation samples, or a class missing among them)
@@ -48,6 +54,8 @@ from torch import nn
 
 from omnifuse.balance.base import Batch, Strategy, StrategyOutput, TrainingRun
 from omnifuse.data.spec import ModalitySpec
+from omnifuse.encoders.factory import default_encoder_type
+from omnifuse.encoders.mlp import MLPEncoder
 from omnifuse.errors import ConfigError
 from omnifuse.models.base import MultimodalModel
 from omnifuse.models.config import EncodedConfig, ModelConfig
@@ -72,18 +80,22 @@ class UmeOptions(BaseModel):
     #: proportional to validation AUROC - 0.5; "mean": mean of the present logits.
     combine: Literal["stack", "auroc", "mean"] = "stack"
     #: Inverse L2 strength of the stacker (smaller: weights shrunk towards 0).
-    combiner_C: float = Field(1.0, gt=0)
+    combiner_C: float = Field(100.0, gt=0)
     #: Samples the combiner is fitted on: "val" (not trained on) or "train" (overfit).
     combiner_data: Literal["val", "train"] = "val"
     #: Each modality keeps its own best validation epoch (else the run's best epoch for all).
     per_modality_best: bool = True
+    #: Dense modalities (tabular, omics, embedding) whose encoder options set neither a
+    #: ``type`` nor ``hidden`` get a linear encoder (an MLP with ``hidden: []``).
+    linear_dense: bool = True
 
 
 class UmeConfig(EncodedConfig):
-    """The config of ``ume``: encoders, per-modality heads (``head_hidden``, ``dropout``) and
-    ``model`` (:class:`UmeOptions`). ``unimodal_weight`` (default 1) scales the heads' loss,
-    the only loss the encoders receive."""
+    """The config of ``ume``: encoders, per-modality heads (``head_hidden``, default 0: a
+    linear head) and ``model`` (:class:`UmeOptions`). ``unimodal_weight`` (default 1) scales
+    the heads' loss, the only loss the encoders receive."""
 
+    head_hidden: int = Field(0, ge=0)
     unimodal_weight: float = Field(1.0, gt=0)
     model: UmeOptions = Field(default_factory=UmeOptions)
 
@@ -96,7 +108,7 @@ class UniModalEnsemble(MultimodalModel):
     paper = "Du et al., On Uni-Modal Feature Learning in Supervised Multi-Modal Learning, ICML 2023 (UME)"
     tasks: ClassVar[tuple[str, ...]] = SINGLE_LABEL_TASKS
     search_space: ClassVar[dict[str, dict[str, Any]]] = {
-        "model.combiner_C": {"type": "float", "low": 1e-2, "high": 10.0, "log": True},
+        "model.combiner_C": {"type": "float", "low": 1e-2, "high": 1000.0, "log": True},
     }
     config_class: ClassVar[type[ModelConfig]] = UmeConfig
     config: UmeConfig
@@ -108,6 +120,9 @@ class UniModalEnsemble(MultimodalModel):
 
     def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: UmeConfig) -> None:
         super().__init__(specs, task, n_classes, config)
+        if self.config.model.linear_dense:
+            linear = _linear_dense(self.specs, self.config.encoders)
+            self.config = self.config.model_copy(update={"encoders": linear})
         config = self.config
         self.encoders = self.build_encoders(config.embed_dim)
         self.heads = nn.ModuleDict(
@@ -232,6 +247,18 @@ class UniModalEnsemble(MultimodalModel):
             for subset in itertools.combinations(range(m), r):
                 out.append((sum(2**j for j in subset), subset))
         return out
+
+
+def _linear_dense(specs: Mapping[str, ModalitySpec], encoders: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``encoders`` with ``hidden: []`` under the name of every modality whose encoder is the
+    default MLP without ``hidden`` set (by its name or its kind); idempotent."""
+    out = {key: dict(options) for key, options in encoders.items()}
+    for name, spec in specs.items():
+        options = dict(encoders.get(name, encoders.get(spec.kind, {})))
+        type_ = str(options.get("type", default_encoder_type(spec.kind) or "")).lower()
+        if type_ == MLPEncoder.name and "hidden" not in options:
+            out[name] = {**options, "hidden": []}
+    return out
 
 
 def _mean_present(stacked: torch.Tensor, present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
