@@ -1,4 +1,4 @@
-"""ume: unimodal networks trained in isolation, each at its own best epoch, stacked on held-out logits."""
+"""ume: unimodal networks trained in isolation, each at its own best epoch, pooled on held-out logits."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ def test_other_combiners_and_multiclass(combine):
 def test_multiclass_stacker():
     ds, _ = make_lowquality(2, n_samples=180, seed=3, n_classes=3)
     context, test = context_of(ds)
-    fitted = fit("ume", context, {**FAST, "model": {"combiner_C": 0.5}})
+    fitted = fit("ume", context, {**FAST, "model": {"combine": "stack", "combiner_C": 0.5}})
     assert bool(fitted.model.combiner_fitted[-1])
     assert compute_metrics(fitted.predict_proba(test), ds.y[test], ds.task)["auroc"] > 0.6
 
@@ -169,3 +169,22 @@ def test_dense_modalities_get_linear_encoders_unless_configured():
     assert again.config == model.config
     off = UniModalEnsemble.from_config(ds, UmeConfig(model={"linear_dense": False}))
     assert off.config.encoders == {}
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_pooling_weights_are_nonnegative_and_follow_the_signal(task):
+    from omnifuse.models.ume import _fit_pool
+
+    rng = np.random.default_rng(0)
+    n, k = 400, 1 if task == "binary" else 3
+    y = rng.integers(0, 2 if task == "binary" else 3, size=n)
+    signal = np.eye(max(k, 2))[y][:, -k:] * 3 + rng.normal(size=(n, k))  # informative
+    noise = rng.normal(size=(n, k))  # uninformative
+    anti = -signal + rng.normal(size=(n, k))  # misleading: its weight is held at 0
+    if task != "binary":  # log-probabilities, as the model gives them
+        signal, noise, anti = (x - np.log(np.exp(x).sum(axis=1, keepdims=True)) for x in (signal, noise, anti))
+    w, b = _fit_pool(np.stack([signal, noise, anti], axis=1), y, task, C=100.0)
+    assert (w >= 0).all()
+    assert w[0] > 0.5 and w[0] > 5 * max(w[1], w[2])
+    assert w[2] == pytest.approx(0.0, abs=1e-6)
+    assert b.shape == (1 if task == "binary" else 3,)

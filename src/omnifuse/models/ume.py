@@ -1,4 +1,4 @@
-"""``ume``: a uni-modal ensemble, each modality trained on its own, combined by a stacker.
+"""``ume``: a uni-modal ensemble, each modality trained on its own, combined on held-out logits.
 
 Du et al. (ICML 2023) show that when modalities compete in joint training (one modality's
 gradient drowns another's features), training every modality's network on its own and
@@ -14,13 +14,17 @@ combining the unimodal predictions (Uni-Modal Ensemble) beats joint training. He
   the best encoder + head per modality, keeps training while any modality still improves
   within the trainer's patience (and stops once none does), and at the end of training
   restores every modality's own best snapshot.
-* **The combiner** is then fitted once, on logits the networks did not train on
-  (``model.combine``): ``stack`` (default) a ridge logistic regression on the unimodal scores
-  of the validation samples (the samples that also chose each modality's epoch), one per
-  availability pattern, like ``sk-stack``; ``auroc`` weights proportional to each modality's
-  validation AUROC above 0.5; ``mean`` the mean of the present modalities' logits.
-  ``model.combiner_data: train`` fits the stacker on the training samples' logits instead
-  (they overfit; kept for the comparison in BENCHMARKS.md).
+* **The combiner** is then fitted once, on logits the networks did not train on: the
+  validation samples' (the samples that also chose each modality's epoch), one combiner per
+  availability pattern, like ``sk-stack`` (``model.combine``): ``pool`` (default) log-linear
+  pooling, one non-negative weight per modality on its log-probabilities plus class biases
+  (for binary tasks a logistic regression on the unimodal logits with weights >= 0);
+  ``stack`` a logistic regression on all unimodal scores (per class and modality, signs
+  free); ``auroc`` weights proportional to each modality's validation AUROC above 0.5;
+  ``mean`` the mean of the present modalities' logits. Both regressions are L2-penalised
+  (``model.combiner_C``, scikit-learn's C). ``model.combiner_data: train`` fits the combiner on
+  the training samples' logits instead (they overfit; kept for the comparison in
+  BENCHMARKS.md).
 
 By default the networks of dense modalities (tables, omics, embeddings) are linear (a linear
 encoder and head: ``model.linear_dense``, ``head_hidden: 0``), so on tables a member is an
@@ -48,6 +52,7 @@ from lightning.pytorch.callbacks import EarlyStopping
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
+from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from torch import nn
@@ -67,7 +72,7 @@ from omnifuse.tasks import SINGLE_LABEL_TASKS
 #: Up to this many modalities a combiner is kept for every availability pattern; above,
 #: only for the complete one (the others average their present modalities' logits).
 ALL_PATTERNS_UP_TO = 8
-#: A pattern's stacker needs at least this many samples that have its modalities.
+#: A pattern's fitted combiner (pool, stack) needs at least this many samples that have its modalities.
 MIN_COMBINER_SAMPLES = 10
 
 
@@ -76,10 +81,12 @@ class UmeOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    #: "stack": ridge logistic regression on the unimodal scores; "auroc": weights
+    #: "stack": ridge logistic regression on the unimodal scores; "pool": one non-negative
+    #: weight per modality on its log-probabilities plus class biases (log-linear pooling,
+    #: the same L2 penalty; for binary tasks a stack whose weights are kept >= 0); "auroc": weights
     #: proportional to validation AUROC - 0.5; "mean": mean of the present logits.
-    combine: Literal["stack", "auroc", "mean"] = "stack"
-    #: Inverse L2 strength of the stacker (smaller: weights shrunk towards 0).
+    combine: Literal["pool", "stack", "auroc", "mean"] = "pool"
+    #: Inverse L2 strength of the pool and stack regressions (smaller: weights shrunk towards 0).
     combiner_C: float = Field(100.0, gt=0)
     #: Samples the combiner is fitted on: "val" (not trained on) or "train" (overfit).
     combiner_data: Literal["val", "train"] = "val"
@@ -101,7 +108,7 @@ class UmeConfig(EncodedConfig):
 
 
 class UniModalEnsemble(MultimodalModel):
-    """Uni-modal ensemble: each modality's network trained alone, combined by a stacker on held-out logits."""
+    """Uni-modal ensemble: each modality's network trained alone, pooled by weights fitted on held-out logits."""
 
     name = "ume"
     kind = "model"
@@ -219,6 +226,16 @@ class UniModalEnsemble(MultimodalModel):
                 for k, j in enumerate(subset):
                     weight[slot, j] = eye * s[k]
                 fitted[slot] = True
+            elif options.combine == "pool":
+                rows = np.flatnonzero(present[:, list(subset)].all(axis=1))
+                needed = 2 if self.task == "binary" else self.n_classes
+                if len(rows) < MIN_COMBINER_SAMPLES or len(np.unique(y[rows])) < needed:
+                    continue
+                w, b = _fit_pool(scores[rows][:, list(subset)], y[rows], self.task, options.combiner_C)
+                for k, j in enumerate(subset):
+                    weight[slot, j] = eye * w[k]
+                bias[slot] = b
+                fitted[slot] = True
             else:
                 rows = np.flatnonzero(present[:, list(subset)].all(axis=1))
                 needed = 2 if self.task == "binary" else self.n_classes  # every class among the rows
@@ -232,7 +249,9 @@ class UniModalEnsemble(MultimodalModel):
                 fitted[slot] = True
             if fitted[slot]:
                 key = "+".join(self.modalities[j] for j in subset)
-                summary["patterns"][key] = np.round(weight[slot, list(subset)].sum(axis=(1, 2)), 4).tolist()
+                # per modality, the mean weight of a class's score on that class's logit
+                own = np.einsum("mkk->m", weight[slot, list(subset)]) / self.score_width
+                summary["patterns"][key] = np.round(own, 4).tolist()
         self.combiner_weight.copy_(torch.as_tensor(weight, dtype=self.combiner_weight.dtype))
         self.combiner_bias.copy_(torch.as_tensor(bias, dtype=self.combiner_bias.dtype))
         self.combiner_fitted.copy_(torch.as_tensor(fitted))
@@ -259,6 +278,42 @@ def _linear_dense(specs: Mapping[str, ModalitySpec], encoders: Mapping[str, Any]
         if type_ == MLPEncoder.name and "hidden" not in options:
             out[name] = {**options, "hidden": []}
     return out
+
+
+def _fit_pool(scores: np.ndarray, y: np.ndarray, task: str, C: float) -> tuple[np.ndarray, np.ndarray]:
+    """Log-linear pooling: ``(M,)`` weights >= 0 and biases minimising ``C`` x the summed
+    cross-entropy of ``b + sum_m w_m scores_m`` plus ``|w|^2 / 2`` (scikit-learn's convention).
+
+    ``scores``: ``(N, M, K)``; binary (K = 1): the logit differences, one bias; otherwise the
+    log-probabilities, one bias per class."""
+    n, m, k = scores.shape
+    classes = 2 if task == "binary" else k
+    onehot = np.eye(classes)[y.astype(np.int64)]
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[:m], theta[m:]
+        if task == "binary":
+            z = scores[:, :, 0] @ w + b[0]
+            logits = np.stack([np.zeros(n), z], axis=1)
+        else:
+            logits = np.einsum("nmk,m->nk", scores, w) + b
+        logits = logits - logits.max(axis=1, keepdims=True)
+        logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        residual = np.exp(logp) - onehot  # d loss / d logits
+        if task == "binary":
+            grad_w = scores[:, :, 0].T @ residual[:, 1]
+            grad_b = np.array([residual[:, 1].sum()])
+        else:
+            grad_w = np.einsum("nmk,nk->m", scores, residual)
+            grad_b = residual.sum(axis=0)
+        loss = -float((onehot * logp).sum())
+        return C * loss + 0.5 * float(w @ w), np.concatenate([C * grad_w + w, C * grad_b])
+
+    n_bias = 1 if task == "binary" else k
+    start = np.concatenate([np.full(m, 1.0 / m), np.zeros(n_bias)])
+    bounds = [(0.0, None)] * m + [(None, None)] * n_bias
+    result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds)
+    return result.x[:m], result.x[m:]
 
 
 def _mean_present(stacked: torch.Tensor, present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
