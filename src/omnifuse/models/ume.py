@@ -127,9 +127,6 @@ class UniModalEnsemble(MultimodalModel):
 
     def __init__(self, specs: Mapping[str, ModalitySpec], task: str, n_classes: int, config: UmeConfig) -> None:
         super().__init__(specs, task, n_classes, config)
-        if self.config.model.linear_dense:
-            linear = _linear_dense(self.specs, self.config.encoders)
-            self.config = self.config.model_copy(update={"encoders": linear})
         config = self.config
         self.encoders = self.build_encoders(config.embed_dim)
         self.heads = nn.ModuleDict(
@@ -146,6 +143,18 @@ class UniModalEnsemble(MultimodalModel):
         self.register_buffer("combiner_weight", torch.zeros(patterns, m, self.score_width, outputs))
         self.register_buffer("combiner_bias", torch.zeros(patterns, outputs))
         self.register_buffer("combiner_fitted", torch.zeros(patterns, dtype=torch.bool))
+
+    def build_encoders(self, output_dim: int) -> nn.ModuleDict:
+        """The encoders, linear for dense modalities under ``model.linear_dense`` (the config
+        itself is left as given: :meth:`get_config` returns what the model was built from)."""
+        if not self.config.model.linear_dense:
+            return super().build_encoders(output_dim)
+        given = self.config
+        self.config = given.model_copy(update={"encoders": _linear_dense(self.specs, given.encoders)})
+        try:
+            return super().build_encoders(output_dim)
+        finally:
+            self.config = given
 
     # ------------------------------------------------------------------ forward
     def forward(self, inputs: Mapping[str, Any], mask: torch.Tensor) -> ModelOutput:
