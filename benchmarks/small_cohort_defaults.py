@@ -45,6 +45,8 @@ def load(source: str, modalities: str | None) -> MultimodalDataset:
 def auroc(ds: MultimodalDataset, name: str, config: dict[str, Any], train: np.ndarray, test: np.ndarray) -> float:
     fit_part, val = holdout_indices(ds, train, 0.2, seed=0)
     probs = fit(name, SplitContext(ds, fit_part, val), config).predict_proba(test)
+    if probs.shape[1] > 2:  # multiclass: one-vs-rest, macro-averaged
+        return float(roc_auc_score(ds.y[test], probs, multi_class="ovr", labels=list(range(probs.shape[1]))))
     return float(roc_auc_score(ds.y[test], probs[:, 1]))
 
 

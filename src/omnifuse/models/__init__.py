@@ -13,6 +13,7 @@ from omnifuse.models import (  # noqa: F401  (registration)
     sklearn_survival,
     sleep,
     strategies,
+    ume,
 )
 from omnifuse.models.config import ModelConfig
 from omnifuse.models.output import ModelOutput
