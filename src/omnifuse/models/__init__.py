@@ -13,7 +13,7 @@ from omnifuse.models import (  # noqa: F401  (registration)
     sklearn_survival,
     sleep,
     strategies,
-    ume,
+    ume_training,
 )
 from omnifuse.models.config import ModelConfig
 from omnifuse.models.output import ModelOutput
