@@ -10,7 +10,7 @@ Cohorts (../shared/data; a missing one is skipped with a note), fixed seeds:
 * ``brca_recurrence``: 5-fold CV x 3 seeds (211 patients, far from the ceiling);
 * ``physionet``: PhysioNet 2012, train on set a, test on set b, ``configs/physionet2012.yaml``.
 
-Methods: sk-logreg, sk-hgb, sk-stack, concat, attention, omnifuse at their defaults and,
+Methods: sk-logreg, sk-hgb, sk-stack, concat, attention, omnifuse, ume at their defaults and,
 with ``--tune-trials N``, tuned inside each outer training fold (nested CV: nothing is chosen
 on test samples, and baselines are tuned the same way). Each cohort's ``results.json`` goes
 to ``benchmarks/results/quality/<cohort>[-tuned]/``; the markdown table, with intervals and
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 RESULTS = REPO / "benchmarks" / "results" / "quality"
-MODELS = ("sk-logreg", "sk-hgb", "sk-stack", "concat", "attention", "omnifuse")
+MODELS = ("sk-logreg", "sk-hgb", "sk-stack", "concat", "attention", "omnifuse", "ume")
 BASELINES = ("sk-logreg", "sk-hgb", "sk-stack")
 BEGIN, END = "<!-- quality:begin -->", "<!-- quality:end -->"
 
