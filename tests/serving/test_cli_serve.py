@@ -48,3 +48,16 @@ def test_serve_warns_without_token_on_a_public_interface(sim_run, served, monkey
 def test_serve_refuses_a_missing_run(served, tmp_path, monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, "serve", "--run", str(tmp_path / "nope"))
     assert code == 2 and "no such bundle directory" in err and "app" not in served
+
+
+def test_serve_states_the_temperature_and_the_sets(served, monkeypatch, capsys, tmp_path_factory):
+    from tests.serving.conformal_runs import conformal_runs
+
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    runs = conformal_runs(tmp_path_factory)
+    code, out, err = run(monkeypatch, capsys, "serve", "--run", str(runs.conformal))
+    assert code == 0, err
+    assert "; temperature " in out and "; conformal sets at 0.9" in out
+    code, out, err = run(monkeypatch, capsys, "serve", "--run", str(runs.plain))
+    assert code == 0, err
+    assert "temperature" not in out and "conformal" not in out

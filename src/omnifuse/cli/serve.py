@@ -48,9 +48,18 @@ def serve(
             "the model (set a token, and put TLS in front)",
             stacklevel=1,
         )
+    extras = []
+    if bundle.calibration is not None:
+        extras.append(f"temperature {bundle.calibration.temperature:.3g}")
+    if bundle.conformal is not None:
+        extras.append(
+            f"conformal sets at {bundle.conformal.coverage:g}" + (" by class" if bundle.conformal.by_class else "")
+        )
     console.print(
         f"serving {bundle.name} ({', '.join(bundle.schema.modalities)}) on http://{host}:{port} "
-        f"(docs: /docs; auth: {'bearer token' if settings.api_token else 'none'})",
+        f"(docs: /docs; auth: {'bearer token' if settings.api_token else 'none'}"
+        + "".join(f"; {e}" for e in extras)
+        + ")",
         soft_wrap=True,
     )
     uvicorn.run(
