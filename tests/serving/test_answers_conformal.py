@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from omnifuse.serving.answers import answer_records, flat_rows, prediction_sets
+from omnifuse.serving.answers import answer_records, flat_rows
+from omnifuse.serving.set_answers import prediction_sets
 from omnifuse.training.fit import PredictionDetails
 from omnifuse.uncertainty.conformal import ConformalClassifier
 

@@ -163,7 +163,7 @@ def conformal_coverage(fitted: Any, probs: np.ndarray, corruptions: list[Any], d
     ``corruptions``, also on the corrupted samples of every draw (the draws
     :func:`omnifuse.evaluation.evaluate.evaluate_bundle` scores), pooled."""
     from omnifuse.data.corrupt import apply_corruptions  # deferred: keeps `omnifuse --help` fast (torch)
-    from omnifuse.serving.answers import threshold_source  # deferred: keeps `omnifuse --help` fast (Lightning)
+    from omnifuse.serving.set_answers import threshold_source  # deferred: keeps `omnifuse --help` fast (Lightning)
     from omnifuse.uncertainty.conformal import set_coverage  # deferred: keeps `omnifuse --help` fast
 
     conformal = fitted.conformal

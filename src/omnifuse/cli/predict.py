@@ -37,14 +37,9 @@ def predict(
     the probabilities calibrated ones). A survival model gives a risk score and the survival
     curve at its horizons instead."""
     # deferred: keeps `omnifuse --help` fast (Lightning)
-    from omnifuse.serving.answers import (
-        Predictor,
-        calibration_info,
-        conformal_info,
-        flat_rows,
-        weights_description,
-    )
+    from omnifuse.serving.answers import Predictor, flat_rows, weights_description
     from omnifuse.serving.bundle import load_bundle  # deferred: keeps `omnifuse --help` fast (Lightning)
+    from omnifuse.serving.set_answers import calibration_info, conformal_info  # deferred: as above
 
     if (data is None) == (input_file is None):
         raise ConfigError("give either --data PATH or --input FILE.json")

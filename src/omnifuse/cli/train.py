@@ -94,7 +94,7 @@ def train(
         compute_survival_metrics,
         predict_survival,
     )
-    from omnifuse.serving.answers import calibration_info, conformal_info  # deferred: keeps `omnifuse --help` fast
+    from omnifuse.serving.set_answers import calibration_info, conformal_info  # deferred: keeps `omnifuse --help` fast
     from omnifuse.serving.bundle import save_bundle  # deferred: keeps `omnifuse --help` fast (Lightning)
 
     if ds.task == "survival":

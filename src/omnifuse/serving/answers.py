@@ -26,7 +26,7 @@ validation samples pooled ("pooled") when even those were too few
 threshold per class (``class_thresholds``) instead of one ``threshold``. Sets contain the true
 class with probability at least ``coverage`` for patients exchangeable with the validation
 samples. Probabilities are calibrated when the bundle has a temperature
-(``--set calibrate=temperature``; :func:`calibration_info`).
+(``--set calibrate=temperature``; :func:`omnifuse.serving.set_answers.calibration_info`).
 
 ``modality_weights`` are the model's per-sample weights of each modality (omega for
 OmniFuse, attention or gate weights for fusions that have them; absent modalities get 0).
@@ -53,18 +53,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from omnifuse.data.dataset import MultimodalDataset
 from omnifuse.errors import ConfigError
-from omnifuse.serving.api_models import CalibrationInfo, ConformalInfo, PatternThreshold
+from omnifuse.serving.set_answers import SetAnswers, class_values, finite, prediction_sets
 from omnifuse.survival.readout import SurvivalReadout
 from omnifuse.tasks import SINGLE_LABEL_TASKS
 from omnifuse.training.fit import FittedModel, PredictionDetails
-from omnifuse.uncertainty.conformal import ConformalClassifier
 
 #: Probability at or above which a label of a multilabel task is predicted.
 MULTILABEL_THRESHOLD = 0.5
@@ -130,70 +128,6 @@ class Predictor:
         return survival_records(details, risk, curves, _readout(fitted), dataset.modalities, ids)
 
 
-@dataclass(frozen=True)
-class SetAnswers:
-    """Conformal prediction sets of ``n`` samples and what each one's threshold was.
-
-    Attributes:
-        sets: ``(n, C)`` bool, class ``k`` is in sample ``i``'s set.
-        patterns: ``(n,)`` each sample's availability pattern ("clin+omics").
-        thresholds: ``(n,)`` the score threshold used (``1 - p <= threshold`` is in the set).
-        sources: ``(n,)`` where it comes from: "pattern" (validation samples of the pattern),
-            "masked" (validation samples with the pattern's modalities, the others hidden) or
-            "pooled" (all validation samples: the pattern had too few either way).
-        n_calibration: ``(n,)`` validation samples the threshold was calibrated on.
-        coverage: the coverage target.
-        class_thresholds: ``(n, C)`` per class thresholds of ``by_class`` sets (then they
-            make the set and ``thresholds`` is not used), else None.
-    """
-
-    sets: np.ndarray
-    patterns: np.ndarray
-    thresholds: np.ndarray
-    sources: np.ndarray
-    n_calibration: np.ndarray
-    coverage: float
-    class_thresholds: np.ndarray | None = None
-
-    def answer(self, i: int, classes: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
-        """Sample ``i``'s set (class names) and the answer's ``conformal`` part."""
-        by_class = self.class_thresholds
-        return [c for c, keep in zip(classes, self.sets[i]) if keep], {
-            "coverage": self.coverage,
-            "pattern": str(self.patterns[i]),
-            "threshold": None if by_class is not None else float(self.thresholds[i]),
-            "class_thresholds": None if by_class is None else _by_class(classes, by_class[i]),
-            "threshold_source": str(self.sources[i]),
-            "n_calibration": int(self.n_calibration[i]),
-        }
-
-
-#: ``threshold_source`` of a pattern's own threshold, by how it was calibrated.
-_SOURCES = {"observed": "pattern", "masked": "masked"}
-
-
-def prediction_sets(conformal: ConformalClassifier, probs: np.ndarray, patterns: np.ndarray) -> SetAnswers:
-    """The conformal sets of ``(n, C)`` probabilities of samples with availability
-    ``patterns`` (``dataset.pattern_names()``)."""
-    thresholds, own = conformal.quantiles(patterns, len(probs))
-    stored = [conformal.patterns.get(str(p)) if o else None for p, o in zip(patterns, own)]
-    return SetAnswers(
-        sets=conformal.predict_sets(probs, patterns),
-        patterns=np.asarray(patterns).astype(str),
-        thresholds=thresholds,
-        sources=np.array(["pooled" if v is None else _SOURCES.get(str(v.get("source")), "pattern") for v in stored]),
-        n_calibration=np.array([conformal.n_calibration if v is None else int(v["n"]) for v in stored], dtype=np.int64),
-        coverage=conformal.coverage,
-        class_thresholds=conformal.class_thresholds(patterns, len(probs)) if conformal.by_class else None,
-    )
-
-
-def threshold_source(conformal: ConformalClassifier, pattern: str) -> str:
-    """ "pattern", "masked" or "pooled": where the threshold of ``pattern`` comes from."""
-    stored = conformal.patterns.get(pattern)
-    return "pooled" if stored is None else _SOURCES.get(str(stored.get("source")), "pattern")
-
-
 def answer_records(
     details: PredictionDetails,
     modalities: Sequence[str],
@@ -220,21 +154,21 @@ def answer_records(
         row = probs[i]
         answer: dict[str, Any] = {
             "id": None if sample_id is None else str(sample_id),
-            "probabilities": _by_class(classes, row),
+            "probabilities": class_values(classes, row),
             "predicted_class": None if task == "multilabel" else classes[_decision(row, task, threshold)],
             "predicted_labels": (
                 [c for c, p in zip(classes, row) if p >= MULTILABEL_THRESHOLD] if task == "multilabel" else None
             ),
-            "modality_weights": None if weights is None else {m: _finite(w) for m, w in zip(mods, weights[i])},
+            "modality_weights": None if weights is None else {m: finite(w) for m, w in zip(mods, weights[i])},
             "modality_probabilities": {
-                m: _by_class(classes, unimodal[m][i])
+                m: class_values(classes, unimodal[m][i])
                 for m in mods
                 if m in unimodal and (not absent[i, mods.index(m)] or imputed[i, mods.index(m)])
             },
             "present": [m for j, m in enumerate(mods) if not absent[i, j]],
             "absent": [m for j, m in enumerate(mods) if absent[i, j]],
             "imputed": [m for j, m in enumerate(mods) if imputed[i, j]],
-            "ensemble_spread": None if spread is None else _by_class(classes, spread[i]),
+            "ensemble_spread": None if spread is None else class_values(classes, spread[i]),
             "prediction_set": None,
             "conformal": None,
         }
@@ -309,15 +243,15 @@ def survival_records(
         out.append(
             {
                 "id": None if sample_id is None else str(sample_id),
-                "risk": _finite(risk[i]),
-                "survival": [{"time": t, "survival": _finite(s)} for t, s in zip(horizons, curves[i])],
+                "risk": finite(risk[i]),
+                "survival": [{"time": t, "survival": finite(s)} for t, s in zip(horizons, curves[i])],
                 "time_unit": readout.time_unit,
-                "modality_weights": None if weights is None else {m: _finite(w) for m, w in zip(mods, weights[i])},
-                "modality_risks": {m: _finite(unimodal[m][i]) for m in shown},
+                "modality_weights": None if weights is None else {m: finite(w) for m, w in zip(mods, weights[i])},
+                "modality_risks": {m: finite(unimodal[m][i]) for m in shown},
                 "present": [m for j, m in enumerate(mods) if not absent[i, j]],
                 "absent": [m for j, m in enumerate(mods) if absent[i, j]],
                 "imputed": [m for j, m in enumerate(mods) if imputed[i, j]],
-                "risk_spread": None if spread is None else _finite(np.asarray(spread)[i, 0]),
+                "risk_spread": None if spread is None else finite(np.asarray(spread)[i, 0]),
             }
         )
     return out
@@ -358,54 +292,7 @@ def weights_description(model_name: str, has_weights: bool) -> str | None:
     return "the fusion's per-patient modality weights (attention or gates; 0 for absent modalities)"
 
 
-def calibration_info(bundle: Any) -> CalibrationInfo | None:
-    """The temperature of a bundle (or fitted model) that calibrates its probabilities, or None."""
-    scaler = getattr(bundle, "calibration", None)
-    if scaler is None:
-        return None
-    return CalibrationInfo(temperature=scaler.temperature, n_samples=scaler.n_samples)
-
-
-def conformal_info(bundle: Any) -> ConformalInfo | None:
-    """The conformal calibration of a bundle (or fitted model): coverage, pooled and
-    per-pattern thresholds, or None."""
-    conformal = getattr(bundle, "conformal", None)
-    if conformal is None:
-        return None
-    return ConformalInfo(
-        coverage=conformal.coverage,
-        pooled_threshold=conformal.quantile,
-        n_calibration=conformal.n_calibration,
-        min_per_pattern=conformal.min_per_group,
-        patterns={
-            name: PatternThreshold(
-                threshold=float(v["quantile"]),
-                n=int(v["n"]),
-                source=threshold_source(conformal, name),
-                class_thresholds=None if v.get("class_quantiles") is None else [float(q) for q in v["class_quantiles"]],
-            )
-            for name, v in conformal.patterns.items()
-        },
-        pooled_patterns={k: n for k, n in conformal.small_patterns.items() if k not in conformal.patterns},
-        by_class=conformal.by_class,
-        pooled_class_thresholds=None
-        if conformal.class_quantiles is None
-        else [float(q) for q in conformal.class_quantiles],
-    )
-
-
 def _decision(row: np.ndarray, task: str, threshold: float | None) -> int:
     if task == "binary" and threshold is not None and len(row) == 2:
         return int(row[1] >= threshold)
     return int(np.argmax(row))
-
-
-def _by_class(classes: Sequence[str], row: np.ndarray) -> dict[str, float]:
-    return {c: _finite(p) for c, p in zip(classes, row)}
-
-
-def _finite(value: float) -> float:
-    value = float(value)
-    if not np.isfinite(value):
-        raise RuntimeError("the model produced a non-finite probability or weight")
-    return value

@@ -35,7 +35,8 @@ from fastapi.responses import JSONResponse
 
 import omnifuse
 from omnifuse.errors import ConfigError
-from omnifuse.serving.answers import Predictor, calibration_info, conformal_info, weights_description
+from omnifuse.serving.answers import Predictor, weights_description
+from omnifuse.serving.set_answers import calibration_info, conformal_info
 from omnifuse.serving.api_models import (
     BatchRequest,
     ErrorResponse,
